@@ -1,0 +1,116 @@
+// Child processes for servers we start ourselves (moto, Temporal, model containers, workers):
+// free loopback ports, health waits with a deadline, and cleanup that cannot be forgotten.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface ManagedProcess {
+  child: ChildProcess;
+  /** Resolves once the process has exited (after stop() or by itself). */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+const live = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A test runner or CLI that dies must not leave model processes or moto listening.
+  process.on('exit', () => {
+    for (const p of live) {
+      try {
+        p.child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
+export interface StartOptions extends Omit<SpawnOptions, 'stdio'> {
+  /** Append stdout+stderr here; default: inherit nothing (ignored). */
+  logFile?: string;
+  /** Called with each chunk of output (stdout and stderr), e.g. to find a readiness line. */
+  onOutput?: (chunk: string) => void;
+}
+
+export function startProcess(command: string, args: string[], opts: StartOptions = {}): ManagedProcess {
+  installExitHook();
+  const { logFile, onOutput, ...spawnOpts } = opts;
+  const child = spawn(command, args, { ...spawnOpts, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (logFile) {
+    mkdirSync(dirname(logFile), { recursive: true });
+    const log = createWriteStream(logFile, { flags: 'a' });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
+  const forward = (chunk: Buffer) => onOutput?.(chunk.toString('utf8'));
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  if (!logFile && !onOutput) {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+  const exited = new Promise<number | null>((resolveExit) => {
+    child.once('exit', (code) => resolveExit(code));
+    child.once('error', () => resolveExit(null));
+  });
+  const managed: ManagedProcess = {
+    child,
+    exited,
+    async stop(signal = 'SIGTERM', graceMs = 5000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      live.delete(managed);
+    },
+  };
+  live.add(managed);
+  void exited.then(() => live.delete(managed));
+  return managed;
+}
+
+/**
+ * Polls `check` until it returns true, the process dies, or the deadline passes.
+ * The error names what was awaited so a failed start is diagnosable from the message.
+ */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  { timeoutMs = 30_000, intervalMs = 100, process: proc }: { timeoutMs?: number; intervalMs?: number; process?: ManagedProcess } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let died = false;
+  void proc?.exited.then(() => (died = true));
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (died) throw new Error(`${what}: process exited before becoming ready`);
+    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** True when an HTTP GET answers with a status below 500. */
+export async function httpReady(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.status < 500;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Most suites start real servers (Temporal, moto, model processes). On a 2-core machine
+// running files one at a time keeps them from starving each other's health checks.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+  },
+});
