@@ -1,0 +1,103 @@
+// Application Auto Scaling for a production variant: a scalable target on the variant's
+// instance count and a target-tracking policy on invocations per instance, as in the
+// reference design. Both calls are upserts, so re-running them is harmless.
+import {
+  DeleteScalingPolicyCommand,
+  DeregisterScalableTargetCommand,
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+  type ApplicationAutoScalingClient,
+} from '@aws-sdk/client-application-auto-scaling';
+import { scalingPolicyName, variantResourceId } from '../common/resource-names';
+import { aws, classifyAwsError, isNotFound } from './aws-errors';
+
+const SERVICE = 'sagemaker' as const;
+const DIMENSION = 'sagemaker:variant:DesiredInstanceCount' as const;
+
+export interface RegisterAutoscalingInput {
+  endpointName: string;
+  variantName: string;
+  minInstances: number;
+  maxInstances: number;
+  targetInvocationsPerInstance: number;
+  scaleInCooldownSeconds: number;
+  scaleOutCooldownSeconds: number;
+}
+
+export function createAutoscalingActivities({ autoscaling }: { autoscaling: ApplicationAutoScalingClient }) {
+  return {
+    async registerAutoscaling(input: RegisterAutoscalingInput): Promise<{ resourceId: string; policyArn: string }> {
+      const resourceId = variantResourceId(input.endpointName, input.variantName);
+      await aws(`RegisterScalableTarget ${resourceId}`, () =>
+        autoscaling.send(
+          new RegisterScalableTargetCommand({
+            ServiceNamespace: SERVICE,
+            ResourceId: resourceId,
+            ScalableDimension: DIMENSION,
+            MinCapacity: input.minInstances,
+            MaxCapacity: input.maxInstances,
+          }),
+        ),
+      );
+      const policy = await aws(`PutScalingPolicy ${resourceId}`, () =>
+        autoscaling.send(
+          new PutScalingPolicyCommand({
+            PolicyName: scalingPolicyName(input.endpointName, input.variantName),
+            ServiceNamespace: SERVICE,
+            ResourceId: resourceId,
+            ScalableDimension: DIMENSION,
+            PolicyType: 'TargetTrackingScaling',
+            TargetTrackingScalingPolicyConfiguration: {
+              TargetValue: input.targetInvocationsPerInstance,
+              PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+              ScaleInCooldown: input.scaleInCooldownSeconds,
+              ScaleOutCooldown: input.scaleOutCooldownSeconds,
+            },
+          }),
+        ),
+      );
+      return { resourceId, policyArn: policy.PolicyARN! };
+    },
+
+    /** Scalable targets registered for any variant of the endpoint (also after it is gone). */
+    async findScalableTargets({ endpointName }: { endpointName: string }): Promise<string[]> {
+      const ids: string[] = [];
+      let NextToken: string | undefined;
+      do {
+        const page = await aws('DescribeScalableTargets', () =>
+          autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: SERVICE, NextToken })),
+        );
+        for (const t of page.ScalableTargets ?? []) {
+          if (t.ResourceId?.startsWith(`endpoint/${endpointName}/variant/`)) ids.push(t.ResourceId);
+        }
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return ids;
+    },
+
+    /** Deletes the target's policies, then the target; absent ones count as done. */
+    async deregisterAutoscaling({ resourceId }: { resourceId: string }): Promise<{ deregistered: boolean }> {
+      const policies = await aws(`DescribeScalingPolicies ${resourceId}`, () =>
+        autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION })),
+      );
+      for (const p of policies.ScalingPolicies ?? []) {
+        try {
+          await autoscaling.send(
+            new DeleteScalingPolicyCommand({ PolicyName: p.PolicyName!, ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION }),
+          );
+        } catch (err) {
+          if (!isNotFound(err)) classifyAwsError(err, `DeleteScalingPolicy ${p.PolicyName}`);
+        }
+      }
+      try {
+        await autoscaling.send(new DeregisterScalableTargetCommand({ ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION }));
+        return { deregistered: true };
+      } catch (err) {
+        if (isNotFound(err)) return { deregistered: false };
+        return classifyAwsError(err, `DeregisterScalableTarget ${resourceId}`);
+      }
+    },
+  };
+}

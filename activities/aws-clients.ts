@@ -1,0 +1,38 @@
+// One AWS SDK v3 client per service per worker. Credentials and region come from the standard
+// chain; the endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, which the SDK reads
+// itself, so the same code talks to AWS or to the local cloud.
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+
+export interface AwsClients {
+  sagemaker: SageMakerClient;
+  runtime: SageMakerRuntimeClient;
+  iam: IAMClient;
+  autoscaling: ApplicationAutoScalingClient;
+}
+
+export interface AwsClientOptions {
+  region?: string;
+  /** Overrides AWS_ENDPOINT_URL for every client (tests point this at their own local cloud). */
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
+  const config = {
+    region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    // The SDK's own retries would hide throttling from Temporal's retry policy and stretch a
+    // single attempt past its timeout; two quick tries absorb a blip, Temporal does the rest.
+    maxAttempts: 2,
+  };
+  return {
+    sagemaker: new SageMakerClient(config),
+    runtime: new SageMakerRuntimeClient(config),
+    iam: new IAMClient(config),
+    autoscaling: new ApplicationAutoScalingClient(config),
+  };
+}

@@ -1,0 +1,71 @@
+// Turns AWS SDK errors into Temporal failures: errors that no retry can fix become
+// non-retryable ApplicationFailures carrying AWS's own message; throttling, 5xx and network
+// errors are rethrown as retryable so the activity's retry policy backs off.
+import { ApplicationFailure } from '@temporalio/common';
+
+interface AwsError {
+  name?: string;
+  message?: string;
+  $fault?: 'client' | 'server';
+  $metadata?: { httpStatusCode?: number; requestId?: string };
+}
+
+const NON_RETRYABLE = new Set([
+  'ValidationException',
+  'ValidationError',
+  'AccessDeniedException',
+  'AccessDenied',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'ResourceLimitExceeded',
+  'LimitExceededException',
+  'ResourceInUse',
+  'ResourceNotFound',
+  'MalformedPolicyDocument',
+  'MalformedPolicyDocumentException',
+  'InvalidParameterValue',
+  'ModelError',
+  'ConflictException',
+]);
+
+const THROTTLING = /throttl|toomanyrequests|requestlimitexceeded|slowdown/i;
+
+export function isAwsError(err: unknown): err is AwsError {
+  return typeof err === 'object' && err !== null && ('$metadata' in err || '$fault' in err);
+}
+
+/** "Not found" across services: SageMaker's ValidationException wording, IAM, autoscaling. */
+export function isNotFound(err: unknown): boolean {
+  if (!isAwsError(err)) return false;
+  if (err.name === 'NoSuchEntity' || err.name === 'NoSuchEntityException' || err.name === 'ObjectNotFoundException' || err.name === 'ResourceNotFound') return true;
+  return (err.name === 'ValidationException' || err.name === 'ValidationError') && /could not find|not found|does not exist/i.test(err.message ?? '');
+}
+
+export function isAlreadyExists(err: unknown): boolean {
+  if (!isAwsError(err)) return false;
+  if (err.name === 'EntityAlreadyExists' || err.name === 'EntityAlreadyExistsException') return true;
+  return err.name === 'ValidationException' && /already exist/i.test(err.message ?? '');
+}
+
+/** Rethrows `err` classified; `action` says what we were doing, e.g. "CreateModel demo-m-1a2b". */
+export function classifyAwsError(err: unknown, action: string): never {
+  if (err instanceof ApplicationFailure) throw err;
+  if (!isAwsError(err)) throw err; // network errors and bugs: retryable by default
+  const name = err.name ?? 'AwsError';
+  const message = `${action}: ${name}: ${err.message ?? ''}`.trim();
+  const details = [{ awsErrorCode: name, requestId: err.$metadata?.requestId, httpStatusCode: err.$metadata?.httpStatusCode }];
+  const status = err.$metadata?.httpStatusCode ?? 0;
+  if (!THROTTLING.test(name) && (NON_RETRYABLE.has(name) || (err.$fault === 'client' && status >= 400 && status < 500 && status !== 429))) {
+    throw ApplicationFailure.create({ message, type: name, nonRetryable: true, details });
+  }
+  throw ApplicationFailure.create({ message, type: name, nonRetryable: false, details });
+}
+
+/** Runs one AWS call, classifying any error it throws. */
+export async function aws<T>(action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    classifyAwsError(err, action);
+  }
+}

@@ -1,0 +1,80 @@
+// The SageMaker execution role: reuse it when it exists (after checking SageMaker may assume
+// it), otherwise create it with a least-privilege inline policy.
+import { CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { ApplicationFailure } from '@temporalio/common';
+import { aws, classifyAwsError, isAlreadyExists, isNotFound } from './aws-errors';
+
+const TRUST_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+/** What a hosted model container needs: pull its image, write its logs and metrics. */
+export function executionPolicy(modelDataBuckets: string[] = []): string {
+  const statements: object[] = [
+    { Effect: 'Allow', Action: ['ecr:GetAuthorizationToken'], Resource: '*' },
+    { Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], Resource: '*' },
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      Resource: 'arn:aws:logs:*:*:log-group:/aws/sagemaker/*',
+    },
+    { Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } } },
+  ];
+  if (modelDataBuckets.length) {
+    statements.push({ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: modelDataBuckets.flatMap((b) => [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`]) });
+  }
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+export interface EnsureRoleInput {
+  roleName: string;
+  modelDataBuckets?: string[];
+}
+
+export function createIamActivities({ iam }: { iam: IAMClient }) {
+  async function getRole(roleName: string) {
+    try {
+      return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      return classifyAwsError(err, `GetRole ${roleName}`);
+    }
+  }
+
+  function verifyTrust(role: { Arn?: string; AssumeRolePolicyDocument?: string }, roleName: string) {
+    const doc = decodeURIComponent(role.AssumeRolePolicyDocument ?? '');
+    if (!doc.includes('sagemaker.amazonaws.com')) {
+      throw ApplicationFailure.nonRetryable(
+        `Role ${roleName} exists but its trust policy does not let sagemaker.amazonaws.com assume it; fix the role or pass executionRoleArn`,
+        'ExecutionRoleMismatch',
+      );
+    }
+    return role.Arn!;
+  }
+
+  return {
+    async ensureExecutionRole({ roleName, modelDataBuckets }: EnsureRoleInput): Promise<{ roleArn: string; created: boolean }> {
+      const existing = await getRole(roleName);
+      if (existing) return { roleArn: verifyTrust(existing, roleName), created: false };
+      try {
+        const created = await iam.send(
+          new CreateRoleCommand({
+            RoleName: roleName,
+            AssumeRolePolicyDocument: TRUST_POLICY,
+            Description: 'Execution role for SageMaker LLM endpoints deployed by llmops workflows',
+            Tags: [{ Key: 'llmops:managed', Value: 'true' }],
+          }),
+        );
+        await aws(`PutRolePolicy ${roleName}`, () =>
+          iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'sagemaker-hosting', PolicyDocument: executionPolicy(modelDataBuckets) })),
+        );
+        return { roleArn: created.Role!.Arn!, created: true };
+      } catch (err) {
+        // Another deploy created it between our GetRole and CreateRole.
+        if (isAlreadyExists(err)) return { roleArn: verifyTrust((await getRole(roleName))!, roleName), created: false };
+        return classifyAwsError(err, `CreateRole ${roleName}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,18 @@
+// The worker's composition root: every activity, built from injected clients so tests can
+// pass clients pointed at their own local cloud (or fakes, in workflow unit tests).
+import type { AwsClients } from './aws-clients';
+import { createAutoscalingActivities } from './autoscaling';
+import { createIamActivities } from './iam';
+import { createRuntimeActivities } from './runtime';
+import { createSageMakerActivities } from './sagemaker';
+
+export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = process.env) {
+  return {
+    ...createIamActivities(clients),
+    ...createSageMakerActivities({ sagemaker: clients.sagemaker, env }),
+    ...createAutoscalingActivities(clients),
+    ...createRuntimeActivities(clients),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

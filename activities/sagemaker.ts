@@ -1,0 +1,330 @@
+// SageMaker control-plane activities. Each is idempotent: names are deterministic, "already
+// exists" means describe and compare, "not found" on delete means done. Whether a resource was
+// created by *this* workflow run is read from its tags, so a retried activity whose first
+// attempt succeeded still reports `created: true` and compensation still removes it.
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DeleteEndpointCommand,
+  DeleteEndpointConfigCommand,
+  DeleteModelCommand,
+  DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
+  DescribeModelCommand,
+  ListEndpointConfigsCommand,
+  ListModelsCommand,
+  ListTagsCommand,
+  UpdateEndpointCommand,
+  type DescribeEndpointOutput,
+  type SageMakerClient,
+  type Tag,
+} from '@aws-sdk/client-sagemaker';
+import { ApplicationFailure } from '@temporalio/common';
+import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names';
+import { aws, classifyAwsError, isAlreadyExists, isNotFound } from './aws-errors';
+
+export interface ResourceTags {
+  endpointName: string;
+  /** `<workflowId>/<runId>` of the deploy creating the resource. */
+  runTag: string;
+  extra?: Record<string, string>;
+}
+
+export interface CreateModelInput {
+  modelName: string;
+  image: string;
+  environment: Record<string, string>;
+  roleArn: string;
+  /** Name of an environment variable on the worker that holds the Hugging Face token. */
+  hfTokenEnvVar?: string;
+  tags: ResourceTags;
+}
+
+export interface CreateEndpointConfigInput {
+  configName: string;
+  modelName: string;
+  variantName: string;
+  instanceType: string;
+  initialInstanceCount: number;
+  containerStartupHealthCheckTimeoutSeconds: number;
+  tags: ResourceTags;
+}
+
+export interface EndpointChange {
+  endpointArn: string;
+  action: 'created' | 'updated' | 'unchanged';
+  /** For 'updated': the config to go back to if a later step fails. */
+  previousConfigName?: string;
+}
+
+export interface WaitInput {
+  endpointName: string;
+  /** With InService: the config the endpoint must be on (an update that rolled back fails). */
+  expectedConfigName?: string;
+}
+
+export interface EndpointResources {
+  endpoint?: { arn: string; status: string; configName: string; variantNames: string[] };
+  configNames: string[];
+  modelNames: string[];
+}
+
+const toTags = ({ endpointName, runTag, extra }: ResourceTags): Tag[] => [
+  ...Object.entries(extra ?? {}).map(([Key, Value]) => ({ Key, Value })),
+  { Key: TAG_ENDPOINT, Value: endpointName },
+  { Key: TAG_CREATED_BY, Value: runTag },
+];
+
+const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
+
+export function createSageMakerActivities({ sagemaker, env = process.env }: { sagemaker: SageMakerClient; env?: NodeJS.ProcessEnv }) {
+  async function tagsOf(arn: string): Promise<Record<string, string>> {
+    const out = await aws(`ListTags ${arn}`, () => sagemaker.send(new ListTagsCommand({ ResourceArn: arn })));
+    return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key!, t.Value ?? '']));
+  }
+
+  async function describeEndpoint(endpointName: string): Promise<DescribeEndpointOutput | undefined> {
+    try {
+      return await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      return classifyAwsError(err, `DescribeEndpoint ${endpointName}`);
+    }
+  }
+
+  /** Compares what exists with what we asked for; a mismatch is a naming collision, not ours. */
+  function requireSame(kind: string, name: string, diffs: Array<[string, unknown, unknown]>) {
+    const differing = diffs.filter(([, want, have]) => JSON.stringify(want) !== JSON.stringify(have)).map(([field]) => field);
+    if (differing.length) {
+      throw ApplicationFailure.nonRetryable(
+        `${kind} ${name} already exists with a different ${differing.join(', ')}; delete it or choose another endpointName`,
+        'ResourceConflict',
+      );
+    }
+  }
+
+  function resolveEnvironment({ environment, hfTokenEnvVar }: CreateModelInput): Record<string, string> {
+    if (!hfTokenEnvVar) return environment;
+    const token = env[hfTokenEnvVar];
+    if (!token) {
+      throw ApplicationFailure.nonRetryable(
+        `model.hfTokenSecret.envVar: environment variable ${hfTokenEnvVar} is not set on the worker`,
+        'SecretNotFound',
+      );
+    }
+    return { ...environment, HF_TOKEN: token };
+  }
+
+  // Activities are registered as plain functions (no `this`), so siblings call through `self`.
+  const self = {
+    async createModel(input: CreateModelInput): Promise<{ modelArn: string; created: boolean }> {
+      const environment = resolveEnvironment(input);
+      try {
+        const out = await sagemaker.send(
+          new CreateModelCommand({
+            ModelName: input.modelName,
+            ExecutionRoleArn: input.roleArn,
+            PrimaryContainer: { Image: input.image, Environment: environment },
+            Tags: toTags(input.tags),
+          }),
+        );
+        return { modelArn: out.ModelArn!, created: true };
+      } catch (err) {
+        if (!isAlreadyExists(err)) return classifyAwsError(err, `CreateModel ${input.modelName}`);
+      }
+      const existing = await aws(`DescribeModel ${input.modelName}`, () => sagemaker.send(new DescribeModelCommand({ ModelName: input.modelName })));
+      const { HF_TOKEN: _ignored, ...existingEnv } = existing.PrimaryContainer?.Environment ?? {};
+      requireSame('Model', input.modelName, [
+        ['image', input.image, existing.PrimaryContainer?.Image],
+        ['environment', sortKeys(input.environment), sortKeys(existingEnv)],
+      ]);
+      const tags = await tagsOf(existing.ModelArn!);
+      return { modelArn: existing.ModelArn!, created: tags[TAG_CREATED_BY] === input.tags.runTag };
+    },
+
+    async createEndpointConfig(input: CreateEndpointConfigInput): Promise<{ configArn: string; created: boolean }> {
+      const variant = {
+        VariantName: input.variantName,
+        ModelName: input.modelName,
+        InstanceType: input.instanceType as never,
+        InitialInstanceCount: input.initialInstanceCount,
+        InitialVariantWeight: 1,
+        ContainerStartupHealthCheckTimeoutInSeconds: input.containerStartupHealthCheckTimeoutSeconds,
+      };
+      try {
+        const out = await sagemaker.send(
+          new CreateEndpointConfigCommand({ EndpointConfigName: input.configName, ProductionVariants: [variant], Tags: toTags(input.tags) }),
+        );
+        return { configArn: out.EndpointConfigArn!, created: true };
+      } catch (err) {
+        if (!isAlreadyExists(err)) return classifyAwsError(err, `CreateEndpointConfig ${input.configName}`);
+      }
+      const existing = await aws(`DescribeEndpointConfig ${input.configName}`, () =>
+        sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: input.configName })),
+      );
+      const have = existing.ProductionVariants?.[0];
+      requireSame('Endpoint config', input.configName, [
+        ['model', variant.ModelName, have?.ModelName],
+        ['instance type', variant.InstanceType, have?.InstanceType],
+        ['instance count', variant.InitialInstanceCount, have?.InitialInstanceCount],
+      ]);
+      const tags = await tagsOf(existing.EndpointConfigArn!);
+      return { configArn: existing.EndpointConfigArn!, created: tags[TAG_CREATED_BY] === input.tags.runTag };
+    },
+
+    /** Creates the endpoint, or moves an existing one to `configName` (blue/green update). */
+    async createOrUpdateEndpoint(input: { endpointName: string; configName: string; tags: ResourceTags }): Promise<EndpointChange> {
+      const existing = await describeEndpoint(input.endpointName);
+      if (!existing) {
+        try {
+          const out = await sagemaker.send(
+            new CreateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName, Tags: toTags(input.tags) }),
+          );
+          return { endpointArn: out.EndpointArn!, action: 'created' };
+        } catch (err) {
+          if (!isAlreadyExists(err)) return classifyAwsError(err, `CreateEndpoint ${input.endpointName}`);
+          // Lost a race with another creator: fall through and treat it as existing.
+          return self.createOrUpdateEndpoint(input);
+        }
+      }
+      const arn = existing.EndpointArn!;
+      if (existing.EndpointStatus === 'Failed') {
+        throw ApplicationFailure.nonRetryable(
+          `Endpoint ${input.endpointName} exists in status Failed (${existing.FailureReason ?? 'no reason given'}); tear it down before deploying again`,
+          'EndpointFailed',
+        );
+      }
+      if (existing.EndpointConfigName === input.configName) {
+        const tags = await tagsOf(arn);
+        return { endpointArn: arn, action: tags[TAG_CREATED_BY] === input.tags.runTag ? 'created' : 'unchanged' };
+      }
+      if (existing.EndpointStatus !== 'InService') {
+        // Someone else's create/update/delete is under way; retry (as a poll) until it settles.
+        throw ApplicationFailure.retryable(`Endpoint ${input.endpointName} is ${existing.EndpointStatus}; waiting before updating it`, 'EndpointBusy');
+      }
+      await aws(`UpdateEndpoint ${input.endpointName}`, () =>
+        sagemaker.send(new UpdateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName })),
+      );
+      return { endpointArn: arn, action: 'updated', previousConfigName: existing.EndpointConfigName };
+    },
+
+    /**
+     * One poll of a wait-for-InService. Called with a retry policy whose interval is the poll
+     * interval and whose schedule-to-close timeout is the deadline: "not yet" is a retryable
+     * failure, so however long the wait, the workflow history records one activity.
+     */
+    async awaitEndpointInService({ endpointName, expectedConfigName }: WaitInput): Promise<{ status: string; configName: string }> {
+      const ep = await describeEndpoint(endpointName);
+      if (!ep) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} does not exist (deleted while waiting?)`, 'EndpointNotFound');
+      const status = ep.EndpointStatus ?? 'Unknown';
+      if (status === 'Failed') {
+        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} failed: ${ep.FailureReason ?? 'no FailureReason given'}`, 'EndpointFailed', {
+          failureReason: ep.FailureReason,
+        });
+      }
+      if (status === 'InService') {
+        if (expectedConfigName && ep.EndpointConfigName !== expectedConfigName) {
+          throw ApplicationFailure.nonRetryable(
+            `Update of endpoint ${endpointName} to ${expectedConfigName} failed and was rolled back to ${ep.EndpointConfigName}: ${ep.FailureReason ?? 'no FailureReason given'}`,
+            'EndpointUpdateFailed',
+            { failureReason: ep.FailureReason },
+          );
+        }
+        return { status, configName: ep.EndpointConfigName! };
+      }
+      if (TRANSITIONAL.has(status)) throw ApplicationFailure.retryable(`Endpoint ${endpointName} is ${status}`, 'EndpointNotReady');
+      throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${status}, which will not become InService`, 'EndpointUnexpectedStatus');
+    },
+
+    async describeEndpointStatus({ endpointName }: { endpointName: string }): Promise<{ status: string; failureReason?: string }> {
+      const ep = await describeEndpoint(endpointName);
+      return { status: ep?.EndpointStatus ?? 'NotFound', failureReason: ep?.FailureReason };
+    },
+
+    async deleteEndpoint({ endpointName }: { endpointName: string }): Promise<{ deleted: boolean }> {
+      try {
+        await sagemaker.send(new DeleteEndpointCommand({ EndpointName: endpointName }));
+        return { deleted: true };
+      } catch (err) {
+        if (isNotFound(err)) return { deleted: false };
+        // Deleting an endpoint that is already Deleting is fine; anything else is classified.
+        if (/Deleting/.test((err as Error).message ?? '')) return { deleted: true };
+        return classifyAwsError(err, `DeleteEndpoint ${endpointName}`);
+      }
+    },
+
+    /** One poll of a wait-until-gone; same retry-as-poll contract as awaitEndpointInService. */
+    async awaitEndpointDeleted({ endpointName }: { endpointName: string }): Promise<void> {
+      const ep = await describeEndpoint(endpointName);
+      if (!ep) return;
+      if (ep.EndpointStatus === 'Deleting') throw ApplicationFailure.retryable(`Endpoint ${endpointName} is Deleting`, 'EndpointNotDeleted');
+      // Deletion was never started (or an update is running): ask again.
+      await self.deleteEndpoint({ endpointName });
+      throw ApplicationFailure.retryable(`Endpoint ${endpointName} is ${ep.EndpointStatus}; delete requested`, 'EndpointNotDeleted');
+    },
+
+    async deleteEndpointConfig({ configName }: { configName: string }): Promise<{ deleted: boolean }> {
+      try {
+        await sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: configName }));
+        return { deleted: true };
+      } catch (err) {
+        if (isNotFound(err)) return { deleted: false };
+        return classifyAwsError(err, `DeleteEndpointConfig ${configName}`);
+      }
+    },
+
+    async deleteModel({ modelName }: { modelName: string }): Promise<{ deleted: boolean }> {
+      try {
+        await sagemaker.send(new DeleteModelCommand({ ModelName: modelName }));
+        return { deleted: true };
+      } catch (err) {
+        if (isNotFound(err)) return { deleted: false };
+        return classifyAwsError(err, `DeleteModel ${modelName}`);
+      }
+    },
+
+    /**
+     * Everything a deploy of `endpointName` may have left: the endpoint, and every config and
+     * model tagged with it (older configs from updates, leftovers of a half-finished deploy).
+     */
+    async findEndpointResources({ endpointName }: { endpointName: string }): Promise<EndpointResources> {
+      const ep = await describeEndpoint(endpointName);
+      const tagged = async (arn: string) => (await tagsOf(arn))[TAG_ENDPOINT] === endpointName;
+      const configNames: string[] = [];
+      for await (const page of paginate((NextToken) =>
+        sagemaker.send(new ListEndpointConfigsCommand({ NameContains: endpointName.slice(0, 50), NextToken, MaxResults: 100 })),
+      )) {
+        for (const c of page.EndpointConfigs ?? []) if (await tagged(c.EndpointConfigArn!)) configNames.push(c.EndpointConfigName!);
+      }
+      const modelNames: string[] = [];
+      for await (const page of paginate((NextToken) => sagemaker.send(new ListModelsCommand({ NameContains: endpointName.slice(0, 50), NextToken, MaxResults: 100 })))) {
+        for (const m of page.Models ?? []) if (await tagged(m.ModelArn!)) modelNames.push(m.ModelName!);
+      }
+      return {
+        endpoint: ep && {
+          arn: ep.EndpointArn!,
+          status: ep.EndpointStatus!,
+          configName: ep.EndpointConfigName!,
+          variantNames: (ep.ProductionVariants ?? []).map((v) => v.VariantName!),
+        },
+        configNames,
+        modelNames,
+      };
+    },
+  };
+  return self;
+}
+
+function sortKeys(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+async function* paginate<T extends { NextToken?: string }>(fetchPage: (token?: string) => Promise<T>): AsyncGenerator<T> {
+  let token: string | undefined;
+  do {
+    const page = await aws('List', () => fetchPage(token));
+    yield page;
+    token = page.NextToken;
+  } while (token);
+}

@@ -1,0 +1,121 @@
+// Inputs of the endpoint workflows, validated with zod. This module is imported by workflow
+// code, so it must stay deterministic: no I/O, no clocks, no environment.
+import { z } from 'zod';
+
+// AWS's pattern for endpoint, config and model names (63 characters at most).
+const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+
+export const endpointNameSchema = z
+  .string({ error: 'is required and must be a string' })
+  .regex(SAGEMAKER_NAME, 'must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ (letters, digits and hyphens, 1-63 characters)');
+
+/**
+ * A reference to the Hugging Face token, never the token itself: the activity resolves it on
+ * the worker, so the secret stays out of workflow inputs and history.
+ */
+const secretRefSchema = z.strictObject({
+  envVar: z.string().regex(ENV_VAR_NAME, 'must be an environment variable name on the worker'),
+});
+
+const modelSchema = z.strictObject({
+  /** Inference image URI (Hugging Face TGI or DJL LMI). */
+  image: z.string().min(1, 'is required (the inference container image URI)'),
+  hfModelId: z.string().min(1, 'is required (a Hugging Face model id such as org/name)'),
+  /** Generation limits passed to the container (TGI: MAX_INPUT_LENGTH, MAX_TOTAL_TOKENS). */
+  maxInputTokens: z.number().int().positive().default(1024),
+  maxTotalTokens: z.number().int().positive().default(2048),
+  numGpus: z.number().int().min(0).default(1),
+  /** Extra container environment; must not carry secrets (use hfTokenSecret). */
+  environment: z.record(z.string(), z.string()).default({}),
+  hfTokenSecret: secretRefSchema.optional(),
+});
+
+const variantSchema = z.strictObject({
+  name: z.string().regex(SAGEMAKER_NAME, 'must match AWS variant name pattern').default('AllTraffic'),
+  instanceType: z.string().regex(INSTANCE_TYPE, 'must look like ml.<family>.<size>, e.g. ml.g5.2xlarge'),
+  initialInstanceCount: z.number().int().min(1, 'must be at least 1').default(1),
+  containerStartupHealthCheckTimeoutSeconds: z.number().int().min(60).max(3600).default(600),
+});
+
+const autoscalingSchema = z
+  .strictObject({
+    minInstances: z.number().int().min(1, 'must be at least 1'),
+    maxInstances: z.number().int().min(1, 'must be at least 1'),
+    /** Target for SageMakerVariantInvocationsPerInstance (invocations per instance per minute). */
+    targetInvocationsPerInstance: z.number().positive(),
+    scaleInCooldownSeconds: z.number().int().min(0).default(300),
+    scaleOutCooldownSeconds: z.number().int().min(0).default(60),
+  })
+  .refine((a) => a.minInstances <= a.maxInstances, {
+    message: 'minInstances must be less than or equal to maxInstances',
+    path: ['minInstances'],
+  });
+
+const timeoutsSchema = z.strictObject({
+  /** Deadline for the endpoint to reach InService; a timeout fails the deploy clearly. */
+  inServiceMinutes: z.number().positive().max(24 * 60).default(30),
+  /** Delay between DescribeEndpoint polls (each poll is an activity attempt, not history). */
+  pollIntervalSeconds: z.number().min(0.1).max(300).default(15),
+});
+
+const smokeTestSchema = z.strictObject({
+  prompt: z.string().min(1).default('Once upon a time'),
+  maxNewTokens: z.number().int().min(1).max(512).default(16),
+});
+
+export const deployEndpointInputSchema = z
+  .strictObject({
+    endpointName: endpointNameSchema,
+    model: modelSchema,
+    variant: variantSchema,
+    /** Use this role; otherwise the deploy creates or reuses a least-privilege role. */
+    executionRoleArn: z.string().regex(ROLE_ARN, 'must be an IAM role ARN').optional(),
+    autoscaling: autoscalingSchema.optional(),
+    timeouts: timeoutsSchema.default({ inServiceMinutes: 30, pollIntervalSeconds: 15 }),
+    smokeTest: z.union([smokeTestSchema, z.literal(false)]).default({ prompt: 'Once upon a time', maxNewTokens: 16 }),
+    /** Keep half-created resources after a failure, for debugging. */
+    retainOnFailure: z.boolean().default(false),
+    tags: z.record(z.string(), z.string()).default({}),
+  })
+  .refine(
+    (d) => !d.autoscaling || (d.variant.initialInstanceCount >= d.autoscaling.minInstances && d.variant.initialInstanceCount <= d.autoscaling.maxInstances),
+    { message: 'initialInstanceCount must lie between autoscaling.minInstances and autoscaling.maxInstances', path: ['variant', 'initialInstanceCount'] },
+  );
+
+export const teardownEndpointInputSchema = z.strictObject({
+  endpointName: endpointNameSchema,
+  timeouts: z
+    .strictObject({
+      deletedMinutes: z.number().positive().max(24 * 60).default(30),
+      pollIntervalSeconds: z.number().min(0.1).max(300).default(10),
+    })
+    .default({ deletedMinutes: 30, pollIntervalSeconds: 10 }),
+});
+
+export type DeployEndpointInput = z.input<typeof deployEndpointInputSchema>;
+export type DeploySpec = z.output<typeof deployEndpointInputSchema>;
+export type TeardownEndpointInput = z.input<typeof teardownEndpointInputSchema>;
+export type TeardownSpec = z.output<typeof teardownEndpointInputSchema>;
+
+/** Thrown for bad input; the message lists every problem as `field: rule`. */
+export class InvalidInputError extends Error {
+  constructor(readonly workflowType: string, readonly problems: string[]) {
+    super(`Invalid ${workflowType} input: ${problems.join('; ')}`);
+    this.name = 'InvalidInputError';
+  }
+}
+
+export function parseInput<S extends z.ZodType>(schema: S, workflowType: string, raw: unknown): z.output<S> {
+  // zod says "expected string, received undefined" for a missing field; "is required" reads faster.
+  const result = schema.safeParse(raw, { error: (issue) => (issue.input === undefined ? 'is required' : undefined) });
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.length ? issue.path.join('.') : '(input)';
+    return `${field}: ${issue.message}`;
+  });
+  throw new InvalidInputError(workflowType, problems);
+}

@@ -1,0 +1,48 @@
+// Temporal servers for tests, from the binaries scripts/setup.sh installs (no downloads).
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { ENDPOINT_NAME_ATTRIBUTE } from '../../common/resource-names';
+import { temporalCli, temporalTestServer } from '../../dev/tools';
+
+export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+let runtimeInstalled = false;
+/** Worker logs at WARN: test output should show failures, not every state change. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+}
+
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: temporalTestServer() } },
+  });
+  // The test server has no CLI flag for custom search attributes; its operator API does.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: { [ENDPOINT_NAME_ATTRIBUTE.name]: 2 /* INDEXED_VALUE_TYPE_KEYWORD */ },
+  });
+  return env;
+}
+
+/** A real dev server (the one `npm run stack:up` runs), with our search attribute registered. */
+export function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCli() },
+      searchAttributes: [ENDPOINT_NAME_ATTRIBUTE],
+      extraArgs: ['--headless', '--log-level', 'error'],
+    },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Webpack-bundling the workflows takes seconds; do it once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
+  return bundle;
+}

@@ -1,0 +1,228 @@
+// deployEndpoint on the time-skipping test server, with in-memory activities.
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeployEndpointInput } from '../../common/endpoint-input';
+import type { Progress } from '../../workflows/progress';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal';
+import { createFakeCloud, type FakeBehaviour } from './fake-activities';
+
+let env: TestWorkflowEnvironment;
+let queueCounter = 0;
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  await workflowBundle();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const baseInput = (overrides: Partial<DeployEndpointInput> = {}): DeployEndpointInput => ({
+  endpointName: 'demo',
+  model: { image: 'huggingface-pytorch-tgi-inference:local', hfModelId: 'ggml-org/tiny-llamas' },
+  variant: { instanceType: 'ml.g5.xlarge' },
+  autoscaling: { minInstances: 1, maxInstances: 2, targetInvocationsPerInstance: 100 },
+  timeouts: { inServiceMinutes: 90, pollIntervalSeconds: 10 },
+  ...overrides,
+});
+
+async function withWorker<T>(cloud: ReturnType<typeof createFakeCloud>, run: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `deploy-test-${++queueCounter}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: cloud.activities,
+  });
+  return worker.runUntil(run(taskQueue));
+}
+
+function deploy(taskQueue: string, input: unknown, workflowId = `deploy-${Math.random()}`): Promise<WorkflowHandle> {
+  return env.client.workflow.start('deployEndpoint', { taskQueue, workflowId, args: [input] });
+}
+
+async function failureOf(handle: WorkflowHandle): Promise<Error> {
+  const err = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return (err as WorkflowFailedError).cause as Error;
+}
+
+async function historyLength(handle: WorkflowHandle): Promise<number> {
+  const history = await handle.fetchHistory();
+  return history.events?.length ?? 0;
+}
+
+describe('deployEndpoint', () => {
+  it('creates role, model, config and endpoint, waits, scales, smoke-tests, in that order', async () => {
+    const cloud = createFakeCloud({ pollsBeforeReady: 3 });
+    const { result, progress } = await withWorker(cloud, async (tq) => {
+      const handle = await deploy(tq, baseInput());
+      const result = await handle.result();
+      return { result, progress: await handle.query<Progress>('progress') };
+    });
+    expect(result.action).toBe('created');
+    expect(result.modelName).toMatch(/^demo-m-[0-9a-f]{8}$/);
+    expect(result.endpointConfigName).toMatch(/^demo-c-[0-9a-f]{8}$/);
+    expect(result.autoscaling?.resourceId).toBe('endpoint/demo/variant/AllTraffic');
+    expect(result.smokeTest?.generatedText).toContain('Once upon a time');
+    expect(Object.keys(result.timings)).toEqual([
+      'ensureExecutionRole',
+      'createModel',
+      'createEndpointConfig',
+      'createOrUpdateEndpoint',
+      'waitForInService',
+      'registerAutoscaling',
+      'smokeTest',
+    ]);
+    expect(cloud.calls.filter((c) => !c.startsWith('await'))).toEqual([
+      'ensureExecutionRole',
+      `createModel ${result.modelName}`,
+      `createEndpointConfig ${result.endpointConfigName}`,
+      'createOrUpdateEndpoint demo',
+      'registerAutoscaling',
+      'invokeEndpoint',
+    ]);
+    expect(cloud.polls()).toBe(4);
+    expect(progress.status).toBe('succeeded');
+    expect(progress.resources.endpointConfigName).toBe(result.endpointConfigName);
+  });
+
+  it('waits 60 minutes of Creating at the same history cost as 10 seconds', async () => {
+    const short = createFakeCloud({ pollsBeforeReady: 1 }); // one 10 s poll interval
+    const long = createFakeCloud({ pollsBeforeReady: 360 }); // 360 × 10 s = 60 minutes
+    const shortLen = await withWorker(short, async (tq) => {
+      const h = await deploy(tq, baseInput());
+      await h.result();
+      return historyLength(h);
+    });
+    const { longLen, progress } = await withWorker(long, async (tq) => {
+      const h = await deploy(tq, baseInput());
+      await h.result();
+      return { longLen: await historyLength(h), progress: await h.query<Progress>('progress') };
+    });
+    expect(long.polls()).toBe(361);
+    expect(longLen).toBe(shortLen);
+    // The workflow clock saw the hour go by (the test server skipped it).
+    const wait = progress.steps.find((s) => s.name === 'waitForInService')!;
+    expect(wait.durationMs).toBeGreaterThanOrEqual(60 * 60 * 1000);
+  });
+
+  it('fails with the deadline and the current status when InService never comes', async () => {
+    const cloud = createFakeCloud({ pollsBeforeReady: 10_000 });
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, baseInput({ timeouts: { inServiceMinutes: 5, pollIntervalSeconds: 30 } }))));
+    expect(err.message).toMatch(/did not reach InService within 5 minutes \(status now: Creating\)/);
+    expect(err.message).toMatch(/rolled back: delete endpoint demo, delete endpoint config demo-c-\w+, delete model demo-m-\w+/);
+    expect(cloud.endpoints.size + cloud.configs.size + cloud.models.size).toBe(0);
+  });
+
+  it('compensates in reverse order and names the AWS FailureReason when the endpoint fails', async () => {
+    const reason = 'The primary container for production variant AllTraffic did not pass the ping health check.';
+    const cloud = createFakeCloud({ pollsBeforeReady: 2, failWith: reason });
+    const { err, progress } = await withWorker(cloud, async (tq) => {
+      const h = await deploy(tq, baseInput());
+      return { err: await failureOf(h), progress: await h.query<Progress>('progress') };
+    });
+    expect(err.message).toContain(`Deploy of endpoint demo failed at step waitForInService: Endpoint demo failed: ${reason}`);
+    const undo = cloud.calls.slice(cloud.calls.findIndex((c) => c.startsWith('delete')));
+    expect(undo.filter((c) => !c.startsWith('await'))).toEqual([
+      'deleteEndpoint demo',
+      expect.stringMatching(/^deleteEndpointConfig demo-c-/),
+      expect.stringMatching(/^deleteModel demo-m-/),
+    ]);
+    expect(cloud.endpoints.size + cloud.configs.size + cloud.models.size).toBe(0);
+    expect(progress.status).toBe('failed');
+  });
+
+  it('keeps everything when retainOnFailure is set', async () => {
+    const cloud = createFakeCloud({ failWith: 'boom' });
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, baseInput({ retainOnFailure: true }))));
+    expect(err.message).toContain('resources retained (retainOnFailure)');
+    expect(cloud.models.size).toBe(1);
+    expect(cloud.configs.size).toBe(1);
+    expect(cloud.endpoints.get('demo')?.status).toBe('Failed');
+  });
+
+  it('undoes autoscaling and the endpoint when the smoke test fails', async () => {
+    const cloud = createFakeCloud({ smokeTestError: 'Received client error (424) from primary' });
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, baseInput())));
+    expect(err.message).toContain('failed at step smokeTest: Received client error (424)');
+    expect(cloud.targets.size).toBe(0);
+    expect(cloud.endpoints.size).toBe(0);
+    expect(cloud.calls.indexOf('deregisterAutoscaling endpoint/demo/variant/AllTraffic')).toBeLessThan(cloud.calls.indexOf('deleteEndpoint demo'));
+  });
+
+  it('cleans up when cancelled while waiting for InService, and ends cancelled', async () => {
+    const cloud = createFakeCloud({ pollsBeforeReady: 1_000_000 });
+    const { err, progress } = await withWorker(cloud, async (tq) => {
+      const h = await deploy(tq, baseInput());
+      while (cloud.polls() < 2) await new Promise((r) => setTimeout(r, 50));
+      await h.cancel();
+      const err = await h.result().catch((e: unknown) => e);
+      return { err, progress: await h.query<Progress>('progress') };
+    });
+    expect((err as WorkflowFailedError).cause?.name).toBe('CancelledFailure');
+    expect(progress.status).toBe('cancelled');
+    expect(cloud.endpoints.size + cloud.configs.size + cloud.models.size).toBe(0);
+  });
+
+  it('re-running the same deploy changes nothing and reports unchanged', async () => {
+    const cloud = createFakeCloud();
+    const [first, second] = await withWorker(cloud, async (tq) => {
+      const a = await (await deploy(tq, baseInput())).result();
+      const b = await (await deploy(tq, baseInput())).result();
+      return [a, b];
+    });
+    expect(first.action).toBe('created');
+    expect(second.action).toBe('unchanged');
+    expect(second.modelName).toBe(first.modelName);
+    expect(second.endpointConfigName).toBe(first.endpointConfigName);
+    expect(cloud.models.size).toBe(1);
+    expect(cloud.configs.size).toBe(1);
+  });
+
+  it('a changed variant creates a new config and updates the endpoint in place', async () => {
+    const cloud = createFakeCloud();
+    const [first, second] = await withWorker(cloud, async (tq) => {
+      const a = await (await deploy(tq, baseInput())).result();
+      const b = await (await deploy(tq, baseInput({ variant: { instanceType: 'ml.g5.2xlarge' } }))).result();
+      return [a, b];
+    });
+    expect(second.action).toBe('updated');
+    expect(second.endpointConfigName).not.toBe(first.endpointConfigName);
+    expect(second.modelName).toBe(first.modelName);
+    expect(cloud.endpoints.get('demo')?.configName).toBe(second.endpointConfigName);
+  });
+
+  it('sets the EndpointName search attribute', async () => {
+    const cloud = createFakeCloud();
+    const attrs = await withWorker(cloud, async (tq) => {
+      const h = await deploy(tq, baseInput({ endpointName: 'searchable' }));
+      await h.result();
+      return (await h.describe()).searchAttributes;
+    });
+    expect(attrs.EndpointName).toEqual(['searchable']);
+  });
+
+  it('rejects bad input before any activity runs, naming each field and rule', async () => {
+    const cloud = createFakeCloud();
+    const bad = {
+      endpointName: 'bad_name!',
+      model: { image: 'x' },
+      variant: { instanceType: 'g5.xlarge', initialInstanceCount: 0 },
+      autoscaling: { minInstances: 3, maxInstances: 2, targetInvocationsPerInstance: 10 },
+    };
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, bad)));
+    expect(err.message).toMatch(/^Invalid deployEndpoint input: /);
+    expect(err.message).toContain('endpointName: must match');
+    expect(err.message).toContain('model.hfModelId: is required');
+    expect(err.message).toContain('variant.instanceType: must look like ml.<family>.<size>');
+    expect(err.message).toContain('variant.initialInstanceCount: must be at least 1');
+    expect(err.message).toContain('autoscaling.minInstances: minInstances must be less than or equal to maxInstances');
+    expect(cloud.calls).toEqual([]);
+  });
+});

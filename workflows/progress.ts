@@ -1,0 +1,97 @@
+// The `progress` query every long workflow answers: current step, resources so far, timings.
+// Workflow time (Date.now() inside a workflow) is deterministic, so timings are replay-safe.
+import { defineQuery, setHandler } from '@temporalio/workflow';
+
+export type RunStatus = 'running' | 'compensating' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface StepRecord {
+  name: string;
+  startedAt: string;
+  durationMs?: number;
+  outcome?: 'ok' | 'failed' | 'skipped';
+  detail?: string;
+}
+
+export interface Progress {
+  workflowType: string;
+  endpointName: string;
+  status: RunStatus;
+  step: string;
+  resources: Record<string, string>;
+  lastStatus?: string;
+  startedAt: string;
+  elapsedSeconds: number;
+  steps: StepRecord[];
+  error?: string;
+}
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+export class ProgressTracker {
+  private readonly state: Omit<Progress, 'elapsedSeconds'>;
+  private readonly startedMs = Date.now();
+
+  constructor(workflowType: string, endpointName: string) {
+    this.state = {
+      workflowType,
+      endpointName,
+      status: 'running',
+      step: 'validate',
+      resources: {},
+      startedAt: new Date(this.startedMs).toISOString(),
+      steps: [],
+    };
+    setHandler(progressQuery, () => this.snapshot());
+  }
+
+  snapshot(): Progress {
+    return { ...this.state, resources: { ...this.state.resources }, steps: this.state.steps.map((s) => ({ ...s })), elapsedSeconds: Math.round((Date.now() - this.startedMs) / 1000) };
+  }
+
+  /** Runs one step, recording its duration and outcome. */
+  async step<T>(name: string, run: () => Promise<T>, detail?: (result: T) => string | undefined): Promise<T> {
+    const started = Date.now();
+    const record: StepRecord = { name, startedAt: new Date(started).toISOString() };
+    this.state.step = name;
+    this.state.steps.push(record);
+    try {
+      const result = await run();
+      record.outcome = 'ok';
+      record.detail = detail?.(result);
+      return result;
+    } catch (err) {
+      record.outcome = 'failed';
+      record.detail = err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      record.durationMs = Date.now() - started;
+    }
+  }
+
+  skip(name: string, why: string): void {
+    this.state.steps.push({ name, startedAt: new Date(Date.now()).toISOString(), durationMs: 0, outcome: 'skipped', detail: why });
+  }
+
+  resource(key: string, value: string): void {
+    this.state.resources[key] = value;
+  }
+
+  lastStatus(status: string): void {
+    this.state.lastStatus = status;
+  }
+
+  finish(status: RunStatus, error?: string): void {
+    this.state.status = status;
+    this.state.step = status === 'succeeded' ? 'done' : this.state.step;
+    if (error) this.state.error = error;
+  }
+
+  compensating(): void {
+    this.state.status = 'compensating';
+  }
+
+  /** Per-step durations for the workflow result. */
+  timings(): Record<string, number> {
+    return Object.fromEntries(this.state.steps.filter((s) => s.durationMs !== undefined).map((s) => [s.name, s.durationMs!]));
+  }
+}
