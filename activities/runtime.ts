@@ -1,5 +1,5 @@
 // SageMaker Runtime: invoking a TGI endpoint. Used for the deploy's smoke test and by clients.
-import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApplicationFailure } from '@temporalio/common';
 import { aws } from './aws-errors';
 
@@ -33,6 +33,71 @@ export function parseTgiResponse(body: string): string {
   const text = (first as { generated_text?: unknown } | undefined)?.generated_text;
   if (typeof text !== 'string') throw new Error(`Unexpected TGI response: ${body.slice(0, 200)}`);
   return text;
+}
+
+/**
+ * Splits TGI's server-sent events into token texts. PayloadPart boundaries fall anywhere, even
+ * inside a line or a multi-byte character, so bytes are buffered until a full line arrives.
+ */
+export class TgiEventParser {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+  generatedText: string | undefined;
+
+  push(bytes: Uint8Array): string[] {
+    this.buffer += this.decoder.decode(bytes, { stream: true });
+    const tokens: string[] = [];
+    let newline: number;
+    while ((newline = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, newline).trim();
+      this.buffer = this.buffer.slice(newline + 1);
+      if (!line.startsWith('data:')) continue;
+      const event = JSON.parse(line.slice(5)) as { token?: { text?: string; special?: boolean }; generated_text?: string | null; error?: string };
+      if (event.error) throw new Error(`Model stream error: ${event.error}`);
+      if (event.token?.text !== undefined && !event.token.special) tokens.push(event.token.text);
+      if (typeof event.generated_text === 'string') this.generatedText = event.generated_text;
+    }
+    return tokens;
+  }
+}
+
+export interface StreamResult extends InvokeResult {
+  timeToFirstTokenMs?: number;
+  tokens: number;
+}
+
+/** InvokeEndpointWithResponseStream with TGI's `stream: true`; calls onToken as tokens arrive. */
+export async function streamGenerate(runtime: SageMakerRuntimeClient, { endpointName, inputs, parameters }: InvokeInput, onToken: (text: string) => void = () => {}): Promise<StreamResult> {
+  const started = performance.now();
+  const out = await runtime.send(
+    new InvokeEndpointWithResponseStreamCommand({
+      EndpointName: endpointName,
+      ContentType: 'application/json',
+      Body: JSON.stringify({ inputs, parameters: { return_full_text: false, ...parameters }, stream: true }),
+    }),
+  );
+  const parser = new TgiEventParser();
+  let text = '';
+  let tokens = 0;
+  let timeToFirstTokenMs: number | undefined;
+  for await (const event of out.Body ?? []) {
+    if (event.ModelStreamError) throw new Error(`ModelStreamError: ${event.ModelStreamError.Message}`);
+    if (event.InternalStreamFailure) throw new Error(`InternalStreamFailure: ${event.InternalStreamFailure.Message}`);
+    if (!event.PayloadPart?.Bytes) continue;
+    for (const token of parser.push(event.PayloadPart.Bytes)) {
+      timeToFirstTokenMs ??= Math.round(performance.now() - started);
+      tokens++;
+      text += token;
+      onToken(token);
+    }
+  }
+  return {
+    generatedText: parser.generatedText ?? text,
+    latencyMs: Math.round(performance.now() - started),
+    invokedVariant: out.InvokedProductionVariant,
+    timeToFirstTokenMs,
+    tokens,
+  };
 }
 
 export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntimeClient }) {

@@ -76,6 +76,14 @@ const toTags = ({ endpointName, runTag, extra }: ResourceTags): Tag[] => [
   { Key: TAG_CREATED_BY, Value: runTag },
 ];
 
+/**
+ * "Not yet" from a poll: retryable, and BENIGN so Temporal logs it at DEBUG and keeps it out
+ * of failure metrics: it is how waiting works here, not something going wrong.
+ */
+function notYet(message: string, type: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: false, category: 'BENIGN' });
+}
+
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
 
 export function createSageMakerActivities({ sagemaker, env = process.env }: { sagemaker: SageMakerClient; env?: NodeJS.ProcessEnv }) {
@@ -201,7 +209,7 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
       }
       if (existing.EndpointStatus !== 'InService') {
         // Someone else's create/update/delete is under way; retry (as a poll) until it settles.
-        throw ApplicationFailure.retryable(`Endpoint ${input.endpointName} is ${existing.EndpointStatus}; waiting before updating it`, 'EndpointBusy');
+        throw notYet(`Endpoint ${input.endpointName} is ${existing.EndpointStatus}; waiting before updating it`, 'EndpointBusy');
       }
       await aws(`UpdateEndpoint ${input.endpointName}`, () =>
         sagemaker.send(new UpdateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName })),
@@ -233,7 +241,7 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
         }
         return { status, configName: ep.EndpointConfigName! };
       }
-      if (TRANSITIONAL.has(status)) throw ApplicationFailure.retryable(`Endpoint ${endpointName} is ${status}`, 'EndpointNotReady');
+      if (TRANSITIONAL.has(status)) throw notYet(`Endpoint ${endpointName} is ${status}`, 'EndpointNotReady');
       throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${status}, which will not become InService`, 'EndpointUnexpectedStatus');
     },
 
@@ -258,10 +266,10 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
     async awaitEndpointDeleted({ endpointName }: { endpointName: string }): Promise<void> {
       const ep = await describeEndpoint(endpointName);
       if (!ep) return;
-      if (ep.EndpointStatus === 'Deleting') throw ApplicationFailure.retryable(`Endpoint ${endpointName} is Deleting`, 'EndpointNotDeleted');
+      if (ep.EndpointStatus === 'Deleting') throw notYet(`Endpoint ${endpointName} is Deleting`, 'EndpointNotDeleted');
       // Deletion was never started (or an update is running): ask again.
       await self.deleteEndpoint({ endpointName });
-      throw ApplicationFailure.retryable(`Endpoint ${endpointName} is ${ep.EndpointStatus}; delete requested`, 'EndpointNotDeleted');
+      throw notYet(`Endpoint ${endpointName} is ${ep.EndpointStatus}; delete requested`, 'EndpointNotDeleted');
     },
 
     async deleteEndpointConfig({ configName }: { configName: string }): Promise<{ deleted: boolean }> {

@@ -1,0 +1,84 @@
+// `npm run llmops -- <command>`: start and follow the endpoint workflows, and invoke endpoints.
+// Talks to Temporal at TEMPORAL_ADDRESS and to AWS (or the local cloud) via AWS_ENDPOINT_URL.
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
+import { deployEndpointInputSchema, InvalidInputError, parseInput, type DeployEndpointInput } from '../common/endpoint-input';
+import type { Progress } from '../workflows/progress';
+import { runDeploy, runTeardown } from './endpoint-runs';
+import { connectClient } from './temporal-client';
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+const print = (line: string) => process.stderr.write(`${line}\n`);
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`Cannot read ${path} as JSON: ${(err as Error).message}`);
+  }
+}
+
+const program = new Command('llmops').description('Durable LLM operations on Amazon SageMaker, through Temporal');
+
+program
+  .command('deploy')
+  .description('start (or attach to) deployEndpoint for an input file and follow it to the end')
+  .argument('<input-file>', 'JSON input, e.g. examples/deploy-local.json')
+  .action(async (file: string) => {
+    const raw = readJson(file);
+    // Same validation the workflow does, so a typo fails here before anything starts.
+    parseInput(deployEndpointInputSchema, 'deployEndpoint', raw);
+    const result = await runDeploy(await connectClient(), raw as DeployEndpointInput, print);
+    console.log(JSON.stringify(result, null, 2));
+  });
+
+program
+  .command('teardown')
+  .description('start (or attach to) teardownEndpoint and follow it')
+  .argument('<endpoint-name>')
+  .action(async (endpointName: string) => {
+    console.log(JSON.stringify(await runTeardown(await connectClient(), { endpointName }, print), null, 2));
+  });
+
+program
+  .command('status')
+  .description("print a workflow's progress query (default workflow id: deploy-<endpoint-name>)")
+  .argument('<endpoint-name>')
+  .option('--workflow-id <id>')
+  .action(async (endpointName: string, opts: { workflowId?: string }) => {
+    const client = await connectClient();
+    const progress = await client.workflow.getHandle(opts.workflowId ?? `deploy-${endpointName}`).query<Progress>('progress');
+    console.log(JSON.stringify(progress, null, 2));
+  });
+
+program
+  .command('invoke')
+  .description('generate text with an endpoint (TGI format); --stream prints tokens as they arrive')
+  .argument('<endpoint-name>')
+  .argument('<prompt>')
+  .option('--max-new-tokens <n>', 'tokens to generate', positiveInt, 64)
+  .option('--temperature <t>', 'sampling temperature', Number, 0.7)
+  .option('--stream', 'use InvokeEndpointWithResponseStream')
+  .action(async (endpointName: string, prompt: string, opts: { maxNewTokens: number; temperature: number; stream?: boolean }) => {
+    const runtime = new SageMakerRuntimeClient({});
+    const input = { endpointName, inputs: prompt, parameters: { max_new_tokens: opts.maxNewTokens, temperature: opts.temperature, top_p: 0.9 } };
+    if (opts.stream) {
+      const result = await streamGenerate(runtime, input, (t) => process.stdout.write(t));
+      print(`\n[${result.tokens} tokens, first after ${result.timeToFirstTokenMs} ms, all in ${result.latencyMs} ms, variant ${result.invokedVariant}]`);
+    } else {
+      const result = await createRuntimeActivities({ runtime }).invokeEndpoint(input);
+      console.log(result.generatedText);
+      print(`[${result.latencyMs} ms, variant ${result.invokedVariant}]`);
+    }
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  print(err instanceof InvalidInputError ? err.message : `Error: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+// `npm run demo`: the main job end to end on the embedded local cloud. Starts the stack,
+// deploys the tiny local model through deployEndpoint, invokes it (plain and streaming),
+// tears it down through teardownEndpoint, checks nothing is left, and prints what happened.
+import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { Command } from 'commander';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
+import type { DeployEndpointInput } from '../common/endpoint-input';
+import { projectRoot } from '../dev/tools';
+import { startStack } from './embedded-stack';
+import { runDeploy, runTeardown } from './endpoint-runs';
+import { connectClient } from './temporal-client';
+
+const program = new Command('demo')
+  .option('--input <file>', 'deploy input', join(projectRoot, 'examples', 'deploy-local.json'))
+  .option('--prompt <text>', 'prompt to send', 'Once upon a time, in a small village,')
+  .option('--keep', 'leave the stack running afterwards (Ctrl-C to stop) to browse the Web UI')
+  .parse();
+const opts = program.opts<{ input: string; prompt: string; keep?: boolean }>();
+
+const say = (line: string) => console.log(line);
+const section = (title: string) => say(`\n== ${title}`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main(): Promise<void> {
+  // The SDK warns that node 20 support ends in 2027; the README says so once, the demo needn't.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const input = JSON.parse(readFileSync(opts.input, 'utf8')) as DeployEndpointInput;
+  const stateDir = join(projectRoot, '.demo');
+  rmSync(stateDir, { recursive: true, force: true }); // each demo starts from an empty cloud
+
+  section('Starting the embedded stack');
+  const t0 = performance.now();
+  const stack = await startStack({ stateDir });
+  say(`Temporal ${stack.temporalAddress}, Web UI ${stack.webUiUrl}, local cloud ${stack.awsEndpointUrl} (${seconds(performance.now() - t0)})`);
+  let ok = false;
+  try {
+    const client = await connectClient(stack.temporalAddress);
+    const runtime = new SageMakerRuntimeClient({});
+
+    section(`Deploying endpoint '${input.endpointName}' (workflow deploy-${input.endpointName})`);
+    const deployed = await runDeploy(client, input, (l) => say(`  ${l}`));
+    say(`  ${deployed.action}: ${deployed.endpointArn}`);
+    say(`  model ${deployed.modelName}, config ${deployed.endpointConfigName}, role ${deployed.roleArn}`);
+    if (deployed.autoscaling) say(`  autoscaling: ${deployed.autoscaling.resourceId}`);
+    say(`  step timings: ${Object.entries(deployed.timings).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
+    if (deployed.smokeTest) say(`  smoke test (${deployed.smokeTest.latencyMs} ms): ${JSON.stringify(deployed.smokeTest.generatedText)}`);
+
+    section('InvokeEndpoint');
+    const params = { max_new_tokens: 48, temperature: 0.8, top_p: 0.9, repetition_penalty: 1.1 };
+    const full = await createRuntimeActivities({ runtime }).invokeEndpoint({ endpointName: input.endpointName, inputs: opts.prompt, parameters: params });
+    say(`  ${opts.prompt}${full.generatedText}`);
+    say(`  [${full.latencyMs} ms, variant ${full.invokedVariant}]`);
+
+    section('InvokeEndpointWithResponseStream');
+    process.stdout.write(`  ${opts.prompt}`);
+    const streamed = await streamGenerate(runtime, { endpointName: input.endpointName, inputs: opts.prompt, parameters: params }, (t) => process.stdout.write(t));
+    say(`\n  [${streamed.tokens} tokens, first token after ${streamed.timeToFirstTokenMs} ms, complete after ${streamed.latencyMs} ms]`);
+
+    section(`Tearing down '${input.endpointName}' (workflow teardown-${input.endpointName})`);
+    const torn = await runTeardown(client, { endpointName: input.endpointName }, (l) => say(`  ${l}`));
+    say(`  deregistered ${torn.deregisteredScalableTargets.length} scalable target(s), endpoint deleted: ${torn.endpointDeleted}`);
+    say(`  deleted configs: ${torn.deletedEndpointConfigs.join(', ') || 'none'}; models: ${torn.deletedModels.join(', ') || 'none'}`);
+
+    const sagemaker = new SageMakerClient({});
+    const left = [
+      ...((await sagemaker.send(new ListEndpointsCommand({}))).Endpoints ?? []).map((e) => `endpoint ${e.EndpointName}`),
+      ...((await sagemaker.send(new ListEndpointConfigsCommand({}))).EndpointConfigs ?? []).map((c) => `config ${c.EndpointConfigName}`),
+      ...((await sagemaker.send(new ListModelsCommand({}))).Models ?? []).map((m) => `model ${m.ModelName}`),
+    ];
+    say(left.length ? `  LEFT BEHIND: ${left.join(', ')}` : '  nothing left in the local cloud');
+
+    section('See it in the Temporal Web UI');
+    say(`  ${stack.webUiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`EndpointName="${input.endpointName}"`)}`);
+    say(`  ${stack.webUiUrl}/namespaces/default/workflows/deploy-${input.endpointName}`);
+    ok = left.length === 0;
+    if (opts.keep) {
+      say('\nStack left running; press Ctrl-C to stop it.');
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
+  } finally {
+    section('Stopping the stack');
+    await stack.stop();
+    say(ok ? 'Demo finished: deploy → invoke → stream → teardown all succeeded.' : 'Demo finished with problems (see above).');
+  }
+  if (!ok) process.exitCode = 1;
+}
+
+main().then(
+  () => process.exit(),
+  (err: unknown) => {
+    console.error(`\nDemo failed: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

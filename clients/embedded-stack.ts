@@ -1,0 +1,115 @@
+// The whole system on one machine: a Temporal dev server (with its Web UI), the local cloud
+// (our SageMaker emulator in front of moto) and the control worker. `npm run demo` runs it in
+// process; `npm run stack:up` runs it in a background process (clients/stack.ts).
+import type { Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { join } from 'node:path';
+import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
+import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes';
+import { projectRoot, temporalCli } from '../dev/tools';
+import { startLocalCloud, type LocalCloud } from '../local/server';
+import { createControlWorker } from '../workers/control';
+import { installTemporalLogging, logger } from '../workers/logger';
+
+export interface StackOptions {
+  /** Temporal frontend port; default 7233 when free, else any free port. */
+  temporalPort?: number;
+  uiPort?: number;
+  /** The local cloud's AWS endpoint port; default 4566 (LocalStack's) when free. */
+  awsPort?: number;
+  /** Where Temporal's database, the local cloud's state and all logs live. */
+  stateDir?: string;
+}
+
+export interface StackAddresses {
+  temporalAddress: string;
+  webUiUrl: string;
+  awsEndpointUrl: string;
+  stateDir: string;
+  logsDir: string;
+}
+
+export interface Stack extends StackAddresses {
+  stop(): Promise<void>;
+}
+
+async function preferredPort(port: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => void freePort().then(resolve));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(port)));
+  });
+}
+
+/** Environment the worker (and any AWS client in this process) uses to reach the local cloud. */
+export function localAwsEnvironment(awsEndpointUrl: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: awsEndpointUrl,
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    // Dummy credentials: the local cloud and moto accept any; never real ones here.
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  installTemporalLogging(); // before the first connection creates Temporal's runtime
+  const stateDir = opts.stateDir ?? join(projectRoot, '.stack');
+  const logsDir = join(stateDir, 'logs');
+  const temporalPort = await preferredPort(opts.temporalPort ?? 7233);
+  const uiPort = await preferredPort(opts.uiPort ?? 8233);
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err) => logger.warn({ err }, 'stack shutdown step failed'));
+  };
+
+  try {
+    const temporal: ManagedProcess = startProcess(
+      temporalCli(),
+      [
+        'server', 'start-dev',
+        '--ip', '127.0.0.1',
+        '--port', String(temporalPort),
+        '--ui-port', String(uiPort),
+        '--db-filename', join(stateDir, 'temporal.db'),
+        '--search-attribute', `${ENDPOINT_NAME_ATTRIBUTE.name}=Keyword`,
+        '--log-level', 'warn',
+        // No internet here: don't let the UI try to fetch its news feed.
+        '--ui-disable-news-fetch',
+      ],
+      { logFile: join(logsDir, 'temporal.log') },
+    );
+    stops.push(() => temporal.stop('SIGTERM', 10_000));
+    const temporalAddress = `127.0.0.1:${temporalPort}`;
+    let connection: NativeConnection | undefined;
+    await waitUntil(
+      `Temporal dev server on ${temporalAddress}`,
+      async () => {
+        connection = await NativeConnection.connect({ address: temporalAddress });
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, process: temporal },
+    );
+    stops.push(() => connection!.close());
+
+    const cloud: LocalCloud = await startLocalCloud({
+      port: await preferredPort(opts.awsPort ?? 4566),
+      stateDir: join(stateDir, 'local-cloud'),
+    });
+    stops.push(() => cloud.close());
+
+    Object.assign(process.env, localAwsEnvironment(cloud.url));
+    const worker: Worker = await createControlWorker({ connection });
+    const running = worker.run();
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    });
+
+    return { temporalAddress, webUiUrl: `http://127.0.0.1:${uiPort}`, awsEndpointUrl: cloud.url, stateDir, logsDir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,25 @@
+// One structured logger for workers and clients; Temporal's own runtime logs go through it too.
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { pino } from 'pino';
+
+// Logs go to stderr so stdout stays clean for results (JSON from the CLI, the demo's report).
+export const logger = pino({
+  level: process.env.LLMOPS_LOG_LEVEL ?? 'info',
+  base: { pid: process.pid },
+  // Secrets must never reach logs, even when an SDK error echoes a request.
+  redact: { paths: ['*.HF_TOKEN', '*.*.HF_TOKEN', '*.authorization', '*.Authorization'], censor: '[redacted]' },
+}, pino.destination(2));
+
+let installed = false;
+/** Routes the Temporal SDK's logs into pino, once per process. */
+export function installTemporalLogging(level: LogLevel = 'WARN'): void {
+  if (installed) return;
+  installed = true;
+  const temporalLog = logger.child({ component: 'temporal' });
+  Runtime.install({
+    logger: new DefaultLogger(level, ({ level: lvl, message, meta }) => {
+      const method = lvl === 'TRACE' ? 'trace' : lvl === 'DEBUG' ? 'debug' : lvl === 'INFO' ? 'info' : lvl === 'WARN' ? 'warn' : 'error';
+      temporalLog[method](meta ?? {}, message);
+    }),
+  });
+}
