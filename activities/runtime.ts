@@ -9,6 +9,8 @@ export interface GenerationParameters {
   top_p?: number;
   top_k?: number;
   repetition_penalty?: number;
+  /** TGI decodes greedily unless do_sample is true (temperature must then be > 0). */
+  do_sample?: boolean;
   return_full_text?: boolean;
   stop?: string[];
   seed?: number;

@@ -1,5 +1,5 @@
 // One structured logger for workers and clients; Temporal's own runtime logs go through it too.
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel } from '@temporalio/worker';
 import { pino } from 'pino';
 
 // Logs go to stderr so stdout stays clean for results (JSON from the CLI, the demo's report).
@@ -21,5 +21,6 @@ export function installTemporalLogging(level: LogLevel = 'WARN'): void {
       const method = lvl === 'TRACE' ? 'trace' : lvl === 'DEBUG' ? 'debug' : lvl === 'INFO' ? 'info' : lvl === 'WARN' ? 'warn' : 'error';
       temporalLog[method](meta ?? {}, message);
     }),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } },
   });
 }

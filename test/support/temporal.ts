@@ -1,22 +1,15 @@
 // Temporal servers for tests, from the binaries scripts/setup.sh installs (no downloads).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { installTemporalLogging } from '../../workers/logger';
 import { fileURLToPath } from 'node:url';
 import { ENDPOINT_NAME_ATTRIBUTE } from '../../common/resource-names';
 import { temporalCli, temporalTestServer } from '../../dev/tools';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-let runtimeInstalled = false;
-/** Worker logs at WARN: test output should show failures, not every state change. */
-function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
-}
-
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  quietRuntime();
+  installTemporalLogging();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: temporalTestServer() } },
   });
@@ -30,7 +23,7 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 
 /** A real dev server (the one `npm run stack:up` runs), with our search attribute registered. */
 export function devServerEnv(): Promise<TestWorkflowEnvironment> {
-  quietRuntime();
+  installTemporalLogging();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCli() },
