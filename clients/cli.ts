@@ -24,6 +24,9 @@ function readJson(path: string): unknown {
   }
 }
 
+// The SDK warns on every run that node 20 support ends in 2027; the README says it once.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const program = new Command('llmops').description('Durable LLM operations on Amazon SageMaker, through Temporal');
 
 program

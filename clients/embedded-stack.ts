@@ -3,6 +3,7 @@
 // process; `npm run stack:up` runs it in a background process (clients/stack.ts).
 import type { Worker } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
 import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes';
@@ -33,8 +34,9 @@ export interface Stack extends StackAddresses {
   stop(): Promise<void>;
 }
 
+/** `port` when it is free, otherwise (or when 0) any free loopback port. */
 async function preferredPort(port: number): Promise<number> {
-  const { createServer } = await import('node:net');
+  if (port === 0) return freePort();
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', () => void freePort().then(resolve));

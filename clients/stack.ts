@@ -41,7 +41,7 @@ function describe(s: StackAddresses): string {
     '',
     'To use the temporal and aws CLIs against it:',
     `  export PATH="${venvBin}:$PATH" TEMPORAL_ADDRESS=${s.temporalAddress}`,
-    `  export AWS_ENDPOINT_URL=${s.awsEndpointUrl} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`,
+    `  export AWS_ENDPOINT_URL=${s.awsEndpointUrl} AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`,
   ].join('\n');
 }
 

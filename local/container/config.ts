@@ -1,0 +1,59 @@
+// The environment a model container process reads. SageMaker hands a container its settings
+// through environment variables only (the model's PrimaryContainer.Environment plus the
+// platform's own), so the pool and a hand-started process configure it the same way.
+import { delimiter } from 'node:path';
+import { type ImageFamilyName, isImageFamilyName } from './image-family.js';
+
+/** SageMaker's variable for containers that cannot use the default port 8080. */
+export const PORT_ENV = 'SAGEMAKER_BIND_TO_PORT';
+/** Path-list of directories holding `<HF_MODEL_ID>/*.gguf` (the pool passes dev/tools.ts modelsDirs()). */
+export const MODELS_DIRS_ENV = 'LLMOPS_MODELS_DIRS';
+/** llama.cpp threads per process; more than the cores available makes generation far slower. */
+export const THREADS_ENV = 'LLMOPS_MODEL_THREADS';
+/** Which image family's request/response formats to speak (set by the pool from the image URI). */
+export const FAMILY_ENV = 'LLMOPS_IMAGE_FAMILY';
+/** Name of this instance in logs and in the X-Local-Instance response header. */
+export const INSTANCE_ENV = 'LLMOPS_INSTANCE_ID';
+
+export interface ContainerConfig {
+  port: number;
+  family: ImageFamilyName;
+  instanceId: string;
+  modelId: string | undefined;
+  modelFile: string | undefined;
+  modelsDirs: string[];
+  threads: number;
+}
+
+export class ContainerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContainerConfigError';
+  }
+}
+
+/** A positive integer from the environment, or `fallback` when unset. */
+export function positiveIntEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number;
+export function positiveIntEnv(env: NodeJS.ProcessEnv, name: string, fallback?: undefined): number | undefined;
+export function positiveIntEnv(env: NodeJS.ProcessEnv, name: string, fallback?: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new ContainerConfigError(`${name}=${raw} must be a positive integer`);
+  return value;
+}
+
+export function containerConfigFromEnv(env: NodeJS.ProcessEnv): ContainerConfig {
+  const family = env[FAMILY_ENV] ?? 'tgi';
+  if (!isImageFamilyName(family)) throw new ContainerConfigError(`${FAMILY_ENV}=${family} is not an image family this container knows`);
+  const port = positiveIntEnv(env, PORT_ENV, 8080);
+  return {
+    port,
+    family,
+    instanceId: env[INSTANCE_ENV] ?? `local-${port}`,
+    modelId: env.HF_MODEL_ID?.trim() || undefined,
+    modelFile: env.HF_MODEL_FILE?.trim() || undefined,
+    modelsDirs: (env[MODELS_DIRS_ENV] ?? '').split(delimiter).filter(Boolean),
+    threads: positiveIntEnv(env, THREADS_ENV, 1),
+  };
+}

@@ -1,0 +1,229 @@
+// The model behind every image family: a GGUF file run by node-llama-cpp on one context
+// sequence. Requests take turns on that sequence (a container serves one at a time and queues
+// the rest); tokens are yielded as they are sampled so streaming is real, each with its id,
+// text and log-probability the way TGI reports them.
+import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
+import type { Logger } from 'pino';
+
+export type FinishReason = 'length' | 'eos_token' | 'stop_sequence';
+
+export interface SamplingOptions {
+  temperature: number;
+  /** 0 = whole vocabulary. */
+  topK: number;
+  /** 1 = no nucleus cut. */
+  topP: number;
+  seed: number;
+}
+
+export interface GenerationRequest {
+  input: readonly Token[];
+  maxNewTokens: number;
+  /** Absent: greedy decoding. */
+  sampling?: SamplingOptions;
+  /** Multiplicative (CTRL-style) penalty over prompt and generated tokens; 1 = off. */
+  repetitionPenalty: number;
+  /** Additive penalty by count of earlier occurrences; 0 = off. */
+  frequencyPenalty: number;
+  stop: readonly string[];
+  /** How many most likely alternatives to report per position (0 = none). */
+  topN: number;
+  signal?: AbortSignal;
+}
+
+export interface TokenInfo {
+  id: number;
+  text: string;
+  logprob: number;
+  special: boolean;
+}
+
+export interface GeneratedToken extends TokenInfo {
+  top: TokenInfo[];
+  /** Set on the last token, so a stream can mark it final without waiting for another. */
+  finishReason?: FinishReason;
+}
+
+export interface GenerationResult {
+  /** Absent when generation ended early (aborted by the caller, or the model stopped yielding). */
+  finishReason?: FinishReason;
+  generatedTokens: number;
+  /** Text of the non-special tokens, equal to the concatenation of their `text`. */
+  text: string;
+}
+
+// A UTF-8 character spans at most 4 byte tokens; a decode ending in U+FFFD with fewer pending
+// tokens than that is an incomplete character, so its text is held back for the next token.
+const MAX_BYTES_PER_CHAR = 4;
+const DETOKENIZE_CONTEXT = 8;
+
+export interface TextGeneratorOptions {
+  modelPath: string;
+  threads: number;
+  /** Picks the context size once the model's training context is known. */
+  contextSize: (trainContextSize: number) => number;
+  logger: Logger;
+}
+
+export class TextGenerator {
+  private queue: Promise<void> = Promise.resolve();
+  private waiting = 0;
+
+  private constructor(
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly sequence: LlamaContextSequence,
+  ) {}
+
+  static async load({ modelPath, threads, contextSize, logger }: TextGeneratorOptions): Promise<TextGenerator> {
+    const llama = await getLlama({
+      gpu: false,
+      build: 'never',
+      logLevel: LlamaLogLevel.error,
+      logger: (level, message) => logger.warn({ llamaLevel: level }, message.trim()),
+    });
+    const model = await llama.loadModel({ modelPath });
+    const context = await model.createContext({ threads, contextSize: contextSize(model.trainContextSize), sequences: 1 });
+    logger.info({ modelPath, contextSize: context.contextSize, threads }, 'model loaded');
+    return new TextGenerator(model, context, context.getSequence());
+  }
+
+  get contextSize(): number {
+    return this.context.contextSize;
+  }
+
+  /** Requests queued or running; lets a family refuse work when overloaded. */
+  get inFlight(): number {
+    return this.waiting;
+  }
+
+  /** Prompt tokens as the model sees them, with the BOS token the model expects. */
+  tokenize(text: string): Token[] {
+    const tokens = this.model.tokenize(text);
+    const bos = this.model.tokens.bos;
+    return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+  }
+
+  detokenize(tokens: readonly Token[], lastTokens?: readonly Token[]): string {
+    return this.model.detokenize(tokens, false, lastTokens);
+  }
+
+  async *generate(req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
+    const release = await this.takeTurn();
+    try {
+      return yield* this.run(req);
+    } finally {
+      release();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+
+  private takeTurn(): Promise<() => void> {
+    this.waiting += 1;
+    let release!: () => void;
+    const turn = new Promise<void>((r) => (release = r));
+    const previous = this.queue;
+    this.queue = previous.then(() => turn);
+    return previous.then(() => () => {
+      this.waiting -= 1;
+      release();
+    });
+  }
+
+  /** Keeps the evaluated prefix the new prompt shares with the last one, so it is not recomputed. */
+  private async tokensToEvaluate(input: readonly Token[]): Promise<Token[]> {
+    const seq = this.sequence;
+    const { firstDifferentIndex } = seq.compareContextTokens(input as Token[]);
+    // At least one prompt token must be evaluated to get logits for the first new token.
+    const keep = Math.min(firstDifferentIndex, input.length - 1);
+    if (seq.nextTokenIndex > keep) await seq.eraseContextTokenRanges([{ start: keep, end: seq.nextTokenIndex }]);
+    return input.slice(keep);
+  }
+
+  private async *run(req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
+    const model = this.model;
+    const all: Token[] = [...req.input];
+    const penalise = req.repetitionPenalty !== 1 || req.frequencyPenalty !== 0;
+    const outputs = this.sequence.evaluateWithMetadata(
+      await this.tokensToEvaluate(req.input),
+      { confidence: true, probabilities: req.topN > 0 },
+      {
+        temperature: req.sampling?.temperature ?? 0,
+        topK: req.sampling?.topK ?? 0,
+        topP: req.sampling?.topP ?? 1,
+        minP: 0,
+        seed: req.sampling?.seed,
+        repeatPenalty: penalise
+          ? {
+              punishTokens: () => all,
+              maxPunishTokens: req.input.length + req.maxNewTokens,
+              penalty: req.repetitionPenalty,
+              frequencyPenalty: req.frequencyPenalty,
+            }
+          : undefined,
+        yieldEogToken: true,
+      },
+    );
+
+    let generated = 0;
+    let text = '';
+    let pending: Token[] = [];
+    let finishReason: FinishReason | undefined;
+    for await (const out of outputs) {
+      if (req.signal?.aborted) break;
+      generated += 1;
+      const context = all.slice(-(pending.length + DETOKENIZE_CONTEXT), all.length - pending.length);
+      all.push(out.token);
+      const special = model.isEogToken(out.token);
+      let piece = '';
+      if (special) {
+        piece = model.detokenize([out.token], true);
+      } else {
+        pending.push(out.token);
+        const decoded = model.detokenize(pending, false, context);
+        if (!decoded.endsWith('\uFFFD') || pending.length >= MAX_BYTES_PER_CHAR) {
+          piece = decoded;
+          pending = [];
+          text += piece;
+        }
+      }
+      // The same order of checks as TGI's stopping criteria: length, then EOS, then stop sequences.
+      const finish: FinishReason | undefined =
+        generated >= req.maxNewTokens
+          ? 'length'
+          : special
+            ? 'eos_token'
+            : piece && req.stop.some((s) => text.includes(s, Math.max(0, text.length - piece.length - s.length + 1)))
+              ? 'stop_sequence'
+              : undefined;
+      const probabilities = (out as { probabilities?: Map<Token, number> }).probabilities;
+      yield {
+        id: out.token,
+        text: piece,
+        logprob: Math.log(out.confidence),
+        special,
+        top: probabilities ? this.topTokens(probabilities, req.topN, all.slice(-DETOKENIZE_CONTEXT - 1, -1)) : [],
+        finishReason: finish,
+      };
+      if (finish) {
+        finishReason = finish;
+        break;
+      }
+    }
+    return { finishReason, generatedTokens: generated, text };
+  }
+
+  private topTokens(probabilities: Map<Token, number>, n: number, context: Token[]): TokenInfo[] {
+    const top: TokenInfo[] = [];
+    for (const [id, p] of probabilities) {
+      if (top.length >= n) break;
+      const special = this.model.isEogToken(id);
+      top.push({ id, text: this.model.detokenize([id], special, context), logprob: Math.log(p), special });
+    }
+    return top;
+  }
+}

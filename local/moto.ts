@@ -1,0 +1,158 @@
+// moto serves every AWS API the local cloud does not emulate itself (IAM, STS, S3, Application
+// Auto Scaling, CloudWatch): we start it on a free loopback port and forward requests to it
+// untouched (method, path, query, headers including Authorization, body), so each SDK sees
+// moto's responses exactly.
+//
+// moto keeps state in memory only. To make its state survive a restart like ours does, every
+// successful state-changing request is appended to a journal in the state dir and replayed
+// into the fresh moto at the next start. Reads (Get*/List*/Describe*, S3 GET/HEAD) are not
+// journaled, so polling does not grow it. `POST /moto-api/reset` clears it.
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { freePort, httpReady, startProcess, waitUntil } from '../dev/processes.js';
+import { motoServer } from '../dev/tools.js';
+
+export interface Moto {
+  url: string;
+  /** Proxies one request to moto and streams the answer back. */
+  forward(req: IncomingMessage, res: ServerResponse): void;
+  stop(): Promise<void>;
+}
+
+interface JournalEntry {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** base64 */
+  body: string;
+}
+
+const READ_OPERATION = /^(Get|List|Describe|Head|Lookup|Search|Simulate|Decode)/;
+
+/** The operation name of a request in any AWS protocol moto speaks, if it names one. */
+function operationName(method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): string | undefined {
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string') return target.slice(target.lastIndexOf('.') + 1); // JSON 1.0/1.1
+  const rpcV2 = /\/service\/[^/]+\/operation\/([^/?]+)/.exec(path); // Smithy RPC v2 (CloudWatch)
+  if (rpcV2) return rpcV2[1];
+  const query = new URLSearchParams(path.split('?')[1] ?? '').get('Action');
+  if (query) return query;
+  if (String(headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    return new URLSearchParams(body.toString('utf8')).get('Action') ?? undefined; // Query (IAM, STS)
+  }
+  return undefined; // REST (S3): the method decides
+}
+
+function changesState(method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): boolean {
+  if (path.startsWith('/moto-api/')) return false;
+  const op = operationName(method, path, headers, body);
+  if (op !== undefined) return !READ_OPERATION.test(op);
+  return !['GET', 'HEAD', 'OPTIONS'].includes(method);
+}
+
+/** Headers that describe the hop to us, not the request, and must not be forwarded as-is. */
+function forwardableHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const { connection: _c, 'keep-alive': _k, expect: _e, ...rest } = headers;
+  return rest;
+}
+
+class MotoJournal {
+  constructor(private readonly file: string) {}
+
+  append(entry: JournalEntry): void {
+    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+  }
+
+  clear(): void {
+    rmSync(this.file, { force: true });
+  }
+
+  entries(): JournalEntry[] {
+    if (!existsSync(this.file)) return [];
+    return readFileSync(this.file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as JournalEntry);
+  }
+}
+
+function send(port: number, agent: Agent, entry: JournalEntry): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const body = Buffer.from(entry.body, 'base64');
+    const req = request(
+      { host: '127.0.0.1', port, agent, method: entry.method, path: entry.path, headers: forwardableHeaders(entry.headers) },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function startMoto({ stateDir, log }: { stateDir: string; log: Logger }): Promise<Moto> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], { logFile: join(stateDir, 'moto.log') });
+  await waitUntil('moto_server', () => httpReady(`${url}/moto-api/`), { process: proc, timeoutMs: 60_000 });
+  const agent = new Agent({ keepAlive: true });
+  const journal = new MotoJournal(join(stateDir, 'moto-journal.jsonl'));
+
+  const entries = journal.entries();
+  for (const entry of entries) {
+    const status = await send(port, agent, entry);
+    if (status >= 300) log.warn({ method: entry.method, path: entry.path, status }, 'moto journal entry did not replay cleanly');
+  }
+  if (entries.length) log.info({ entries: entries.length }, 'replayed moto journal');
+  log.info({ url, pid: proc.child.pid }, 'moto started');
+
+  function forward(req: IncomingMessage, res: ServerResponse): void {
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    // Only requests that may change state need their body kept for the journal.
+    const keepBody = method !== 'GET' && method !== 'HEAD';
+    const chunks: Buffer[] = [];
+    const upstream = request(
+      { host: '127.0.0.1', port, agent, method, path, headers: forwardableHeaders(req.headers) },
+      (answer) => {
+        const { connection: _c, 'keep-alive': _k, ...headers } = answer.headers;
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
+        answer.pipe(res);
+        answer.on('end', () => {
+          const status = answer.statusCode ?? 500;
+          if (path.startsWith('/moto-api/reset') && status < 300) journal.clear();
+          const body = Buffer.concat(chunks);
+          if (status < 300 && changesState(method, path, req.headers, body)) {
+            journal.append({ method, path, headers: req.headers, body: body.toString('base64') });
+          }
+        });
+      },
+    );
+    upstream.on('error', (err) => {
+      log.error({ err, method, path }, 'forwarding to moto failed');
+      if (!res.headersSent) {
+        const body = JSON.stringify({ __type: 'ServiceUnavailable', message: `moto is not answering: ${err.message}` });
+        res.writeHead(503, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'ServiceUnavailable' }).end(body);
+      } else {
+        res.destroy(err);
+      }
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (keepBody) req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.pipe(upstream);
+  }
+
+  return {
+    url,
+    forward,
+    async stop() {
+      agent.destroy();
+      await proc.stop();
+    },
+  };
+}

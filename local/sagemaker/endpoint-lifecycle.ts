@@ -1,0 +1,192 @@
+// The endpoint state machine, driven by real model processes through the container pool.
+//
+//   CreateEndpoint   Creating ──launch+activate──▶ InService
+//                            └─ContainerStartError─▶ Failed (FailureReason = err.reason)
+//   UpdateEndpoint   InService ▶ Updating ──launch new fleet (old keeps serving)──▶ activate ▶ InService (new config)
+//                                        └─failure─▶ RollingBack ▶ InService (old config, FailureReason set)
+//   DeleteEndpoint   any ▶ Deleting ──abort in-flight launch, deactivate──▶ gone
+//
+// Operations on one endpoint run one after another (a delete waits for the launch it aborted to
+// return, then stops that launch's processes), so the pool never sees two at once for a name.
+// Aborting never writes state: an operation cut short by shutdown leaves its record as it was,
+// and `recover` picks it up at the next start.
+import type { Logger } from 'pino';
+import type { ContainerPoolApi, Fleet } from '../containers/types.js';
+import type { EndpointRecord, SageMakerStore } from './store.js';
+
+interface RunningOperation {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** A launch that was aborted by shutdown may still be waiting on health checks; don't hang on it. */
+const SHUTDOWN_GRACE_MS = 15_000;
+
+function failureReasonOf(err: unknown): string {
+  // ContainerStartError by name rather than instanceof: the pool may be a separately loaded copy.
+  const e = err as { name?: string; reason?: unknown; message?: string };
+  if (e?.name === 'ContainerStartError' && typeof e.reason === 'string') return e.reason;
+  return `The model processes could not be started: ${e?.message ?? String(err)}`;
+}
+
+export class EndpointLifecycle {
+  private readonly running = new Map<string, RunningOperation>();
+
+  constructor(
+    private readonly store: SageMakerStore,
+    private readonly pool: ContainerPoolApi,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the fleet in `endpoint.pending`; the caller has saved the record as Creating/Updating. */
+  launch(endpoint: EndpointRecord): void {
+    this.schedule(endpoint.EndpointName, (signal) => this.launchPending(endpoint, signal));
+  }
+
+  /** DeleteEndpoint: stops any in-flight launch, marks Deleting, then stops serving and forgets it. */
+  delete(endpoint: EndpointRecord): void {
+    this.running.get(endpoint.EndpointName.toLowerCase())?.controller.abort();
+    this.transition(endpoint, { EndpointStatus: 'Deleting' });
+    this.schedule(endpoint.EndpointName, () => this.finishDelete(endpoint));
+  }
+
+  /**
+   * After a restart no model process survives, so every endpoint that had one is brought back:
+   * - InService (and SystemUpdating): `SystemUpdating` while the serving fleet relaunches from the
+   *   spec saved on the endpoint, then InService again (or Failed with the reason). AWS uses
+   *   SystemUpdating for maintenance that changes nothing the customer specified, which is what
+   *   this is; invocations are refused until it is InService.
+   * - Creating: the create resumes.
+   * - Updating / RollingBack: the update is abandoned; the endpoint relaunches its previous
+   *   config like an InService one and ends InService with a FailureReason saying so, which is
+   *   how a failed update looks on AWS.
+   * - Deleting: the deletion completes.
+   * - Failed, OutOfService: left as they are.
+   */
+  recover(): void {
+    for (const endpoint of this.store.endpoints.values()) {
+      const { EndpointStatus: status, pending, deployed } = endpoint;
+      if (status === 'Deleting') {
+        this.schedule(endpoint.EndpointName, () => this.finishDelete(endpoint));
+      } else if (status === 'Creating' && pending) {
+        this.launch(endpoint);
+      } else if (['InService', 'SystemUpdating', 'Updating', 'RollingBack'].includes(status) && deployed) {
+        const interruptedUpdate = pending?.kind === 'update' ? pending.EndpointConfigName : undefined;
+        this.transition(endpoint, {
+          EndpointStatus: 'SystemUpdating',
+          FailureReason: interruptedUpdate
+            ? `The update to endpoint configuration "${interruptedUpdate}" was interrupted by a restart of the local cloud; the endpoint stays on "${deployed.EndpointConfigName}".`
+            : endpoint.FailureReason,
+          deployed: { ...deployed, instanceCounts: Object.fromEntries(Object.keys(deployed.instanceCounts).map((v) => [v, 0])) },
+          pending: { kind: 'relaunch', EndpointConfigName: deployed.EndpointConfigName, variants: deployed.variants, startedAt: Date.now() },
+        });
+        this.launch(endpoint);
+      } else if (status !== 'Failed' && status !== 'OutOfService') {
+        this.transition(endpoint, {
+          EndpointStatus: 'Failed',
+          FailureReason: 'The local cloud restarted while this endpoint was changing and nothing was left to resume.',
+          pending: undefined,
+        });
+      }
+    }
+  }
+
+  /** Shutdown: abort every operation, stop every process, and wait (boundedly) for them to settle. */
+  async close(): Promise<void> {
+    const ops = [...this.running.values()];
+    for (const op of ops) op.controller.abort();
+    await this.pool.stopAll();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(ops.map((op) => op.done)),
+      new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private schedule(name: string, task: (signal: AbortSignal) => Promise<void>): void {
+    const key = name.toLowerCase();
+    const previous = this.running.get(key);
+    const controller = new AbortController();
+    const op: RunningOperation = { controller, done: Promise.resolve() };
+    op.done = (async () => {
+      await previous?.done;
+      await task(controller.signal);
+    })()
+      .catch((err: unknown) => this.log.error({ err, endpoint: name }, 'endpoint operation failed unexpectedly'))
+      .finally(() => {
+        if (this.running.get(key) === op) this.running.delete(key);
+      });
+    this.running.set(key, op);
+  }
+
+  private transition(endpoint: EndpointRecord, changes: Partial<EndpointRecord>): void {
+    Object.assign(endpoint, changes, { LastModifiedTime: Date.now() });
+    this.store.save();
+    this.log.info(
+      { endpoint: endpoint.EndpointName, status: endpoint.EndpointStatus, failureReason: endpoint.FailureReason },
+      'endpoint status',
+    );
+  }
+
+  private async launchPending(endpoint: EndpointRecord, signal: AbortSignal): Promise<void> {
+    const pending = endpoint.pending;
+    if (!pending || signal.aborted) return;
+    const name = endpoint.EndpointName;
+    let fleet: Fleet | undefined;
+    try {
+      // Inference-component variants (no model) contribute no processes of their own.
+      if (pending.variants.length) fleet = await this.pool.launch(name, pending.variants);
+      if (signal.aborted) {
+        await fleet?.stop();
+        return;
+      }
+      if (fleet) await this.pool.activate(name, fleet);
+    } catch (err) {
+      await fleet?.stop().catch(() => undefined);
+      if (signal.aborted) return;
+      this.launchFailed(endpoint, failureReasonOf(err));
+      return;
+    }
+    if (signal.aborted) return; // a delete is waiting and will deactivate what was just activated
+    this.transition(endpoint, {
+      EndpointStatus: 'InService',
+      EndpointConfigName: pending.EndpointConfigName,
+      FailureReason: undefined,
+      pending: undefined,
+      deployed: {
+        EndpointConfigName: pending.EndpointConfigName,
+        variants: pending.variants,
+        instanceCounts: Object.fromEntries((fleet?.variants ?? []).map((v) => [v.variantName, v.instances.length])),
+        deployedAt: Date.now(),
+      },
+    });
+  }
+
+  private launchFailed(endpoint: EndpointRecord, reason: string): void {
+    const pending = endpoint.pending!;
+    if (pending.kind === 'update' && endpoint.deployed) {
+      // The old fleet never stopped serving, so rolling back is only a matter of state.
+      this.transition(endpoint, { EndpointStatus: 'RollingBack' });
+      this.transition(endpoint, {
+        EndpointStatus: 'InService',
+        FailureReason: `Update to endpoint configuration "${pending.EndpointConfigName}" failed and was rolled back: ${reason}`,
+        pending: undefined,
+      });
+    } else {
+      this.transition(endpoint, { EndpointStatus: 'Failed', FailureReason: reason, pending: undefined, deployed: undefined });
+    }
+  }
+
+  private async finishDelete(endpoint: EndpointRecord): Promise<void> {
+    try {
+      await this.pool.deactivate(endpoint.EndpointName);
+    } catch (err) {
+      this.log.warn({ err, endpoint: endpoint.EndpointName }, 'deactivate failed; forgetting the endpoint anyway');
+    }
+    this.store.endpoints.delete(endpoint.EndpointName);
+    this.store.tags.delete(endpoint.EndpointArn);
+    this.store.save();
+    this.log.info({ endpoint: endpoint.EndpointName }, 'endpoint deleted');
+  }
+}

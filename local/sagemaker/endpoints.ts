@@ -1,0 +1,218 @@
+// CreateEndpoint / DescribeEndpoint / UpdateEndpoint / DeleteEndpoint / ListEndpoints.
+// These validate, record the request and return at once, as AWS does; the state machine that
+// starts and stops model processes is in endpoint-lifecycle.ts.
+import { createHash } from 'node:crypto';
+import type {
+  CreateEndpointInput,
+  CreateEndpointOutput,
+  DeleteEndpointInput,
+  DescribeEndpointInput,
+  DescribeEndpointOutput,
+  EndpointStatus,
+  ListEndpointsInput,
+  ListEndpointsOutput,
+  ProductionVariantSummary,
+  UpdateEndpointInput,
+  UpdateEndpointOutput,
+} from '@aws-sdk/client-sagemaker';
+import type { VariantLaunch } from '../containers/types.js';
+import type { Operation, OperationContext } from './context.js';
+import { requireEndpointConfig } from './endpoint-configs.js';
+import { listRecords } from './listing.js';
+import { servingContainer } from './models.js';
+import { validationError, wireTimeToMs } from './protocol.js';
+import { sageMakerArn, type DeployedFleet, type EndpointConfigRecord, type EndpointRecord, type FleetSpec } from './store.js';
+import { notFoundMessage, putTags } from './tags.js';
+import { InputChecks } from './validation.js';
+
+/** AWS's default for ContainerStartupHealthCheckTimeoutInSeconds. */
+const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 600;
+
+const ENDPOINT_STATUSES: EndpointStatus[] = [
+  'OutOfService',
+  'Creating',
+  'Updating',
+  'SystemUpdating',
+  'RollingBack',
+  'InService',
+  'Deleting',
+  'Failed',
+  'UpdateRollbackFailed',
+];
+
+/**
+ * Resolves a config into the processes to start, at request time like AWS: models must exist
+ * now, and later changes to (or deletion of) the config and models do not affect the endpoint.
+ */
+function fleetSpecOf(config: EndpointConfigRecord, { store, region }: OperationContext): FleetSpec {
+  const variants: VariantLaunch[] = [];
+  for (const pv of config.ProductionVariants) {
+    if (!pv.ModelName) continue; // inference-component capacity: components launch their own copies
+    const model = store.models.get(pv.ModelName);
+    if (!model) throw validationError(notFoundMessage.model(sageMakerArn(region, 'model', pv.ModelName)));
+    const container = servingContainer(model);
+    variants.push({
+      variantName: pv.VariantName!,
+      image: container.Image!,
+      environment: { ...container.Environment },
+      // Serverless variants get one process: concurrency limits are not emulated.
+      instanceCount: pv.InitialInstanceCount ?? 1,
+      healthCheckTimeoutSeconds: pv.ContainerStartupHealthCheckTimeoutInSeconds ?? DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
+      weight: pv.InitialVariantWeight ?? 1,
+    });
+  }
+  return { EndpointConfigName: config.EndpointConfigName, variants };
+}
+
+function checkNames(input: { EndpointName?: string; EndpointConfigName?: string }, withConfig: boolean): void {
+  const checks = new InputChecks();
+  checks.name(input.EndpointName, 'endpointName');
+  if (withConfig) checks.name(input.EndpointConfigName, 'endpointConfigName');
+  checks.done();
+}
+
+function requireEndpoint(name: string, { store, region }: OperationContext): EndpointRecord {
+  const endpoint = store.endpoints.get(name);
+  if (!endpoint) throw validationError(notFoundMessage.endpoint(sageMakerArn(region, 'endpoint', name)));
+  return endpoint;
+}
+
+export const createEndpoint: Operation<CreateEndpointInput, CreateEndpointOutput> = (input, ctx) => {
+  const checks = new InputChecks();
+  checks.name(input.EndpointName, 'endpointName');
+  checks.name(input.EndpointConfigName, 'endpointConfigName');
+  checks.tags(input.Tags, 'tags');
+  checks.done();
+  const name = input.EndpointName!;
+  const arn = sageMakerArn(ctx.region, 'endpoint', name);
+  if (ctx.store.endpoints.get(name)) throw validationError(`Cannot create already existing endpoint "${arn}".`);
+  const config = requireEndpointConfig(input.EndpointConfigName!, ctx);
+  const spec = fleetSpecOf(config, ctx);
+
+  const now = Date.now();
+  const endpoint: EndpointRecord = {
+    EndpointName: name,
+    EndpointArn: arn,
+    EndpointConfigName: config.EndpointConfigName,
+    EndpointStatus: 'Creating',
+    CreationTime: now,
+    LastModifiedTime: now,
+    DeploymentConfig: input.DeploymentConfig as EndpointRecord['DeploymentConfig'],
+    AsyncInferenceConfig: config.AsyncInferenceConfig,
+    pending: { ...spec, kind: 'create', startedAt: now },
+  };
+  ctx.store.endpoints.put(endpoint);
+  putTags(ctx.store, arn, input.Tags);
+  ctx.store.save();
+  ctx.endpoints.launch(endpoint);
+  return { EndpointArn: arn };
+};
+
+/** AWS's ResolvedImage pins the tag to a digest; a stable stand-in digest keeps the shape. */
+function resolvedImage(image: string): string {
+  const repository = image.replace(/[:@].*$/, '');
+  return `${repository}@sha256:${createHash('sha256').update(image).digest('hex')}`;
+}
+
+function variantSummaries(fleet: DeployedFleet): ProductionVariantSummary[] {
+  return fleet.variants.map((v) => ({
+    VariantName: v.variantName,
+    DeployedImages: [
+      { SpecifiedImage: v.image, ResolvedImage: resolvedImage(v.image), ResolutionTime: new Date(fleet.deployedAt) },
+    ],
+    CurrentWeight: v.weight,
+    DesiredWeight: v.weight,
+    CurrentInstanceCount: fleet.instanceCounts[v.variantName] ?? 0,
+    DesiredInstanceCount: v.instanceCount,
+  }));
+}
+
+export const describeEndpoint: Operation<DescribeEndpointInput, DescribeEndpointOutput> = (input, ctx) => {
+  checkNames(input, false);
+  const e = requireEndpoint(input.EndpointName!, ctx);
+  const pendingUpdate = e.pending?.kind === 'update' ? e.pending : undefined;
+  return {
+    EndpointName: e.EndpointName,
+    EndpointArn: e.EndpointArn,
+    EndpointConfigName: e.EndpointConfigName,
+    ProductionVariants: e.deployed ? variantSummaries(e.deployed) : undefined,
+    EndpointStatus: e.EndpointStatus,
+    FailureReason: e.FailureReason,
+    CreationTime: new Date(e.CreationTime),
+    LastModifiedTime: new Date(e.LastModifiedTime),
+    LastDeploymentConfig: e.DeploymentConfig,
+    AsyncInferenceConfig: e.AsyncInferenceConfig,
+    PendingDeploymentSummary: pendingUpdate && {
+      EndpointConfigName: pendingUpdate.EndpointConfigName,
+      StartTime: new Date(pendingUpdate.startedAt),
+      ProductionVariants: pendingUpdate.variants.map((v) => ({
+        VariantName: v.variantName,
+        DesiredWeight: v.weight,
+        DesiredInstanceCount: v.instanceCount,
+        CurrentInstanceCount: 0,
+        VariantStatus: [{ Status: 'Creating', StartTime: new Date(pendingUpdate.startedAt) }],
+      })),
+    },
+  };
+};
+
+/**
+ * Blue/green: the new config's fleet starts while the old one serves, and traffic moves only
+ * once it is healthy. RetainAllVariantProperties and friends are accepted but not applied:
+ * the new config's variant properties are always used.
+ */
+export const updateEndpoint: Operation<UpdateEndpointInput, UpdateEndpointOutput> = (input, ctx) => {
+  checkNames(input, true);
+  const endpoint = requireEndpoint(input.EndpointName!, ctx);
+  if (endpoint.EndpointStatus !== 'InService') {
+    const state = endpoint.EndpointStatus === 'Failed' ? 'failed' : 'in-progress';
+    throw validationError(`Cannot update ${state} endpoint "${endpoint.EndpointArn}".`);
+  }
+  const config = requireEndpointConfig(input.EndpointConfigName!, ctx);
+  const spec = fleetSpecOf(config, ctx);
+  Object.assign(endpoint, {
+    EndpointStatus: 'Updating',
+    LastModifiedTime: Date.now(),
+    FailureReason: undefined,
+    DeploymentConfig: input.RetainDeploymentConfig ? endpoint.DeploymentConfig : input.DeploymentConfig,
+    pending: { ...spec, kind: 'update', startedAt: Date.now() },
+  } satisfies Partial<EndpointRecord>);
+  ctx.store.save();
+  ctx.endpoints.launch(endpoint);
+  return { EndpointArn: endpoint.EndpointArn };
+};
+
+export const deleteEndpoint: Operation<DeleteEndpointInput, object> = (input, ctx) => {
+  checkNames(input, false);
+  const endpoint = requireEndpoint(input.EndpointName!, ctx);
+  // A second delete while the first is still stopping processes changes nothing.
+  if (endpoint.EndpointStatus !== 'Deleting') ctx.endpoints.delete(endpoint);
+  return {};
+};
+
+export const listEndpoints: Operation<ListEndpointsInput, ListEndpointsOutput> = (input, { store }) => {
+  const modifiedBefore = input.LastModifiedTimeBefore === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeBefore);
+  const modifiedAfter = input.LastModifiedTimeAfter === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeAfter);
+  const { page, NextToken } = listRecords(
+    store.endpoints.values().map((e) => ({ name: e.EndpointName, creationTime: e.CreationTime, e })),
+    input,
+    {
+      sortKeys: { Name: (r) => r.name, CreationTime: (r) => r.creationTime, Status: (r) => r.e.EndpointStatus },
+      checkExtra: (checks) => checks.oneOf(input.StatusEquals, 'statusEquals', ENDPOINT_STATUSES),
+      extraFilter: ({ e }) =>
+        (input.StatusEquals === undefined || e.EndpointStatus === input.StatusEquals) &&
+        (modifiedBefore === undefined || e.LastModifiedTime < modifiedBefore) &&
+        (modifiedAfter === undefined || e.LastModifiedTime >= modifiedAfter),
+    },
+  );
+  return {
+    Endpoints: page.map(({ e }) => ({
+      EndpointName: e.EndpointName,
+      EndpointArn: e.EndpointArn,
+      CreationTime: new Date(e.CreationTime),
+      LastModifiedTime: new Date(e.LastModifiedTime),
+      EndpointStatus: e.EndpointStatus,
+    })),
+    NextToken,
+  };
+};

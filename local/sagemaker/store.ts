@@ -1,0 +1,178 @@
+// SageMaker control-plane state: models, endpoint configs, endpoints and tags, persisted as one
+// JSON file under the local cloud's state dir so that a restart keeps every resource.
+//
+// Names are one namespace per account, shared by all regions: the model processes behind an
+// endpoint are keyed by endpoint name alone (the runtime's contract), so two regions cannot
+// both own "my-endpoint". Each resource keeps the region it was created in, in its ARN.
+// Names are unique case-insensitively, as on AWS (ARNs carry the lowercased name).
+//
+// What a restart does to endpoints is decided in endpoint-lifecycle.ts (`recover`): their model
+// processes died with the previous local cloud, so InService endpoints relaunch their fleets.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type {
+  AsyncInferenceConfig,
+  ContainerDefinition,
+  DataCaptureConfig,
+  DeploymentConfig,
+  EndpointStatus,
+  InferenceExecutionConfig,
+  ProductionVariant,
+  Tag,
+  VpcConfig,
+} from '@aws-sdk/client-sagemaker';
+import type { VariantLaunch } from '../containers/types.js';
+
+/** moto's default account, so ARNs from IAM/STS (moto) and SageMaker (ours) agree. */
+export const ACCOUNT_ID = '123456789012';
+
+export type ResourceType = 'model' | 'endpoint-config' | 'endpoint';
+
+export function sageMakerArn(region: string, type: ResourceType, name: string): string {
+  return `arn:aws:sagemaker:${region}:${ACCOUNT_ID}:${type}/${name.toLowerCase()}`;
+}
+
+/** Times are epoch milliseconds in the store; handlers turn them into Dates for the wire. */
+export interface ModelRecord {
+  ModelName: string;
+  ModelArn: string;
+  CreationTime: number;
+  PrimaryContainer?: ContainerDefinition;
+  Containers?: ContainerDefinition[];
+  InferenceExecutionConfig?: InferenceExecutionConfig;
+  ExecutionRoleArn?: string;
+  VpcConfig?: VpcConfig;
+  EnableNetworkIsolation?: boolean;
+}
+
+export interface EndpointConfigRecord {
+  EndpointConfigName: string;
+  EndpointConfigArn: string;
+  CreationTime: number;
+  ProductionVariants: ProductionVariant[];
+  DataCaptureConfig?: DataCaptureConfig;
+  KmsKeyId?: string;
+  AsyncInferenceConfig?: AsyncInferenceConfig;
+  ExecutionRoleArn?: string;
+  VpcConfig?: VpcConfig;
+  EnableNetworkIsolation?: boolean;
+}
+
+/**
+ * What an endpoint config resolves to at CreateEndpoint/UpdateEndpoint time. Kept on the
+ * endpoint because AWS lets you delete the config and models of a live endpoint; a relaunch
+ * after restart must not depend on them still existing.
+ */
+export interface FleetSpec {
+  EndpointConfigName: string;
+  variants: VariantLaunch[];
+}
+
+export interface DeployedFleet extends FleetSpec {
+  /** Instances actually started per variant (CurrentInstanceCount). */
+  instanceCounts: Record<string, number>;
+  deployedAt: number;
+}
+
+export interface EndpointRecord {
+  EndpointName: string;
+  EndpointArn: string;
+  /** The config serving (or, while Creating, being created); changes when an update succeeds. */
+  EndpointConfigName: string;
+  EndpointStatus: EndpointStatus;
+  FailureReason?: string;
+  CreationTime: number;
+  LastModifiedTime: number;
+  DeploymentConfig?: DeploymentConfig;
+  AsyncInferenceConfig?: AsyncInferenceConfig;
+  /** The fleet serving traffic, absent until the first launch succeeds. */
+  deployed?: DeployedFleet;
+  /** The fleet being launched, and why: CreateEndpoint, UpdateEndpoint, or a relaunch after restart. */
+  pending?: FleetSpec & { kind: 'create' | 'update' | 'relaunch'; startedAt: number };
+}
+
+/** One resource type's records, keyed case-insensitively by name. */
+export class ResourceTable<T> {
+  private readonly rows = new Map<string, T>();
+  constructor(private readonly nameOf: (row: T) => string) {}
+  get(name: string): T | undefined {
+    return this.rows.get(name.toLowerCase());
+  }
+  put(row: T): void {
+    this.rows.set(this.nameOf(row).toLowerCase(), row);
+  }
+  delete(name: string): boolean {
+    return this.rows.delete(name.toLowerCase());
+  }
+  values(): T[] {
+    return [...this.rows.values()];
+  }
+}
+
+interface PersistedState {
+  version: 1;
+  models: ModelRecord[];
+  endpointConfigs: EndpointConfigRecord[];
+  endpoints: EndpointRecord[];
+  tags: Record<string, Tag[]>;
+}
+
+export class SageMakerStore {
+  readonly models = new ResourceTable<ModelRecord>((r) => r.ModelName);
+  readonly endpointConfigs = new ResourceTable<EndpointConfigRecord>((r) => r.EndpointConfigName);
+  readonly endpoints = new ResourceTable<EndpointRecord>((r) => r.EndpointName);
+  /** Tags by resource ARN. */
+  readonly tags = new Map<string, Tag[]>();
+
+  private closed = false;
+
+  /** `file` undefined keeps state in memory only. */
+  private constructor(private readonly file: string | undefined) {}
+
+  static open(file: string | undefined): SageMakerStore {
+    const store = new SageMakerStore(file);
+    if (!file) return store;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return store;
+      throw err;
+    }
+    const state = JSON.parse(text) as PersistedState;
+    if (state.version !== 1) throw new Error(`${file}: unsupported state version ${String(state.version)}`);
+    state.models.forEach((r) => store.models.put(r));
+    state.endpointConfigs.forEach((r) => store.endpointConfigs.put(r));
+    state.endpoints.forEach((r) => store.endpoints.put(r));
+    for (const [arn, tags] of Object.entries(state.tags)) store.tags.set(arn, tags);
+    return store;
+  }
+
+  /**
+   * Writes the whole state after every mutation. The file is small (tens of resources), and a
+   * write-then-rename means a crash leaves either the old or the new state, never half of one.
+   */
+  save(): void {
+    if (!this.file || this.closed) return;
+    const state: PersistedState = {
+      version: 1,
+      models: this.models.values(),
+      endpointConfigs: this.endpointConfigs.values(),
+      endpoints: this.endpoints.values(),
+      tags: Object.fromEntries(this.tags),
+    };
+    mkdirSync(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(state, null, 2));
+    renameSync(tmp, this.file);
+  }
+
+  /**
+   * Final write. Work that outlives the local cloud's shutdown (a launch that ignored the abort)
+   * must not overwrite the file a restarted local cloud now owns.
+   */
+  close(): void {
+    this.save();
+    this.closed = true;
+  }
+}

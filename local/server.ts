@@ -1,0 +1,156 @@
+// The local cloud: one HTTP server on loopback that SDKs, the aws CLI and boto3 use as their
+// AWS endpoint URL. It routes by what the request is, not by host name, because every
+// service shares the one URL:
+//   X-Amz-Target: SageMaker.<Op>  → our SageMaker control plane (local/sagemaker)
+//   /endpoints/<name>/...         → our SageMaker Runtime (local/runtime), served by model processes
+//   anything else                 → moto (IAM, STS, S3, Application Auto Scaling, CloudWatch)
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { modelsDirs } from '../dev/tools.js';
+import { ContainerPool } from './containers/pool.js';
+import type { ContainerPoolApi } from './containers/types.js';
+import { startMoto } from './moto.js';
+import { createRuntimeHandler } from './runtime/routes.js';
+import { EndpointLifecycle } from './sagemaker/endpoint-lifecycle.js';
+import { sageMakerOperation } from './sagemaker/protocol.js';
+import { iamRoleVerifier } from './sagemaker/roles.js';
+import { handleSageMakerOperation } from './sagemaker/routes.js';
+import { ACCOUNT_ID, SageMakerStore } from './sagemaker/store.js';
+
+export interface LocalCloudOptions {
+  /** 0 picks a free port. Default 4566, LocalStack's convention. */
+  port?: number;
+  host?: '127.0.0.1';
+  /**
+   * Where state (sagemaker.json, moto-journal.jsonl) and logs live; reusing it resumes the
+   * previous run's resources. Default: a new temporary directory, i.e. a fresh cloud.
+   */
+  stateDir?: string;
+  /** The model processes; default a ContainerPool over dev/tools.ts modelsDirs(). Stopped by close(). */
+  pool?: ContainerPoolApi;
+  logger?: Logger;
+}
+
+export interface LocalCloud {
+  url: string;
+  port: number;
+  motoUrl: string;
+  stateDir: string;
+  /** Stops serving, every model process and moto. State stays in stateDir. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_REGION = 'us-east-1';
+
+/** SigV4's credential scope: `Credential=AKID/20240101/us-east-1/sagemaker/aws4_request`. */
+function credentialScope(req: IncomingMessage): { region?: string; service?: string } {
+  const match = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\//.exec(req.headers.authorization ?? '');
+  return { region: match?.[1], service: match?.[2] };
+}
+
+export function regionOf(req: IncomingMessage): string {
+  return credentialScope(req).region ?? DEFAULT_REGION;
+}
+
+/**
+ * SageMaker Runtime's paths. The signing service tells them apart from an S3 path-style
+ * request to a bucket that happens to be called "endpoints"; unsigned requests (curl) count
+ * as runtime calls.
+ */
+function isRuntimeRequest(req: IncomingMessage): boolean {
+  if (!req.url?.startsWith('/endpoints/')) return false;
+  const { service } = credentialScope(req);
+  return service === undefined || service === 'sagemaker';
+}
+
+/**
+ * Quiet by default: structured logs go to a file in the state dir, not to the console. The file
+ * stays open after close(): model processes still exiting may log, and a closed pino
+ * destination throws on write.
+ */
+function fileLogger(stateDir: string): Logger {
+  return pino(
+    { name: 'local-cloud', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' },
+    pino.destination({ dest: join(stateDir, 'local-cloud.log'), mkdir: true, sync: true }),
+  );
+}
+
+export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const stateDir = resolve(opts.stateDir ?? mkdtempSync(join(tmpdir(), 'local-cloud-')));
+  mkdirSync(stateDir, { recursive: true });
+  const log = opts.logger ?? fileLogger(stateDir);
+  // Read state first: a state file we cannot read should fail before anything is spawned.
+  const store = SageMakerStore.open(join(stateDir, 'sagemaker.json'));
+
+  const moto = await startMoto({ stateDir, log: log.child({ component: 'moto' }) });
+  const pool =
+    opts.pool ??
+    new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger: log.child({ component: 'pool' }) });
+  const endpoints = new EndpointLifecycle(store, pool, log.child({ component: 'endpoints' }));
+  const controlPlane = { store, endpoints, verifyRole: iamRoleVerifier(moto.url), log: log.child({ component: 'sagemaker' }) };
+  const runtime = createRuntimeHandler({
+    pool,
+    getEndpoint: (name) => store.endpoints.get(name),
+    accountId: ACCOUNT_ID,
+    logger: log.child({ component: 'runtime' }),
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const operation = sageMakerOperation(req);
+    if (operation !== undefined) {
+      await handleSageMakerOperation(operation, req, res, { ...controlPlane, region: regionOf(req) });
+    } else if (isRuntimeRequest(req)) {
+      await runtime(req, res, regionOf(req));
+    } else {
+      moto.forward(req, res);
+    }
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err, method: req.method, url: req.url }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ __type: 'InternalFailure', message: (err as Error).message }));
+    });
+  });
+
+  try {
+    await new Promise<void>((listening, failed) => {
+      server.once('error', failed);
+      server.listen(opts.port ?? 4566, opts.host ?? '127.0.0.1', () => listening());
+    });
+  } catch (err) {
+    await moto.stop();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  log.info({ url, motoUrl: moto.url, stateDir }, 'local cloud ready');
+
+  // Endpoints that were live before a restart get their model processes back, in the background.
+  endpoints.recover();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    motoUrl: moto.url,
+    stateDir,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((done) => server.close(() => done()));
+        server.closeIdleConnections();
+        await endpoints.close();
+        server.closeAllConnections();
+        await stopped;
+        await moto.stop();
+        store.close();
+        log.info('local cloud stopped');
+      })();
+      return closing;
+    },
+  };
+}

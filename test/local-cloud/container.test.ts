@@ -1,0 +1,241 @@
+// A real model container process with the tiny TinyStories model, spoken to over HTTP the way
+// SageMaker and TGI clients speak to it.
+import { delimiter } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, waitUntil, type ManagedProcess } from '../../dev/processes.js';
+import { modelsDirs } from '../../dev/tools.js';
+import { startContainerProcess } from '../../local/container/launch.js';
+import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';
+
+const TINY = 'ggml-org/tiny-llamas';
+const PROMPT = 'Once upon a time';
+const started: ManagedProcess[] = [];
+
+interface Started {
+  url: string;
+  proc: ManagedProcess;
+  output: () => string;
+}
+
+async function launch(env: Record<string, string>): Promise<Started> {
+  const port = await freePort();
+  let output = '';
+  const proc = startContainerProcess({
+    port,
+    env: { HF_MODEL_ID: TINY, LLMOPS_MODELS_DIRS: modelsDirs().join(delimiter), ...env },
+    onOutput: (chunk) => (output += chunk),
+  });
+  started.push(proc);
+  return { url: `http://127.0.0.1:${port}`, proc, output: () => output };
+}
+
+async function startContainer(env: Record<string, string> = {}): Promise<Started> {
+  const container = await launch(env);
+  await waitUntil(
+    'model container',
+    async () => (await fetch(`${container.url}/ping`)).status === 200,
+    { timeoutMs: 60_000, process: container.proc },
+  );
+  return container;
+}
+
+async function invoke(url: string, body: unknown) {
+  const res = await fetch(`${url}/invocations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
+}
+
+async function generate(url: string, parameters: Record<string, unknown> = {}, inputs = PROMPT) {
+  const res = await invoke(url, { inputs, parameters });
+  expect(res.status, res.text).toBe(200);
+  return res.json() as Array<{ generated_text: string; details?: Record<string, any> }>;
+}
+
+afterAll(async () => {
+  await Promise.all(started.map((p) => p.stop()));
+});
+
+describe('model container (TGI stand-in)', () => {
+  let tgi: Started;
+  beforeAll(async () => {
+    tgi = await startContainer({ LLMOPS_INSTANCE_ID: 'i-test' });
+  });
+
+  it('answers /ping with 200 once loaded and names the instance', async () => {
+    const res = await fetch(`${tgi.url}/ping`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-local-instance')).toBe('i-test');
+    expect(Number(res.headers.get('x-local-pid'))).toBe(tgi.proc.child.pid);
+  });
+
+  it('returns [{generated_text}] and decodes greedily by default (same output twice)', async () => {
+    const first = await generate(tgi.url, { max_new_tokens: 30 });
+    const second = await generate(tgi.url, { max_new_tokens: 30 });
+    expect(first).toHaveLength(1);
+    expect(first[0].generated_text.length).toBeGreaterThan(0);
+    expect(first[0].generated_text.startsWith(PROMPT)).toBe(false);
+    expect(second[0].generated_text).toBe(first[0].generated_text);
+    expect(first[0]).not.toHaveProperty('details');
+  });
+
+  it('gives the same greedy text for a prompt whatever ran before it on the process', async () => {
+    const [alone] = await generate(tgi.url, { max_new_tokens: 30 });
+    await generate(tgi.url, { max_new_tokens: 30 }, 'The little dog ran to the park');
+    await generate(tgi.url, { max_new_tokens: 30 }, `${PROMPT} there was a big red ball`);
+    const [again] = await generate(tgi.url, { max_new_tokens: 30 });
+    expect(again.generated_text).toBe(alone.generated_text);
+  });
+
+  it('lists the prompt tokens with decoder_input_details', async () => {
+    const res = await invoke(tgi.url, { inputs: PROMPT, parameters: { max_new_tokens: 2, details: true, decoder_input_details: true } });
+    const [out] = res.json();
+    expect(out.details.prefill).toHaveLength(Number(res.headers.get('x-prompt-tokens')));
+    expect(out.details.prefill.map((t: { text: string }) => t.text).join('').trim()).toBe(PROMPT);
+  });
+
+  it('prepends the prompt with return_full_text', async () => {
+    const [plain] = await generate(tgi.url, { max_new_tokens: 20 });
+    const [full] = await generate(tgi.url, { max_new_tokens: 20, return_full_text: true });
+    expect(full.generated_text).toBe(PROMPT + plain.generated_text);
+  });
+
+  it('generates exactly max_new_tokens when nothing stops it earlier, and reports details', async () => {
+    const [out] = await generate(tgi.url, { max_new_tokens: 7, details: true });
+    expect(out.details!.finish_reason).toBe('length');
+    expect(out.details!.generated_tokens).toBe(7);
+    expect(out.details!.tokens).toHaveLength(7);
+    expect(out.details!.seed).toBeNull();
+    expect(out.details!.tokens.map((t: { text: string }) => t.text).join('')).toBe(out.generated_text);
+    for (const token of out.details!.tokens) expect(token.logprob).toBeLessThanOrEqual(0);
+  });
+
+  it('stops at a stop sequence, keeping it as TGI does', async () => {
+    const [unbounded] = await generate(tgi.url, { max_new_tokens: 60 });
+    const cut = unbounded.generated_text.indexOf('.');
+    expect(cut).toBeGreaterThan(0);
+    const [stopped] = await generate(tgi.url, { max_new_tokens: 60, stop: ['.'], details: true });
+    expect(stopped.details!.finish_reason).toBe('stop_sequence');
+    expect(stopped.generated_text).toBe(unbounded.generated_text.slice(0, cut + 1));
+  });
+
+  it('samples reproducibly with a seed', async () => {
+    const params = { max_new_tokens: 30, do_sample: true, temperature: 1.2, top_k: 50, seed: 42, details: true };
+    const [a] = await generate(tgi.url, params);
+    const [b] = await generate(tgi.url, params);
+    expect(a.generated_text).toBe(b.generated_text);
+    expect(a.details!.seed).toBe(42);
+  });
+
+  it('reports the most likely alternatives with top_n_tokens', async () => {
+    const [out] = await generate(tgi.url, { max_new_tokens: 3, details: true, top_n_tokens: 2 });
+    expect(out.details!.top_tokens).toHaveLength(3);
+    for (const [i, alternatives] of out.details!.top_tokens.entries()) {
+      expect(alternatives).toHaveLength(2);
+      // Greedy decoding picks the most likely token.
+      expect(alternatives[0].id).toBe(out.details!.tokens[i].id);
+    }
+  });
+
+  it('streams TGI server-sent events whose tokens add up to the non-streamed text', async () => {
+    const [expected] = await generate(tgi.url, { max_new_tokens: 25 });
+    const res = await invoke(tgi.url, { inputs: PROMPT, parameters: { max_new_tokens: 25, details: true }, stream: true });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    expect(res.text.startsWith('data:{')).toBe(true);
+    const events = parseSse(res.text) as TgiStreamEvent[];
+    expect(events).toHaveLength(25);
+    expect(events.map((e) => e.index)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    for (const e of events.slice(0, -1)) {
+      expect(e.generated_text).toBeNull();
+      expect(e.details).toBeNull();
+    }
+    const last = events.at(-1)!;
+    expect(last.generated_text).toBe(expected.generated_text);
+    expect(last.details).toMatchObject({ finish_reason: 'length', generated_tokens: 25, seed: null });
+    expect(streamedText(events)).toBe(expected.generated_text);
+  });
+
+  it('answers validation errors with TGI error bodies and 422', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ temperature: 0 }, '`temperature` must be strictly positive'],
+      [{ top_p: 1.0 }, '`top_p` must be > 0.0 and < 1.0'],
+      [{ top_k: 0 }, '`top_k` must be strictly positive'],
+      [{ repetition_penalty: 0 }, '`repetition_penalty` must be strictly positive'],
+      [{ max_new_tokens: 0 }, '`max_new_tokens` must be strictly positive'],
+      [{ stop: ['a', 'b', 'c', 'd', 'e'] }, '`stop` supports up to 4 stop sequences. Given: 5'],
+      [{ best_of: 2, do_sample: true }, '`best_of` != 1 is not allowed for this endpoint'],
+    ];
+    for (const [parameters, error] of cases) {
+      const res = await invoke(tgi.url, { inputs: PROMPT, parameters });
+      expect(res.status).toBe(422);
+      expect(res.json()).toEqual({ error, error_type: 'validation' });
+    }
+    const empty = await invoke(tgi.url, { inputs: '' });
+    expect(empty.json()).toEqual({ error: '`inputs` cannot be empty', error_type: 'validation' });
+  });
+
+  it('rejects bodies that are not JSON (400) or not a generate request (422), as TGI does', async () => {
+    const notJson = await invoke(tgi.url, '{"inputs": ');
+    expect(notJson.status).toBe(400);
+    expect(notJson.text).toMatch(/^Failed to parse the request body as JSON/);
+    const wrongShape = await invoke(tgi.url, { prompt: PROMPT });
+    expect(wrongShape.status).toBe(422);
+    expect(wrongShape.text).toMatch(/^Failed to deserialize the JSON body into the target type: inputs/);
+  });
+
+  it('reports a streaming validation error as an SSE error event, as TGI does', async () => {
+    const res = await invoke(tgi.url, { inputs: PROMPT, parameters: { temperature: -1 }, stream: true });
+    expect(res.status).toBe(200);
+    expect(parseSse(res.text)).toEqual([{ error: '`temperature` must be strictly positive', error_type: 'validation' }]);
+  });
+
+  it('answers 404 outside the container contract', async () => {
+    expect((await fetch(`${tgi.url}/generate`, { method: 'POST', body: '{}' })).status).toBe(404);
+  });
+});
+
+describe('model container limits (MAX_INPUT_LENGTH / MAX_TOTAL_TOKENS)', () => {
+  let limited: Started;
+  beforeAll(async () => {
+    limited = await startContainer({ MAX_INPUT_LENGTH: '8', MAX_TOTAL_TOKENS: '16' });
+  });
+
+  it('rejects inputs longer than MAX_INPUT_LENGTH with TGI’s message', async () => {
+    const res = await invoke(limited.url, { inputs: 'Once upon a time there was a little girl named Lily', parameters: { max_new_tokens: 1 } });
+    expect(res.status).toBe(422);
+    expect(res.json().error).toMatch(/^`inputs` must have less than 8 tokens\. Given: \d+$/);
+  });
+
+  it('rejects input + max_new_tokens above MAX_TOTAL_TOKENS', async () => {
+    const res = await invoke(limited.url, { inputs: PROMPT, parameters: { max_new_tokens: 40 } });
+    expect(res.status).toBe(422);
+    expect(res.json().error).toMatch(/^`inputs` tokens \+ `max_new_tokens` must be <= 16\. Given: \d+ `inputs` tokens and 40 `max_new_tokens`$/);
+  });
+
+  it('caps new tokens at what MAX_TOTAL_TOKENS leaves when max_new_tokens is not given', async () => {
+    const res = await invoke(limited.url, { inputs: PROMPT, parameters: { details: true } });
+    expect(res.status).toBe(200);
+    const [out] = res.json();
+    // 'Once upon a time' is 5 tokens with BOS.
+    expect(out.details.generated_tokens).toBeLessThanOrEqual(16 - 5);
+  });
+});
+
+describe('model container start-up failures', () => {
+  it('exits with a reason naming HF_MODEL_ID and the directories searched when the model is missing', async () => {
+    const container = await launch({ HF_MODEL_ID: 'nobody/missing-model' });
+    expect(await container.proc.exited).toBe(1);
+    expect(container.output()).toContain('HF_MODEL_ID=nobody/missing-model');
+    for (const dir of modelsDirs()) expect(container.output()).toContain(dir);
+  });
+
+  it('refuses to start when MAX_INPUT_LENGTH is not below MAX_TOTAL_TOKENS, as the TGI launcher does', async () => {
+    const container = await launch({ MAX_INPUT_LENGTH: '32', MAX_TOTAL_TOKENS: '32' });
+    expect(await container.proc.exited).toBe(1);
+    expect(container.output()).toContain('`max_input_tokens` must be < `max_total_tokens`');
+  });
+});

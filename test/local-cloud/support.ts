@@ -1,0 +1,110 @@
+// Shared by the local-cloud suites: client settings for the local cloud, a pool wrapper that can
+// hold launches (so transitional states are observed deterministically, not raced), and waits.
+import { DescribeEndpointCommand, type DescribeEndpointOutput, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { waitUntil } from '../../dev/processes.js';
+import type { ContainerPoolApi, Fleet, VariantLaunch } from '../../local/containers/types.js';
+
+/** An image URI of the TGI family, which the local cloud runs with node-llama-cpp. */
+export const TGI_IMAGE =
+  '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi2.3.1-gpu-py311-cu124-ubuntu22.04';
+/** The tiny GGUF in ../shared/models (see PROVENANCE.md there). */
+export const TINY_MODEL_ID = 'ggml-org/tiny-llamas';
+
+export const SAGEMAKER_TRUST_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+export function clientConfig(endpoint: string, region = 'us-east-1') {
+  return { endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 };
+}
+
+/** Environment for the aws CLI and boto3: dummy credentials, no user config leaking in. */
+export function awsEnv(endpointUrl: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL: endpointUrl,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+  };
+}
+
+/** The real pool, plus a record of every fleet launched and a way to hold launches back. */
+export class RecordingPool implements ContainerPoolApi {
+  readonly fleets: { endpointName: string; fleet: Fleet }[] = [];
+  private gate: Promise<void> | undefined;
+
+  constructor(private readonly inner: ContainerPoolApi) {}
+
+  /** Launches started from now on wait until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.gate = new Promise((r) => (release = r));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
+
+  async launch(endpointName: string, variants: VariantLaunch[]): Promise<Fleet> {
+    await this.gate;
+    const fleet = await this.inner.launch(endpointName, variants);
+    this.fleets.push({ endpointName, fleet });
+    return fleet;
+  }
+  activate(endpointName: string, fleet: Fleet) {
+    return this.inner.activate(endpointName, fleet);
+  }
+  deactivate(endpointName: string) {
+    return this.inner.deactivate(endpointName);
+  }
+  pick(endpointName: string, targetVariant?: string) {
+    return this.inner.pick(endpointName, targetVariant);
+  }
+  stopAll() {
+    return this.inner.stopAll();
+  }
+}
+
+export function pidsOf(fleet: Fleet): number[] {
+  return fleet.variants.flatMap((v) => v.instances.map((i) => i.pid));
+}
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting']);
+
+/** Polls DescribeEndpoint until the endpoint leaves its transitional states (or is gone). */
+export async function settledEndpoint(sm: SageMakerClient, name: string): Promise<DescribeEndpointOutput | undefined> {
+  let last: DescribeEndpointOutput | undefined;
+  await waitUntil(
+    `endpoint ${name} to settle`,
+    async () => {
+      try {
+        last = await sm.send(new DescribeEndpointCommand({ EndpointName: name }));
+      } catch (err) {
+        if ((err as Error).name === 'ValidationException') {
+          last = undefined;
+          return true;
+        }
+        throw err;
+      }
+      return !TRANSITIONAL.has(last.EndpointStatus!);
+    },
+    { timeoutMs: 90_000, intervalMs: 200 },
+  );
+  return last;
+}
