@@ -1,4 +1,4 @@
-// `tsx local/main.ts [--port 4566] [--state-dir .local-cloud]`: runs the local cloud until
+// `tsx local/main.ts [--port 4566] [--host 127.0.0.1] [--state-dir .local-cloud]`: runs the local cloud until
 // SIGINT/SIGTERM. stdout carries one JSON line per lifecycle event (`ready`, `stopped`) for
 // scripts to wait on; structured logs go to stderr.
 import { Command, InvalidArgumentError } from 'commander';
@@ -15,13 +15,14 @@ const program = new Command()
   .name('local-cloud')
   .description('AWS endpoint on loopback: SageMaker and SageMaker Runtime emulated with local model processes, other services by moto')
   .option('--port <port>', 'port to listen on (0 = any free port)', portNumber, 4566)
+  .option('--host <address>', 'address to bind (loopback by default; 0.0.0.0 only inside a container)', '127.0.0.1')
   .option('--state-dir <dir>', 'where resources, the moto journal and logs are kept across restarts', '.local-cloud')
   .parse();
 
-const { port, stateDir } = program.opts<{ port: number; stateDir: string }>();
+const { port, host, stateDir } = program.opts<{ port: number; host: string; stateDir: string }>();
 const logger = pino({ name: 'local-cloud', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
 
-const cloud = await startLocalCloud({ port, stateDir, logger });
+const cloud = await startLocalCloud({ port, host, stateDir, logger });
 process.stdout.write(`${JSON.stringify({ event: 'ready', url: cloud.url, motoUrl: cloud.motoUrl, stateDir: cloud.stateDir })}\n`);
 
 let stopping = false;

@@ -24,7 +24,8 @@ import { ACCOUNT_ID, SageMakerStore } from './sagemaker/store.js';
 export interface LocalCloudOptions {
   /** 0 picks a free port. Default 4566, LocalStack's convention. */
   port?: number;
-  host?: '127.0.0.1';
+  /** Default loopback; docker-compose binds 0.0.0.0 inside its container. */
+  host?: string;
   /**
    * Where state (sagemaker.json, moto-journal.jsonl) and logs live; reusing it resumes the
    * previous run's resources. Default: a new temporary directory, i.e. a fresh cloud.
