@@ -2,6 +2,7 @@
 // it), otherwise create it with a least-privilege inline policy.
 import { CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { ApplicationFailure } from '@temporalio/common';
+import { trustsSageMaker } from '../common/iam-trust';
 import { aws, classifyAwsError, isAlreadyExists, isNotFound } from './aws-errors';
 
 const TRUST_POLICY = JSON.stringify({
@@ -27,6 +28,9 @@ export function executionPolicy(modelDataBuckets: string[] = []): string {
   return JSON.stringify({ Version: '2012-10-17', Statement: statements });
 }
 
+/** Marks roles this project created, so it only ever repairs its own. */
+const MANAGED_TAG = 'llmops:managed';
+
 export interface EnsureRoleInput {
   roleName: string;
   modelDataBuckets?: string[];
@@ -42,9 +46,13 @@ export function createIamActivities({ iam }: { iam: IAMClient }) {
     }
   }
 
+  const putPolicy = (roleName: string, modelDataBuckets?: string[]) =>
+    aws(`PutRolePolicy ${roleName}`, () =>
+      iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'sagemaker-hosting', PolicyDocument: executionPolicy(modelDataBuckets) })),
+    );
+
   function verifyTrust(role: { Arn?: string; AssumeRolePolicyDocument?: string }, roleName: string) {
-    const doc = decodeURIComponent(role.AssumeRolePolicyDocument ?? '');
-    if (!doc.includes('sagemaker.amazonaws.com')) {
+    if (!trustsSageMaker(role.AssumeRolePolicyDocument)) {
       throw ApplicationFailure.nonRetryable(
         `Role ${roleName} exists but its trust policy does not let sagemaker.amazonaws.com assume it; fix the role or pass executionRoleArn`,
         'ExecutionRoleMismatch',
@@ -56,19 +64,23 @@ export function createIamActivities({ iam }: { iam: IAMClient }) {
   return {
     async ensureExecutionRole({ roleName, modelDataBuckets }: EnsureRoleInput): Promise<{ roleArn: string; created: boolean }> {
       const existing = await getRole(roleName);
-      if (existing) return { roleArn: verifyTrust(existing, roleName), created: false };
+      if (existing) {
+        const roleArn = verifyTrust(existing, roleName);
+        // A run that died between CreateRole and PutRolePolicy left a role without
+        // permissions; PutRolePolicy is an upsert, so finishing the job is always safe.
+        if (existing.Tags?.some((t) => t.Key === MANAGED_TAG && t.Value === 'true')) await putPolicy(roleName, modelDataBuckets);
+        return { roleArn, created: false };
+      }
       try {
         const created = await iam.send(
           new CreateRoleCommand({
             RoleName: roleName,
             AssumeRolePolicyDocument: TRUST_POLICY,
             Description: 'Execution role for SageMaker LLM endpoints deployed by llmops workflows',
-            Tags: [{ Key: 'llmops:managed', Value: 'true' }],
+            Tags: [{ Key: MANAGED_TAG, Value: 'true' }],
           }),
         );
-        await aws(`PutRolePolicy ${roleName}`, () =>
-          iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'sagemaker-hosting', PolicyDocument: executionPolicy(modelDataBuckets) })),
-        );
+        await putPolicy(roleName, modelDataBuckets);
         return { roleArn: created.Role!.Arn!, created: true };
       } catch (err) {
         // Another deploy created it between our GetRole and CreateRole.

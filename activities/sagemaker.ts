@@ -197,20 +197,28 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
         }
       }
       const arn = existing.EndpointArn!;
-      if (existing.EndpointStatus === 'Failed') {
+      const status = existing.EndpointStatus;
+      if (status === 'Failed') {
         throw ApplicationFailure.nonRetryable(
           `Endpoint ${input.endpointName} exists in status Failed (${existing.FailureReason ?? 'no reason given'}); tear it down before deploying again`,
           'EndpointFailed',
         );
       }
+      // During an update EndpointConfigName still names the old config; the one being rolled
+      // out is in PendingDeploymentSummary. If it is ours, an earlier attempt of this activity
+      // started the update and lost the answer: report it as our update, rollback included.
+      if (status !== 'InService' && status !== 'Creating') {
+        if (existing.PendingDeploymentSummary?.EndpointConfigName === input.configName) {
+          return { endpointArn: arn, action: 'updated', previousConfigName: existing.EndpointConfigName };
+        }
+        // Someone else's update/delete is under way; retry (as a poll) until it settles.
+        throw notYet(`Endpoint ${input.endpointName} is ${status}; waiting before updating it`, 'EndpointBusy');
+      }
       if (existing.EndpointConfigName === input.configName) {
         const tags = await tagsOf(arn);
         return { endpointArn: arn, action: tags[TAG_CREATED_BY] === input.tags.runTag ? 'created' : 'unchanged' };
       }
-      if (existing.EndpointStatus !== 'InService') {
-        // Someone else's create/update/delete is under way; retry (as a poll) until it settles.
-        throw notYet(`Endpoint ${input.endpointName} is ${existing.EndpointStatus}; waiting before updating it`, 'EndpointBusy');
-      }
+      if (status === 'Creating') throw notYet(`Endpoint ${input.endpointName} is Creating with another config; waiting before updating it`, 'EndpointBusy');
       await aws(`UpdateEndpoint ${input.endpointName}`, () =>
         sagemaker.send(new UpdateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName })),
       );
@@ -272,25 +280,11 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
       throw notYet(`Endpoint ${endpointName} is ${ep.EndpointStatus}; delete requested`, 'EndpointNotDeleted');
     },
 
-    async deleteEndpointConfig({ configName }: { configName: string }): Promise<{ deleted: boolean }> {
-      try {
-        await sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: configName }));
-        return { deleted: true };
-      } catch (err) {
-        if (isNotFound(err)) return { deleted: false };
-        return classifyAwsError(err, `DeleteEndpointConfig ${configName}`);
-      }
-    },
+    deleteEndpointConfig: ({ configName }: { configName: string }) =>
+      deleteIfPresent(`DeleteEndpointConfig ${configName}`, () => sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: configName }))),
 
-    async deleteModel({ modelName }: { modelName: string }): Promise<{ deleted: boolean }> {
-      try {
-        await sagemaker.send(new DeleteModelCommand({ ModelName: modelName }));
-        return { deleted: true };
-      } catch (err) {
-        if (isNotFound(err)) return { deleted: false };
-        return classifyAwsError(err, `DeleteModel ${modelName}`);
-      }
-    },
+    deleteModel: ({ modelName }: { modelName: string }) =>
+      deleteIfPresent(`DeleteModel ${modelName}`, () => sagemaker.send(new DeleteModelCommand({ ModelName: modelName }))),
 
     /**
      * Everything a deploy of `endpointName` may have left: the endpoint, and every config and
@@ -322,6 +316,17 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
     },
   };
   return self;
+}
+
+/** "Not found" on delete means someone (maybe an earlier attempt of ours) already did it. */
+async function deleteIfPresent(action: string, call: () => Promise<unknown>): Promise<{ deleted: boolean }> {
+  try {
+    await call();
+    return { deleted: true };
+  } catch (err) {
+    if (isNotFound(err)) return { deleted: false };
+    return classifyAwsError(err, action);
+  }
 }
 
 function sortKeys(record: Record<string, string>): Record<string, string> {

@@ -31,27 +31,22 @@ async function follow(handle: WorkflowHandle, print: ProgressLine, done: Promise
   }
 }
 
-export async function runDeploy(client: Client, input: DeployEndpointInput, print: ProgressLine = () => {}): Promise<DeployEndpointResult> {
-  const handle = await client.workflow.start('deployEndpoint', {
+/** Starts `workflowType` with id `<prefix>-<endpointName>`, follows its progress, returns its result. */
+async function runEndpointWorkflow<T>(client: Client, workflowType: string, idPrefix: string, input: { endpointName: string }, print: ProgressLine): Promise<T> {
+  const handle = await client.workflow.start(workflowType, {
     taskQueue: CONTROL_TASK_QUEUE,
-    workflowId: `deploy-${input.endpointName}`,
+    workflowId: `${idPrefix}-${input.endpointName}`,
     args: [input],
-    // A second start of the same deploy while it runs attaches to it instead of failing.
+    // A second start of the same run while it is going attaches to it instead of failing.
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  const result = handle.result() as Promise<DeployEndpointResult>;
+  const result = handle.result() as Promise<T>;
   await follow(handle, print, result);
   return result;
 }
 
-export async function runTeardown(client: Client, input: TeardownEndpointInput, print: ProgressLine = () => {}): Promise<TeardownEndpointResult> {
-  const handle = await client.workflow.start('teardownEndpoint', {
-    taskQueue: CONTROL_TASK_QUEUE,
-    workflowId: `teardown-${input.endpointName}`,
-    args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
-  const result = handle.result() as Promise<TeardownEndpointResult>;
-  await follow(handle, print, result);
-  return result;
-}
+export const runDeploy = (client: Client, input: DeployEndpointInput, print: ProgressLine = () => {}) =>
+  runEndpointWorkflow<DeployEndpointResult>(client, 'deployEndpoint', 'deploy', input, print);
+
+export const runTeardown = (client: Client, input: TeardownEndpointInput, print: ProgressLine = () => {}) =>
+  runEndpointWorkflow<TeardownEndpointResult>(client, 'teardownEndpoint', 'teardown', input, print);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { freePort, httpReady, startProcess, waitUntil } from '../dev/processes.js';
 import { motoServer } from '../dev/tools.js';
+import { correctMotoError } from './moto-corrections.js';
 
 export interface Moto {
   url: string;
@@ -119,6 +120,21 @@ export async function startMoto({ stateDir, log }: { stateDir: string; log: Logg
       { host: '127.0.0.1', port, agent, method, path, headers: forwardableHeaders(req.headers) },
       (answer) => {
         const { connection: _c, 'keep-alive': _k, ...headers } = answer.headers;
+        const amzTarget = req.headers['x-amz-target'] as string | undefined;
+        if ((answer.statusCode ?? 0) >= 400 && amzTarget) {
+          // Error bodies are small: buffer them so moto's deviations from AWS can be corrected.
+          const parts: Buffer[] = [];
+          answer.on('data', (c: Buffer) => parts.push(c));
+          answer.on('end', () => {
+            const original = Buffer.concat(parts).toString('utf8');
+            const corrected = correctMotoError(amzTarget, answer.statusCode!, original);
+            const body = corrected ?? original;
+            const { 'content-length': _len, ...rest } = headers;
+            const type = corrected ? { 'x-amzn-errortype': JSON.parse(corrected).__type } : {};
+            res.writeHead(answer.statusCode!, answer.statusMessage, { ...rest, ...type, 'content-length': Buffer.byteLength(body) }).end(body);
+          });
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
         answer.pipe(res);
         answer.on('end', () => {

@@ -95,7 +95,8 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
     } else if (change.action === 'updated' && change.previousConfigName) {
       const previous = change.previousConfigName;
       undo.push(`roll endpoint ${endpointName} back to ${previous}`, async () => {
-        await aws.createOrUpdateEndpoint({ endpointName, configName: previous, tags });
+        // The update being undone may still be rolling out; wait it out (EndpointBusy) first.
+        await waitForInService.createOrUpdateEndpoint({ endpointName, configName: previous, tags });
         await waitForInService.awaitEndpointInService({ endpointName, expectedConfigName: previous });
       });
     }

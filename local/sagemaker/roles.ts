@@ -2,40 +2,11 @@
 // role that does not exist or does not trust sagemaker.amazonaws.com. IAM lives in moto here;
 // checking against it catches a deploy that forgot (or mis-ordered) the role creation.
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { SAGEMAKER_PRINCIPAL, trustsSageMaker } from '../../common/iam-trust.js';
 import { AwsServiceError, validationError } from './protocol.js';
 
 /** Resolves when SageMaker could assume the role; throws the AWS ValidationException if not. */
 export type RoleVerifier = (roleArn: string) => Promise<void>;
-
-const SAGEMAKER_PRINCIPAL = 'sagemaker.amazonaws.com';
-
-interface PolicyStatement {
-  Effect?: string;
-  Action?: string | string[];
-  Principal?: string | { Service?: string | string[]; AWS?: string | string[] };
-}
-
-const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-function trustsSageMaker(policyDocument: string | undefined): boolean {
-  if (!policyDocument) return false;
-  // IAM returns the trust policy URL-encoded; moto follows AWS here.
-  const text = policyDocument.trimStart().startsWith('{') ? policyDocument : decodeURIComponent(policyDocument);
-  let statements: PolicyStatement[];
-  try {
-    const parsed = JSON.parse(text) as { Statement?: PolicyStatement | PolicyStatement[] };
-    statements = Array.isArray(parsed.Statement) ? parsed.Statement : parsed.Statement ? [parsed.Statement] : [];
-  } catch {
-    return false;
-  }
-  return statements.some((s) => {
-    if (s.Effect !== 'Allow') return false;
-    if (!asList(s.Action).some((a) => ['sts:AssumeRole', 'sts:*', '*'].includes(a))) return false;
-    if (s.Principal === '*') return true;
-    if (typeof s.Principal !== 'object') return false;
-    return asList(s.Principal.Service).includes(SAGEMAKER_PRINCIPAL) || asList(s.Principal.AWS).includes('*');
-  });
-}
 
 export function iamRoleVerifier(iamEndpoint: string): RoleVerifier {
   const iam = new IAMClient({
