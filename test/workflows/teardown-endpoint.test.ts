@@ -1,0 +1,84 @@
+// teardownEndpoint on the time-skipping test server, with in-memory activities.
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal';
+import { createFakeCloud } from './fake-activities';
+
+let env: TestWorkflowEnvironment;
+let queueCounter = 0;
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  await workflowBundle();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function run(cloud: ReturnType<typeof createFakeCloud>, workflowType: string, input: unknown) {
+  const taskQueue = `teardown-test-${++queueCounter}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: cloud.activities });
+  return worker.runUntil(env.client.workflow.execute(workflowType, { taskQueue, workflowId: `${workflowType}-${queueCounter}`, args: [input] }));
+}
+
+const deployInput = {
+  endpointName: 'demo',
+  model: { image: 'huggingface-pytorch-tgi-inference:local', hfModelId: 'ggml-org/tiny-llamas' },
+  variant: { instanceType: 'ml.g5.xlarge' },
+  autoscaling: { minInstances: 1, maxInstances: 2, targetInvocationsPerInstance: 100 },
+};
+
+describe('teardownEndpoint', () => {
+  it('removes scaling, endpoint, configs and models in that order, and a second run is a no-op', async () => {
+    const cloud = createFakeCloud();
+    await run(cloud, 'deployEndpoint', deployInput);
+    cloud.calls.length = 0;
+
+    const first = await run(cloud, 'teardownEndpoint', { endpointName: 'demo' });
+    expect(first.deregisteredScalableTargets).toEqual(['endpoint/demo/variant/AllTraffic']);
+    expect(first.endpointDeleted).toBe(true);
+    expect(first.deletedEndpointConfigs).toHaveLength(1);
+    expect(first.deletedModels).toHaveLength(1);
+    const order = cloud.calls.map((c) => c.split(' ')[0]).filter((c) => c.startsWith('de') || c === 'awaitEndpointDeleted');
+    expect(order).toEqual(['deregisterAutoscaling', 'deleteEndpoint', 'awaitEndpointDeleted', 'deleteEndpointConfig', 'deleteModel']);
+    expect(cloud.endpoints.size + cloud.configs.size + cloud.models.size + cloud.targets.size).toBe(0);
+
+    const second = await run(cloud, 'teardownEndpoint', { endpointName: 'demo' });
+    expect(second).toMatchObject({ deregisteredScalableTargets: [], endpointDeleted: false, deletedEndpointConfigs: [], deletedModels: [] });
+  });
+
+  it('cleans up after a half-finished deploy that never created the endpoint', async () => {
+    const cloud = createFakeCloud();
+    cloud.models.set('demo-m-00000001', { runTag: 'deploy-demo/run-1', image: 'x' });
+    cloud.configs.set('demo-c-00000001', { runTag: 'deploy-demo/run-1', modelName: 'demo-m-00000001' });
+    cloud.targets.add('endpoint/demo/variant/AllTraffic');
+    const result = await run(cloud, 'teardownEndpoint', { endpointName: 'demo' });
+    expect(result).toMatchObject({
+      endpointDeleted: false,
+      deletedEndpointConfigs: ['demo-c-00000001'],
+      deletedModels: ['demo-m-00000001'],
+      deregisteredScalableTargets: ['endpoint/demo/variant/AllTraffic'],
+    });
+    expect(cloud.models.size + cloud.configs.size + cloud.targets.size).toBe(0);
+  });
+
+  it('leaves other endpoints alone', async () => {
+    const cloud = createFakeCloud();
+    await run(cloud, 'deployEndpoint', { ...deployInput, endpointName: 'other' });
+    await run(cloud, 'deployEndpoint', deployInput);
+    await run(cloud, 'teardownEndpoint', { endpointName: 'demo' });
+    expect([...cloud.endpoints.keys()]).toEqual(['other']);
+    expect(cloud.models.size).toBe(1);
+    expect([...cloud.targets]).toEqual(['endpoint/other/variant/AllTraffic']);
+  });
+
+  it('rejects a bad endpoint name before any activity', async () => {
+    const cloud = createFakeCloud();
+    const err = await run(cloud, 'teardownEndpoint', { endpointName: '-nope' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/^Invalid teardownEndpoint input: endpointName: must match/);
+    expect(cloud.calls).toEqual([]);
+  });
+});
