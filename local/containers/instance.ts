@@ -2,11 +2,12 @@
 // /ping answers 200, and described in AWS's words when it does not.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { freePort, waitUntil, type ManagedProcess } from '../../dev/processes.js';
+import { freePort, type ManagedProcess } from '../../dev/processes.js';
 import { INSTANCE_ENV } from '../container/config.js';
 import { startContainerProcess } from '../container/launch.js';
-import { ContainerStartError } from './types.js';
+import { ContainerStartError, LaunchAbortedError } from './types.js';
 
 export interface RunningInstance {
   instanceId: string;
@@ -26,6 +27,8 @@ export interface InstanceStart {
   logDir: string;
   healthCheckTimeoutSeconds: number;
   logger: Logger;
+  /** Cancels the start: the process (if spawned) is stopped, then startInstance rejects with LaunchAbortedError. */
+  signal?: AbortSignal;
 }
 
 const STDERR_TAIL_LINES = 8;
@@ -41,10 +44,33 @@ export function pingFailureReason(variantName: string): string {
   return `The primary container for production variant ${variantName} did not pass the ping health check. Please check CloudWatch logs for this endpoint.`;
 }
 
-async function pingOk(url: string): Promise<boolean> {
-  const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(2000) });
+async function pingOk(url: string, signal: AbortSignal | undefined): Promise<boolean> {
+  const timeout = AbortSignal.timeout(2000);
+  const res = await fetch(`${url}/ping`, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
   await res.arrayBuffer();
   return res.status === 200;
+}
+
+class NotHealthyError extends Error {}
+
+/** Polls /ping until it answers 200; throws when the process exits, the deadline passes or `signal` aborts. */
+async function waitForPing(url: string, proc: ManagedProcess, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let died = false;
+  void proc.exited.then(() => (died = true));
+  for (;;) {
+    signal?.throwIfAborted();
+    if (await pingOk(url, signal).catch(() => false)) return;
+    if (died) throw new NotHealthyError('exited');
+    if (Date.now() > deadline) throw new NotHealthyError('timed out');
+    await sleep(PING_INTERVAL_MS, undefined, { signal });
+  }
+}
+
+function aborted(start: InstanceStart, instanceId: string): LaunchAbortedError {
+  return new LaunchAbortedError(`The start of instance ${instanceId} of production variant ${start.variantName} was cancelled.`, {
+    cause: start.signal?.reason,
+  });
 }
 
 export async function startInstance(start: InstanceStart): Promise<RunningInstance> {
@@ -55,7 +81,7 @@ export async function startInstance(start: InstanceStart): Promise<RunningInstan
       return await startOnce(start, instanceId, logFile);
     } catch (err) {
       // freePort() cannot reserve the port; another process may take it before we bind.
-      if (err instanceof PortTakenError && attempt < PORT_ATTEMPTS) continue;
+      if (err instanceof PortTakenError && attempt < PORT_ATTEMPTS && !start.signal?.aborted) continue;
       throw err instanceof PortTakenError ? err.startError : err;
     }
   }
@@ -68,7 +94,9 @@ class PortTakenError extends Error {
 }
 
 async function startOnce(start: InstanceStart, instanceId: string, logFile: string): Promise<RunningInstance> {
+  if (start.signal?.aborted) throw aborted(start, instanceId);
   const port = await freePort();
+  if (start.signal?.aborted) throw aborted(start, instanceId);
   const url = `http://127.0.0.1:${port}`;
   const proc = startContainerProcess({ port, env: { ...start.env, [INSTANCE_ENV]: instanceId }, logFile });
   const stderr: string[] = [];
@@ -81,14 +109,17 @@ async function startOnce(start: InstanceStart, instanceId: string, logFile: stri
   const log = start.logger.child({ endpoint: start.endpointName, variant: start.variantName, instance: instanceId });
   log.info({ pid: proc.child.pid, port, logFile }, 'starting model container');
   try {
-    await waitUntil(`${start.variantName}/${instanceId}`, () => pingOk(url), {
-      timeoutMs: start.healthCheckTimeoutSeconds * 1000,
-      intervalMs: PING_INTERVAL_MS,
-      process: proc,
-    });
-  } catch {
+    await waitForPing(url, proc, start.healthCheckTimeoutSeconds * 1000, start.signal);
+    // Healthy just as the start was cancelled: the process must not outlive the cancellation.
+    start.signal?.throwIfAborted();
+  } catch (err) {
     const exitedByItself = proc.child.exitCode !== null || proc.child.signalCode !== null;
     await proc.stop();
+    if (start.signal?.aborted) {
+      log.info({ pid: proc.child.pid }, 'model container start cancelled; process stopped');
+      throw aborted(start, instanceId);
+    }
+    if (!(err instanceof NotHealthyError)) throw err;
     let detail: string;
     if (exitedByItself) {
       await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);

@@ -7,7 +7,14 @@ import { FAMILY_ENV, MODELS_DIRS_ENV, THREADS_ENV } from '../container/config.js
 import { describeSupportedImages, imageFamilyOf } from '../container/image-family.js';
 import { ModelNotFoundError, resolveModelFile } from '../container/model-files.js';
 import { type RunningInstance, startInstance } from './instance.js';
-import { ContainerStartError, type ContainerPoolApi, type Fleet, type VariantLaunch } from './types.js';
+import {
+  ContainerStartError,
+  LaunchAbortedError,
+  type ContainerPoolApi,
+  type Fleet,
+  type LaunchOptions,
+  type VariantLaunch,
+} from './types.js';
 
 interface VariantState {
   variantName: string;
@@ -18,6 +25,10 @@ interface VariantState {
 }
 
 class LocalFleet implements Fleet {
+  /** Aborted by stop(): instances still starting stop their own process instead of joining. */
+  private readonly cancel = new AbortController();
+  /** Instance starts not yet settled; stop() waits for them, so none can join after it looked. */
+  private readonly starting = new Set<Promise<void>>();
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -38,11 +49,39 @@ class LocalFleet implements Fleet {
     return this.stopping !== undefined;
   }
 
+  /** What instance starts for this fleet must be given: aborted once the fleet is stopped. */
+  get signal(): AbortSignal {
+    return this.cancel.signal;
+  }
+
+  /** Tracks one instance start: a healthy instance joins its variant, and is stopped at once if the fleet was stopped meanwhile. */
+  track(state: VariantState, start: Promise<RunningInstance>): Promise<void> {
+    const joined = start.then(async (instance) => {
+      state.instances.push(instance);
+      if (this.stopped) await instance.process.stop();
+    });
+    this.starting.add(joined);
+    const untrack = () => void this.starting.delete(joined);
+    joined.then(untrack, untrack);
+    return joined;
+  }
+
+  /**
+   * Stops every process, including those still starting: the abort makes a start in flight stop
+   * its own process; one that became healthy first has joined `states` by the time its promise
+   * settles, so it is stopped with the rest. Idempotent; every caller waits for the same stop.
+   */
   stop(): Promise<void> {
-    this.stopping ??= Promise.all(this.states.flatMap((v) => v.instances.map((i) => i.process.stop()))).then(() =>
-      this.onStopped(this),
-    );
+    this.stopping ??= this.stopEverything();
     return this.stopping;
+  }
+
+  private async stopEverything(): Promise<void> {
+    await Promise.resolve(); // `stopping` is set before any abort listener can call stop() again
+    this.cancel.abort();
+    await Promise.allSettled([...this.starting]);
+    await Promise.all(this.states.flatMap((v) => v.instances.map((i) => i.process.stop())));
+    this.onStopped(this);
   }
 
   pick(targetVariant?: string): { variantName: string; url: string } | undefined {
@@ -95,7 +134,9 @@ export class ContainerPool implements ContainerPoolApi {
   private launched = 0;
 
   constructor(private readonly opts: ContainerPoolOptions) {
-    this.logger = opts.logger ?? pino({ name: 'container-pool', level: process.env.LOG_LEVEL ?? 'info' });
+    // stdout may be a protocol or a CLI's output; diagnostics go to stderr, as local/main.ts's do.
+    this.logger =
+      opts.logger ?? pino({ name: 'container-pool', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
   }
 
   /** Every reason a variant cannot start that is knowable without starting it, checked before any spawn. */
@@ -129,7 +170,22 @@ export class ContainerPool implements ContainerPoolApi {
     };
   }
 
-  async launch(endpointName: string, variants: VariantLaunch[]): Promise<Fleet> {
+  /**
+   * Starts every instance and waits until all are healthy. The first instance that cannot start
+   * stops the rest (there is no point waiting out their health checks) and its reason is thrown
+   * as a ContainerStartError. Aborting `opts.signal`, or stopAll(), stops every process this
+   * launch started and makes it reject with a LaunchAbortedError once they have exited.
+   */
+  async launch(endpointName: string, variants: VariantLaunch[], opts: LaunchOptions = {}): Promise<Fleet> {
+    const { signal } = opts;
+    const cancelled = () =>
+      new LaunchAbortedError(
+        signal?.aborted
+          ? `The launch for endpoint ${endpointName} was aborted; the processes it started were stopped.`
+          : `The launch for endpoint ${endpointName} was cut short because the container pool stopped.`,
+        { cause: signal?.reason },
+      );
+    if (signal?.aborted) throw cancelled();
     const plans = variants.map((v) => this.plan(v));
     const states: VariantState[] = plans.map(({ launch }) => ({
       variantName: launch.variantName,
@@ -139,25 +195,47 @@ export class ContainerPool implements ContainerPoolApi {
     }));
     const fleet = new LocalFleet(`${endpointName}-fleet-${++this.launched}`, endpointName, states, (f) => this.fleets.delete(f));
     this.fleets.add(fleet);
-    const starts = plans.flatMap(({ launch, env }, v) =>
-      Array.from({ length: launch.instanceCount }, () =>
-        startInstance({
-          endpointName,
-          variantName: launch.variantName,
-          env,
-          logDir: this.opts.logDir,
-          healthCheckTimeoutSeconds: launch.healthCheckTimeoutSeconds,
-          logger: this.logger,
-        }).then((instance) => {
-          states[v].instances.push(instance);
-        }),
-      ),
-    );
-    const results = await Promise.allSettled(starts);
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) {
+    const abort = () => void fleet.stop();
+    signal?.addEventListener('abort', abort, { once: true });
+    let failure: unknown;
+    try {
+      const starts = plans.flatMap(({ launch, env }, v) =>
+        Array.from({ length: launch.instanceCount }, () =>
+          fleet
+            .track(
+              states[v],
+              startInstance({
+                endpointName,
+                variantName: launch.variantName,
+                env,
+                logDir: this.opts.logDir,
+                healthCheckTimeoutSeconds: launch.healthCheckTimeoutSeconds,
+                logger: this.logger,
+                signal: fleet.signal,
+              }),
+            )
+            .catch((err: unknown) => {
+              // The first real failure decides the launch; the starts it cancels fail with LaunchAbortedError.
+              if (!fleet.stopped) {
+                failure = err;
+                void fleet.stop();
+              }
+            }),
+        ),
+      );
+      await Promise.all(starts);
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+    if (signal?.aborted || (fleet.stopped && failure === undefined)) {
+      // Aborted, or stopAll(): every start has settled, and stop() stops whatever got healthy.
       await fleet.stop();
-      throw failure.reason instanceof ContainerStartError ? failure.reason : new ContainerStartError(String(failure.reason));
+      this.logger.info({ endpoint: endpointName, fleet: fleet.id }, 'launch cancelled; its processes were stopped');
+      throw cancelled();
+    }
+    if (failure !== undefined) {
+      await fleet.stop();
+      throw failure instanceof ContainerStartError ? failure : new ContainerStartError(String(failure));
     }
     this.logger.info({ endpoint: endpointName, fleet: fleet.id, variants: fleet.variants }, 'fleet healthy');
     return fleet;
@@ -183,6 +261,7 @@ export class ContainerPool implements ContainerPoolApi {
     return this.active.get(endpointName)?.pick(targetVariant);
   }
 
+  /** Stops every fleet, serving or not, and every launch in flight (which then rejects with LaunchAbortedError). */
   async stopAll(): Promise<void> {
     this.active.clear();
     await Promise.all([...this.fleets].map((f) => f.stop()));

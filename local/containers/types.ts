@@ -21,7 +21,16 @@ export interface VariantLaunch {
 export interface Fleet {
   readonly id: string;
   readonly variants: ReadonlyArray<{ variantName: string; instances: ReadonlyArray<{ url: string; pid: number }> }>;
+  /** Stops every process of the fleet and resolves once they have all exited; calling it again waits for the same stop. */
   stop(): Promise<void>;
+}
+
+export interface LaunchOptions {
+  /**
+   * Cancels the launch: every process it started is stopped, and launch() rejects with a
+   * LaunchAbortedError once they have exited (DeleteEndpoint on a Creating endpoint, shutdown).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -36,15 +45,30 @@ export class ContainerStartError extends Error {
   }
 }
 
+/**
+ * Thrown by launch() when it was cancelled (its signal aborted, or the pool stopped) before the
+ * fleet became healthy. Not a ContainerStartError: nothing failed, so it is no FailureReason.
+ * Named 'AbortError', as DOM and Node APIs name a cancelled operation; `cause` is the signal's reason.
+ */
+export class LaunchAbortedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
 export interface ContainerPoolApi {
-  /** Starts every instance of every variant and waits for /ping; stops them all on failure. */
-  launch(endpointName: string, variants: VariantLaunch[]): Promise<Fleet>;
+  /**
+   * Starts every instance of every variant and waits for /ping; stops them all on failure
+   * (ContainerStartError) or when cancelled through `opts.signal` or stopAll() (LaunchAbortedError).
+   */
+  launch(endpointName: string, variants: VariantLaunch[], opts?: LaunchOptions): Promise<Fleet>;
   /** Makes `fleet` serve the endpoint's traffic and stops the fleet it replaces (blue/green). */
   activate(endpointName: string, fleet: Fleet): Promise<void>;
   /** Stops serving and stops the endpoint's active fleet (DeleteEndpoint). */
   deactivate(endpointName: string): Promise<void>;
   /** Chooses an instance for one request: weighted across variants, round-robin within one. */
   pick(endpointName: string, targetVariant?: string): { variantName: string; url: string } | undefined;
-  /** Stops everything (local cloud shutdown). */
+  /** Stops everything, including launches in flight, which reject (local cloud shutdown). */
   stopAll(): Promise<void>;
 }

@@ -56,7 +56,8 @@ function present(headers: Record<string, string | undefined>): OutgoingHttpHeade
 }
 
 export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
-  const logger = deps.logger ?? pino({ name: 'sagemaker-runtime', level: process.env.LOG_LEVEL ?? 'info' });
+  // Diagnostics go to stderr, as local/main.ts's do; LLMOPS_LOG_LEVEL like every other logger of the project.
+  const logger = deps.logger ?? pino({ name: 'sagemaker-runtime', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const timeoutMs = deps.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS;
   const callContainer = createContainerCaller();
 

@@ -6,8 +6,10 @@
 //                                        └─failure─▶ RollingBack ▶ InService (old config, FailureReason set)
 //   DeleteEndpoint   any ▶ Deleting ──abort in-flight launch, deactivate──▶ gone
 //
-// Operations on one endpoint run one after another (a delete waits for the launch it aborted to
-// return, then stops that launch's processes), so the pool never sees two at once for a name.
+// Operations on one endpoint run one after another (a delete aborts the launch in flight, whose
+// processes the pool stops before the launch rejects, and then deactivates), so the pool never
+// sees two at once for a name. A delete therefore never waits out a health check: the endpoint
+// is Deleting for as long as stopping its processes takes, then gone.
 // Aborting never writes state: an operation cut short by shutdown leaves its record as it was,
 // and `recover` picks it up at the next start.
 import type { Logger } from 'pino';
@@ -19,7 +21,7 @@ interface RunningOperation {
   done: Promise<void>;
 }
 
-/** A launch that was aborted by shutdown may still be waiting on health checks; don't hang on it. */
+/** Aborted launches stop their processes promptly; this bounds shutdown should a pool not honour the abort. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
 function failureReasonOf(err: unknown): string {
@@ -136,7 +138,8 @@ export class EndpointLifecycle {
     let fleet: Fleet | undefined;
     try {
       // Inference-component variants (no model) contribute no processes of their own.
-      if (pending.variants.length) fleet = await this.pool.launch(name, pending.variants);
+      // The signal cancels the launch itself: the pool stops what it started and rejects at once.
+      if (pending.variants.length) fleet = await this.pool.launch(name, pending.variants, { signal });
       if (signal.aborted) {
         await fleet?.stop();
         return;

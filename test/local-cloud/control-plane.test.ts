@@ -33,12 +33,14 @@ import { modelsDirs } from '../../dev/tools.js';
 import { ContainerPool } from '../../local/containers/pool.js';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
 import {
+  NEVER_READY_ENV,
   RecordingPool,
   SAGEMAKER_TRUST_POLICY,
   TGI_IMAGE,
   TINY_MODEL_ID,
   clientConfig,
   isRunning,
+  modelProcessPids,
   pidsOf,
   settledEndpoint,
 } from './support.js';
@@ -364,10 +366,52 @@ describe('SageMaker control plane', () => {
       release();
 
       expect(await settledEndpoint(c.sm, 'ep-abandoned')).toBeUndefined();
-      const launched = c.pool.fleets.filter((f) => f.endpointName === 'ep-abandoned');
-      expect(launched).toHaveLength(1);
-      expect(pidsOf(launched[0]!.fleet).some(isRunning)).toBe(false);
+      // The held launch reached the pool already cancelled, so it started nothing.
+      expect(c.pool.fleets.filter((f) => f.endpointName === 'ep-abandoned')).toHaveLength(0);
+      expect(c.pool.cancelled).toContain('ep-abandoned');
       expect(c.pool.pick('ep-abandoned')).toBeUndefined();
+    });
+
+    it('deletes a Creating endpoint without waiting out its health check, stopping its processes', async () => {
+      await c.sm.send(
+        new CreateModelCommand({
+          ModelName: 'never-ready',
+          PrimaryContainer: { Image: TGI_IMAGE, Environment: { ...tgiContainer().Environment, ...NEVER_READY_ENV } },
+          ExecutionRoleArn: roleArn,
+        }),
+      );
+      await c.sm.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: 'never-ready-cfg',
+          ProductionVariants: [{ ...variant('never-ready', 2), ContainerStartupHealthCheckTimeoutInSeconds: 3600 }],
+        }),
+      );
+      const before = new Set(modelProcessPids());
+      await c.sm.send(new CreateEndpointCommand({ EndpointName: 'ep-stuck', EndpointConfigName: 'never-ready-cfg' }));
+      // Both model processes run and will not pass /ping for as long as the test lasts.
+      let started: number[] = [];
+      await expect.poll(() => (started = modelProcessPids().filter((pid) => !before.has(pid))), { timeout: 30_000 }).toHaveLength(2);
+      expect((await c.sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-stuck' }))).EndpointStatus).toBe('Creating');
+
+      await c.sm.send(new DeleteEndpointCommand({ EndpointName: 'ep-stuck' }));
+      // Deleting until the processes are stopped, then gone: a bounded number of polls, far
+      // below the hour-long health check the launch would otherwise wait out.
+      const seen: string[] = [];
+      for (let poll = 0; poll < 60; poll++) {
+        const status = await c.sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-stuck' })).then(
+          (e) => e.EndpointStatus!,
+          (err: Error) => (err.name === 'ValidationException' ? 'gone' : Promise.reject(err)),
+        );
+        seen.push(status);
+        if (status === 'gone') break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(seen.at(-1)).toBe('gone');
+      expect(new Set(seen.slice(0, -1))).toEqual(new Set(seen.length > 1 ? ['Deleting'] : []));
+      expect(started.filter(isRunning)).toEqual([]);
+      expect(c.pool.cancelled).toContain('ep-stuck');
+      expect(c.pool.fleets.filter((f) => f.endpointName === 'ep-stuck')).toHaveLength(0);
+      await expect(c.sm.send(new ListEndpointsCommand({ NameContains: 'ep-stuck' }))).resolves.toMatchObject({ Endpoints: [] });
     });
   });
 

@@ -8,7 +8,8 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { modelsDirs } from '../../dev/tools.js';
 import { ContainerPool } from '../../local/containers/pool.js';
-import { ContainerStartError, type Fleet, type VariantLaunch } from '../../local/containers/types.js';
+import { ContainerStartError, LaunchAbortedError, type Fleet, type VariantLaunch } from '../../local/containers/types.js';
+import { NEVER_READY_ENV } from './support.js';
 
 const TGI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04';
 const logDir = mkdtempSync(join(tmpdir(), 'pool-test-'));
@@ -174,5 +175,87 @@ describe('ContainerPool', () => {
     expect(all.some(isAlive)).toBe(false);
     expect(runningContainers()).toBe(0);
     expect(pool.pick('rr')).toBeUndefined();
+  });
+});
+
+describe('ContainerPool cancellation', () => {
+  // Its own pool, whose log tells which processes a launch started and when one is healthy.
+  const events: { msg: string; pid?: number; variant?: string; instance?: string }[] = [];
+  const watched = new ContainerPool({
+    modelsDirs: modelsDirs(),
+    logDir,
+    threads: 1,
+    logger: pino({ level: 'info' }, { write: (line: string) => void events.push(JSON.parse(line)) }),
+  });
+  /** Pids of the processes started for `variantName` since `from` (an index into events). */
+  const startedPids = (variantName: string, from: number) =>
+    events.slice(from).flatMap((e) => (e.msg === 'starting model container' && e.variant === variantName ? [e.pid!] : []));
+  const healthy = (variantName: string, from: number) =>
+    events.slice(from).some((e) => e.msg === 'model container healthy' && e.variant === variantName);
+  const stuck = (overrides: Partial<VariantLaunch> = {}) =>
+    variant({ environment: { ...variant().environment, ...NEVER_READY_ENV }, healthCheckTimeoutSeconds: 600, ...overrides });
+  /** What `launching` settled to, or 'pending' if it did not within a bound far below any health check. */
+  const outcome = (launching: Promise<Fleet>) =>
+    Promise.race([
+      launching.then(
+        () => 'resolved',
+        (err: unknown) => err,
+      ),
+      new Promise((r) => setTimeout(() => r('pending'), 30_000)),
+    ]);
+
+  afterAll(async () => {
+    await watched.stopAll();
+  });
+
+  it('rejects a launch whose signal is already aborted, starting nothing', async () => {
+    const from = events.length;
+    const err = await watched.launch('pre-aborted', [variant()], { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LaunchAbortedError);
+    expect(startedPids('AllTraffic', from)).toEqual([]);
+  });
+
+  it('abort during a launch stops every process it started and rejects promptly, not as a start failure', async () => {
+    const from = events.length;
+    const controller = new AbortController();
+    const launching = watched.launch('aborted', [stuck({ instanceCount: 2 })], { signal: controller.signal });
+    await expect.poll(() => startedPids('AllTraffic', from), { timeout: 30_000 }).toHaveLength(2);
+    const pids = startedPids('AllTraffic', from);
+    expect(pids.every(isAlive)).toBe(true);
+
+    controller.abort();
+    const err = await outcome(launching);
+    expect(err).toBeInstanceOf(LaunchAbortedError);
+    expect(err).not.toBeInstanceOf(ContainerStartError);
+    expect((err as Error).name).toBe('AbortError');
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('stopAll during a launch leaves no survivor, healthy or still starting', async () => {
+    const from = events.length;
+    const launching = watched.launch('interrupted', [variant({ variantName: 'Ready' }), stuck({ variantName: 'Stuck' })]);
+    // One instance has joined the fleet, the other will only become healthy if nothing stops it.
+    await expect.poll(() => healthy('Ready', from), { timeout: 60_000 }).toBe(true);
+    await expect.poll(() => startedPids('Stuck', from), { timeout: 30_000 }).toHaveLength(1);
+    const pids = [...startedPids('Ready', from), ...startedPids('Stuck', from)];
+    expect(pids).toHaveLength(2);
+
+    await watched.stopAll();
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(await outcome(launching)).toBeInstanceOf(LaunchAbortedError);
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(watched.pick('interrupted')).toBeUndefined();
+  });
+
+  it('a launch that fails stops its other instances at once instead of waiting out their health checks', async () => {
+    const from = events.length;
+    const launching = watched.launch('half-broken', [
+      stuck({ variantName: 'Stuck' }),
+      variant({ variantName: 'Broken', environment: { HF_MODEL_ID: 'ggml-org/tiny-llamas', MAX_INPUT_LENGTH: '64', MAX_TOTAL_TOKENS: '32' } }),
+    ]);
+    const err = await outcome(launching);
+    expect(err).toBeInstanceOf(ContainerStartError);
+    expect((err as ContainerStartError).reason).toContain('production variant Broken');
+    expect([...startedPids('Stuck', from), ...startedPids('Broken', from)].filter(isAlive)).toEqual([]);
   });
 });

@@ -1,8 +1,10 @@
 // Shared by the local-cloud suites: client settings for the local cloud, a pool wrapper that can
 // hold launches (so transitional states are observed deterministically, not raced), and waits.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { DescribeEndpointCommand, type DescribeEndpointOutput, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { waitUntil } from '../../dev/processes.js';
-import type { ContainerPoolApi, Fleet, VariantLaunch } from '../../local/containers/types.js';
+import type { ContainerPoolApi, Fleet, LaunchOptions, VariantLaunch } from '../../local/containers/types.js';
 
 /** An image URI of the TGI family, which the local cloud runs with node-llama-cpp. */
 export const TGI_IMAGE =
@@ -35,9 +37,28 @@ export function awsEnv(endpointUrl: string): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * Added to a model's environment, makes its processes start and keep running but never answer
+ * /ping (see fixtures/never-ready.cjs): a launch that only a cancellation can end.
+ */
+export const NEVER_READY_ENV = {
+  NODE_OPTIONS: `--require "${fileURLToPath(new URL('./fixtures/never-ready.cjs', import.meta.url))}"`,
+};
+
+/** Pids of the model processes this test process has started and that are still running. */
+export function modelProcessPids(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => line.includes('local/container/main.ts'))
+    .map((line) => Number(line.trim().split(/\s+/, 1)[0]));
+}
+
 /** The real pool, plus a record of every fleet launched and a way to hold launches back. */
 export class RecordingPool implements ContainerPoolApi {
   readonly fleets: { endpointName: string; fleet: Fleet }[] = [];
+  /** Endpoints whose launch was cancelled (rejected with an AbortError), in order. */
+  readonly cancelled: string[] = [];
   private gate: Promise<void> | undefined;
 
   constructor(private readonly inner: ContainerPoolApi) {}
@@ -52,11 +73,18 @@ export class RecordingPool implements ContainerPoolApi {
     };
   }
 
-  async launch(endpointName: string, variants: VariantLaunch[]): Promise<Fleet> {
+  async launch(endpointName: string, variants: VariantLaunch[], opts?: LaunchOptions): Promise<Fleet> {
+    // A held launch stays held even if aborted meanwhile, so states around it can be observed;
+    // the inner launch then sees the aborted signal and rejects without starting anything.
     await this.gate;
-    const fleet = await this.inner.launch(endpointName, variants);
-    this.fleets.push({ endpointName, fleet });
-    return fleet;
+    try {
+      const fleet = await this.inner.launch(endpointName, variants, opts);
+      this.fleets.push({ endpointName, fleet });
+      return fleet;
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') this.cancelled.push(endpointName);
+      throw err;
+    }
   }
   activate(endpointName: string, fleet: Fleet) {
     return this.inner.activate(endpointName, fleet);
