@@ -19,30 +19,31 @@ import { createAwsClients } from '../../activities/aws-clients';
 import type { CreateEndpointConfigInput, CreateModelInput } from '../../activities/sagemaker';
 import { TAG_CREATED_BY, TAG_ENDPOINT } from '../../common/resource-names';
 import {
-  GatedPool,
+  recordingPool,
+  startedPids,
   TEST_CREDENTIALS,
   TEST_ROLE_NAME,
   TGI_IMAGE,
   TINY_MODEL_ENV,
   failureOf,
-  isRunning,
   pollUntilDone,
   startActivityCloud,
   tagsFor,
   teardownEndpoint,
   type ActivityCloud,
 } from './support';
+import { isRunning, type RecordingPool } from '../local-cloud/support';
 
 const LMI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124';
 
 let env: ActivityCloud;
-let pool: GatedPool;
+let pool: RecordingPool;
 let a: Activities;
 let sm: SageMakerClient;
 let roleArn: string;
 
 beforeAll(async () => {
-  env = await startActivityCloud({ pool: (stateDir) => (pool = new GatedPool(stateDir)) });
+  env = await startActivityCloud({ pool: (stateDir) => (pool = recordingPool(stateDir)) });
   a = env.activities;
   sm = env.clients.sagemaker;
   ({ roleArn } = await a.ensureExecutionRole({ roleName: TEST_ROLE_NAME }));
@@ -387,14 +388,14 @@ describe('endpoint lifecycle with real model processes', () => {
   });
 
   it('deleteEndpoint, polled with awaitEndpointDeleted, removes it and stops its model processes; absent deletes return deleted false', async () => {
-    expect(pool.pids.length).toBeGreaterThan(0);
+    expect(startedPids(pool).length).toBeGreaterThan(0);
     expect(await a.deleteEndpoint({ endpointName: ep })).toEqual({ deleted: true });
     await pollUntilDone(() => a.awaitEndpointDeleted({ endpointName: ep }), 'EndpointNotDeleted');
 
     expect(await a.describeEndpointStatus({ endpointName: ep })).toEqual({ status: 'NotFound', failureReason: undefined });
     expect((await a.findEndpointResources({ endpointName: ep })).endpoint).toBeUndefined();
     expect(pool.pick(ep)).toBeUndefined();
-    expect(pool.pids.filter(isRunning)).toEqual([]);
+    expect(startedPids(pool).filter(isRunning)).toEqual([]);
 
     expect(await a.deleteEndpoint({ endpointName: ep })).toEqual({ deleted: false });
     await a.awaitEndpointDeleted({ endpointName: ep }); // already gone: returns at once
@@ -454,7 +455,7 @@ describe('after the suite', () => {
     expect((await sm.send(new ListEndpointsCommand({}))).Endpoints).toEqual([]);
     expect((await sm.send(new ListEndpointConfigsCommand({}))).EndpointConfigs).toEqual([]);
     expect((await sm.send(new ListModelsCommand({}))).Models).toEqual([]);
-    expect(pool.pids.length).toBeGreaterThan(0);
-    expect(pool.pids.filter(isRunning)).toEqual([]);
+    expect(startedPids(pool).length).toBeGreaterThan(0);
+    expect(startedPids(pool).filter(isRunning)).toEqual([]);
   });
 });

@@ -12,8 +12,9 @@ import type { ResourceTags } from '../../activities/sagemaker';
 import pino from 'pino';
 import { modelsDirs } from '../../dev/tools';
 import { ContainerPool } from '../../local/containers/pool';
-import type { ContainerPoolApi, Fleet } from '../../local/containers/types';
+import type { ContainerPoolApi } from '../../local/containers/types';
 import { startLocalCloud, type LocalCloud } from '../../local/server';
+import { pidsOf, RecordingPool } from '../local-cloud/support';
 
 /** An image URI of the TGI family, which the local cloud runs with node-llama-cpp. */
 export const TGI_IMAGE =
@@ -144,57 +145,11 @@ export async function teardownEndpoint(a: Activities, endpointName: string): Pro
   for (const modelName of found.modelNames) await a.deleteModel({ modelName });
 }
 
-/**
- * The local cloud's real container pool, with a gate: launches started while held wait until
- * released, so a test can observe Creating / Updating deterministically instead of racing the
- * model process start. Also records every process it started, to check none is left running.
- */
-export class GatedPool implements ContainerPoolApi {
-  readonly pids: number[] = [];
-  private gate: Promise<void> | undefined;
-  private readonly inner: ContainerPool;
-
-  constructor(stateDir: string) {
-    const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true }));
-    this.inner = new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger });
-  }
-
-  /** Launches started from now on wait until the returned function is called. */
-  hold(): () => void {
-    let release!: () => void;
-    this.gate = new Promise((r) => (release = r));
-    return () => {
-      this.gate = undefined;
-      release();
-    };
-  }
-
-  // Arguments are forwarded as they come, so options the pool grows (e.g. an abort signal) pass through.
-  async launch(...args: Parameters<ContainerPoolApi['launch']>): Promise<Fleet> {
-    await this.gate;
-    const fleet = await this.inner.launch(...args);
-    this.pids.push(...fleet.variants.flatMap((v) => v.instances.map((i) => i.pid)));
-    return fleet;
-  }
-  activate(endpointName: string, fleet: Fleet) {
-    return this.inner.activate(endpointName, fleet);
-  }
-  deactivate(endpointName: string) {
-    return this.inner.deactivate(endpointName);
-  }
-  pick(endpointName: string, targetVariant?: string) {
-    return this.inner.pick(endpointName, targetVariant);
-  }
-  stopAll() {
-    return this.inner.stopAll();
-  }
+/** The real pool with a logger to the state dir, recorded and gateable (see local-cloud support). */
+export function recordingPool(stateDir: string): RecordingPool {
+  const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true }));
+  return new RecordingPool(new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger }));
 }
 
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Every model process the pool has started. */
+export const startedPids = (pool: RecordingPool) => pool.fleets.flatMap(({ fleet }) => pidsOf(fleet));
