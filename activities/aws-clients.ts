@@ -3,6 +3,7 @@
 // itself, so the same code talks to AWS or to the local cloud.
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 
@@ -11,6 +12,7 @@ export interface AwsClients {
   runtime: SageMakerRuntimeClient;
   iam: IAMClient;
   autoscaling: ApplicationAutoScalingClient;
+  s3: S3Client;
 }
 
 export interface AwsClientOptions {
@@ -34,5 +36,7 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     runtime: new SageMakerRuntimeClient(config),
     iam: new IAMClient(config),
     autoscaling: new ApplicationAutoScalingClient(config),
+    // A custom endpoint (the local cloud) cannot do virtual-hosted buckets on 127.0.0.1.
+    s3: new S3Client({ ...config, forcePathStyle: Boolean(opts.endpoint ?? process.env.AWS_ENDPOINT_URL) }),
   };
 }

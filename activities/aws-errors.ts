@@ -44,7 +44,8 @@ export function isNotFound(err: unknown): boolean {
 export function isAlreadyExists(err: unknown): boolean {
   if (!isAwsError(err)) return false;
   if (err.name === 'EntityAlreadyExists' || err.name === 'EntityAlreadyExistsException') return true;
-  return err.name === 'ValidationException' && /already exist/i.test(err.message ?? '');
+  // SageMaker says ValidationException for models/configs/endpoints, ResourceInUse for jobs.
+  return (err.name === 'ValidationException' || err.name === 'ResourceInUse') && /already exist/i.test(err.message ?? '');
 }
 
 /** Rethrows `err` classified; `action` says what we were doing, e.g. "CreateModel demo-m-1a2b". */
@@ -68,4 +69,12 @@ export async function aws<T>(action: string, call: () => Promise<T>): Promise<T>
   } catch (err) {
     classifyAwsError(err, action);
   }
+}
+
+/**
+ * "Not yet" from a poll: retryable, and BENIGN so Temporal logs it at DEBUG and keeps it out
+ * of failure metrics: it is how waiting works here, not something going wrong.
+ */
+export function notYet(message: string, type: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: false, category: 'BENIGN' });
 }

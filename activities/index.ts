@@ -4,7 +4,9 @@ import type { AwsClients } from './aws-clients';
 import { createAutoscalingActivities } from './autoscaling';
 import { createIamActivities } from './iam';
 import { createRuntimeActivities } from './runtime';
+import { createS3Activities } from './s3';
 import { createSageMakerActivities } from './sagemaker';
+import { createTransformActivities } from './transform';
 
 export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = process.env) {
   return {
@@ -12,6 +14,8 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
     ...createSageMakerActivities({ sagemaker: clients.sagemaker, env }),
     ...createAutoscalingActivities(clients),
     ...createRuntimeActivities(clients),
+    ...createS3Activities(clients),
+    ...createTransformActivities(clients),
   };
 }
 

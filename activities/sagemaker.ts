@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { ApplicationFailure } from '@temporalio/common';
 import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names';
-import { aws, classifyAwsError, isAlreadyExists, isNotFound } from './aws-errors';
+import { aws, classifyAwsError, isAlreadyExists, isNotFound, notYet } from './aws-errors';
 
 export interface ResourceTags {
   endpointName: string;
@@ -75,14 +75,6 @@ const toTags = ({ endpointName, runTag, extra }: ResourceTags): Tag[] => [
   { Key: TAG_ENDPOINT, Value: endpointName },
   { Key: TAG_CREATED_BY, Value: runTag },
 ];
-
-/**
- * "Not yet" from a poll: retryable, and BENIGN so Temporal logs it at DEBUG and keeps it out
- * of failure metrics: it is how waiting works here, not something going wrong.
- */
-function notYet(message: string, type: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type, nonRetryable: false, category: 'BENIGN' });
-}
 
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
 

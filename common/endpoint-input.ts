@@ -3,8 +3,8 @@
 import { z } from 'zod';
 
 // AWS's pattern for endpoint, config and model names (63 characters at most).
-const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+export const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
 const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -21,7 +21,7 @@ const secretRefSchema = z.strictObject({
   envVar: z.string().regex(ENV_VAR_NAME, 'must be an environment variable name on the worker'),
 });
 
-const modelSchema = z.strictObject({
+export const modelSchema = z.strictObject({
   /** Inference image URI (Hugging Face TGI or DJL LMI). */
   image: z.string().min(1, 'is required (the inference container image URI)'),
   hfModelId: z.string().min(1, 'is required (a Hugging Face model id such as org/name)'),

@@ -37,6 +37,15 @@ export function endpointConfigName(spec: DeploySpec): string {
   return `${base(spec.endpointName)}-c-${fnv1a(canonical({ model: modelName(spec), variant: spec.variant }))}`;
 }
 
+/**
+ * A transform job's name: fixed for the whole chain of runs of one workflow (retries included,
+ * via the first run's id), so a retried activity or workflow finds its own job instead of
+ * starting a duplicate, while another workflow never collides with it.
+ */
+export function transformJobName(prefix: string, workflowId: string, firstExecutionRunId: string): string {
+  return `${prefix}-${fnv1a(`${workflowId}/${firstExecutionRunId}`)}`;
+}
+
 /** One shared execution role: it costs nothing, and per-endpoint roles would pile up. */
 export const DEFAULT_EXECUTION_ROLE_NAME = 'LlmOpsSageMakerExecutionRole';
 

@@ -17,6 +17,6 @@ export function isDeadline(err: unknown): boolean {
   if (cause instanceof TimeoutFailure) return true;
   // When the next retry would start after the deadline, the server ends the activity with the
   // last attempt's own failure ("not ready yet") instead of a TimeoutFailure.
-  return cause instanceof ApplicationFailure && !cause.nonRetryable && /NotReady|NotDeleted|Busy$/.test(cause.type ?? '');
+  return cause instanceof ApplicationFailure && !cause.nonRetryable && /NotReady|NotDeleted|NotDone|Busy$/.test(cause.type ?? '');
 }
 

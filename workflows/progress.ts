@@ -14,7 +14,8 @@ export interface StepRecord {
 
 export interface Progress {
   workflowType: string;
-  endpointName: string;
+  /** What the run acts on: the endpoint name, or the transform job name. */
+  subject: string;
   status: RunStatus;
   step: string;
   resources: Record<string, string>;
@@ -31,10 +32,10 @@ export class ProgressTracker {
   private readonly state: Omit<Progress, 'elapsedSeconds'>;
   private readonly startedMs = Date.now();
 
-  constructor(workflowType: string, endpointName: string) {
+  constructor(workflowType: string, subject: string) {
     this.state = {
       workflowType,
-      endpointName,
+      subject,
       status: 'running',
       step: 'validate',
       resources: {},

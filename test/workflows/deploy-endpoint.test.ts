@@ -159,7 +159,8 @@ describe('deployEndpoint', () => {
   it('cleans up when cancelled while waiting for InService, and ends cancelled', async () => {
     const cloud = createFakeCloud({ pollsBeforeReady: 1_000_000 });
     const { err, progress } = await withWorker(cloud, async (tq) => {
-      const h = await deploy(tq, baseInput());
+      // Real time passes here (nothing awaits a result, so the server does not skip): poll fast.
+      const h = await deploy(tq, baseInput({ timeouts: { inServiceMinutes: 90, pollIntervalSeconds: 0.5 } }));
       while (cloud.polls() < 2) await new Promise((r) => setTimeout(r, 50));
       await h.cancel();
       const err = await h.result().catch((e: unknown) => e);

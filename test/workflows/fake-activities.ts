@@ -20,6 +20,19 @@ export interface FakeBehaviour {
   failWith?: string;
   /** If set, the smoke test invocation fails with this message. */
   smokeTestError?: string;
+  /** How many awaitTransformJob polls see InProgress before the job ends. */
+  jobPolls?: number;
+  /** How the transform job ends (default Completed). */
+  jobEnd?: { status: 'Completed' } | { status: 'Failed'; reason: string };
+  /** Records under each S3 prefix, for countS3Records. */
+  s3Records?: Record<string, number>;
+}
+
+interface FakeJob {
+  status: string;
+  pollsLeft: number;
+  runTag: string;
+  modelName: string;
 }
 
 export function createFakeCloud(behaviour: FakeBehaviour = {}) {
@@ -27,10 +40,11 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
   const configs = new Map<string, { runTag: string; modelName: string }>();
   const endpoints = new Map<string, FakeEndpoint>();
   const targets = new Set<string>();
+  const jobs = new Map<string, FakeJob>();
   const calls: string[] = [];
   let polls = 0;
 
-  const activities: Activities = {
+  const activities = {
     async ensureExecutionRole({ roleName }) {
       calls.push('ensureExecutionRole');
       return { roleArn: `arn:aws:iam::123456789012:role/${roleName}`, created: false };
@@ -128,7 +142,41 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       if (behaviour.smokeTestError) throw ApplicationFailure.nonRetryable(behaviour.smokeTestError, 'ModelError');
       return { generatedText: `${inputs} ... and they lived happily.`, latencyMs: 5, invokedVariant: 'AllTraffic' };
     },
-  };
+    async countS3Records({ s3Uri }) {
+      calls.push(`countS3Records ${s3Uri}`);
+      const records = behaviour.s3Records?.[s3Uri] ?? 0;
+      return { objects: records ? 1 : 0, records, bytes: records * 100 };
+    },
+    async createTransformJob({ jobName, modelName, runTag }) {
+      calls.push(`createTransformJob ${jobName}`);
+      const existing = jobs.get(jobName);
+      if (existing && existing.runTag !== runTag) throw ApplicationFailure.nonRetryable(`Transform job ${jobName} already exists`, 'ResourceConflict');
+      if (!existing) jobs.set(jobName, { status: 'InProgress', pollsLeft: behaviour.jobPolls ?? 0, runTag, modelName });
+      return { jobArn: `arn:transform-job/${jobName}`, created: !existing };
+    },
+    async awaitTransformJob({ jobName }) {
+      polls++;
+      const job = jobs.get(jobName)!;
+      if (job.status === 'InProgress' && job.pollsLeft-- > 0) throw ApplicationFailure.create({ message: `Transform job ${jobName} is InProgress`, type: 'TransformJobNotDone', category: 'BENIGN' });
+      if (job.status === 'InProgress') job.status = behaviour.jobEnd?.status ?? 'Completed';
+      if (job.status === 'Failed') throw ApplicationFailure.nonRetryable(`Transform job ${jobName} failed: ${(behaviour.jobEnd as { reason: string }).reason}`, 'TransformJobFailed');
+      if (job.status === 'Stopped') throw ApplicationFailure.nonRetryable(`Transform job ${jobName} was stopped`, 'TransformJobStopped');
+      return { status: job.status, startTime: '2026-01-01T00:00:00.000Z', endTime: '2026-01-01T00:10:00.000Z' };
+    },
+    async stopTransformJob({ jobName }) {
+      calls.push(`stopTransformJob ${jobName}`);
+      const job = jobs.get(jobName);
+      if (!job || job.status !== 'InProgress') return { stopRequested: false };
+      job.status = 'Stopping';
+      return { stopRequested: true };
+    },
+    async awaitTransformJobStopped({ jobName }) {
+      calls.push('awaitTransformJobStopped');
+      const job = jobs.get(jobName);
+      if (job?.status === 'Stopping') job.status = 'Stopped';
+      return job && { status: job.status };
+    },
+  } satisfies Partial<Activities>;
 
-  return { activities, models, configs, endpoints, targets, calls, polls: () => polls };
+  return { activities, jobs, models, configs, endpoints, targets, calls, polls: () => polls };
 }

@@ -1,0 +1,157 @@
+// batchTransform: one SageMaker Batch Transform job over an S3 prefix, waited for durably.
+// validate → (model for the job) → count input records → create job → wait for it (O(1)
+// history however long it runs) → count output records → delete the job's own model.
+// Cancelling stops the job and waits until it is Stopped; a missed deadline does the same.
+import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { batchTransformInputSchema, type BatchTransformInput } from '../common/batch-input';
+import { DEFAULT_EXECUTION_ROLE_NAME, transformJobName } from '../common/resource-names';
+import { controlPlane, poller } from './activity-proxies';
+import { isDeadline, reasonOf } from './failures';
+import { ProgressTracker } from './progress';
+import { validateInput } from './workflow-input';
+
+export interface BatchTransformResult {
+  jobName: string;
+  jobArn: string;
+  modelName: string;
+  outputS3Uri: string;
+  inputObjects: number;
+  inputRecords: number;
+  outputObjects: number;
+  outputRecords: number;
+  /** Input records without an output record (0 for a Completed job with Line splitting). */
+  missingRecords: number;
+  jobStartTime?: string;
+  jobEndTime?: string;
+  jobDurationSeconds?: number;
+  timings: Record<string, number>;
+}
+
+export async function batchTransform(rawInput: BatchTransformInput): Promise<BatchTransformResult> {
+  const spec = validateInput(batchTransformInputSchema, 'batchTransform', rawInput);
+  const { workflowId, runId, firstExecutionRunId } = workflowInfo();
+  const jobName = transformJobName(spec.jobNamePrefix, workflowId, firstExecutionRunId);
+  const runTag = `${workflowId}/${runId}`;
+  const progress = new ProgressTracker('batchTransform', jobName);
+  const aws = controlPlane();
+  const pollIntervalMs = spec.timeouts.pollIntervalSeconds * 1000;
+  const waitForJob = poller({ deadlineMs: spec.timeouts.jobMinutes * 60_000, pollIntervalMs, summary: `Wait for transform job ${jobName}` });
+  const waitForStop = poller({ deadlineMs: 30 * 60_000, pollIntervalMs, summary: `Wait for transform job ${jobName} to stop` });
+  let createdModel: string | undefined;
+  let jobCreated = false;
+
+  const stopJob = async () => {
+    await aws.stopTransformJob({ jobName });
+    await waitForStop.awaitTransformJobStopped({ jobName });
+  };
+
+  try {
+    let modelName: string;
+    if ('name' in spec.model) {
+      modelName = spec.model.name;
+      progress.skip('createModel', `using existing model ${modelName}`);
+    } else {
+      const model = spec.model;
+      const roleArn =
+        spec.executionRoleArn ?? (await progress.step('ensureExecutionRole', () => aws.ensureExecutionRole({ roleName: DEFAULT_EXECUTION_ROLE_NAME }))).roleArn;
+      modelName = `${jobName}-model`;
+      const created = await progress.step('createModel', () =>
+        aws.createModel({
+          modelName,
+          image: model.image,
+          roleArn,
+          environment: {
+            HF_MODEL_ID: model.hfModelId,
+            SM_NUM_GPUS: String(model.numGpus),
+            MAX_INPUT_LENGTH: String(model.maxInputTokens),
+            MAX_TOTAL_TOKENS: String(model.maxTotalTokens),
+            ...model.environment,
+          },
+          hfTokenEnvVar: model.hfTokenSecret?.envVar,
+          tags: { endpointName: jobName, runTag, extra: spec.tags },
+        }),
+      );
+      if (created.created) createdModel = modelName;
+    }
+    progress.resource('modelName', modelName);
+
+    const input = await progress.step(
+      'countInputRecords',
+      () => aws.countS3Records({ s3Uri: spec.input.s3Uri, splitType: spec.input.splitType }),
+      (c) => `${c.records} records in ${c.objects} objects`,
+    );
+    if (input.objects === 0) throw ApplicationFailure.nonRetryable(`input.s3Uri: no objects under ${spec.input.s3Uri}`, 'EmptyInput');
+    progress.resource('inputRecords', String(input.records));
+
+    const job = await progress.step('createTransformJob', () =>
+      aws.createTransformJob({
+        jobName,
+        modelName,
+        inputS3Uri: spec.input.s3Uri,
+        contentType: spec.input.contentType,
+        splitType: spec.input.splitType,
+        outputS3Uri: spec.output.s3Uri,
+        accept: spec.output.accept,
+        batchStrategy: spec.batchStrategy,
+        maxPayloadMb: spec.maxPayloadMb,
+        maxConcurrentTransforms: spec.maxConcurrentTransforms,
+        instanceType: spec.instanceType,
+        instanceCount: spec.instanceCount,
+        environment: spec.environment,
+        runTag,
+        tags: spec.tags,
+      }),
+    );
+    jobCreated = true;
+    progress.resource('jobArn', job.jobArn);
+
+    let finished;
+    try {
+      finished = await progress.step('waitForJob', () => waitForJob.awaitTransformJob({ jobName }));
+    } catch (err) {
+      if (!isDeadline(err)) throw err;
+      await CancellationScope.nonCancellable(stopJob);
+      throw ApplicationFailure.nonRetryable(`Transform job ${jobName} did not finish within ${spec.timeouts.jobMinutes} minutes; it was stopped`, 'DeadlineExceeded');
+    }
+    progress.lastStatus(finished.status);
+
+    const output = await progress.step('countOutputRecords', () => aws.countS3Records({ s3Uri: spec.output.s3Uri, splitType: spec.input.splitType, suffix: '.out' }));
+    const durationMs = finished.startTime && finished.endTime ? Date.parse(finished.endTime) - Date.parse(finished.startTime) : undefined;
+    progress.finish('succeeded');
+    return {
+      jobName,
+      jobArn: job.jobArn,
+      modelName,
+      outputS3Uri: spec.output.s3Uri,
+      inputObjects: input.objects,
+      inputRecords: input.records,
+      outputObjects: output.objects,
+      outputRecords: output.records,
+      missingRecords: Math.max(0, input.records - output.records),
+      jobStartTime: finished.startTime,
+      jobEndTime: finished.endTime,
+      jobDurationSeconds: durationMs === undefined ? undefined : Math.round(durationMs / 100) / 10,
+      timings: progress.timings(),
+    };
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    if (cancelled && jobCreated) {
+      progress.compensating();
+      await CancellationScope.nonCancellable(stopJob);
+    }
+    progress.finish(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled; transform job stopped' : reasonOf(err));
+    if (cancelled) throw err;
+    throw ApplicationFailure.create({
+      message: `Batch transform ${jobName} failed at step ${progress.snapshot().step}: ${reasonOf(err)}`,
+      type: 'BatchTransformFailed',
+      nonRetryable: true,
+      details: [progress.snapshot()],
+    });
+  } finally {
+    if (createdModel) {
+      const modelName = createdModel;
+      // The model existed only for this job; remove it however the job ended.
+      await CancellationScope.nonCancellable(() => aws.deleteModel({ modelName }));
+    }
+  }
+}
