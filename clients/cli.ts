@@ -4,9 +4,10 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
+import { batchTransformInputSchema } from '../common/batch-input';
 import { deployEndpointInputSchema, InvalidInputError, parseInput, type DeployEndpointInput } from '../common/endpoint-input';
 import type { Progress } from '../workflows/progress';
-import { runDeploy, runTeardown } from './endpoint-runs';
+import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
 import { connectClient } from './temporal-client';
 
 const positiveInt = (value: string) => {
@@ -47,6 +48,17 @@ program
   .argument('<endpoint-name>')
   .action(async (endpointName: string) => {
     console.log(JSON.stringify(await runTeardown(await connectClient(), { endpointName }, print), null, 2));
+  });
+
+program
+  .command('batch')
+  .description('start (or attach to) batchTransform for an input file and follow it to the end')
+  .argument('<input-file>', 'JSON input, e.g. examples/batch-local.json')
+  .requiredOption('--workflow-id <id>', 'names the run; the transform job name is derived from it')
+  .action(async (file: string, opts: { workflowId: string }) => {
+    const raw = readJson(file);
+    parseInput(batchTransformInputSchema, 'batchTransform', raw);
+    console.log(JSON.stringify(await runWorkflow(await connectClient(), 'batchTransform', opts.workflowId, raw, print), null, 2));
   });
 
 program

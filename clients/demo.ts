@@ -1,28 +1,53 @@
 // `npm run demo`: the main job end to end on the embedded local cloud. Starts the stack,
 // deploys the tiny local model through deployEndpoint, invokes it (plain and streaming),
 // tears it down through teardownEndpoint, checks nothing is left, and prints what happened.
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Command } from 'commander';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
+import { parseS3Uri } from '../activities/s3';
+import type { BatchTransformInput } from '../common/batch-input';
 import type { DeployEndpointInput } from '../common/endpoint-input';
+import type { BatchTransformResult } from '../workflows/batch-transform';
 import { projectRoot } from '../dev/tools';
 import { startStack } from './embedded-stack';
-import { runDeploy, runTeardown } from './endpoint-runs';
+import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
 import { connectClient } from './temporal-client';
 
 const program = new Command('demo')
   .option('--input <file>', 'deploy input', join(projectRoot, 'examples', 'deploy-local.json'))
   .option('--prompt <text>', 'prompt to send', 'Once upon a time, in a small village,')
+  .option('--batch-input <file>', 'batchTransform input', join(projectRoot, 'examples', 'batch-local.json'))
+  .option('--no-batch', 'skip the batch transform step')
   .option('--keep', 'leave the stack running afterwards (Ctrl-C to stop) to browse the Web UI')
   .parse();
-const opts = program.opts<{ input: string; prompt: string; keep?: boolean }>();
+const opts = program.opts<{ input: string; prompt: string; batchInput: string; batch: boolean; keep?: boolean }>();
 
 const say = (line: string) => console.log(line);
 const section = (title: string) => say(`\n== ${title}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Uploads the sample prompts and runs them through a Batch Transform job. */
+async function batchStep(client: Awaited<ReturnType<typeof connectClient>>): Promise<void> {
+  const batch = JSON.parse(readFileSync(opts.batchInput, 'utf8')) as BatchTransformInput;
+  const { bucket, key } = parseS3Uri(batch.input.s3Uri);
+  const prompts = readFileSync(join(projectRoot, 'examples', 'prompts.jsonl'));
+  section(`Batch transform of examples/prompts.jsonl (workflow batch-demo)`);
+  const s3 = new S3Client({ forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: Error) => {
+    if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+  });
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}prompts.jsonl`, Body: prompts }));
+  const result = await runWorkflow<BatchTransformResult>(client, 'batchTransform', 'batch-demo', batch, (l) => say(`  ${l}`));
+  say(`  job ${result.jobName}: ${result.inputRecords} records in, ${result.outputRecords} out, job ran ${result.jobDurationSeconds} s`);
+  const out = parseS3Uri(result.outputS3Uri);
+  const body = await (await s3.send(new GetObjectCommand({ Bucket: out.bucket, Key: `${out.key.replace(/\/?$/, '/')}prompts.jsonl.out` }))).Body!.transformToString();
+  for (const line of body.split('\n').slice(0, 2)) say(`  ${line}`);
+  if (result.missingRecords) throw new Error(`${result.missingRecords} records have no output`);
+}
 
 async function main(): Promise<void> {
   // The SDK warns that node 20 support ends in 2027; the README says so once, the demo needn't.
@@ -58,6 +83,8 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${opts.prompt}`);
     const streamed = await streamGenerate(runtime, { endpointName: input.endpointName, inputs: opts.prompt, parameters: params }, (t) => process.stdout.write(t));
     say(`\n  [${streamed.tokens} tokens, first token after ${streamed.timeToFirstTokenMs} ms, complete after ${streamed.latencyMs} ms]`);
+
+    if (opts.batch) await batchStep(client);
 
     section(`Tearing down '${input.endpointName}' (workflow teardown-${input.endpointName})`);
     const torn = await runTeardown(client, { endpointName: input.endpointName }, (l) => say(`  ${l}`));

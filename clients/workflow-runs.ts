@@ -1,4 +1,4 @@
-// Starting the endpoint workflows from code, with live progress: the `progress` query gives
+// Starting the workflows from code, with live progress: the `progress` query gives
 // the step, and the pending activity's last failure says what AWS reported on the last poll
 // ("Endpoint demo is Creating"), which is what a person watching a long wait wants to see.
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -31,11 +31,11 @@ async function follow(handle: WorkflowHandle, print: ProgressLine, done: Promise
   }
 }
 
-/** Starts `workflowType` with id `<prefix>-<endpointName>`, follows its progress, returns its result. */
-async function runEndpointWorkflow<T>(client: Client, workflowType: string, idPrefix: string, input: { endpointName: string }, print: ProgressLine): Promise<T> {
+/** Starts `workflowType` with `workflowId`, follows its progress, returns its result. */
+export async function runWorkflow<T>(client: Client, workflowType: string, workflowId: string, input: unknown, print: ProgressLine = () => {}): Promise<T> {
   const handle = await client.workflow.start(workflowType, {
     taskQueue: CONTROL_TASK_QUEUE,
-    workflowId: `${idPrefix}-${input.endpointName}`,
+    workflowId,
     args: [input],
     // A second start of the same run while it is going attaches to it instead of failing.
     workflowIdConflictPolicy: 'USE_EXISTING',
@@ -45,8 +45,8 @@ async function runEndpointWorkflow<T>(client: Client, workflowType: string, idPr
   return result;
 }
 
-export const runDeploy = (client: Client, input: DeployEndpointInput, print: ProgressLine = () => {}) =>
-  runEndpointWorkflow<DeployEndpointResult>(client, 'deployEndpoint', 'deploy', input, print);
+export const runDeploy = (client: Client, input: DeployEndpointInput, print?: ProgressLine) =>
+  runWorkflow<DeployEndpointResult>(client, 'deployEndpoint', `deploy-${input.endpointName}`, input, print);
 
-export const runTeardown = (client: Client, input: TeardownEndpointInput, print: ProgressLine = () => {}) =>
-  runEndpointWorkflow<TeardownEndpointResult>(client, 'teardownEndpoint', 'teardown', input, print);
+export const runTeardown = (client: Client, input: TeardownEndpointInput, print?: ProgressLine) =>
+  runWorkflow<TeardownEndpointResult>(client, 'teardownEndpoint', `teardown-${input.endpointName}`, input, print);
