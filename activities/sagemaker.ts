@@ -48,6 +48,7 @@ export interface CreateEndpointConfigInput {
   instanceType: string;
   initialInstanceCount: number;
   containerStartupHealthCheckTimeoutSeconds: number;
+  asyncInference?: { outputS3Uri: string; failureS3Uri?: string; maxConcurrentInvocationsPerInstance?: number };
   tags: ResourceTags;
 }
 
@@ -154,7 +155,17 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
       };
       try {
         const out = await sagemaker.send(
-          new CreateEndpointConfigCommand({ EndpointConfigName: input.configName, ProductionVariants: [variant], Tags: toTags(input.tags) }),
+          new CreateEndpointConfigCommand({
+            EndpointConfigName: input.configName,
+            ProductionVariants: [variant],
+            AsyncInferenceConfig: input.asyncInference && {
+              OutputConfig: { S3OutputPath: input.asyncInference.outputS3Uri, S3FailurePath: input.asyncInference.failureS3Uri },
+              ClientConfig: input.asyncInference.maxConcurrentInvocationsPerInstance
+                ? { MaxConcurrentInvocationsPerInstance: input.asyncInference.maxConcurrentInvocationsPerInstance }
+                : undefined,
+            },
+            Tags: toTags(input.tags),
+          }),
         );
         return { configArn: out.EndpointConfigArn!, created: true };
       } catch (err) {
@@ -168,6 +179,7 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
         ['model', variant.ModelName, have?.ModelName],
         ['instance type', variant.InstanceType, have?.InstanceType],
         ['instance count', variant.InitialInstanceCount, have?.InitialInstanceCount],
+        ['async output path', input.asyncInference?.outputS3Uri, existing.AsyncInferenceConfig?.OutputConfig?.S3OutputPath],
       ]);
       const tags = await tagsOf(existing.EndpointConfigArn!);
       return { configArn: existing.EndpointConfigArn!, created: tags[TAG_CREATED_BY] === input.tags.runTag };

@@ -55,6 +55,13 @@ const autoscalingSchema = z
     path: ['minInstances'],
   });
 
+/** Async inference: requests are read from S3 and answers written there (InvokeEndpointAsync). */
+const asyncInferenceSchema = z.strictObject({
+  outputS3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3://bucket/prefix URI'),
+  failureS3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3://bucket/prefix URI').optional(),
+  maxConcurrentInvocationsPerInstance: z.number().int().min(1).max(1000).optional(),
+});
+
 const timeoutsSchema = z.strictObject({
   /** Deadline for the endpoint to reach InService; a timeout fails the deploy clearly. */
   inServiceMinutes: z.number().positive().max(24 * 60).default(30),
@@ -75,6 +82,7 @@ export const deployEndpointInputSchema = z
     /** Use this role; otherwise the deploy creates or reuses a least-privilege role. */
     executionRoleArn: z.string().regex(ROLE_ARN, 'must be an IAM role ARN').optional(),
     autoscaling: autoscalingSchema.optional(),
+    asyncInference: asyncInferenceSchema.optional(),
     timeouts: timeoutsSchema.default({ inServiceMinutes: 30, pollIntervalSeconds: 15 }),
     smokeTest: z.union([smokeTestSchema, z.literal(false)]).default({ prompt: 'Once upon a time', maxNewTokens: 16 }),
     /** Keep half-created resources after a failure, for debugging. */

@@ -34,7 +34,7 @@ export function modelName(spec: DeploySpec): string {
 }
 
 export function endpointConfigName(spec: DeploySpec): string {
-  return `${base(spec.endpointName)}-c-${fnv1a(canonical({ model: modelName(spec), variant: spec.variant }))}`;
+  return `${base(spec.endpointName)}-c-${fnv1a(canonical({ model: modelName(spec), variant: spec.variant, asyncInference: spec.asyncInference }))}`;
 }
 
 /**

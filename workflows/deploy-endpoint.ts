@@ -75,6 +75,7 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
         instanceType: spec.variant.instanceType,
         initialInstanceCount: spec.variant.initialInstanceCount,
         containerStartupHealthCheckTimeoutSeconds: spec.variant.containerStartupHealthCheckTimeoutSeconds,
+        asyncInference: spec.asyncInference,
         tags,
       }),
     );
@@ -127,7 +128,10 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
     }
 
     let smokeTest: DeployEndpointResult['smokeTest'];
-    if (spec.smokeTest) {
+    if (spec.asyncInference) {
+      // SageMaker refuses InvokeEndpoint on an async endpoint; asyncInvoke exercises it.
+      progress.skip('smokeTest', 'async inference endpoint');
+    } else if (spec.smokeTest) {
       const { prompt, maxNewTokens } = spec.smokeTest;
       const out = await progress.step('smokeTest', () =>
         aws.invokeEndpoint({ endpointName, inputs: prompt, parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 } }),

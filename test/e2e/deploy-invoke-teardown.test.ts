@@ -1,53 +1,30 @@
 // End to end: a real Temporal dev server, the control worker, the local cloud with moto and a
 // real model process. deploy → invoke → stream → teardown → nothing left anywhere.
-import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling';
-import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling';
+import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand } from '@aws-sdk/client-sagemaker';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntimeActivities, streamGenerate } from '../../activities/runtime';
 import type { DeployEndpointInput } from '../../common/endpoint-input';
 import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
 import { projectRoot } from '../../dev/tools';
-import { startLocalCloud, type LocalCloud } from '../../local/server';
-import { createControlWorker } from '../../workers/control';
 import type { DeployEndpointResult } from '../../workflows/deploy-endpoint';
 import type { TeardownEndpointResult } from '../../workflows/teardown-endpoint';
-import { devServerEnv } from '../support/temporal';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 
-const aws = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-let env: TestWorkflowEnvironment;
-let cloud: LocalCloud;
-let worker: Worker;
-let running: Promise<void>;
-let stateDir: string;
-let sagemaker: SageMakerClient;
-let runtime: SageMakerRuntimeClient;
-let autoscaling: ApplicationAutoScalingClient;
+let stack: E2eStack;
+let env: E2eStack['env'];
+let sagemaker: E2eStack['sagemaker'];
+let runtime: E2eStack['runtime'];
+let autoscaling: E2eStack['autoscaling'];
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), 'llmops-e2e-'));
-  [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir })]);
-  const clientConfig = { ...aws, endpoint: cloud.url };
-  sagemaker = new SageMakerClient(clientConfig);
-  runtime = new SageMakerRuntimeClient(clientConfig);
-  autoscaling = new ApplicationAutoScalingClient(clientConfig);
-  worker = await createControlWorker({ connection: env.nativeConnection, aws: clientConfig });
-  running = worker.run();
+  stack = await startE2eStack();
+  ({ env, sagemaker, runtime, autoscaling } = stack);
 });
-
-afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await cloud?.close();
-  await env?.teardown();
-  rmSync(stateDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 const deployInput = (): DeployEndpointInput => {
   const input = JSON.parse(readFileSync(join(projectRoot, 'examples', 'deploy-local.json'), 'utf8')) as DeployEndpointInput;

@@ -1,0 +1,44 @@
+// What the end-to-end suites share: a Temporal dev server, the local cloud (moto and real
+// model processes) and the control worker in this process, with AWS clients pointed at it.
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalCloud } from '../../local/server';
+import { createControlWorker } from '../../workers/control';
+import { devServerEnv } from './temporal';
+
+export interface E2eStack {
+  env: TestWorkflowEnvironment;
+  sagemaker: SageMakerClient;
+  runtime: SageMakerRuntimeClient;
+  autoscaling: ApplicationAutoScalingClient;
+  s3: S3Client;
+  stop(): Promise<void>;
+}
+
+export async function startE2eStack(): Promise<E2eStack> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'llmops-e2e-'));
+  const [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir })]);
+  const config = { region: 'us-east-1', endpoint: cloud.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const worker = await createControlWorker({ connection: env.nativeConnection, aws: config });
+  const running = worker.run();
+  return {
+    env,
+    sagemaker: new SageMakerClient(config),
+    runtime: new SageMakerRuntimeClient(config),
+    autoscaling: new ApplicationAutoScalingClient(config),
+    s3: new S3Client({ ...config, forcePathStyle: true }),
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await cloud.close();
+      await env.teardown();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
