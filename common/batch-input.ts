@@ -39,6 +39,11 @@ export const batchTransformInputSchema = z
       .default({ jobMinutes: 120, pollIntervalSeconds: 30 }),
     tags: z.record(z.string(), z.string()).default({}),
   })
+  // AWS caps what may be in flight per instance: MaxConcurrentTransforms × MaxPayloadInMB ≤ 100.
+  .refine((b) => b.maxConcurrentTransforms * Math.max(b.maxPayloadMb, 1) <= 100, {
+    message: 'maxConcurrentTransforms × maxPayloadMb must not exceed 100 (AWS limit)',
+    path: ['maxConcurrentTransforms'],
+  })
   .refine((b) => !withSlash(b.output.s3Uri).startsWith(withSlash(b.input.s3Uri)), {
     message: 'must not lie inside input.s3Uri (outputs would become inputs of the next run)',
     path: ['output', 's3Uri'],

@@ -4,9 +4,11 @@
 //   X-Amz-Target: SageMaker.<Op>  → our SageMaker control plane (local/sagemaker)
 //   /endpoints/<name>/...         → our SageMaker Runtime (local/runtime), served by model processes
 //   anything else                 → moto (IAM, STS, S3, Application Auto Scaling, CloudWatch)
+// Transform jobs and async inference read and write S3 through this same URL (local/s3.ts).
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -14,12 +16,15 @@ import { modelsDirs } from '../dev/tools.js';
 import { ContainerPool } from './containers/pool.js';
 import type { ContainerPoolApi } from './containers/types.js';
 import { startMoto } from './moto.js';
+import { AsyncInvocations, DEFAULT_CONCURRENCY_PER_INSTANCE } from './runtime/async-invocations.js';
 import { createRuntimeHandler } from './runtime/routes.js';
+import { localS3Client } from './s3.js';
 import { EndpointLifecycle } from './sagemaker/endpoint-lifecycle.js';
 import { sageMakerOperation } from './sagemaker/protocol.js';
 import { iamRoleVerifier } from './sagemaker/roles.js';
 import { handleSageMakerOperation } from './sagemaker/routes.js';
 import { ACCOUNT_ID, SageMakerStore } from './sagemaker/store.js';
+import { TransformJobRunner } from './sagemaker/transform-runner.js';
 
 export interface LocalCloudOptions {
   /** 0 picks a free port. Default 4566, LocalStack's convention. */
@@ -91,12 +96,41 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const pool =
     opts.pool ??
     new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger: log.child({ component: 'pool' }) });
+  // S3 goes through our own URL (journalled like any client's writes), known once we listen.
+  let s3Client: S3Client | undefined;
+  const s3 = () => {
+    if (!s3Client) throw new Error('S3 is not reachable before the local cloud listens');
+    return s3Client;
+  };
   const endpoints = new EndpointLifecycle(store, pool, log.child({ component: 'endpoints' }));
-  const controlPlane = { store, endpoints, verifyRole: iamRoleVerifier(moto.url), log: log.child({ component: 'sagemaker' }) };
+  const transformJobs = new TransformJobRunner(store, pool, s3, log.child({ component: 'transform-jobs' }), {
+    logDir: opts.pool ? undefined : join(stateDir, 'logs'),
+  });
+  const controlPlane = {
+    store,
+    endpoints,
+    transformJobs,
+    s3,
+    verifyRole: iamRoleVerifier(moto.url),
+    log: log.child({ component: 'sagemaker' }),
+  };
+  const asyncInvocations = new AsyncInvocations({
+    pool,
+    s3,
+    logger: log.child({ component: 'async-inference' }),
+    concurrencyOf(name) {
+      const endpoint = store.endpoints.get(name);
+      if (!endpoint) return undefined;
+      const perInstance = endpoint.AsyncInferenceConfig?.ClientConfig?.MaxConcurrentInvocationsPerInstance ?? DEFAULT_CONCURRENCY_PER_INSTANCE;
+      const instances = Object.values(endpoint.deployed?.instanceCounts ?? {}).reduce((a, b) => a + b, 0);
+      return perInstance * Math.max(1, instances);
+    },
+  });
   const runtime = createRuntimeHandler({
     pool,
     getEndpoint: (name) => store.endpoints.get(name),
     accountId: ACCOUNT_ID,
+    asyncInvocations,
     logger: log.child({ component: 'runtime' }),
   });
 
@@ -129,10 +163,12 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
+  s3Client = localS3Client(url);
   log.info({ url, motoUrl: moto.url, stateDir }, 'local cloud ready');
 
   // Endpoints that were live before a restart get their model processes back, in the background.
   endpoints.recover();
+  transformJobs.recover();
 
   let closing: Promise<void> | undefined;
   return {
@@ -144,9 +180,12 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       closing ??= (async () => {
         const stopped = new Promise<void>((done) => server.close(() => done()));
         server.closeIdleConnections();
+        // Jobs and queued async requests first, so they see a shutdown, not processes dying under them.
+        await Promise.all([transformJobs.close(), asyncInvocations.close()]);
         await endpoints.close();
         server.closeAllConnections();
         await stopped;
+        s3Client?.destroy();
         await moto.stop();
         store.close();
         log.info('local cloud stopped');

@@ -1,12 +1,18 @@
 // SageMaker Runtime as the local cloud serves it: InvokeEndpoint and
-// InvokeEndpointWithResponseStream, routed through the container pool to a model process.
+// InvokeEndpointWithResponseStream, routed through the container pool to a model process, and
+// InvokeEndpointAsync, which queues the request (async-invocations.ts) and answers 202 at once.
 // Requests and responses carry the headers the API defines (and only those), failures use
 // the API's error shapes, and the stream is AWS event-stream framing around container bytes.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AsyncInferenceConfig } from '@aws-sdk/client-sagemaker';
 import pino, { type Logger } from 'pino';
-import { abortOnClose, readBody } from '../container/http-io.js';
+import { abortOnClose, readBody, sendJson } from '../container/http-io.js';
 import type { ContainerPoolApi } from '../containers/types.js';
+import { joinS3Uri, parseS3Uri } from '../s3.js';
+import { AwsServiceError } from '../sagemaker/protocol.js';
+import { InputChecks } from '../sagemaker/validation.js';
+import type { AsyncInvocations } from './async-invocations.js';
 import { createContainerCaller, InvocationTimeoutError, readAll, type ContainerCall } from './container-call.js';
 import {
   CONTAINER_NAME,
@@ -20,10 +26,20 @@ import {
 } from './errors.js';
 import { EVENT_STREAM_CONTENT_TYPE, exceptionFrame, payloadPartFrame } from './event-stream.js';
 
+/** What the runtime needs to know about an endpoint. */
+export interface RuntimeEndpoint {
+  EndpointStatus: string;
+  EndpointName: string;
+  /** Set when the endpoint's config has one: the endpoint takes InvokeEndpointAsync only. */
+  AsyncInferenceConfig?: AsyncInferenceConfig;
+}
+
 export interface RuntimeDeps {
   pool: ContainerPoolApi;
-  getEndpoint(name: string): { EndpointStatus: string; EndpointName: string } | undefined;
+  getEndpoint(name: string): RuntimeEndpoint | undefined;
   accountId: string;
+  /** The queue behind InvokeEndpointAsync; without it, async invocations are refused. */
+  asyncInvocations?: AsyncInvocations;
   /** How long a container has to answer (SageMaker's limit: 60 s). */
   invocationTimeoutMs?: number;
   logger?: Logger;
@@ -35,6 +51,10 @@ const DEFAULT_INVOCATION_TIMEOUT_MS = 60_000;
 // An endpoint keeps serving its current fleet while it is being updated or rolled back.
 const SERVING_STATUSES = new Set(['InService', 'Updating', 'SystemUpdating', 'RollingBack']);
 const ROUTE = /^\/endpoints\/([^/]+)\/(invocations|invocations-response-stream|async-invocations)$/;
+/** InvokeEndpointAsync's inline Body limit. */
+const MAX_ASYNC_BODY_BYTES = 128_000;
+const DEFAULT_REQUEST_TTL_SECONDS = 6 * 60 * 60;
+const DEFAULT_ASYNC_INVOCATION_TIMEOUT_SECONDS = 15 * 60;
 
 const H = {
   targetVariant: 'x-amzn-sagemaker-target-variant',
@@ -43,7 +63,70 @@ const H = {
   streamContentType: 'X-Amzn-SageMaker-Content-Type',
   invokedVariant: 'x-Amzn-Invoked-Production-Variant',
   requestId: 'x-amzn-RequestId',
+  inputLocation: 'x-amzn-sagemaker-inputlocation',
+  inferenceId: 'x-amzn-sagemaker-inference-id',
+  requestTtl: 'x-amzn-sagemaker-requestttlseconds',
+  invocationTimeout: 'x-amzn-sagemaker-invocationtimeoutseconds',
+  outputPathExtension: 'x-amzn-sagemaker-s3outputpathextension',
+  filename: 'x-amzn-sagemaker-filename',
+  outputLocation: 'X-Amzn-SageMaker-OutputLocation',
+  failureLocation: 'X-Amzn-SageMaker-FailureLocation',
 } as const;
+
+interface AsyncHeaders {
+  inputLocation?: string;
+  inferenceId?: string;
+  ttlSeconds?: number;
+  timeoutSeconds?: number;
+  outputPathExtension?: string;
+  filename?: string;
+}
+
+/** InvokeEndpointAsync's header members, checked against botocore's constraints in AWS's wording. */
+function asyncHeaders(req: IncomingMessage, body: Buffer): AsyncHeaders {
+  const checks = new InputChecks();
+  const integer = (raw: string | undefined, path: string, min: number, max: number) => {
+    if (raw === undefined) return undefined;
+    const value = /^-?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+    if (Number.isNaN(value)) throw new AwsServiceError('ValidationException', `Value '${raw}' at '${path}' is not an integer.`);
+    checks.integerAtLeast(value, path, min, max);
+    return value;
+  };
+  const inputLocation = headerValue(req, H.inputLocation);
+  if (inputLocation !== undefined) {
+    checks.minLength(inputLocation, 'inputLocation', 1);
+    checks.maxLength(inputLocation, 'inputLocation', 1024);
+    checks.pattern(inputLocation, 'inputLocation', '^(https|s3)://([^/]+)/?(.*)$');
+  }
+  const inferenceId = headerValue(req, H.inferenceId);
+  if (inferenceId !== undefined) {
+    checks.minLength(inferenceId, 'inferenceId', 1);
+    checks.maxLength(inferenceId, 'inferenceId', 64);
+    // \A\S[\p{Print}]*\z in Java's regex dialect: printable ASCII, not starting with a space.
+    if (inferenceId) checks.matches(inferenceId, 'inferenceId', /^[\x21-\x7e][\x20-\x7e]*$/, '\\A\\S[\\p{Print}]*\\z');
+  }
+  const outputPathExtension = headerValue(req, H.outputPathExtension);
+  if (outputPathExtension !== undefined) {
+    checks.maxLength(outputPathExtension, 's3OutputPathExtension', 512);
+    checks.pattern(outputPathExtension, 's3OutputPathExtension', "^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$");
+  }
+  const filename = headerValue(req, H.filename);
+  if (filename !== undefined) {
+    checks.maxLength(filename, 'filename', 32);
+    checks.pattern(filename, 'filename', '^(?!.*\\..*\\.)[a-zA-Z0-9][a-zA-Z0-9-_\\.]*$');
+  }
+  const ttlSeconds = integer(headerValue(req, H.requestTtl), 'requestTTLSeconds', 60, 21600);
+  const timeoutSeconds = integer(headerValue(req, H.invocationTimeout), 'invocationTimeoutSeconds', 1, 3600);
+  if (body.length > MAX_ASYNC_BODY_BYTES) checks.maxLength(body as unknown as unknown[], 'body', MAX_ASYNC_BODY_BYTES);
+  checks.done();
+  if ((inputLocation === undefined) === (body.length === 0)) {
+    throw new AwsServiceError('ValidationException', 'Body and InputLocation are mutually exclusive. Provide exactly one of them.');
+  }
+  if (inputLocation !== undefined && !inputLocation.startsWith('s3://')) {
+    throw new AwsServiceError('ValidationException', `The InputLocation "${inputLocation}" is not supported by the local cloud (only s3:// URIs).`);
+  }
+  return { inputLocation, inferenceId, ttlSeconds, timeoutSeconds, outputPathExtension, filename };
+}
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -147,6 +230,36 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     logger.debug({ endpoint: endpointName, variant: instance.variantName, parts }, 'InvokeEndpointWithResponseStream');
   }
 
+  /** InvokeEndpointAsync: validated and queued here; 202 with where the result will be. */
+  function acceptAsync(req: IncomingMessage, res: ServerResponse, endpoint: RuntimeEndpoint, headers: AsyncHeaders, body: Buffer): void {
+    const name = endpoint.EndpointName;
+    const config = endpoint.AsyncInferenceConfig;
+    if (!config?.OutputConfig?.S3OutputPath) {
+      throw validationError(`Endpoint ${name} of account ${deps.accountId} is not configured for asynchronous inference: its endpoint configuration has no AsyncInferenceConfig.`);
+    }
+    if (!deps.asyncInvocations) {
+      throw new RuntimeError(500, 'InternalFailure', 'Asynchronous inference is not available in this runtime (it has no S3 to read and write).');
+    }
+    const inferenceId = headers.inferenceId ?? randomUUID();
+    const { S3OutputPath, S3FailurePath } = config.OutputConfig;
+    const outputLocation = joinS3Uri(S3OutputPath, headers.outputPathExtension ?? '', headers.filename ?? `${inferenceId}.out`);
+    const failureLocation = S3FailurePath ? joinS3Uri(S3FailurePath, headers.outputPathExtension ?? '', `${inferenceId}-error.out`) : undefined;
+    deps.asyncInvocations.enqueue({
+      endpointName: name,
+      inferenceId,
+      input: headers.inputLocation ? { location: parseS3Uri(headers.inputLocation)! } : { body },
+      contentType: headerValue(req, H.streamContentType.toLowerCase()),
+      accept: headerValue(req, H.streamAccept),
+      customAttributes: headerValue(req, H.customAttributes),
+      output: parseS3Uri(outputLocation)!,
+      failure: failureLocation ? parseS3Uri(failureLocation) : undefined,
+      ttlMs: (headers.ttlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS) * 1000,
+      timeoutMs: (headers.timeoutSeconds ?? DEFAULT_ASYNC_INVOCATION_TIMEOUT_SECONDS) * 1000,
+    });
+    sendJson(res, 202, { InferenceId: inferenceId }, present({ [H.outputLocation]: outputLocation, [H.failureLocation]: failureLocation }));
+    logger.debug({ endpoint: name, inferenceId, outputLocation }, 'InvokeEndpointAsync queued');
+  }
+
   return async (req, res, region) => {
     res.setHeader(H.requestId, randomUUID());
     try {
@@ -155,6 +268,15 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
       const endpointName = decodeURIComponent(match[1]);
       const operation = match[2];
       const body = await readBody(req);
+      let async: AsyncHeaders | undefined;
+      if (operation === 'async-invocations') {
+        try {
+          async = asyncHeaders(req, body);
+        } catch (err) {
+          if (err instanceof AwsServiceError) throw validationError(err.message);
+          throw err;
+        }
+      }
       const endpoint = deps.getEndpoint(endpointName);
       if (!endpoint) throw validationError(`Endpoint ${endpointName} of account ${deps.accountId} not found.`);
       if (!SERVING_STATUSES.has(endpoint.EndpointStatus)) {
@@ -162,8 +284,15 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
           `Endpoint ${endpointName} of account ${deps.accountId} is not in service (status: ${endpoint.EndpointStatus}).`,
         );
       }
-      if (operation === 'async-invocations') {
-        throw validationError(`Endpoint ${endpointName} is not configured for asynchronous inference in the local cloud.`);
+      if (async) {
+        acceptAsync(req, res, endpoint, async, body);
+        return;
+      }
+      if (endpoint.AsyncInferenceConfig) {
+        // AWS: an AsyncInferenceConfig means the endpoint takes asynchronous invocations only.
+        throw validationError(
+          `Endpoint ${endpointName} of account ${deps.accountId} is an asynchronous inference endpoint; invoke it with InvokeEndpointAsync.`,
+        );
       }
       const logs = { endpointName, region, accountId: deps.accountId };
       await invoke(req, res, logs, body, operation === 'invocations-response-stream');

@@ -1,16 +1,21 @@
 // What every control-plane operation gets besides its input: the state, the endpoint
-// lifecycle (model processes), the IAM check, and the region of the request.
+// lifecycle and transform jobs (model processes), S3, the IAM check, and the region of the request.
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { EndpointLifecycle } from './endpoint-lifecycle.js';
 import type { Wire } from './protocol.js';
 import type { RoleVerifier } from './roles.js';
 import type { SageMakerStore } from './store.js';
+import type { TransformJobRunner } from './transform-runner.js';
 
 export interface OperationContext {
   /** From the request's SigV4 credential scope: the region ARNs of new resources name. */
   region: string;
   store: SageMakerStore;
   endpoints: EndpointLifecycle;
+  transformJobs: TransformJobRunner;
+  /** S3 (moto) as the local cloud's own features reach it. */
+  s3: () => S3Client;
   verifyRole: RoleVerifier;
   log: Logger;
 }

@@ -2,6 +2,7 @@
 // A config names, per production variant, the model and how many instances run it. Variants
 // without ModelName are the inference-component kind (capacity only; components bring models).
 import type {
+  AsyncInferenceConfig,
   CreateEndpointConfigInput,
   CreateEndpointConfigOutput,
   DeleteEndpointConfigInput,
@@ -28,6 +29,57 @@ function checkVariant(checks: InputChecks, v: Wire<ProductionVariant>, path: str
   checks.optionalString(v.InstanceType, `${path}.instanceType`);
 }
 
+const DESTINATION_S3_URI_PATTERN = '(https|s3)://([^/])/?(.*)';
+const SNS_TOPIC_ARN_PATTERN = 'arn:aws[a-z\\-]*:sns:[a-z0-9\\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+';
+
+/**
+ * AsyncInferenceConfig as botocore constrains it, plus what the local cloud needs: an s3://
+ * S3OutputPath (AWS would fall back to a default bucket the local cloud does not have).
+ * NotificationConfig is accepted and echoed; no SNS notification is sent.
+ */
+function checkAsyncConfig(checks: InputChecks, config: Wire<AsyncInferenceConfig> | undefined): void {
+  if (config === undefined || config === null) return;
+  const path = 'asyncInferenceConfig';
+  checks.integerAtLeast(config.ClientConfig?.MaxConcurrentInvocationsPerInstance, `${path}.clientConfig.maxConcurrentInvocationsPerInstance`, 1, 1000);
+  if (!checks.required(config.OutputConfig, `${path}.outputConfig`)) return;
+  const output = config.OutputConfig!;
+  for (const key of ['S3OutputPath', 'S3FailurePath'] as const) {
+    const at = `${path}.outputConfig.${key === 'S3OutputPath' ? 's3OutputPath' : 's3FailurePath'}`;
+    if (checks.optionalString(output[key], at)) {
+      checks.maxLength(output[key]!, at, 512);
+      checks.pattern(output[key]!, at, DESTINATION_S3_URI_PATTERN);
+    }
+  }
+  if (checks.optionalString(output.KmsKeyId, `${path}.outputConfig.kmsKeyId`)) checks.maxLength(output.KmsKeyId, `${path}.outputConfig.kmsKeyId`, 2048);
+  const notification = output.NotificationConfig;
+  if (notification) {
+    for (const key of ['SuccessTopic', 'ErrorTopic'] as const) {
+      const at = `${path}.outputConfig.notificationConfig.${key === 'SuccessTopic' ? 'successTopic' : 'errorTopic'}`;
+      if (checks.optionalString(notification[key], at)) checks.pattern(notification[key]!, at, SNS_TOPIC_ARN_PATTERN);
+    }
+    const include = notification.IncludeInferenceResponseIn;
+    if (checks.list(include, `${path}.outputConfig.notificationConfig.includeInferenceResponseIn`, { max: 2 })) {
+      include!.forEach((v, i) =>
+        checks.oneOf(v, `${path}.outputConfig.notificationConfig.includeInferenceResponseIn.${i + 1}.member`, [
+          'SUCCESS_NOTIFICATION_TOPIC',
+          'ERROR_NOTIFICATION_TOPIC',
+        ]),
+      );
+    }
+  }
+}
+
+function checkAsyncConfigIsLocal(config: Wire<AsyncInferenceConfig> | undefined): void {
+  if (!config) return;
+  const { S3OutputPath, S3FailurePath } = config.OutputConfig ?? {};
+  if (!S3OutputPath) {
+    throw validationError('AsyncInferenceConfig.OutputConfig.S3OutputPath is required by the local cloud, which has no default bucket for asynchronous inference results.');
+  }
+  for (const uri of [S3OutputPath, S3FailurePath]) {
+    if (uri && !uri.startsWith('s3://')) throw validationError(`The S3 URI "${uri}" is not supported by the local cloud (only s3:// URIs).`);
+  }
+}
+
 export const createEndpointConfig: Operation<CreateEndpointConfigInput, CreateEndpointConfigOutput> = async (input, ctx) => {
   const { region, store, verifyRole } = ctx;
   const checks = new InputChecks();
@@ -38,8 +90,10 @@ export const createEndpointConfig: Operation<CreateEndpointConfigInput, CreateEn
   if (checks.optionalString(input.ExecutionRoleArn, 'executionRoleArn')) {
     checks.pattern(input.ExecutionRoleArn, 'executionRoleArn', ROLE_ARN_PATTERN);
   }
+  checkAsyncConfig(checks, input.AsyncInferenceConfig);
   checks.tags(input.Tags, 'tags');
   checks.done();
+  checkAsyncConfigIsLocal(input.AsyncInferenceConfig);
 
   const variants = input.ProductionVariants!;
   const seen = new Set<string>();
@@ -78,7 +132,7 @@ export const createEndpointConfig: Operation<CreateEndpointConfigInput, CreateEn
     ProductionVariants: variants as ProductionVariant[],
     DataCaptureConfig: input.DataCaptureConfig,
     KmsKeyId: input.KmsKeyId,
-    AsyncInferenceConfig: input.AsyncInferenceConfig,
+    AsyncInferenceConfig: input.AsyncInferenceConfig as AsyncInferenceConfig | undefined,
     ExecutionRoleArn: input.ExecutionRoleArn,
     VpcConfig: input.VpcConfig,
     EnableNetworkIsolation: input.EnableNetworkIsolation,

@@ -8,6 +8,7 @@ import { createEndpoint, deleteEndpoint, describeEndpoint, listEndpoints, update
 import { createModel, deleteModel, describeModel, listModels } from './models.js';
 import { AwsServiceError, readJsonBody, sendError, sendResult } from './protocol.js';
 import { addTags, deleteTags, listTags } from './tags.js';
+import { createTransformJob, describeTransformJob, listTransformJobs, stopTransformJob } from './transform-jobs.js';
 
 // Each handler is typed by its own SDK shapes where it is defined; the table only dispatches.
 const operations: Record<string, Operation<any, unknown>> = {
@@ -24,6 +25,10 @@ const operations: Record<string, Operation<any, unknown>> = {
   UpdateEndpoint: updateEndpoint,
   DeleteEndpoint: deleteEndpoint,
   ListEndpoints: listEndpoints,
+  CreateTransformJob: createTransformJob,
+  DescribeTransformJob: describeTransformJob,
+  StopTransformJob: stopTransformJob,
+  ListTransformJobs: listTransformJobs,
   AddTags: addTags,
   ListTags: listTags,
   DeleteTags: deleteTags,

@@ -1,4 +1,4 @@
-// SageMaker control-plane state: models, endpoint configs, endpoints and tags, persisted as one
+// SageMaker control-plane state: models, endpoint configs, endpoints, transform jobs and tags, persisted as one
 // JSON file under the local cloud's state dir so that a restart keeps every resource.
 //
 // Names are one namespace per account, shared by all regions: the model processes behind an
@@ -8,17 +8,27 @@
 //
 // What a restart does to endpoints is decided in endpoint-lifecycle.ts (`recover`): their model
 // processes died with the previous local cloud, so InService endpoints relaunch their fleets.
+// Transform jobs that were running start over (transform-runner.ts, `recover`).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type {
   AsyncInferenceConfig,
+  BatchDataCaptureConfig,
+  BatchStrategy,
   ContainerDefinition,
   DataCaptureConfig,
+  DataProcessing,
   DeploymentConfig,
   EndpointStatus,
+  ExperimentConfig,
   InferenceExecutionConfig,
+  ModelClientConfig,
   ProductionVariant,
   Tag,
+  TransformInput,
+  TransformJobStatus,
+  TransformOutput,
+  TransformResources,
   VpcConfig,
 } from '@aws-sdk/client-sagemaker';
 import type { VariantLaunch } from '../containers/types.js';
@@ -26,7 +36,7 @@ import type { VariantLaunch } from '../containers/types.js';
 /** moto's default account, so ARNs from IAM/STS (moto) and SageMaker (ours) agree. */
 export const ACCOUNT_ID = '123456789012';
 
-export type ResourceType = 'model' | 'endpoint-config' | 'endpoint';
+export type ResourceType = 'model' | 'endpoint-config' | 'endpoint' | 'transform-job';
 
 export function sageMakerArn(region: string, type: ResourceType, name: string): string {
   return `arn:aws:sagemaker:${region}:${ACCOUNT_ID}:${type}/${name.toLowerCase()}`;
@@ -91,6 +101,36 @@ export interface EndpointRecord {
   pending?: FleetSpec & { kind: 'create' | 'update' | 'relaunch'; startedAt: number };
 }
 
+/**
+ * A transform job as CreateTransformJob described it (echoed by DescribeTransformJob), its
+ * progress, and the container it runs, resolved from the model at create time (like an
+ * endpoint's fleet spec: deleting the model afterwards does not affect the job).
+ */
+export interface TransformJobRecord {
+  TransformJobName: string;
+  TransformJobArn: string;
+  TransformJobStatus: TransformJobStatus;
+  FailureReason?: string;
+  ModelName: string;
+  MaxConcurrentTransforms: number;
+  MaxPayloadInMB: number;
+  BatchStrategy: BatchStrategy;
+  ModelClientConfig?: ModelClientConfig;
+  Environment?: Record<string, string>;
+  TransformInput: TransformInput;
+  TransformOutput: TransformOutput;
+  TransformResources: TransformResources;
+  DataCaptureConfig?: BatchDataCaptureConfig;
+  DataProcessing?: DataProcessing;
+  ExperimentConfig?: ExperimentConfig;
+  CreationTime: number;
+  TransformStartTime?: number;
+  TransformEndTime?: number;
+  LastModifiedTime: number;
+  /** The model's serving container (image, and its environment merged with the job's). */
+  container: { image: string; environment: Record<string, string> };
+}
+
 /** One resource type's records, keyed case-insensitively by name. */
 export class ResourceTable<T> {
   private readonly rows = new Map<string, T>();
@@ -114,6 +154,8 @@ interface PersistedState {
   models: ModelRecord[];
   endpointConfigs: EndpointConfigRecord[];
   endpoints: EndpointRecord[];
+  /** Absent in state files written before transform jobs existed. */
+  transformJobs?: TransformJobRecord[];
   tags: Record<string, Tag[]>;
 }
 
@@ -121,6 +163,7 @@ export class SageMakerStore {
   readonly models = new ResourceTable<ModelRecord>((r) => r.ModelName);
   readonly endpointConfigs = new ResourceTable<EndpointConfigRecord>((r) => r.EndpointConfigName);
   readonly endpoints = new ResourceTable<EndpointRecord>((r) => r.EndpointName);
+  readonly transformJobs = new ResourceTable<TransformJobRecord>((r) => r.TransformJobName);
   /** Tags by resource ARN. */
   readonly tags = new Map<string, Tag[]>();
 
@@ -144,6 +187,7 @@ export class SageMakerStore {
     state.models.forEach((r) => store.models.put(r));
     state.endpointConfigs.forEach((r) => store.endpointConfigs.put(r));
     state.endpoints.forEach((r) => store.endpoints.put(r));
+    state.transformJobs?.forEach((r) => store.transformJobs.put(r));
     for (const [arn, tags] of Object.entries(state.tags)) store.tags.set(arn, tags);
     return store;
   }
@@ -159,6 +203,7 @@ export class SageMakerStore {
       models: this.models.values(),
       endpointConfigs: this.endpointConfigs.values(),
       endpoints: this.endpoints.values(),
+      transformJobs: this.transformJobs.values(),
       tags: Object.fromEntries(this.tags),
     };
     mkdirSync(dirname(this.file), { recursive: true });

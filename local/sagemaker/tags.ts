@@ -21,6 +21,8 @@ export const notFoundMessage: Record<ResourceType, (arn: string) => string> = {
   model: (arn) => `Could not find model "${arn}".`,
   'endpoint-config': (arn) => `Could not find endpoint configuration "${arn}".`,
   endpoint: (arn) => `Could not find endpoint "${arn}".`,
+  // AWS names jobs, not ARNs, in this message.
+  'transform-job': (arn) => `Could not find requested job with name ${arn.slice(arn.lastIndexOf('/') + 1)}`,
 };
 
 /** Tagging is valid on a resource that exists under exactly this ARN (region included). */
@@ -28,7 +30,8 @@ function resourceExists(store: SageMakerStore, arn: string): boolean {
   return (
     store.models.values().some((r) => r.ModelArn === arn) ||
     store.endpointConfigs.values().some((r) => r.EndpointConfigArn === arn) ||
-    store.endpoints.values().some((r) => r.EndpointArn === arn)
+    store.endpoints.values().some((r) => r.EndpointArn === arn) ||
+    store.transformJobs.values().some((r) => r.TransformJobArn === arn)
   );
 }
 

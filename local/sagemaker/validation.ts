@@ -55,6 +55,11 @@ export class InputChecks {
     }
   }
 
+  /** For patterns JavaScript cannot run as written (Java's \p{Print}, \A, \z): `regex` is the equivalent, `pattern` what AWS reports. */
+  matches(value: string, path: string, regex: RegExp, pattern: string): void {
+    if (!regex.test(value)) this.fail(value, path, `Member must satisfy regular expression pattern: ${pattern}`);
+  }
+
   maxLength(value: string | readonly unknown[], path: string, max: number): void {
     if (value.length > max) this.fail(this.show(value), path, `Member must have length less than or equal to ${max}`);
   }

@@ -2,7 +2,13 @@
 // hold launches (so transitional states are observed deterministically, not raced), and waits.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DescribeEndpointCommand, type DescribeEndpointOutput, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  DescribeEndpointCommand,
+  DescribeTransformJobCommand,
+  type DescribeEndpointOutput,
+  type DescribeTransformJobResponse,
+  type SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { waitUntil } from '../../dev/processes.js';
 import type { ContainerPoolApi, Fleet, LaunchOptions, VariantLaunch } from '../../local/containers/types.js';
 
@@ -135,4 +141,26 @@ export async function settledEndpoint(sm: SageMakerClient, name: string): Promis
     { timeoutMs: 90_000, intervalMs: 200 },
   );
   return last;
+}
+
+const RUNNING_JOB = new Set(['InProgress', 'Stopping']);
+
+/** Polls DescribeTransformJob until the job is Completed, Failed or Stopped; `seen` collects every status observed. */
+export async function settledTransformJob(
+  sm: SageMakerClient,
+  name: string,
+  seen: string[] = [],
+  timeoutMs = 90_000,
+): Promise<DescribeTransformJobResponse> {
+  let last: DescribeTransformJobResponse | undefined;
+  await waitUntil(
+    `transform job ${name} to finish`,
+    async () => {
+      last = await sm.send(new DescribeTransformJobCommand({ TransformJobName: name }));
+      if (seen.at(-1) !== last.TransformJobStatus) seen.push(last.TransformJobStatus!);
+      return !RUNNING_JOB.has(last.TransformJobStatus!);
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  return last!;
 }
