@@ -15,13 +15,16 @@ async function follow(handle: WorkflowHandle, print: ProgressLine, done: Promise
   let settled = false;
   void done.finally(() => (settled = true)).catch(() => {});
   let lastLine = '';
+  // The query's elapsedSeconds is workflow time, which only moves when the workflow does
+  // (not during a long poll); a person watching wants wall-clock time.
+  const started = Date.now();
   while (!settled) {
     try {
       const progress = await handle.query<Progress>('progress');
       const desc = await handle.describe();
       const pending = desc.raw.pendingActivities?.[0];
       const poll = pending?.lastFailure?.message ? ` — ${pending.lastFailure.message} (poll ${pending.attempt})` : '';
-      const line = `[${progress.elapsedSeconds}s] ${progress.status === 'compensating' ? 'rolling back' : progress.step}${poll}`;
+      const line = `[${Math.round((Date.now() - started) / 1000)}s] ${progress.status === 'compensating' ? 'rolling back' : progress.step}${poll}`;
       if (line.replace(/^\[\d+s\] /, '') !== lastLine.replace(/^\[\d+s\] /, '')) print(line);
       lastLine = line;
     } catch {
