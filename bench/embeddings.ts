@@ -1,0 +1,130 @@
+// Embedding and chunking throughput on this machine, and how close the GGUF model is to an
+// independent numpy forward pass of the original safetensors weights. Prints figures, asserts
+// nothing.
+//   npx tsx bench/embeddings.ts
+//   BENCH_EMBED_TEXTS=64 (texts per measurement)  BENCH_EMBED_MODEL=<gguf> (another conversion, e.g. f16)
+//   BENCH_EMBED_CONFIGS="2x1,1x2" (contexts x threads per context to compare)
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { projectRoot, venvPython } from '../dev/tools.js';
+import { chunkText, cleanText } from '../activities/embeddings/chunker.js';
+import { cosine, DenseEmbedder } from '../activities/embeddings/dense.js';
+import { resolveGguf } from '../activities/embeddings/model-files.js';
+import { sparseDocumentVector } from '../activities/embeddings/sparse.js';
+import { WordPieceTokenizer } from '../activities/embeddings/tokenizer.js';
+
+const N = Number(process.env.BENCH_EMBED_TEXTS ?? 64);
+const MODEL = process.env.BENCH_EMBED_MODEL ?? resolveGguf();
+const CONFIGS = (process.env.BENCH_EMBED_CONFIGS ?? '1x1,1x2,2x1')
+  .split(',')
+  .map((c) => c.split('x').map(Number) as [number, number]);
+
+const TOPICS = ['endpoint autoscaling', 'batch transform jobs', 'vector search', 'durable workflows', 'token streaming', 'IAM roles'];
+function passage(i: number, sentences: number): string {
+  const topic = TOPICS[i % TOPICS.length];
+  return Array.from(
+    { length: sentences },
+    (_, s) => `Note ${i}.${s} on ${topic}: the system retries failed steps, records progress and reports the reason when a resource fails.`,
+  ).join(' ');
+}
+
+async function rate(label: string, run: () => Promise<number>): Promise<void> {
+  const t0 = performance.now();
+  const count = await run();
+  const s = (performance.now() - t0) / 1000;
+  console.log(`  ${label.padEnd(44)} ${(count / s).toFixed(1).padStart(8)} /s  (${count} in ${s.toFixed(2)} s)`);
+}
+
+async function main(): Promise<void> {
+  console.log(`model: ${MODEL}`);
+  const tokenizer = WordPieceTokenizer.forEmbeddingModel();
+  const short = Array.from({ length: N }, (_, i) => passage(i, 1)); // ~25 tokens
+  const chunk = Array.from({ length: N }, (_, i) => passage(i, 10)); // ~250 tokens
+  const avg = (xs: string[]) => (xs.reduce((a, t) => a + tokenizer.count(t), 0) / xs.length).toFixed(0);
+  console.log(`texts: ${N} short (~${avg(short)} tokens), ${N} chunk-sized (~${avg(chunk)} tokens)`);
+
+  console.log('\nDense embeddings (node-llama-cpp, CPU):');
+  for (const [contexts, threads] of CONFIGS) {
+    const embedder = new DenseEmbedder({ modelPath: MODEL, contexts, threads, queryCacheSize: 0 });
+    const t0 = performance.now();
+    await embedder.load();
+    const loadMs = performance.now() - t0;
+    await embedder.embed(short.slice(0, 4)); // warm-up
+    const tag = `${contexts} ctx x ${threads} thr`;
+    console.log(` ${tag} (load ${loadMs.toFixed(0)} ms)`);
+    await rate(`short, batch 1`, async () => {
+      for (const t of short) await embedder.embed([t]);
+      return short.length;
+    });
+    await rate(`short, batch 32`, async () => {
+      for (let i = 0; i < short.length; i += 32) await embedder.embed(short.slice(i, i + 32));
+      return short.length;
+    });
+    await rate(`chunk-sized, batch 1`, async () => {
+      for (const t of chunk) await embedder.embed([t]);
+      return chunk.length;
+    });
+    await rate(`chunk-sized, batch 32`, async () => {
+      for (let i = 0; i < chunk.length; i += 32) await embedder.embed(chunk.slice(i, i + 32));
+      return chunk.length;
+    });
+    await embedder.dispose();
+  }
+
+  {
+    const embedder = new DenseEmbedder({ modelPath: MODEL });
+    await embedder.embedQuery('warm up');
+    const q = 'How do I scale a SageMaker endpoint?';
+    await embedder.embedQuery(q);
+    const reps = 1000;
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) await embedder.embedQuery(q);
+    console.log(`  query cache hit: ${(((performance.now() - t0) / reps) * 1000).toFixed(1)} µs per query`);
+    await embedder.dispose();
+  }
+
+  console.log('\nChunking and sparse vectors (CPU, one thread):');
+  const doc = Array.from({ length: 400 }, (_, i) => (i % 5 === 4 ? '\n\n' : '') + passage(i, 1)).join(' ');
+  const docTokens = tokenizer.count(doc);
+  for (const [label, run] of [
+    ['tokenize (WordPiece with offsets)', () => tokenizer.analyze(doc).tokens.length],
+    ['chunkText 256/32', () => chunkText(doc).length],
+    ['cleanText', () => cleanText(doc).length],
+    ['sparseDocumentVector (whole doc)', () => sparseDocumentVector(doc).indices.length],
+  ] as const) {
+    const reps = 20;
+    run();
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) run();
+    const s = (performance.now() - t0) / 1000;
+    console.log(`  ${label.padEnd(44)} ${((docTokens * reps) / s / 1e6).toFixed(2).padStart(8)} M tokens/s`);
+  }
+  const chunks = chunkText(doc);
+  console.log(`  (${docTokens} tokens -> ${chunks.length} chunks, mean ${(chunks.reduce((a, c) => a + c.tokenCount, 0) / chunks.length).toFixed(0)} tokens)`);
+
+  console.log('\nFidelity: cosine(node-llama-cpp GGUF, numpy reference on the safetensors):');
+  const sentences = [
+    'This is a test sentence.',
+    'How do I scale a SageMaker endpoint?',
+    'The café naïve résumé: Ångström in Zürich.',
+    'Temporal workflows survive worker restarts and resume where they left off.',
+    'A',
+    chunk[0],
+  ];
+  const ref = JSON.parse(
+    execFileSync(venvPython(), [join(projectRoot, 'scripts', 'embedding-reference.py')], {
+      input: JSON.stringify({ texts: sentences, maxTokens: 511 }),
+      maxBuffer: 64 << 20,
+    }).toString(),
+  ) as { embeddings: number[][]; tokens: number[][] };
+  const embedder = new DenseEmbedder({ modelPath: MODEL });
+  const ours = await embedder.embed(sentences);
+  for (const [i, s] of sentences.entries()) {
+    const ids = await embedder.tokenize(s);
+    const same = ids.join(',') === ref.tokens[i].join(',');
+    console.log(`  ${cosine(ours[i], ref.embeddings[i]).toFixed(6)}  ${String(ids.length).padStart(3)} tokens ${same ? 'ids equal' : 'IDS DIFFER'}  ${JSON.stringify(s.slice(0, 50))}`);
+  }
+  await embedder.dispose();
+}
+
+await main();
