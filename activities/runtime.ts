@@ -20,6 +20,23 @@ export interface InvokeInput {
   endpointName: string;
   inputs: string;
   parameters?: GenerationParameters;
+  /** The container family's request/response format (default TGI). */
+  format?: ContainerFormat;
+}
+
+/** Hugging Face TGI, or DJL LMI (the Large Model Inference container). */
+export type ContainerFormat = 'tgi' | 'lmi';
+
+/**
+ * The request body for a generation. TGI returns only the continuation when asked
+ * (return_full_text: false); LMI has no such flag and samples only with do_sample.
+ */
+export function generationRequestBody(format: ContainerFormat, inputs: string, parameters: GenerationParameters = {}): string {
+  if (format === 'lmi') {
+    const { return_full_text: _unsupported, ...rest } = parameters;
+    return JSON.stringify({ inputs, parameters: { do_sample: rest.temperature !== undefined, ...rest } });
+  }
+  return JSON.stringify({ inputs, parameters: { return_full_text: false, ...parameters } });
 }
 
 export interface InvokeResult {
@@ -28,8 +45,8 @@ export interface InvokeResult {
   invokedVariant?: string;
 }
 
-/** TGI answers `[{"generated_text"}]`; some versions answer the object alone. */
-export function parseTgiResponse(body: string): string {
+/** TGI answers `[{"generated_text"}]`; LMI (and some TGI versions) the object alone. */
+export function parseGenerationResponse(body: string): string {
   const parsed: unknown = JSON.parse(body);
   const first = Array.isArray(parsed) ? parsed[0] : parsed;
   const text = (first as { generated_text?: unknown } | undefined)?.generated_text;
@@ -104,7 +121,7 @@ export async function streamGenerate(runtime: SageMakerRuntimeClient, { endpoint
 
 export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntimeClient }) {
   return {
-    async invokeEndpoint({ endpointName, inputs, parameters }: InvokeInput): Promise<InvokeResult> {
+    async invokeEndpoint({ endpointName, inputs, parameters, format = 'tgi' }: InvokeInput): Promise<InvokeResult> {
       const started = performance.now();
       const out = await aws(`InvokeEndpoint ${endpointName}`, () =>
         runtime.send(
@@ -112,14 +129,14 @@ export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntime
             EndpointName: endpointName,
             ContentType: 'application/json',
             Accept: 'application/json',
-            Body: JSON.stringify({ inputs, parameters: { return_full_text: false, ...parameters } }),
+            Body: generationRequestBody(format, inputs, parameters),
           }),
         ),
       );
       const body = new TextDecoder().decode(out.Body);
       let generatedText: string;
       try {
-        generatedText = parseTgiResponse(body);
+        generatedText = parseGenerationResponse(body);
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'UnexpectedModelResponse');
       }

@@ -1,5 +1,5 @@
 // The whole system on one machine: a Temporal dev server (with its Web UI), the local cloud
-// (our SageMaker emulator in front of moto) and the control worker. `npm run demo` runs it in
+// (our SageMaker emulator in front of moto), the control worker and the rag worker. `npm run demo` runs it in
 // process; `npm run stack:up` runs it in a background process (clients/stack.ts).
 import type { Worker } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
@@ -10,6 +10,7 @@ import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/p
 import { projectRoot, temporalCli } from '../dev/tools';
 import { startLocalCloud, type LocalCloud } from '../local/server';
 import { createControlWorker } from '../workers/control';
+import { createRagWorker } from '../workers/rag';
 import { installTemporalLogging, logger } from '../workers/logger';
 
 export interface StackOptions {
@@ -107,6 +108,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
+    });
+    const rag = await createRagWorker({
+      connection,
+      vectorStore: { lanceDir: join(stateDir, 'vector-store') },
+    });
+    const ragRunning = rag.worker.run();
+    stops.push(async () => {
+      if (rag.worker.getState() === 'RUNNING') rag.worker.shutdown();
+      await ragRunning;
+      await rag.close();
     });
 
     return { temporalAddress, webUiUrl: `http://127.0.0.1:${uiPort}`, awsEndpointUrl: cloud.url, stateDir, logsDir, stop };

@@ -3,3 +3,5 @@ export { deployEndpoint } from './deploy-endpoint';
 export { teardownEndpoint } from './teardown-endpoint';
 export { batchTransform } from './batch-transform';
 export { asyncInvoke } from './async-invoke';
+export { ingestDocuments } from './ingest-documents';
+export { ragQuery } from './rag-query';

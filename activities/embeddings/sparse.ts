@@ -193,15 +193,10 @@ export function sparseQueryVector(text: string, options: SparseOptions = {}): Sp
   return toVector(weights);
 }
 
-/** Qdrant's IDF for sparse vectors with `modifier: "idf"`. */
-export function idf(totalDocuments: number, documentsWithTerm: number): number {
-  return Math.log(1 + (totalDocuments - documentsWithTerm + 0.5) / (documentsWithTerm + 0.5));
-}
-
 /**
  * Score of a document for a query as Qdrant computes it for an IDF-modified sparse vector:
  * sum of query value * idf * document value over shared indices. `idfOf` gives a term id's IDF
- * (omit it for a plain dot product). Both vectors must have ascending indices.
+ * (omit it for a plain dot product; the stores use vector-store/common.ts bm25Idf). Both vectors must have ascending indices.
  */
 export function bm25Score(query: SparseVector, doc: SparseVector, idfOf: (termId: number) => number = () => 1): number {
   let score = 0;

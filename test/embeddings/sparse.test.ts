@@ -1,10 +1,10 @@
 // BM25-style sparse vectors: terms, stable ids, document/query weights, and that the split
 // "TF saturation in the document vector, presence in the query vector, IDF applied by the
 // store" scores exactly like textbook BM25.
+import { bm25Idf } from '../../activities/vector-store/common';
 import { describe, expect, it } from 'vitest';
 import {
   bm25Score,
-  idf,
   SparseEncoder,
   sparseDocumentVector,
   sparseQueryVector,
@@ -139,7 +139,7 @@ describe('BM25 split between vectors and store', () => {
     // What a store keeps for the IDF modifier: documents per term id.
     const df = new Map<number, number>();
     for (const d of docs) for (const i of d.indices) df.set(i, (df.get(i) ?? 0) + 1);
-    const idfOf = (id: number) => idf(docs.length, df.get(id) ?? 0);
+    const idfOf = (id: number) => bm25Idf(docs.length, df.get(id) ?? 0);
 
     for (const query of ['How do I scale an endpoint?', 'read predictions from S3', 'durable workflow restart', 'sparse vectors fusion', 'unrelated words entirely']) {
       const q = enc.query(query);
@@ -154,7 +154,7 @@ describe('BM25 split between vectors and store', () => {
     const docs = corpus.map((d) => enc.document(d));
     const df = new Map<number, number>();
     for (const d of docs) for (const i of d.indices) df.set(i, (df.get(i) ?? 0) + 1);
-    const idfOf = (id: number) => idf(docs.length, df.get(id) ?? 0);
+    const idfOf = (id: number) => bm25Idf(docs.length, df.get(id) ?? 0);
     const top = (query: string) => {
       const q = enc.query(query);
       const scores = docs.map((d) => bm25Score(q, d, idfOf));
@@ -166,12 +166,6 @@ describe('BM25 split between vectors and store', () => {
     expect(top('reciprocal rank fusion')).toBe(3);
     expect(top('idle endpoint costs')).toBe(4);
     expect(top('execution role container image')).toBe(5);
-  });
-
-  it('idf is Qdrant/Lucene smoothed IDF, positive even for a term in every document', () => {
-    expect(idf(10, 1)).toBeCloseTo(Math.log(1 + 9.5 / 1.5), 12);
-    expect(idf(10, 10)).toBeGreaterThan(0);
-    expect(idf(10, 0)).toBeGreaterThan(idf(10, 1));
   });
 
   it('bm25Score without IDF is the dot product over shared indices', () => {

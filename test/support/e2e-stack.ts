@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCloud } from '../../local/server';
 import { createControlWorker } from '../../workers/control';
+import { createRagWorker } from '../../workers/rag';
 import { devServerEnv } from './temporal';
 
 export interface E2eStack {
@@ -18,16 +19,24 @@ export interface E2eStack {
   runtime: SageMakerRuntimeClient;
   autoscaling: ApplicationAutoScalingClient;
   s3: S3Client;
+  /** With `rag: true`: where the rag worker writes prompt-monitoring records. */
+  monitoringFile: string;
   stop(): Promise<void>;
 }
 
-export async function startE2eStack(): Promise<E2eStack> {
+export async function startE2eStack({ rag = false }: { rag?: boolean } = {}): Promise<E2eStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'llmops-e2e-'));
   const [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir })]);
   const config = { region: 'us-east-1', endpoint: cloud.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const worker = await createControlWorker({ connection: env.nativeConnection, aws: config });
   const running = worker.run();
+  const monitoringFile = join(stateDir, 'monitoring.jsonl');
+  const ragWorker = rag
+    ? await createRagWorker({ connection: env.nativeConnection, aws: config, vectorStore: { backend: 'lancedb', lanceDir: join(stateDir, 'vectors') }, monitoringFile })
+    : undefined;
+  const ragRunning = ragWorker?.worker.run();
   return {
+    monitoringFile,
     env,
     sagemaker: new SageMakerClient(config),
     runtime: new SageMakerRuntimeClient(config),
@@ -35,7 +44,9 @@ export async function startE2eStack(): Promise<E2eStack> {
     s3: new S3Client({ ...config, forcePathStyle: true }),
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
+      if (ragWorker?.worker.getState() === 'RUNNING') ragWorker.worker.shutdown();
+      await Promise.all([running, ragRunning]);
+      await ragWorker?.close();
       await cloud.close();
       await env.teardown();
       rmSync(stateDir, { recursive: true, force: true });

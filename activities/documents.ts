@@ -1,0 +1,96 @@
+// Reading a corpus: Markdown and text files are one document each (title from the first
+// heading or the file name); JSON-lines files hold one document per line ({id, text, ...}).
+// The same formats are read from a local directory or an S3 prefix.
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/common';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, extname, join, relative } from 'node:path';
+import { aws } from './aws-errors';
+import { parseS3Uri } from './s3';
+
+export interface Document {
+  /** Stable id: the JSON line's `id`, else the file's path relative to the source. */
+  id: string;
+  text: string;
+  source: string;
+  title?: string;
+  author?: string;
+  url?: string;
+  metadata: Record<string, unknown>;
+}
+
+export type SourceSpec = { directory: string } | { s3Uri: string };
+
+const SUPPORTED = new Set(['.md', '.markdown', '.txt', '.jsonl']);
+
+/** The files of a source, sorted, so batches are the same on every run. */
+export async function listSourceFiles(s3: S3Client, source: SourceSpec): Promise<string[]> {
+  if ('directory' in source) {
+    let entries;
+    try {
+      entries = await readdir(source.directory, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`source.directory: cannot read ${source.directory}: ${(err as Error).message}`, 'InvalidSource');
+    }
+    return entries
+      .filter((e) => e.isFile() && SUPPORTED.has(extname(e.name).toLowerCase()))
+      .map((e) => relative(source.directory, join(e.parentPath, e.name)))
+      .sort();
+  }
+  const { bucket, key: prefix } = parseS3Uri(source.s3Uri);
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await aws(`ListObjectsV2 ${source.s3Uri}`, () => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })));
+    for (const o of page.Contents ?? []) if (o.Key && SUPPORTED.has(extname(o.Key).toLowerCase())) keys.push(o.Key.slice(prefix.length).replace(/^\//, ''));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys.sort();
+}
+
+async function readSourceFile(s3: S3Client, source: SourceSpec, file: string): Promise<string> {
+  if ('directory' in source) return readFile(join(source.directory, file), 'utf8');
+  const { bucket, key: prefix } = parseS3Uri(source.s3Uri);
+  const key = prefix && !prefix.endsWith('/') ? `${prefix}/${file}` : `${prefix}${file}`;
+  const out = await aws(`GetObject s3://${bucket}/${key}`, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+  return out.Body!.transformToString('utf8');
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+
+/** Parses one file into documents; a malformed JSON line is reported with its line number. */
+export function parseDocuments(file: string, content: string): Document[] {
+  if (extname(file).toLowerCase() !== '.jsonl') {
+    const heading = /^#\s+(.+)$/m.exec(content)?.[1]?.trim();
+    return [{ id: file, text: content, source: file, title: heading ?? basename(file, extname(file)), metadata: {} }];
+  }
+  const docs: Document[] = [];
+  content.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      throw ApplicationFailure.nonRetryable(`${file}:${i + 1}: not valid JSON`, 'InvalidDocument');
+    }
+    const text = str(row.text);
+    if (!text) throw ApplicationFailure.nonRetryable(`${file}:${i + 1}: "text" must be a non-empty string`, 'InvalidDocument');
+    const { id, text: _t, title, author, url, source, ...metadata } = row;
+    docs.push({
+      id: str(id) ?? (typeof id === 'number' ? String(id) : `${file}#${i + 1}`),
+      text,
+      source: str(source) ?? file,
+      title: str(title),
+      author: str(author),
+      url: str(url),
+      metadata,
+    });
+  });
+  return docs;
+}
+
+export async function readDocuments(s3: S3Client, source: SourceSpec, files: string[]): Promise<Document[]> {
+  const docs: Document[] = [];
+  for (const file of files) docs.push(...parseDocuments(file, await readSourceFile(s3, source, file)));
+  return docs;
+}

@@ -1,0 +1,194 @@
+// RAG activities: ingest (read → clean → chunk → embed dense + sparse → upsert, replacing a
+// changed document's old chunks) and the per-query steps (embed the query, retrieve, rerank,
+// build the prompt within a token budget, generate through the endpoint, record monitoring).
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { heartbeat } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import type { Generation, RagSource } from '../common/rag-input';
+import { chunkText, cleanText } from './embeddings/chunker';
+import type { DenseEmbedder } from './embeddings/dense';
+import { EMBEDDING_DIMENSIONS } from './embeddings/model-files';
+import { sparseDocumentVector, sparseQueryVector } from './embeddings/sparse';
+import { WordPieceTokenizer } from './embeddings/tokenizer';
+import { listSourceFiles, readDocuments, type SourceSpec } from './documents';
+import { appendMonitoringRecord, type MonitoringRecord } from './monitoring';
+import { createRuntimeActivities } from './runtime';
+import type { Filter, ScoredPoint, SearchMode, SparseVector, VectorStore } from './vector-store/types';
+
+export interface RagDeps {
+  s3: S3Client;
+  runtime: SageMakerRuntimeClient;
+  embedder: DenseEmbedder;
+  /** Opened once per worker, on first use. */
+  store: () => Promise<VectorStore>;
+  monitoringFile?: string;
+}
+
+export interface IngestBatchResult {
+  documents: number;
+  chunks: number;
+  upserted: number;
+  unchanged: number;
+  failed: Array<{ file: string; reason: string }>;
+}
+
+export interface RetrievedChunk {
+  id: string;
+  score: number;
+  text: string;
+  source: string;
+  title?: string;
+  documentId: string;
+  chunkIndex: number;
+}
+
+/** The reference design's prompt: the context is the primary source, the query the task. */
+export const PROMPT_TEMPLATE = (query: string, context: string) =>
+  `You are a content creator. Write what the user asked you to while using the provided context as the primary source of information for the content.
+User query: ${query}
+Context: ${context}
+`;
+
+/** A UUID derived from a string: the same chunk of the same content always gets the same id. */
+export function stableUuid(key: string): string {
+  const h = createHash('sha256').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const NO_RERANKER = 'none: no cross-encoder model is available here, so the retrieval (fusion) order is kept';
+
+export function createRagActivities(deps: RagDeps) {
+  const { invokeEndpoint } = createRuntimeActivities({ runtime: deps.runtime });
+  const tokenizer = () => WordPieceTokenizer.forEmbeddingModel();
+
+  return {
+    async ensureCollection({ collection }: { collection: string }): Promise<void> {
+      await (await deps.store()).ensureCollection({ name: collection, denseDimensions: EMBEDDING_DIMENSIONS, distance: 'Cosine' });
+    },
+
+    listDocumentFiles: ({ source }: { source: SourceSpec }) => listSourceFiles(deps.s3, source),
+
+    /**
+     * Ingests the documents of `files`. A document whose chunks are all stored with the same
+     * content hash is skipped; a changed one gets its new chunks upserted and the old ones
+     * deleted. A file that cannot be read or parsed is reported in `failed`, not thrown, so
+     * one bad file does not stop the corpus.
+     */
+    async ingestFiles(input: { collection: string; source: SourceSpec; files: string[]; chunkTokens: number; overlapTokens: number }): Promise<IngestBatchResult> {
+      const store = await deps.store();
+      const result: IngestBatchResult = { documents: 0, chunks: 0, upserted: 0, unchanged: 0, failed: [] };
+      for (const file of input.files) {
+        let docs;
+        try {
+          docs = await readDocuments(deps.s3, input.source, [file]);
+        } catch (err) {
+          result.failed.push({ file, reason: (err as Error).message });
+          continue;
+        }
+        for (const doc of docs) {
+          heartbeat({ file, documentId: doc.id });
+          result.documents++;
+          const text = cleanText(doc.text);
+          const contentHash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+          const chunks = chunkText(text, { chunkSize: input.chunkTokens, overlap: input.overlapTokens });
+          result.chunks += chunks.length;
+          const sameDoc: Filter = { must: [{ key: 'documentId', match: { value: doc.id } }] };
+          const stored = await store.count(input.collection, { must: [...sameDoc.must!, { key: 'contentHash', match: { value: contentHash } }] });
+          if (chunks.length && stored === chunks.length) {
+            result.unchanged++;
+            continue;
+          }
+          const dense = await deps.embedder.embed(chunks.map((c) => c.text));
+          await store.upsert(
+            input.collection,
+            chunks.map((c, i) => ({
+              id: stableUuid(`${doc.id}\u0000${c.index}\u0000${contentHash}`),
+              dense: dense[i],
+              sparse: sparseDocumentVector(c.text),
+              payload: {
+                ...doc.metadata,
+                documentId: doc.id,
+                chunkIndex: c.index,
+                contentHash,
+                text: c.text,
+                source: doc.source,
+                ...(doc.title ? { title: doc.title } : {}),
+                ...(doc.author ? { author: doc.author } : {}),
+                ...(doc.url ? { url: doc.url } : {}),
+              },
+            })),
+          );
+          // Old chunks of an edited document: same document, another content hash.
+          await store.deleteByFilter(input.collection, { ...sameDoc, mustNot: [{ key: 'contentHash', match: { value: contentHash } }] });
+          result.upserted += chunks.length;
+        }
+      }
+      return result;
+    },
+
+    async embedQuery({ query }: { query: string }): Promise<{ dense: number[]; sparse: SparseVector }> {
+      // Float32Array does not survive Temporal's JSON payloads; plain numbers do.
+      return { dense: Array.from(await deps.embedder.embedQuery(query)), sparse: sparseQueryVector(query) };
+    },
+
+    async retrieve(input: { collection: string; dense: number[]; sparse: SparseVector; mode: SearchMode; topK: number; filter?: Record<string, string | number | boolean> }): Promise<RetrievedChunk[]> {
+      const filter: Filter | undefined = input.filter && { must: Object.entries(input.filter).map(([key, value]) => ({ key, match: { value } })) };
+      const hits = await (await deps.store()).search(input.collection, { mode: input.mode, dense: input.dense, sparse: input.sparse, limit: input.topK, filter });
+      return hits.map(toChunk);
+    },
+
+    /** Keeps the fusion order: no cross-encoder model can be had on these machines (see notes). */
+    async rerank({ hits }: { query: string; hits: RetrievedChunk[] }): Promise<{ hits: RetrievedChunk[]; reranker: string }> {
+      return { hits, reranker: NO_RERANKER };
+    },
+
+    /** Fills the context with the best chunks that fit the token budget; the last may be cut. */
+    async buildPrompt({ query, hits, contextTokens }: { query: string; hits: RetrievedChunk[]; contextTokens: number }) {
+      const tok = tokenizer();
+      const parts: string[] = [];
+      const used: RetrievedChunk[] = [];
+      let budget = contextTokens;
+      for (const hit of hits) {
+        if (budget <= 8) break;
+        const header = `[${used.length + 1}] ${hit.title ?? hit.source}: `;
+        let text = hit.text;
+        const cost = tok.count(header + text);
+        if (cost > budget) {
+          const tokens = tok.analyze(text).tokens;
+          const keep = Math.max(0, budget - tok.count(header) - 1);
+          if (keep < 8) break;
+          text = `${text.slice(0, tokens[keep - 1]?.end ?? 0)}…`;
+        }
+        parts.push(header + text);
+        used.push(hit);
+        budget -= tok.count(header + text);
+      }
+      const prompt = PROMPT_TEMPLATE(query, parts.join('\n'));
+      const sources: RagSource[] = used.map((h) => ({ id: h.id, score: h.score, source: h.source, title: h.title, snippet: h.text.slice(0, 200) }));
+      return { prompt, promptTokens: tok.count(prompt), contextChunks: used.length, sources };
+    },
+
+    async generate({ endpointName, prompt, format, generation }: { endpointName: string; prompt: string; format: 'tgi' | 'lmi'; generation: Generation }) {
+      const out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: generation, format });
+      return { answer: out.generatedText, latencyMs: out.latencyMs, completionTokens: tokenizer().count(out.generatedText) };
+    },
+
+    recordMonitoring: (record: MonitoringRecord) => appendMonitoringRecord(record, deps.monitoringFile),
+  };
+}
+
+function toChunk(p: ScoredPoint): RetrievedChunk {
+  const s = (k: string) => (typeof p.payload[k] === 'string' ? (p.payload[k] as string) : undefined);
+  return {
+    id: p.id,
+    score: p.score,
+    text: s('text') ?? '',
+    source: s('source') ?? '',
+    title: s('title'),
+    documentId: s('documentId') ?? '',
+    chunkIndex: typeof p.payload.chunkIndex === 'number' ? p.payload.chunkIndex : 0,
+  };
+}
+
+export type RagActivities = ReturnType<typeof createRagActivities>;

@@ -1,0 +1,80 @@
+// Inputs and results of the RAG workflows (ingestDocuments, ragQuery). Workflow-safe: no I/O.
+import { z } from 'zod';
+import { endpointNameSchema } from './endpoint-input';
+
+const COLLECTION = /^[A-Za-z0-9_-]{1,64}$/;
+const collectionSchema = z.string().regex(COLLECTION, 'must be 1-64 letters, digits, _ or -').default('documents');
+
+export const ingestDocumentsInputSchema = z.strictObject({
+  collection: collectionSchema,
+  source: z.union(
+    [
+      /** A directory of .md / .txt files and .jsonl files of {id, text, ...metadata} lines. */
+      z.strictObject({ directory: z.string().min(1) }),
+      /** The same formats under an S3 prefix. */
+      z.strictObject({ s3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3://bucket/prefix URI') }),
+    ],
+    { error: 'must be {"directory": "<path>"} or {"s3Uri": "s3://bucket/prefix"}' },
+  ),
+  /** Chunk size and overlap in embedding-model tokens. */
+  chunkTokens: z.number().int().min(32).max(510).default(256),
+  overlapTokens: z.number().int().min(0).max(128).default(32),
+  /** Documents per activity (each embeds and upserts its chunks in one go). */
+  documentsPerBatch: z.number().int().min(1).max(500).default(16),
+});
+
+export const generationSchema = z.strictObject({
+  max_new_tokens: z.number().int().min(1).max(4096).default(256),
+  temperature: z.number().positive().max(5).default(0.7),
+  top_p: z.number().positive().max(1).default(0.9),
+  repetition_penalty: z.number().positive().max(5).default(1.1),
+});
+
+export const ragQueryInputSchema = z.strictObject({
+  query: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
+  endpointName: endpointNameSchema,
+  collection: collectionSchema,
+  topK: z.number().int().min(1).max(50).default(5),
+  mode: z.enum(['dense', 'sparse', 'hybrid']).default('hybrid'),
+  /** Exact-match filters on payload fields, e.g. {"source": "faq.md"}. */
+  filter: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  /** Token budget of the context placed in the prompt (embedding-model tokens). */
+  contextTokens: z.number().int().min(64).max(8000).default(768),
+  /** The container format of the endpoint: Hugging Face TGI or DJL LMI. */
+  format: z.enum(['tgi', 'lmi']).default('tgi'),
+  generation: generationSchema.default({ max_new_tokens: 256, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1 }),
+  /**
+   * Stop after building the prompt: the caller generates (e.g. an HTTP service streaming
+   * tokens with InvokeEndpointWithResponseStream) and records the monitoring entry itself.
+   */
+  prepareOnly: z.boolean().default(false),
+});
+
+export type IngestDocumentsInput = z.input<typeof ingestDocumentsInputSchema>;
+export type IngestSpec = z.output<typeof ingestDocumentsInputSchema>;
+export type RagQueryInput = z.input<typeof ragQueryInputSchema>;
+export type RagQuerySpec = z.output<typeof ragQueryInputSchema>;
+export type Generation = z.output<typeof generationSchema>;
+
+export interface RagSource {
+  id: string;
+  score: number;
+  source: string;
+  title?: string;
+  snippet: string;
+}
+
+export interface RagQueryResult {
+  query: string;
+  /** Empty with prepareOnly. */
+  answer: string;
+  /** The final prompt sent (or to send) to the endpoint. */
+  prompt: string;
+  sources: RagSource[];
+  /** Milliseconds per step: embed, retrieve, rerank, buildPrompt, generate. */
+  timings: Record<string, number>;
+  model: { endpointName: string; format: 'tgi' | 'lmi' };
+  usage: { promptTokens: number; completionTokens?: number; contextChunks: number };
+  /** What ordered the sources: a cross-encoder, or the retrieval fusion order when none is available. */
+  reranker: string;
+}

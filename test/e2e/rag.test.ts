@@ -1,0 +1,91 @@
+// End to end for RAG: a dev server, the control and rag workers, the local cloud with a real
+// endpoint, the real embedding model and the embedded vector store. Ingest the sample corpus
+// (twice, then with an edit), then ask through ragQuery.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readMonitoringRecords } from '../../activities/monitoring';
+import type { DeployEndpointInput } from '../../common/endpoint-input';
+import type { RagQueryResult } from '../../common/rag-input';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues';
+import { projectRoot } from '../../dev/tools';
+import type { IngestDocumentsResult } from '../../workflows/ingest-documents';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+
+let stack: E2eStack;
+let corpus: string;
+let runs = 0;
+
+beforeAll(async () => {
+  corpus = mkdtempSync(join(tmpdir(), 'llmops-corpus-'));
+  cpSync(join(projectRoot, 'examples', 'corpus'), corpus, { recursive: true });
+  stack = await startE2eStack({ rag: true });
+  const deploy = JSON.parse(readFileSync(join(projectRoot, 'examples', 'deploy-local.json'), 'utf8')) as DeployEndpointInput;
+  await stack.env.client.workflow.execute('deployEndpoint', {
+    taskQueue: CONTROL_TASK_QUEUE,
+    workflowId: 'deploy-rag',
+    args: [{ ...deploy, endpointName: 'rag-e2e', autoscaling: undefined }],
+  });
+});
+afterAll(async () => {
+  await stack?.env.client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-rag', args: [{ endpointName: 'rag-e2e' }] });
+  await stack?.stop();
+  rmSync(corpus, { recursive: true, force: true });
+});
+
+const ingest = (): Promise<IngestDocumentsResult> =>
+  stack.env.client.workflow.execute('ingestDocuments', {
+    taskQueue: RAG_TASK_QUEUE,
+    workflowId: `ingest-${++runs}`,
+    args: [{ collection: 'e2e', source: { directory: corpus }, chunkTokens: 128, overlapTokens: 16 }],
+  });
+
+const ask = (query: string, extra: object = {}): Promise<RagQueryResult> =>
+  stack.env.client.workflow.execute('ragQuery', {
+    taskQueue: RAG_TASK_QUEUE,
+    workflowId: `ask-${++runs}`,
+    args: [{ query, endpointName: 'rag-e2e', collection: 'e2e', topK: 3, generation: { max_new_tokens: 24 }, ...extra }],
+  });
+
+describe('ingest → ask on the local cloud', () => {
+  it('ingests the corpus, and re-ingesting the same corpus changes nothing', async () => {
+    const first = await ingest();
+    expect(first).toMatchObject({ files: 4, documents: 6, unchanged: 0, failed: [] });
+    expect(first.upserted).toBe(first.chunks);
+    const second = await ingest();
+    expect(second).toMatchObject({ documents: 6, upserted: 0, unchanged: 6 });
+  });
+
+  it('an edited document replaces its chunks', async () => {
+    writeFileSync(join(corpus, 'tgi-container.md'), '# The TGI container\n\nRewritten: TGI reads HF_MODEL_ID and streams tokens.\n');
+    const third = await ingest();
+    expect(third).toMatchObject({ unchanged: 5, upserted: 1 });
+    const result = await ask('What environment variable names the model in TGI?', { prepareOnly: true });
+    expect(result.sources.some((s) => s.snippet.includes('Rewritten'))).toBe(true);
+    expect(result.sources.some((s) => s.source === 'tgi-container.md' && !s.snippet.includes('Rewritten'))).toBe(false);
+  });
+
+  it('answers a question with sources, timings and a monitoring record', async () => {
+    const result = await ask('How do I scale a SageMaker endpoint with autoscaling?');
+    expect(result.answer.trim().length).toBeGreaterThan(0);
+    expect(result.sources[0].source).toBe('sagemaker-autoscaling.md');
+    expect(result.prompt).toContain('User query: How do I scale a SageMaker endpoint with autoscaling?');
+    expect(result.prompt).toContain('Application Auto Scaling');
+    expect(Object.keys(result.timings)).toEqual(['embed', 'retrieve', 'rerank', 'buildPrompt', 'generate']);
+    expect(result.reranker).toMatch(/^none: /);
+    expect(result.usage.completionTokens).toBeGreaterThan(0);
+
+    const records = await readMonitoringRecords({ file: stack.monitoringFile });
+    const last = records.at(-1)!;
+    expect(last).toMatchObject({ via: 'workflow', query: result.query, answer: result.answer, prompt: result.prompt });
+  });
+
+  it('filters by payload and rejects a bad query before any step', async () => {
+    const faqOnly = await ask('What happens when an endpoint fails?', { prepareOnly: true, filter: { author: 'platform-team' } });
+    expect(faqOnly.sources.length).toBeGreaterThan(0);
+    expect(faqOnly.sources.every((s) => s.source === 'faq.jsonl')).toBe(true);
+    const err = await ask('   ').catch((e: Error & { cause?: Error }) => e.cause?.message);
+    expect(err).toMatch(/^Invalid ragQuery input: query: must not be empty/);
+  });
+});

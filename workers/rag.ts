@@ -1,0 +1,64 @@
+// Worker for the `rag` task queue: ingestDocuments and ragQuery, with the embedding model,
+// the vector store and the SageMaker Runtime client created once per worker process.
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import type { AwsClientOptions } from '../activities/aws-clients';
+import { DenseEmbedder } from '../activities/embeddings/dense';
+import { createRagActivities } from '../activities/rag';
+import { openVectorStore, type OpenVectorStoreOptions } from '../activities/vector-store/select';
+import type { VectorStore } from '../activities/vector-store/types';
+import { RAG_TASK_QUEUE } from '../common/task-queues';
+import { installTemporalLogging, logger } from './logger';
+import { temporalAddress, temporalNamespace } from './temporal-config';
+
+const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface RagWorkerOptions {
+  connection?: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  aws?: AwsClientOptions;
+  vectorStore?: OpenVectorStoreOptions;
+  monitoringFile?: string;
+}
+
+export async function createRagWorker(opts: RagWorkerOptions = {}): Promise<{ worker: Worker; close(): Promise<void> }> {
+  installTemporalLogging();
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: temporalAddress() }));
+  const region = opts.aws?.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const clientConfig = { ...opts.aws, region };
+  const embedder = new DenseEmbedder();
+  let store: Promise<VectorStore> | undefined;
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace ?? temporalNamespace(),
+    taskQueue: opts.taskQueue ?? RAG_TASK_QUEUE,
+    workflowsPath,
+    activities: createRagActivities({
+      s3: new S3Client({ ...clientConfig, forcePathStyle: Boolean(opts.aws?.endpoint ?? process.env.AWS_ENDPOINT_URL) }),
+      runtime: new SageMakerRuntimeClient(clientConfig),
+      embedder,
+      store: () => (store ??= openVectorStore(opts.vectorStore)),
+      monitoringFile: opts.monitoringFile,
+    }),
+    // Per-request flows: many small concurrent tasks. Embedding runs on this process's cores.
+    maxConcurrentActivityTaskExecutions: 8,
+    maxConcurrentLocalActivityExecutions: 8,
+  });
+  return {
+    worker,
+    async close() {
+      await embedder.dispose();
+      if (store) await (await store).close();
+    },
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { worker, close } = await createRagWorker();
+  logger.info({ taskQueue: RAG_TASK_QUEUE, address: temporalAddress() }, 'rag worker started');
+  await worker.run();
+  await close();
+}
