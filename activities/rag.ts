@@ -3,7 +3,7 @@
 // build the prompt within a token budget, generate through the endpoint, record monitoring).
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { heartbeat } from '@temporalio/activity';
+import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { Generation, RagSource } from '../common/rag-input';
 import { chunkText, cleanText } from './embeddings/chunker';
@@ -87,7 +87,8 @@ export function createRagActivities(deps: RagDeps) {
           continue;
         }
         for (const doc of docs) {
-          heartbeat({ file, documentId: doc.id });
+          // Called directly too (tests, benches), where there is no activity to heartbeat.
+          if (asyncLocalStorage.getStore()) heartbeat({ file, documentId: doc.id });
           result.documents++;
           const text = cleanText(doc.text);
           const contentHash = createHash('sha256').update(text).digest('hex').slice(0, 16);
