@@ -171,7 +171,15 @@ export function createRagActivities(deps: RagDeps) {
     },
 
     async generate({ endpointName, prompt, format, generation }: { endpointName: string; prompt: string; format: 'tgi' | 'lmi'; generation: Generation }) {
-      const out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: generation, format });
+      // Heartbeat while the endpoint generates: if this worker dies, Temporal notices within the
+      // heartbeat timeout and retries on another worker, instead of waiting out the whole attempt.
+      const beat = asyncLocalStorage.getStore() ? setInterval(() => heartbeat(), 1000) : undefined;
+      let out;
+      try {
+        out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: generation, format });
+      } finally {
+        clearInterval(beat);
+      }
       return { answer: out.generatedText, latencyMs: out.latencyMs, completionTokens: tokenizer().count(out.generatedText) };
     },
 

@@ -15,6 +15,8 @@ const local = proxyLocalActivities<RagActivities>({
 });
 const remote = proxyActivities<RagActivities>({
   startToCloseTimeout: '2 minutes',
+  // generate heartbeats every second while the endpoint works; a lost worker shows in 10 s.
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'] },
 });
 
