@@ -1,6 +1,7 @@
 // `npm run demo`: the main job end to end on the embedded local cloud. Starts the stack,
-// deploys the tiny local model through deployEndpoint, invokes it (plain and streaming),
-// tears it down through teardownEndpoint, checks nothing is left, and prints what happened.
+// ingests the sample corpus, deploys the tiny local model through deployEndpoint, asks a RAG
+// question, invokes it (plain and streaming), runs a batch transform, tears the endpoint down
+// through teardownEndpoint, checks nothing is left, and prints what happened.
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -10,6 +11,9 @@ import { join } from 'node:path';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
 import { parseS3Uri } from '../activities/s3';
 import type { BatchTransformInput } from '../common/batch-input';
+import type { IngestDocumentsInput, RagQueryResult } from '../common/rag-input';
+import { RAG_TASK_QUEUE } from '../common/task-queues';
+import type { IngestDocumentsResult } from '../workflows/ingest-documents';
 import type { DeployEndpointInput } from '../common/endpoint-input';
 import type { BatchTransformResult } from '../workflows/batch-transform';
 import { projectRoot } from '../dev/tools';
@@ -20,11 +24,13 @@ import { connectClient } from './temporal-client';
 const program = new Command('demo')
   .option('--input <file>', 'deploy input', join(projectRoot, 'examples', 'deploy-local.json'))
   .option('--prompt <text>', 'prompt to send', 'Once upon a time, in a small village,')
+  .option('--ingest-input <file>', 'ingestDocuments input', join(projectRoot, 'examples', 'ingest-local.json'))
+  .option('--question <text>', 'question for the RAG step', 'How do I scale a SageMaker endpoint?')
   .option('--batch-input <file>', 'batchTransform input', join(projectRoot, 'examples', 'batch-local.json'))
   .option('--no-batch', 'skip the batch transform step')
   .option('--keep', 'leave the stack running afterwards (Ctrl-C to stop) to browse the Web UI')
   .parse();
-const opts = program.opts<{ input: string; prompt: string; batchInput: string; batch: boolean; keep?: boolean }>();
+const opts = program.opts<{ input: string; prompt: string; ingestInput: string; question: string; batchInput: string; batch: boolean; keep?: boolean }>();
 
 const say = (line: string) => console.log(line);
 const section = (title: string) => say(`\n== ${title}`);
@@ -52,6 +58,8 @@ async function batchStep(client: Awaited<ReturnType<typeof connectClient>>): Pro
 async function main(): Promise<void> {
   // The SDK warns that node 20 support ends in 2027; the README says so once, the demo needn't.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // The demo prints its own report; components' info logs would interleave with it.
+  process.env.LLMOPS_LOG_LEVEL ??= 'warn';
   const input = JSON.parse(readFileSync(opts.input, 'utf8')) as DeployEndpointInput;
   const stateDir = join(projectRoot, '.demo');
   rmSync(stateDir, { recursive: true, force: true }); // each demo starts from an empty cloud
@@ -65,6 +73,11 @@ async function main(): Promise<void> {
     const client = await connectClient(stack.temporalAddress);
     const runtime = new SageMakerRuntimeClient({});
 
+    section('Ingesting the sample corpus (workflow ingest-demo, task queue rag)');
+    const ingestInput = JSON.parse(readFileSync(opts.ingestInput, 'utf8')) as IngestDocumentsInput;
+    const ingested = await runWorkflow<IngestDocumentsResult>(client, 'ingestDocuments', 'ingest-demo', ingestInput, (l) => say(`  ${l}`), RAG_TASK_QUEUE);
+    say(`  ${ingested.files} files, ${ingested.documents} documents, ${ingested.chunks} chunks, ${ingested.upserted} upserted, ${ingested.failed.length} failed`);
+
     section(`Deploying endpoint '${input.endpointName}' (workflow deploy-${input.endpointName})`);
     const deployed = await runDeploy(client, input, (l) => say(`  ${l}`));
     say(`  ${deployed.action}: ${deployed.endpointArn}`);
@@ -72,6 +85,19 @@ async function main(): Promise<void> {
     if (deployed.autoscaling) say(`  autoscaling: ${deployed.autoscaling.resourceId}`);
     say(`  step timings: ${Object.entries(deployed.timings).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
     if (deployed.smokeTest) say(`  smoke test (${deployed.smokeTest.latencyMs} ms): ${JSON.stringify(deployed.smokeTest.generatedText)}`);
+
+    section(`RAG: ${opts.question}`);
+    const answer = await runWorkflow<RagQueryResult>(
+      client,
+      'ragQuery',
+      'ask-demo',
+      { query: opts.question, endpointName: input.endpointName, collection: ingestInput.collection, topK: 3, generation: { max_new_tokens: 48 } },
+      () => {},
+      RAG_TASK_QUEUE,
+    );
+    say(`  answer: ${JSON.stringify(answer.answer)}`);
+    for (const src of answer.sources) say(`  source ${src.source} (score ${src.score.toFixed(3)}): ${src.snippet.slice(0, 80).replace(/\s+/g, ' ')}…`);
+    say(`  timings: ${Object.entries(answer.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}; reranker: ${answer.reranker}`);
 
     section('InvokeEndpoint');
     const params = { max_new_tokens: 48, temperature: 0.8, top_p: 0.9, repetition_penalty: 1.1 };

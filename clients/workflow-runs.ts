@@ -35,9 +35,16 @@ async function follow(handle: WorkflowHandle, print: ProgressLine, done: Promise
 }
 
 /** Starts `workflowType` with `workflowId`, follows its progress, returns its result. */
-export async function runWorkflow<T>(client: Client, workflowType: string, workflowId: string, input: unknown, print: ProgressLine = () => {}): Promise<T> {
+export async function runWorkflow<T>(
+  client: Client,
+  workflowType: string,
+  workflowId: string,
+  input: unknown,
+  print: ProgressLine = () => {},
+  taskQueue: string = CONTROL_TASK_QUEUE,
+): Promise<T> {
   const handle = await client.workflow.start(workflowType, {
-    taskQueue: CONTROL_TASK_QUEUE,
+    taskQueue,
     workflowId,
     args: [input],
     // A second start of the same run while it is going attaches to it instead of failing.
