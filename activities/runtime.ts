@@ -86,7 +86,12 @@ export interface StreamResult extends InvokeResult {
 }
 
 /** InvokeEndpointWithResponseStream with TGI's `stream: true`; calls onToken as tokens arrive. */
-export async function streamGenerate(runtime: SageMakerRuntimeClient, { endpointName, inputs, parameters }: InvokeInput, onToken: (text: string) => void = () => {}): Promise<StreamResult> {
+export async function streamGenerate(
+  runtime: SageMakerRuntimeClient,
+  { endpointName, inputs, parameters }: InvokeInput,
+  onToken: (text: string) => void = () => {},
+  { abortSignal }: { abortSignal?: AbortSignal } = {},
+): Promise<StreamResult> {
   const started = performance.now();
   const out = await runtime.send(
     new InvokeEndpointWithResponseStreamCommand({
@@ -94,6 +99,8 @@ export async function streamGenerate(runtime: SageMakerRuntimeClient, { endpoint
       ContentType: 'application/json',
       Body: JSON.stringify({ inputs, parameters: { return_full_text: false, ...parameters }, stream: true }),
     }),
+    // Aborting closes the connection, which stops the endpoint's stream too.
+    { abortSignal },
   );
   const parser = new TgiEventParser();
   let text = '';

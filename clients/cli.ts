@@ -1,11 +1,15 @@
 // `npm run llmops -- <command>`: start and follow the endpoint workflows, and invoke endpoints.
 // Talks to Temporal at TEMPORAL_ADDRESS and to AWS (or the local cloud) via AWS_ENDPOINT_URL.
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { WorkflowFailedError } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
 import { batchTransformInputSchema } from '../common/batch-input';
 import { deployEndpointInputSchema, InvalidInputError, parseInput, type DeployEndpointInput } from '../common/endpoint-input';
+import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input';
+import { executeRagQuery } from './rag-service';
 import type { Progress } from '../workflows/progress';
 import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
 import { connectClient } from './temporal-client';
@@ -16,6 +20,36 @@ const positiveInt = (value: string) => {
   return n;
 };
 const print = (line: string) => process.stderr.write(`${line}\n`);
+const oneLine = (text: string, max: number) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+const formatTimings = (timings: Record<string, number>) =>
+  Object.entries(timings)
+    .map(([step, ms]) => `${step} ${ms}`)
+    .join(' · ');
+
+function printRagResult(result: RagQueryResult, extra: Record<string, number>): void {
+  console.log(result.answer.trim());
+  console.log('\nSources:');
+  if (!result.sources.length) console.log('  (none: nothing in the collection matched)');
+  result.sources.forEach((s, i) => {
+    console.log(`  [${i + 1}] ${s.score.toFixed(3)}  ${s.source}${s.title ? ` (${s.title})` : ''}  id ${s.id}`);
+    console.log(`      ${oneLine(s.snippet, 160)}`);
+  });
+  console.log(`\nTimings (ms): ${formatTimings({ ...result.timings, ...extra })}`);
+  console.log(`Tokens: prompt ${result.usage.promptTokens}, completion ${result.usage.completionTokens ?? '?'}; context chunks ${result.usage.contextChunks}`);
+  console.log(`Reranker: ${result.reranker}`);
+}
+
+function printMonitoringRecord(r: MonitoringRecord): void {
+  const total = Object.values(r.timings).reduce((sum, ms) => sum + ms, 0);
+  const step = formatTimings(r.timings);
+  console.log(`${r.at}  ${r.via.padEnd(8)} ${r.model.endpointName}  ${r.workflowId ?? ''}`);
+  console.log(`  Q: ${oneLine(r.query, 120)}`);
+  console.log(`  A: ${oneLine(r.answer, 120)}`);
+  console.log(`  ${r.sources.length} sources (${r.sources.map((s) => s.source).join(', ')}); tokens ${r.usage.promptTokens} in / ${r.usage.completionTokens ?? '?'} out; ${step} (sum ${total} ms)`);
+}
 
 function readJson(path: string): unknown {
   try {
@@ -91,6 +125,55 @@ program
       console.log(result.generatedText);
       print(`[${result.latencyMs} ms, variant ${result.invokedVariant}]`);
     }
+  });
+
+program
+  .command('ask')
+  .description('answer a question from the corpus with ragQuery (task queue rag): the answer, its sources and per-step timings')
+  .argument('<question>')
+  .option('--endpoint <name>', 'SageMaker endpoint that generates', 'demo')
+  .option('--collection <name>', 'vector store collection to search', 'documents')
+  .option('--top-k <n>', 'chunks to retrieve', positiveInt, 5)
+  .option('--mode <mode>', 'retrieval: dense, sparse or hybrid', 'hybrid')
+  .option('--max-new-tokens <n>', 'tokens to generate', positiveInt)
+  .option('--json', 'print the RagQueryResult as JSON')
+  .action(async (question: string, opts: { endpoint: string; collection: string; topK: number; mode: string; maxNewTokens?: number; json?: boolean }) => {
+    const spec = parseInput(ragQueryInputSchema, 'ragQuery', {
+      query: question,
+      endpointName: opts.endpoint,
+      collection: opts.collection,
+      topK: opts.topK,
+      mode: opts.mode,
+      ...(opts.maxNewTokens ? { generation: { max_new_tokens: opts.maxNewTokens } } : {}),
+    });
+    const client = await connectClient();
+    const run = await executeRagQuery(client, spec, { timeoutMs: 5 * 60_000 }).catch((err: unknown) => {
+      // "Workflow execution failed" says nothing; the workflow's own failure names the step and reason.
+      throw err instanceof WorkflowFailedError && err.cause ? new Error(err.cause.message) : err;
+    });
+    await client.connection.close();
+    const { result, workflowId, elapsedMs } = run;
+    if (opts.json) {
+      console.log(JSON.stringify(result, null, 2));
+      return;
+    }
+    printRagResult(result, { 'round trip': elapsedMs });
+    print(`[workflow ${workflowId}]`);
+  });
+
+program
+  .command('monitoring')
+  .description('print recent prompt-monitoring records (LLMOPS_MONITORING_FILE, default .monitoring/prompts.jsonl), oldest first')
+  .option('--limit <n>', 'newest N records', positiveInt, 20)
+  .option('--json', 'print the records as JSON')
+  .action(async (opts: { limit: number; json?: boolean }) => {
+    const records = await readMonitoringRecords({ limit: opts.limit });
+    if (opts.json) {
+      console.log(JSON.stringify(records, null, 2));
+      return;
+    }
+    if (!records.length) print('No prompt-monitoring records yet.');
+    for (const r of records) printMonitoringRecord(r);
   });
 
 program.parseAsync().catch((err: unknown) => {
