@@ -5,6 +5,7 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import type { BatchTransformResult } from '../workflows/batch-transform';
 import { projectRoot } from '../dev/tools';
 import { startStack } from './embedded-stack';
 import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
+import { startRagService } from './rag-service';
 import { connectClient } from './temporal-client';
 
 const program = new Command('demo')
@@ -35,6 +37,39 @@ const opts = program.opts<{ input: string; prompt: string; ingestInput: string; 
 const say = (line: string) => console.log(line);
 const section = (title: string) => say(`\n== ${title}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The HTTP business service: POST /rag/stream, printing tokens as server-sent events arrive. */
+async function sseStep(client: Awaited<ReturnType<typeof connectClient>>, runtime: SageMakerRuntimeClient, endpointName: string, collection: string) {
+  const apiKey = randomBytes(16).toString('hex'); // this run's only key; never printed
+  const service = await startRagService({ port: 0, client, runtime, sagemaker: new SageMakerClient({}), apiKeys: [apiKey], defaults: { endpointName, collection } });
+  try {
+    section(`HTTP service: POST ${service.url}/rag/stream (server-sent events)`);
+    const res = await fetch(`${service.url}/rag/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body: JSON.stringify({ query: opts.question, topK: 3, generation: { max_new_tokens: 48 } }),
+    });
+    if (!res.ok) throw new Error(`/rag/stream answered ${res.status}: ${await res.text()}`);
+    process.stdout.write('  ');
+    let buffer = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body!) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const raw = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(raw)?.[1];
+        const data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] ?? 'null');
+        if (event === 'token') process.stdout.write(data.text);
+        if (event === 'error') throw new Error(`stream error: ${data.message}`);
+        if (event === 'done') say(`\n  [first token after ${data.timings.ttft} ms, done after ${data.timings.total} ms; ${data.sources.length} sources]`);
+      }
+    }
+  } finally {
+    await service.close();
+  }
+}
 
 /** Uploads the sample prompts and runs them through a Batch Transform job. */
 async function batchStep(client: Awaited<ReturnType<typeof connectClient>>): Promise<void> {
@@ -98,6 +133,8 @@ async function main(): Promise<void> {
     say(`  answer: ${JSON.stringify(answer.answer)}`);
     for (const src of answer.sources) say(`  source ${src.source} (score ${src.score.toFixed(3)}): ${src.snippet.slice(0, 80).replace(/\s+/g, ' ')}…`);
     say(`  timings: ${Object.entries(answer.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}; reranker: ${answer.reranker}`);
+
+    await sseStep(client, runtime, input.endpointName, ingestInput.collection ?? 'documents');
 
     section('InvokeEndpoint');
     const params = { max_new_tokens: 48, temperature: 0.8, top_p: 0.9, repetition_penalty: 1.1 };
