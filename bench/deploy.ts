@@ -2,18 +2,13 @@
 // tiny model with 1 and 2 instances, teardown time, and the history size of a deploy (which
 // must not grow with the length of the wait). Prints a table; asserts nothing.
 import { Command } from 'commander';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startStack } from '../clients/embedded-stack';
-import { connectClient } from '../clients/temporal-client';
 import type { DeployEndpointInput } from '../common/endpoint-input';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues';
-import { projectRoot } from '../dev/tools';
+import { readExample } from '../dev/tools';
 import type { DeployEndpointResult } from '../workflows/deploy-endpoint';
+import { benchWithStack } from './with-stack';
 
 const opts = new Command('bench-deploy').option('--runs <n>', 'deploys per configuration', Number, 3).parse().opts<{ runs: number }>();
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -21,49 +16,33 @@ const stats = (xs: number[]) => {
   return { p50: q(0.5), p95: q(0.95), min: s[0], max: s[s.length - 1] };
 };
 
-async function main() {
-  const stateDir = mkdtempSync(join(tmpdir(), 'llmops-bench-'));
-  const stack = await startStack({ stateDir, temporalPort: 0, uiPort: 0, awsPort: 0 });
-  try {
-    const client = await connectClient(stack.temporalAddress);
-    const base = JSON.parse(readFileSync(join(projectRoot, 'examples', 'deploy-local.json'), 'utf8')) as DeployEndpointInput;
-    const rows: string[] = [];
-    for (const instances of [1, 2]) {
-      const inService: number[] = [];
-      const total: number[] = [];
-      const teardown: number[] = [];
-      const events: number[] = [];
-      for (let run = 0; run < opts.runs; run++) {
-        const endpointName = `bench-${instances}-${run}`;
-        const input = { ...base, endpointName, variant: { ...base.variant, initialInstanceCount: instances }, timeouts: { inServiceMinutes: 5, pollIntervalSeconds: 0.5 } };
-        const started = performance.now();
-        const handle = await client.workflow.start('deployEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: `deploy-${endpointName}`, args: [input] });
-        const result = (await handle.result()) as DeployEndpointResult;
-        total.push(performance.now() - started);
-        inService.push(result.timings.waitForInService + result.timings.createOrUpdateEndpoint);
-        events.push((await handle.fetchHistory()).events?.length ?? 0);
-        const t0 = performance.now();
-        await client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: `teardown-${endpointName}`, args: [{ endpointName, timeouts: { pollIntervalSeconds: 0.5 } }] });
-        teardown.push(performance.now() - t0);
-      }
-      const fmt = (xs: number[]) => {
-        const s = stats(xs);
-        return `p50 ${(s.p50 / 1000).toFixed(2)} s  max ${(s.max / 1000).toFixed(2)} s`;
-      };
-      rows.push(`instances=${instances}  CreateEndpoint→InService: ${fmt(inService)} | whole deploy: ${fmt(total)} | teardown: ${fmt(teardown)} | history events: ${[...new Set(events)].join('/')}`);
+benchWithStack('deploy', async (client) => {
+  const base = readExample<DeployEndpointInput>('deploy-local.json');
+  const rows: string[] = [];
+  for (const instances of [1, 2]) {
+    const inService: number[] = [];
+    const total: number[] = [];
+    const teardown: number[] = [];
+    const events: number[] = [];
+    for (let run = 0; run < opts.runs; run++) {
+      const endpointName = `bench-${instances}-${run}`;
+      const input = { ...base, endpointName, variant: { ...base.variant, initialInstanceCount: instances }, timeouts: { inServiceMinutes: 5, pollIntervalSeconds: 0.5 } };
+      const started = performance.now();
+      const handle = await client.workflow.start('deployEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: `deploy-${endpointName}`, args: [input] });
+      const result = (await handle.result()) as DeployEndpointResult;
+      total.push(performance.now() - started);
+      inService.push(result.timings.waitForInService + result.timings.createOrUpdateEndpoint);
+      events.push((await handle.fetchHistory()).events?.length ?? 0);
+      const t0 = performance.now();
+      await client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: `teardown-${endpointName}`, args: [{ endpointName, timeouts: { pollIntervalSeconds: 0.5 } }] });
+      teardown.push(performance.now() - t0);
     }
-    console.log(`deploy bench (${opts.runs} runs each, poll interval 0.5 s, tiny model ${base.model.hfModelId})`);
-    for (const r of rows) console.log(`  ${r}`);
-  } finally {
-    await stack.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    const fmt = (xs: number[]) => {
+      const s = stats(xs);
+      return `p50 ${(s.p50 / 1000).toFixed(2)} s  max ${(s.max / 1000).toFixed(2)} s`;
+    };
+    rows.push(`instances=${instances}  CreateEndpoint→InService: ${fmt(inService)} | whole deploy: ${fmt(total)} | teardown: ${fmt(teardown)} | history events: ${[...new Set(events)].join('/')}`);
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+  console.log(`deploy bench (${opts.runs} runs each, poll interval 0.5 s, tiny model ${base.model.hfModelId})`);
+  for (const r of rows) console.log(`  ${r}`);
+});

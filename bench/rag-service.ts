@@ -6,7 +6,7 @@
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { Command } from 'commander';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -16,7 +16,7 @@ import { connectClient } from '../clients/temporal-client';
 import { runDeploy } from '../clients/workflow-runs';
 import type { DeployEndpointInput } from '../common/endpoint-input';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
-import { projectRoot } from '../dev/tools';
+import { projectRoot, readExample } from '../dev/tools';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -115,12 +115,12 @@ async function main(): Promise<void> {
     logger: pino({ level: 'warn' }, pino.destination(2)),
   });
   try {
-    const deploy = JSON.parse(readFileSync(join(projectRoot, 'examples', 'deploy-local.json'), 'utf8')) as DeployEndpointInput;
+    const deploy = readExample<DeployEndpointInput>('deploy-local.json');
     // One instance, and room for a RAG prompt: the template, query and context take a few hundred
     // of the tiny model's tokens, more than the example's 256.
     const { autoscaling: _none, ...single } = deploy;
     await runDeploy(client, { ...single, endpointName: ENDPOINT, model: { ...single.model, maxInputTokens: 1024, maxTotalTokens: 1200 }, smokeTest: false });
-    const ingest = JSON.parse(readFileSync(join(projectRoot, 'examples', 'ingest-local.json'), 'utf8'));
+    const ingest = readExample<Record<string, unknown>>('ingest-local.json');
     const ingested: { chunks: number } = await client.workflow.execute('ingestDocuments', {
       taskQueue: RAG_TASK_QUEUE,
       workflowId: 'bench-ingest',

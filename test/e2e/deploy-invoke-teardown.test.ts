@@ -3,13 +3,11 @@
 import { DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling';
 import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand } from '@aws-sdk/client-sagemaker';
 import { WorkflowFailedError } from '@temporalio/client';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntimeActivities, streamGenerate } from '../../activities/runtime';
 import type { DeployEndpointInput } from '../../common/endpoint-input';
 import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
-import { projectRoot } from '../../dev/tools';
+import { readExample } from '../../dev/tools';
 import type { DeployEndpointResult } from '../../workflows/deploy-endpoint';
 import type { TeardownEndpointResult } from '../../workflows/teardown-endpoint';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
@@ -27,7 +25,7 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const deployInput = (): DeployEndpointInput => {
-  const input = JSON.parse(readFileSync(join(projectRoot, 'examples', 'deploy-local.json'), 'utf8')) as DeployEndpointInput;
+  const input = readExample<DeployEndpointInput>('deploy-local.json');
   return { ...input, endpointName: 'e2e', variant: { ...input.variant, initialInstanceCount: 2 } };
 };
 

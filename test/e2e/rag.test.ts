@@ -1,7 +1,7 @@
 // End to end for RAG: a dev server, the control and rag workers, the local cloud with a real
 // endpoint, the real embedding model and the embedded vector store. Ingest the sample corpus
 // (twice, then with an edit), then ask through ragQuery.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { readMonitoringRecords } from '../../activities/monitoring';
 import type { DeployEndpointInput } from '../../common/endpoint-input';
 import type { RagQueryResult } from '../../common/rag-input';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues';
-import { projectRoot } from '../../dev/tools';
+import { projectRoot, readExample } from '../../dev/tools';
 import type { IngestDocumentsResult } from '../../workflows/ingest-documents';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
   corpus = mkdtempSync(join(tmpdir(), 'llmops-corpus-'));
   cpSync(join(projectRoot, 'examples', 'corpus'), corpus, { recursive: true });
   stack = await startE2eStack({ rag: true });
-  const deploy = JSON.parse(readFileSync(join(projectRoot, 'examples', 'deploy-local.json'), 'utf8')) as DeployEndpointInput;
+  const deploy = readExample<DeployEndpointInput>('deploy-local.json');
   await stack.env.client.workflow.execute('deployEndpoint', {
     taskQueue: CONTROL_TASK_QUEUE,
     workflowId: 'deploy-rag',
