@@ -50,7 +50,7 @@ export function parseGenerationResponse(body: string): string {
   const parsed: unknown = JSON.parse(body);
   const first = Array.isArray(parsed) ? parsed[0] : parsed;
   const text = (first as { generated_text?: unknown } | undefined)?.generated_text;
-  if (typeof text !== 'string') throw new Error(`Unexpected TGI response: ${body.slice(0, 200)}`);
+  if (typeof text !== 'string') throw new Error(`Unexpected TGI/LMI response: ${body.slice(0, 200)}`);
   return text;
 }
 

@@ -1,6 +1,7 @@
 // End to end for RAG: a dev server, the control and rag workers, the local cloud with a real
 // endpoint, the real embedding model and the embedded vector store. Ingest the sample corpus
 // (twice, then with an edit), then ask through ragQuery.
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,22 @@ describe('ingest → ask on the local cloud', () => {
     const records = await readMonitoringRecords({ file: stack.monitoringFile });
     const last = records.at(-1)!;
     expect(last).toMatchObject({ via: 'workflow', query: result.query, answer: result.answer, prompt: result.prompt });
+  });
+
+  it('ingests from an S3 prefix too, reporting a malformed file without stopping', async () => {
+    await stack.s3.send(new CreateBucketCommand({ Bucket: 'rag-docs' }));
+    const doc = { id: 's3-doc', title: 'Quota increases', text: 'Request a service quota increase for ml.g5 endpoint instances before a launch.' };
+    await stack.s3.send(new PutObjectCommand({ Bucket: 'rag-docs', Key: 'kb/quotas.jsonl', Body: JSON.stringify(doc) }));
+    await stack.s3.send(new PutObjectCommand({ Bucket: 'rag-docs', Key: 'kb/broken.jsonl', Body: '{"id": "x", "text": ' }));
+    const result: IngestDocumentsResult = await stack.env.client.workflow.execute('ingestDocuments', {
+      taskQueue: RAG_TASK_QUEUE,
+      workflowId: `ingest-${++runs}`,
+      args: [{ collection: 's3docs', source: { s3Uri: 's3://rag-docs/kb/' } }],
+    });
+    expect(result).toMatchObject({ files: 2, documents: 1, upserted: 1 });
+    expect(result.failed).toEqual([{ file: 'broken.jsonl', reason: 'broken.jsonl:1: not valid JSON' }]);
+    const answer = await ask('How do I get more GPU instances?', { collection: 's3docs', prepareOnly: true });
+    expect(answer.sources[0]).toMatchObject({ source: 'quotas.jsonl', title: 'Quota increases' });
   });
 
   it('filters by payload and rejects a bad query before any step', async () => {
