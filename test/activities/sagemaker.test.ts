@@ -19,7 +19,6 @@ import { createAwsClients } from '../../activities/aws-clients';
 import type { CreateEndpointConfigInput, CreateModelInput } from '../../activities/sagemaker';
 import { TAG_CREATED_BY, TAG_ENDPOINT } from '../../common/resource-names';
 import {
-  recordingPool,
   startedPids,
   TEST_CREDENTIALS,
   TEST_ROLE_NAME,
@@ -32,7 +31,7 @@ import {
   teardownEndpoint,
   type ActivityCloud,
 } from './support';
-import { isRunning, type RecordingPool } from '../local-cloud/support';
+import { isRunning, recordingPool, type RecordingPool } from '../local-cloud/support';
 
 const LMI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124';
 

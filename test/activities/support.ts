@@ -9,12 +9,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type Activities } from '../../activities';
 import { createAwsClients, type AwsClients } from '../../activities/aws-clients';
 import type { ResourceTags } from '../../activities/sagemaker';
-import pino from 'pino';
-import { modelsDirs } from '../../dev/tools';
-import { ContainerPool } from '../../local/containers/pool';
 import type { ContainerPoolApi } from '../../local/containers/types';
 import { startLocalCloud, type LocalCloud } from '../../local/server';
-import { pidsOf, RecordingPool } from '../local-cloud/support';
+import { pidsOf, type RecordingPool } from '../local-cloud/support';
 
 /** An image URI of the TGI family, which the local cloud runs with node-llama-cpp. */
 export const TGI_IMAGE =
@@ -143,12 +140,6 @@ export async function teardownEndpoint(a: Activities, endpointName: string): Pro
   }
   for (const configName of found.configNames) await a.deleteEndpointConfig({ configName });
   for (const modelName of found.modelNames) await a.deleteModel({ modelName });
-}
-
-/** The real pool with a logger to the state dir, recorded and gateable (see local-cloud support). */
-export function recordingPool(stateDir: string): RecordingPool {
-  const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true }));
-  return new RecordingPool(new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger }));
 }
 
 /** Every model process the pool has started. */

@@ -26,15 +26,13 @@ import {
   UpdateEndpointCommand,
   paginateListModels,
 } from '@aws-sdk/client-sagemaker';
-import pino from 'pino';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelsDirs } from '../../dev/tools.js';
-import { ContainerPool } from '../../local/containers/pool.js';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
 import {
   NEVER_READY_ENV,
-  RecordingPool,
+  recordingPool,
+  type RecordingPool,
   SAGEMAKER_TRUST_POLICY,
   TGI_IMAGE,
   TINY_MODEL_ID,
@@ -56,9 +54,7 @@ interface Cloud {
 }
 
 async function start(stateDir: string): Promise<Cloud> {
-  // Logs go to files in the state dir, as the local cloud's own do, to keep test output clean.
-  const logger = pino(pino.destination({ dest: join(stateDir, 'pool.log'), sync: true }));
-  const pool = new RecordingPool(new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger }));
+  const pool = recordingPool(stateDir);
   const cloud = await startLocalCloud({ port: 0, stateDir, pool });
   return { cloud, pool, sm: new SageMakerClient(clientConfig(cloud.url)), iam: new IAMClient(clientConfig(cloud.url)) };
 }

@@ -9,7 +9,11 @@ import {
   type DescribeTransformJobResponse,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import { join } from 'node:path';
+import pino from 'pino';
 import { waitUntil } from '../../dev/processes.js';
+import { modelsDirs } from '../../dev/tools.js';
+import { ContainerPool } from '../../local/containers/pool.js';
 import type { ContainerPoolApi, Fleet, LaunchOptions, VariantLaunch } from '../../local/containers/types.js';
 
 /** An image URI of the TGI family, which the local cloud runs with node-llama-cpp. */
@@ -163,4 +167,10 @@ export async function settledTransformJob(
     { timeoutMs, intervalMs: 100 },
   );
   return last!;
+}
+
+/** The real pool, recorded and gateable, logging to a file in the state dir to keep test output clean. */
+export function recordingPool(stateDir: string): RecordingPool {
+  const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true }));
+  return new RecordingPool(new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger }));
 }

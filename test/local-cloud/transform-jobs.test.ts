@@ -26,14 +26,12 @@ import {
   type CreateTransformJobCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelsDirs } from '../../dev/tools.js';
-import { ContainerPool } from '../../local/containers/pool.js';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
 import {
   NEVER_READY_ENV,
-  RecordingPool,
+  recordingPool,
+  type RecordingPool,
   TGI_IMAGE,
   TINY_MODEL_ID,
   clientConfig,
@@ -57,8 +55,7 @@ interface Cloud {
 }
 
 async function start(stateDir: string): Promise<Cloud> {
-  const logger = pino(pino.destination({ dest: join(stateDir, 'pool.log'), sync: true }));
-  const pool = new RecordingPool(new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger }));
+  const pool = recordingPool(stateDir);
   const cloud = await startLocalCloud({ port: 0, stateDir, pool });
   return {
     cloud,
