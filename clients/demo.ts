@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   } finally {
     section('Stopping the stack');
     await stack.stop();
-    say(ok ? 'Demo finished: deploy → invoke → stream → teardown all succeeded.' : 'Demo finished with problems (see above).');
+    say(ok ? 'Demo finished: ingest → deploy → ask → stream → batch → teardown all succeeded.' : 'Demo finished with problems (see above).');
   }
   if (!ok) process.exitCode = 1;
 }
