@@ -2,6 +2,7 @@
 import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApplicationFailure } from '@temporalio/common';
 import { aws } from './aws-errors';
+import { ServerSentEventParser, type ServerSentEvent } from './server-sent-events';
 
 export interface GenerationParameters {
   max_new_tokens?: number;
@@ -54,24 +55,24 @@ export function parseGenerationResponse(body: string): string {
   return text;
 }
 
-/**
- * Splits TGI's server-sent events into token texts. PayloadPart boundaries fall anywhere, even
- * inside a line or a multi-byte character, so bytes are buffered until a full line arrives.
- */
+/** Turns TGI's server-sent events into token texts, and keeps the final generated_text. */
 export class TgiEventParser {
-  private readonly decoder = new TextDecoder();
-  private buffer = '';
+  private readonly events = new ServerSentEventParser();
   generatedText: string | undefined;
 
   push(bytes: Uint8Array): string[] {
-    this.buffer += this.decoder.decode(bytes, { stream: true });
+    return this.tokensOf(this.events.push(bytes));
+  }
+
+  /** Whatever the stream's last part left unterminated. */
+  end(): string[] {
+    return this.tokensOf(this.events.end());
+  }
+
+  private tokensOf(events: ServerSentEvent[]): string[] {
     const tokens: string[] = [];
-    let newline: number;
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, newline).trim();
-      this.buffer = this.buffer.slice(newline + 1);
-      if (!line.startsWith('data:')) continue;
-      const event = JSON.parse(line.slice(5)) as { token?: { text?: string; special?: boolean }; generated_text?: string | null; error?: string };
+    for (const { data } of events) {
+      const event = JSON.parse(data) as { token?: { text?: string; special?: boolean }; generated_text?: string | null; error?: string };
       if (event.error) throw new Error(`Model stream error: ${event.error}`);
       if (event.token?.text !== undefined && !event.token.special) tokens.push(event.token.text);
       if (typeof event.generated_text === 'string') this.generatedText = event.generated_text;
@@ -106,17 +107,18 @@ export async function streamGenerate(
   let text = '';
   let tokens = 0;
   let timeToFirstTokenMs: number | undefined;
+  const emit = (token: string) => {
+    timeToFirstTokenMs ??= Math.round(performance.now() - started);
+    tokens++;
+    text += token;
+    onToken(token);
+  };
   for await (const event of out.Body ?? []) {
     if (event.ModelStreamError) throw new Error(`ModelStreamError: ${event.ModelStreamError.Message}`);
     if (event.InternalStreamFailure) throw new Error(`InternalStreamFailure: ${event.InternalStreamFailure.Message}`);
-    if (!event.PayloadPart?.Bytes) continue;
-    for (const token of parser.push(event.PayloadPart.Bytes)) {
-      timeToFirstTokenMs ??= Math.round(performance.now() - started);
-      tokens++;
-      text += token;
-      onToken(token);
-    }
+    if (event.PayloadPart?.Bytes) parser.push(event.PayloadPart.Bytes).forEach(emit);
   }
+  parser.end().forEach(emit);
   return {
     generatedText: parser.generatedText ?? text,
     latencyMs: Math.round(performance.now() - started),

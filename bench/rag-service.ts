@@ -17,6 +17,7 @@ import { runDeploy } from '../clients/workflow-runs';
 import type { DeployEndpointInput } from '../common/endpoint-input';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
 import { projectRoot, readExample } from '../dev/tools';
+import { readServerSentEvents } from '../activities/server-sent-events';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -62,26 +63,17 @@ async function streamOnce(url: string, query: string): Promise<StreamSample> {
     body: JSON.stringify({ query, contextTokens: CONTEXT_TOKENS, generation: { max_new_tokens: opts.maxNewTokens } }),
   });
   if (res.status !== 200) throw new Error(`/rag/stream answered ${res.status}: ${await res.text()}`);
-  const decoder = new TextDecoder();
-  let buffer = '';
   let firstTokenMs: number | undefined;
   let tokens = 0;
-  for await (const chunk of res.body!) {
-    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (\w+)/.exec(block)?.[1];
-      const data = JSON.parse(block.slice(block.indexOf('data: ') + 6));
-      if (event === 'token') {
-        firstTokenMs ??= performance.now() - t0;
-        tokens++;
-      } else if (event === 'done') {
-        return { firstTokenMs: firstTokenMs ?? performance.now() - t0, doneMs: performance.now() - t0, tokens, server: data.timings };
-      } else if (event === 'error') {
-        throw new Error(`stream error: ${data.message}`);
-      }
+  for await (const { event, data } of readServerSentEvents(res.body as AsyncIterable<Uint8Array>)) {
+    const payload = JSON.parse(data);
+    if (event === 'token') {
+      firstTokenMs ??= performance.now() - t0;
+      tokens++;
+    } else if (event === 'done') {
+      return { firstTokenMs: firstTokenMs ?? performance.now() - t0, doneMs: performance.now() - t0, tokens, server: payload.timings };
+    } else if (event === 'error') {
+      throw new Error(`stream error: ${payload.message}`);
     }
   }
   throw new Error('stream ended without done');

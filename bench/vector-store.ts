@@ -11,6 +11,7 @@ import { LanceDbVectorStore } from '../activities/vector-store/lancedb';
 import { QdrantVectorStore } from '../activities/vector-store/qdrant';
 import { isQdrant, LOCAL_QDRANT_URL } from '../activities/vector-store/select';
 import type { Filter, PointInput, SearchMode, SparseVector, VectorStore } from '../activities/vector-store/types';
+import { seeded } from '../dev/seeded-random';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 10_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
@@ -20,17 +21,6 @@ const VOCAB = 30_000;
 const TERMS_PER_DOC = 60;
 const TERMS_PER_QUERY = 6;
 const LIMIT = 10;
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = seeded(1234);
 /** Zipf-ish term ids: a few very common terms, a long tail of rare ones, like text. */

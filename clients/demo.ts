@@ -11,6 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
 import { parseS3Uri } from '../activities/s3';
+import { readServerSentEvents } from '../activities/server-sent-events';
 import type { BatchTransformInput } from '../common/batch-input';
 import type { IngestDocumentsInput, RagQueryResult } from '../common/rag-input';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
@@ -51,20 +52,11 @@ async function sseStep(client: Awaited<ReturnType<typeof connectClient>>, runtim
     });
     if (!res.ok) throw new Error(`/rag/stream answered ${res.status}: ${await res.text()}`);
     process.stdout.write('  ');
-    let buffer = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body!) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const raw = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(raw)?.[1];
-        const data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] ?? 'null');
-        if (event === 'token') process.stdout.write(data.text);
-        if (event === 'error') throw new Error(`stream error: ${data.message}`);
-        if (event === 'done') say(`\n  [first token after ${data.timings.ttft} ms, done after ${data.timings.total} ms; ${data.sources.length} sources]`);
-      }
+    for await (const { event, data } of readServerSentEvents(res.body as AsyncIterable<Uint8Array>)) {
+      const payload = JSON.parse(data);
+      if (event === 'token') process.stdout.write(payload.text);
+      if (event === 'error') throw new Error(`stream error: ${payload.message}`);
+      if (event === 'done') say(`\n  [first token after ${payload.timings.ttft} ms, done after ${payload.timings.total} ms; ${payload.sources.length} sources]`);
     }
   } finally {
     await service.close();

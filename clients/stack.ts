@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { projectRoot, venvBin } from '../dev/tools';
 import { startStack, type StackAddresses } from './embedded-stack';
+import { isRunning } from '../dev/processes';
 
 const stateDir = process.env.LLMOPS_STACK_DIR ?? join(projectRoot, '.stack');
 const stackFile = join(stateDir, 'stack.json');
@@ -21,15 +22,6 @@ interface StackFile extends StackAddresses {
 function readStackFile(): StackFile | undefined {
   if (!existsSync(stackFile)) return undefined;
   return JSON.parse(readFileSync(stackFile, 'utf8')) as StackFile;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function describe(s: StackAddresses): string {
@@ -54,7 +46,7 @@ program
   .option('--timeout <seconds>', 'how long to wait for the stack to become healthy', Number, 180)
   .action(async (opts: { timeout: number }) => {
     const running = readStackFile();
-    if (running && alive(running.pid)) {
+    if (running && isRunning(running.pid)) {
       console.log(`Stack already running (pid ${running.pid}).\n${describe(running)}`);
       return;
     }
@@ -87,22 +79,22 @@ program
 
 program.command('down').action(async () => {
   const running = readStackFile();
-  if (!running || !alive(running.pid)) {
+  if (!running || !isRunning(running.pid)) {
     rmSync(stackFile, { force: true });
     console.log('Stack is not running.');
     return;
   }
   process.kill(running.pid, 'SIGTERM');
   const deadline = Date.now() + 60_000;
-  while (alive(running.pid) && Date.now() < deadline) await sleep(200);
-  if (alive(running.pid)) process.kill(running.pid, 'SIGKILL');
+  while (isRunning(running.pid) && Date.now() < deadline) await sleep(200);
+  if (isRunning(running.pid)) process.kill(running.pid, 'SIGKILL');
   rmSync(stackFile, { force: true });
   console.log(`Stack stopped (state kept in ${stateDir}).`);
 });
 
 program.command('status').action(() => {
   const running = readStackFile();
-  console.log(running && alive(running.pid) ? `Running (pid ${running.pid}).\n${describe(running)}` : 'Stack is not running.');
+  console.log(running && isRunning(running.pid) ? `Running (pid ${running.pid}).\n${describe(running)}` : 'Stack is not running.');
 });
 
 program

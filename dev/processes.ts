@@ -114,3 +114,13 @@ export async function httpReady(url: string): Promise<boolean> {
   await res.arrayBuffer();
   return res.status < 500;
 }
+
+/** True while a process with this pid exists (signal 0 checks without touching it). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -31,7 +31,8 @@ import {
   teardownEndpoint,
   type ActivityCloud,
 } from './support';
-import { isRunning, recordingPool, type RecordingPool } from '../local-cloud/support';
+import { isRunning } from '../../dev/processes';
+import { recordingPool, type RecordingPool } from '../local-cloud/support';
 
 const LMI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124';
 

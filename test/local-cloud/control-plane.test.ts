@@ -1,6 +1,7 @@
 // Conformance of the SageMaker control-plane emulator, through @aws-sdk/client-sagemaker as
 // the activities use it: shapes, AWS error codes and messages, the endpoint state machine
 // against real model processes, tags, list pagination and filters, and persistence.
+import { isRunning } from '../../dev/processes.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,6 @@ import {
   TGI_IMAGE,
   TINY_MODEL_ID,
   clientConfig,
-  isRunning,
   modelProcessPids,
   pidsOf,
   settledEndpoint,

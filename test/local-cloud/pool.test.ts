@@ -10,6 +10,7 @@ import { modelsDirs } from '../../dev/tools.js';
 import { ContainerPool } from '../../local/containers/pool.js';
 import { ContainerStartError, LaunchAbortedError, type Fleet, type VariantLaunch } from '../../local/containers/types.js';
 import { NEVER_READY_ENV } from './support.js';
+import { isRunning } from '../../dev/processes.js';
 
 const TGI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04';
 const logDir = mkdtempSync(join(tmpdir(), 'pool-test-'));
@@ -31,15 +32,6 @@ function variant(overrides: Partial<VariantLaunch> = {}): VariantLaunch {
 function runningContainers(): number {
   const out = execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   return out.split('\n').filter((line) => line.includes('local/container/main.ts')).length;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const pids = (fleet: Fleet) => fleet.variants.flatMap((v) => v.instances.map((i) => i.pid));
@@ -96,7 +88,7 @@ describe('ContainerPool', () => {
     const victim = [...before][0];
     const fleetPid = await servedBy(victim);
     process.kill(fleetPid, 'SIGKILL');
-    await expect.poll(() => isAlive(fleetPid)).toBe(false);
+    await expect.poll(() => isRunning(fleetPid)).toBe(false);
     await expect.poll(() => Array.from({ length: 4 }, () => pool.pick('rr')!.url).every((u) => u !== victim)).toBe(true);
   });
 
@@ -104,9 +96,9 @@ describe('ContainerPool', () => {
     const fleet = await pool.launch('gone', [variant()]);
     await pool.activate('gone', fleet);
     const fleetPids = pids(fleet);
-    expect(fleetPids.every(isAlive)).toBe(true);
+    expect(fleetPids.every(isRunning)).toBe(true);
     await pool.deactivate('gone');
-    expect(fleetPids.some(isAlive)).toBe(false);
+    expect(fleetPids.some(isRunning)).toBe(false);
     expect(pool.pick('gone')).toBeUndefined();
   });
 
@@ -114,9 +106,9 @@ describe('ContainerPool', () => {
     const blue = await pool.launch('bg', [variant()]);
     await pool.activate('bg', blue);
     const green = await pool.launch('bg', [variant({ variantName: 'Green' })]);
-    expect(pids(blue).every(isAlive)).toBe(true); // both run until the switch
+    expect(pids(blue).every(isRunning)).toBe(true); // both run until the switch
     await pool.activate('bg', green);
-    expect(pids(blue).some(isAlive)).toBe(false);
+    expect(pids(blue).some(isRunning)).toBe(false);
     expect(pool.pick('bg')).toEqual({ variantName: 'Green', url: green.variants[0].instances[0].url });
     await expect(pool.activate('bg', blue)).rejects.toThrow(/stopped/);
   });
@@ -172,7 +164,7 @@ describe('ContainerPool', () => {
     const fleet = await pool.launch('leftover', [variant()]); // launched, never activated
     const all = [...pids(fleet)];
     await pool.stopAll();
-    expect(all.some(isAlive)).toBe(false);
+    expect(all.some(isRunning)).toBe(false);
     expect(runningContainers()).toBe(0);
     expect(pool.pick('rr')).toBeUndefined();
   });
@@ -221,14 +213,14 @@ describe('ContainerPool cancellation', () => {
     const launching = watched.launch('aborted', [stuck({ instanceCount: 2 })], { signal: controller.signal });
     await expect.poll(() => startedPids('AllTraffic', from), { timeout: 30_000 }).toHaveLength(2);
     const pids = startedPids('AllTraffic', from);
-    expect(pids.every(isAlive)).toBe(true);
+    expect(pids.every(isRunning)).toBe(true);
 
     controller.abort();
     const err = await outcome(launching);
     expect(err).toBeInstanceOf(LaunchAbortedError);
     expect(err).not.toBeInstanceOf(ContainerStartError);
     expect((err as Error).name).toBe('AbortError');
-    expect(pids.filter(isAlive)).toEqual([]);
+    expect(pids.filter(isRunning)).toEqual([]);
   });
 
   it('stopAll during a launch leaves no survivor, healthy or still starting', async () => {
@@ -241,9 +233,9 @@ describe('ContainerPool cancellation', () => {
     expect(pids).toHaveLength(2);
 
     await watched.stopAll();
-    expect(pids.filter(isAlive)).toEqual([]);
+    expect(pids.filter(isRunning)).toEqual([]);
     expect(await outcome(launching)).toBeInstanceOf(LaunchAbortedError);
-    expect(pids.filter(isAlive)).toEqual([]);
+    expect(pids.filter(isRunning)).toEqual([]);
     expect(watched.pick('interrupted')).toBeUndefined();
   });
 
@@ -256,6 +248,6 @@ describe('ContainerPool cancellation', () => {
     const err = await outcome(launching);
     expect(err).toBeInstanceOf(ContainerStartError);
     expect((err as ContainerStartError).reason).toContain('production variant Broken');
-    expect([...startedPids('Stuck', from), ...startedPids('Broken', from)].filter(isAlive)).toEqual([]);
+    expect([...startedPids('Stuck', from), ...startedPids('Broken', from)].filter(isRunning)).toEqual([]);
   });
 });

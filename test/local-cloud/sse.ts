@@ -1,16 +1,9 @@
-// Reads server-sent events the way TGI clients do: `data:` lines, events split by a blank line.
+// TGI's server-sent token events, as test helpers: the JSON payloads and the streamed text.
+import { parseServerSentEvents } from '../../activities/server-sent-events.js';
+
+/** The JSON payloads of a finished server-sent-events body. */
 export function parseSse(text: string): unknown[] {
-  return text
-    .split('\n\n')
-    .map((block) =>
-      block
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice('data:'.length).trimStart())
-        .join('\n'),
-    )
-    .filter(Boolean)
-    .map((data) => JSON.parse(data));
+  return parseServerSentEvents(text).map(({ data }) => JSON.parse(data));
 }
 
 export interface TgiStreamEvent {

@@ -114,15 +114,6 @@ export function pidsOf(fleet: Fleet): number[] {
   return fleet.variants.flatMap((v) => v.instances.map((i) => i.pid));
 }
 
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting']);
 
 /** Polls DescribeEndpoint until the endpoint leaves its transitional states (or is gone). */

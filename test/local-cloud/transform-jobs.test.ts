@@ -2,6 +2,7 @@
 // the activities use them: jobs run the tiny model for real over objects in S3 (moto), write
 // one output line per input line in input order, fail with AWS-like reasons, stop, list, and
 // survive a restart of the local cloud.
+import { isRunning } from '../../dev/processes.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,6 @@ import {
   TGI_IMAGE,
   TINY_MODEL_ID,
   clientConfig,
-  isRunning,
   modelProcessPids,
   pidsOf,
   settledEndpoint,

@@ -24,6 +24,7 @@ import { projectRoot } from '../../dev/tools';
 import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service';
 import { deployTinyEndpoint, startActivityCloud, TEST_ROLE_NAME, TGI_IMAGE, type ActivityCloud } from '../activities/support';
 import { devServerEnv } from '../support/temporal';
+import { parseServerSentEvents } from '../../activities/server-sent-events';
 
 const EP = 'rag-svc';
 const KEY = 'test-key-0123456789abcdef';
@@ -103,20 +104,9 @@ interface SseEvent {
   data: any;
 }
 
-/** Server-sent events: blocks split by a blank line, `event:` names them, `data:` lines carry JSON. */
+/** The events of a finished /rag/stream body, with their JSON payloads parsed. */
 function parseSse(text: string): SseEvent[] {
-  return text
-    .split('\n\n')
-    .filter((block) => block.trim())
-    .map((block) => {
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      return { event, data: JSON.parse(data.join('\n')) };
-    });
+  return parseServerSentEvents(text).map(({ event, data }) => ({ event: event ?? 'message', data: JSON.parse(data) }));
 }
 
 /** The workflow input a run was started with, from its history. */

@@ -3,6 +3,7 @@
 // adapters cannot drift apart (cosine similarity, Qdrant's BM25 IDF, RRF with k = 60).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Filter, PointInput, ScoredPoint, SparseVector, VectorStore } from '../../activities/vector-store/types';
+import { seeded } from '../../dev/seeded-random';
 
 export interface ContractTarget {
   name: string;
@@ -36,18 +37,6 @@ const sparse = (entries: Record<number, number>): SparseVector => ({
 const idf = (n: number, df: number) => Math.log((n - df + 0.5) / (df + 0.5) + 1);
 const ids = (points: ScoredPoint[]) => points.map((p) => p.id);
 const idSet = (points: { id: string }[]) => new Set(points.map((p) => p.id));
-
-/** Seeded pseudo-random numbers (mulberry32), so "random" vectors are the same every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function vectorStoreContract(target: ContractTarget): void {
   describe(`VectorStore contract: ${target.name}`, () => {
