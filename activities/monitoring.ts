@@ -1,9 +1,14 @@
 // Prompt monitoring: one durable record per RAG query (query, final prompt, answer, sources,
 // per-step latency, token counts, endpoint), appended as a JSON line. Append-only JSON lines
 // survive crashes (a torn last line is skipped on read) and need no database server.
+//
+// appendMonitoringRecord is the one writer: the rag worker's recordMonitoring activity (answers
+// the ragQuery workflow generated) and the RAG service's /rag/stream (answers it streamed) both
+// call it. Each record is one O_APPEND write, which a local file system lands whole at the end
+// of the file, so the two processes' lines do not interleave.
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { projectRoot } from '../dev/tools';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RagQueryResult } from '../common/rag-input';
 
 export interface MonitoringRecord extends RagQueryResult {
@@ -13,7 +18,11 @@ export interface MonitoringRecord extends RagQueryResult {
   workflowId?: string;
 }
 
-export const defaultMonitoringFile = () => process.env.LLMOPS_MONITORING_FILE ?? join(projectRoot, '.monitoring', 'prompts.jsonl');
+/** The checkout this file is in; production code does not import dev/ to learn it. */
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** LLMOPS_MONITORING_FILE, else .monitoring/prompts.jsonl in the project; read at each use. */
+const defaultMonitoringFile = () => process.env.LLMOPS_MONITORING_FILE ?? join(projectRoot, '.monitoring', 'prompts.jsonl');
 
 export async function appendMonitoringRecord(record: MonitoringRecord, file = defaultMonitoringFile()): Promise<void> {
   await mkdir(dirname(file), { recursive: true });

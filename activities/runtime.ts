@@ -1,21 +1,11 @@
-// SageMaker Runtime: invoking a TGI endpoint. Used for the deploy's smoke test and by clients.
+// SageMaker Runtime: generating text with an endpoint, whole (InvokeEndpoint, the activity the
+// deploy's smoke test and ragQuery's generate use) or token by token
+// (InvokeEndpointWithResponseStream, for the RAG service's /rag/stream and `llmops invoke
+// --stream`). The request and response formats are activities/generation.ts's business.
 import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApplicationFailure } from '@temporalio/common';
 import { aws } from './aws-errors';
-import { ServerSentEventParser, type ServerSentEvent } from './server-sent-events';
-
-export interface GenerationParameters {
-  max_new_tokens?: number;
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  repetition_penalty?: number;
-  /** TGI decodes greedily unless do_sample is true (temperature must then be > 0). */
-  do_sample?: boolean;
-  return_full_text?: boolean;
-  stop?: string[];
-  seed?: number;
-}
+import { generationRequestBody, generationStreamParser, parseGenerationResponse, type ContainerFormat, type GenerationParameters } from './generation';
 
 export interface InvokeInput {
   endpointName: string;
@@ -25,60 +15,10 @@ export interface InvokeInput {
   format?: ContainerFormat;
 }
 
-/** Hugging Face TGI, or DJL LMI (the Large Model Inference container). */
-export type ContainerFormat = 'tgi' | 'lmi';
-
-/**
- * The request body for a generation. TGI returns only the continuation when asked
- * (return_full_text: false); LMI has no such flag and samples only with do_sample.
- */
-export function generationRequestBody(format: ContainerFormat, inputs: string, parameters: GenerationParameters = {}): string {
-  if (format === 'lmi') {
-    const { return_full_text: _unsupported, ...rest } = parameters;
-    return JSON.stringify({ inputs, parameters: { do_sample: rest.temperature !== undefined, ...rest } });
-  }
-  return JSON.stringify({ inputs, parameters: { return_full_text: false, ...parameters } });
-}
-
 export interface InvokeResult {
   generatedText: string;
   latencyMs: number;
   invokedVariant?: string;
-}
-
-/** TGI answers `[{"generated_text"}]`; LMI (and some TGI versions) the object alone. */
-export function parseGenerationResponse(body: string): string {
-  const parsed: unknown = JSON.parse(body);
-  const first = Array.isArray(parsed) ? parsed[0] : parsed;
-  const text = (first as { generated_text?: unknown } | undefined)?.generated_text;
-  if (typeof text !== 'string') throw new Error(`Unexpected TGI/LMI response: ${body.slice(0, 200)}`);
-  return text;
-}
-
-/** Turns TGI's server-sent events into token texts, and keeps the final generated_text. */
-export class TgiEventParser {
-  private readonly events = new ServerSentEventParser();
-  generatedText: string | undefined;
-
-  push(bytes: Uint8Array): string[] {
-    return this.tokensOf(this.events.push(bytes));
-  }
-
-  /** Whatever the stream's last part left unterminated. */
-  end(): string[] {
-    return this.tokensOf(this.events.end());
-  }
-
-  private tokensOf(events: ServerSentEvent[]): string[] {
-    const tokens: string[] = [];
-    for (const { data } of events) {
-      const event = JSON.parse(data) as { token?: { text?: string; special?: boolean }; generated_text?: string | null; error?: string };
-      if (event.error) throw new Error(`Model stream error: ${event.error}`);
-      if (event.token?.text !== undefined && !event.token.special) tokens.push(event.token.text);
-      if (typeof event.generated_text === 'string') this.generatedText = event.generated_text;
-    }
-    return tokens;
-  }
 }
 
 export interface StreamResult extends InvokeResult {
@@ -86,24 +26,25 @@ export interface StreamResult extends InvokeResult {
   tokens: number;
 }
 
-/** InvokeEndpointWithResponseStream with TGI's `stream: true`; calls onToken as tokens arrive. */
+/** InvokeEndpointWithResponseStream; calls onToken as tokens arrive. */
 export async function streamGenerate(
   runtime: SageMakerRuntimeClient,
-  { endpointName, inputs, parameters }: InvokeInput,
+  { endpointName, inputs, parameters, format = 'tgi' }: InvokeInput,
   onToken: (text: string) => void = () => {},
   { abortSignal }: { abortSignal?: AbortSignal } = {},
 ): Promise<StreamResult> {
+  // First: a format that cannot stream fails before the endpoint is called.
+  const parser = generationStreamParser(format);
   const started = performance.now();
   const out = await runtime.send(
     new InvokeEndpointWithResponseStreamCommand({
       EndpointName: endpointName,
       ContentType: 'application/json',
-      Body: JSON.stringify({ inputs, parameters: { return_full_text: false, ...parameters }, stream: true }),
+      Body: generationRequestBody(format, inputs, parameters, { stream: true }),
     }),
     // Aborting closes the connection, which stops the endpoint's stream too.
     { abortSignal },
   );
-  const parser = new TgiEventParser();
   let text = '';
   let tokens = 0;
   let timeToFirstTokenMs: number | undefined;

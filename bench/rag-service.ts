@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startStack } from '../clients/embedded-stack';
-import { startRagService } from '../clients/rag-service';
+import { startRagService } from '../clients/rag-service/server';
 import { connectClient } from '../clients/temporal-client';
 import { runDeploy } from '../clients/workflow-runs';
 import type { DeployEndpointInput } from '../common/endpoint-input';

@@ -2,16 +2,16 @@
 // Talks to Temporal at TEMPORAL_ADDRESS and to AWS (or the local cloud) via AWS_ENDPOINT_URL.
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { WorkflowFailedError } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import type { ContainerFormat } from '../activities/generation';
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
 import { batchTransformInputSchema } from '../common/batch-input';
 import { deployEndpointInputSchema, InvalidInputError, parseInput, type DeployEndpointInput } from '../common/endpoint-input';
 import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input';
-import { executeRagQuery } from './rag-service';
 import type { Progress } from '../workflows/progress';
-import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
+import { executeRagQuery, runDeploy, runTeardown, runWorkflow } from './workflow-runs';
 import { connectClient } from './temporal-client';
 
 const positiveInt = (value: string) => {
@@ -108,15 +108,16 @@ program
 
 program
   .command('invoke')
-  .description('generate text with an endpoint (TGI format); --stream prints tokens as they arrive')
+  .description('generate text with an endpoint; --stream prints tokens as they arrive')
   .argument('<endpoint-name>')
   .argument('<prompt>')
   .option('--max-new-tokens <n>', 'tokens to generate', positiveInt, 64)
   .option('--temperature <t>', 'sampling temperature', Number, 0.7)
+  .addOption(new Option('--format <format>', "the endpoint container's request format").choices(['tgi', 'lmi']).default('tgi'))
   .option('--stream', 'use InvokeEndpointWithResponseStream')
-  .action(async (endpointName: string, prompt: string, opts: { maxNewTokens: number; temperature: number; stream?: boolean }) => {
+  .action(async (endpointName: string, prompt: string, opts: { maxNewTokens: number; temperature: number; format: ContainerFormat; stream?: boolean }) => {
     const runtime = new SageMakerRuntimeClient({});
-    const input = { endpointName, inputs: prompt, parameters: { max_new_tokens: opts.maxNewTokens, temperature: opts.temperature, top_p: 0.9 } };
+    const input = { endpointName, inputs: prompt, format: opts.format, parameters: { max_new_tokens: opts.maxNewTokens, temperature: opts.temperature, top_p: 0.9 } };
     if (opts.stream) {
       const result = await streamGenerate(runtime, input, (t) => process.stdout.write(t));
       print(`\n[${result.tokens} tokens, first after ${result.timeToFirstTokenMs} ms, all in ${result.latencyMs} ms, variant ${result.invokedVariant}]`);

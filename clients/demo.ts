@@ -21,7 +21,7 @@ import type { BatchTransformResult } from '../workflows/batch-transform';
 import { projectRoot } from '../dev/tools';
 import { startStack } from './embedded-stack';
 import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
-import { startRagService } from './rag-service';
+import { startRagService } from './rag-service/server';
 import { connectClient } from './temporal-client';
 
 const program = new Command('demo')

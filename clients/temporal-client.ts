@@ -1,6 +1,6 @@
 // A Temporal client for the CLI, demo and services, from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE.
 import { Client, Connection } from '@temporalio/client';
-import { temporalAddress, temporalNamespace } from '../workers/temporal-config';
+import { temporalAddress, temporalNamespace } from '../common/temporal-connection';
 
 export async function connectClient(address = temporalAddress()): Promise<Client> {
   const connection = await Connection.connect({ address }).catch((err: Error) => {

@@ -1,9 +1,13 @@
-// Starting the workflows from code, with live progress: the `progress` query gives
-// the step, and the pending activity's last failure says what AWS reported on the last poll
-// ("Endpoint demo is Creating"), which is what a person watching a long wait wants to see.
+// Starting the workflows from code. The endpoint workflows come with live progress: the
+// `progress` query gives the step, and the pending activity's last failure says what AWS reported
+// on the last poll ("Endpoint demo is Creating"), which is what a person watching a long wait
+// wants to see. ragQuery is a request/response call with a deadline, shared by `llmops ask`
+// and the RAG service.
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { CONTROL_TASK_QUEUE } from '../common/task-queues';
+import { randomUUID } from 'node:crypto';
 import type { DeployEndpointInput, TeardownEndpointInput } from '../common/endpoint-input';
+import type { RagQueryResult, RagQuerySpec } from '../common/rag-input';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
 import type { DeployEndpointResult } from '../workflows/deploy-endpoint';
 import type { Progress } from '../workflows/progress';
 import type { TeardownEndpointResult } from '../workflows/teardown-endpoint';
@@ -60,3 +64,44 @@ export const runDeploy = (client: Client, input: DeployEndpointInput, print?: Pr
 
 export const runTeardown = (client: Client, input: TeardownEndpointInput, print?: ProgressLine) =>
   runWorkflow<TeardownEndpointResult>(client, 'teardownEndpoint', `teardown-${input.endpointName}`, input, print);
+
+export interface RagQueryRun {
+  result: RagQueryResult;
+  workflowId: string;
+  /** Wall-clock milliseconds from start request to result, as the caller saw them. */
+  elapsedMs: number;
+}
+
+export class RagQueryTimeoutError extends Error {
+  constructor(readonly workflowId: string, readonly timeoutMs: number) {
+    super(`ragQuery ${workflowId} did not finish within ${timeoutMs} ms`);
+    this.name = 'RagQueryTimeoutError';
+  }
+}
+
+/**
+ * Starts ragQuery (workflow id rag-<uuid>) and waits for its result, at most `timeoutMs`; past
+ * that the run is cancelled (nobody is waiting for it any more) and RagQueryTimeoutError thrown.
+ * The server also ends the run at twice the timeout, in case the caller dies before cancelling.
+ */
+export async function executeRagQuery(
+  client: Client,
+  spec: RagQuerySpec,
+  { taskQueue = RAG_TASK_QUEUE, timeoutMs = 60_000, workflowId = `rag-${randomUUID()}` }: { taskQueue?: string; timeoutMs?: number; workflowId?: string } = {},
+): Promise<RagQueryRun> {
+  const started = performance.now();
+  const handle = await client.workflow.start('ragQuery', { taskQueue, workflowId, args: [spec], workflowExecutionTimeout: timeoutMs * 2 });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RagQueryTimeoutError(workflowId, timeoutMs)), timeoutMs);
+  });
+  try {
+    const result = (await Promise.race([handle.result(), deadline])) as RagQueryResult;
+    return { result, workflowId, elapsedMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    if (err instanceof RagQueryTimeoutError) void handle.cancel().catch(() => {});
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}

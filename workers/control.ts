@@ -1,32 +1,22 @@
 // Worker for the `sagemaker-control` task queue: deploy, update, teardown workflows and their
 // AWS activities. AWS clients come from the standard chain and AWS_ENDPOINT_URL, so the same
 // worker drives real AWS or the local cloud.
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities';
 import { createAwsClients, type AwsClientOptions } from '../activities/aws-clients';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues';
-import { installTemporalLogging, logger } from './logger';
-import { temporalAddress, temporalNamespace } from './temporal-config';
+import { temporalAddress } from '../common/temporal-connection';
+import { logger } from './logger';
+import { workerBase, type WorkerConnectionOptions } from './worker-base';
 
-const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-
-export interface ControlWorkerOptions {
-  connection?: NativeConnection;
-  address?: string;
-  namespace?: string;
-  taskQueue?: string;
+export interface ControlWorkerOptions extends WorkerConnectionOptions {
   aws?: AwsClientOptions;
 }
 
 export async function createControlWorker(opts: ControlWorkerOptions = {}): Promise<Worker> {
-  installTemporalLogging();
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.address ?? temporalAddress() }));
   return Worker.create({
-    connection,
-    namespace: opts.namespace ?? temporalNamespace(),
-    taskQueue: opts.taskQueue ?? CONTROL_TASK_QUEUE,
-    workflowsPath,
+    ...(await workerBase(opts, CONTROL_TASK_QUEUE)),
     activities: createActivities(createAwsClients(opts.aws)),
     // Control-plane calls are slow and rate-limited: a few at a time is plenty.
     maxConcurrentActivityTaskExecutions: 16,

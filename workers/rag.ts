@@ -2,7 +2,7 @@
 // the vector store and the SageMaker Runtime client created once per worker process.
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import type { AwsClientOptions } from '../activities/aws-clients';
 import { DenseEmbedder } from '../activities/embeddings/dense';
@@ -10,32 +10,23 @@ import { createRagActivities } from '../activities/rag';
 import { openVectorStore, type OpenVectorStoreOptions } from '../activities/vector-store/select';
 import type { VectorStore } from '../activities/vector-store/types';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
-import { installTemporalLogging, logger } from './logger';
-import { temporalAddress, temporalNamespace } from './temporal-config';
+import { temporalAddress } from '../common/temporal-connection';
+import { logger } from './logger';
+import { workerBase, type WorkerConnectionOptions } from './worker-base';
 
-const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-
-export interface RagWorkerOptions {
-  connection?: NativeConnection;
-  namespace?: string;
-  taskQueue?: string;
+export interface RagWorkerOptions extends WorkerConnectionOptions {
   aws?: AwsClientOptions;
   vectorStore?: OpenVectorStoreOptions;
   monitoringFile?: string;
 }
 
 export async function createRagWorker(opts: RagWorkerOptions = {}): Promise<{ worker: Worker; close(): Promise<void> }> {
-  installTemporalLogging();
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: temporalAddress() }));
   const region = opts.aws?.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const clientConfig = { ...opts.aws, region };
   const embedder = new DenseEmbedder();
   let store: Promise<VectorStore> | undefined;
   const worker = await Worker.create({
-    connection,
-    namespace: opts.namespace ?? temporalNamespace(),
-    taskQueue: opts.taskQueue ?? RAG_TASK_QUEUE,
-    workflowsPath,
+    ...(await workerBase(opts, RAG_TASK_QUEUE)),
     activities: createRagActivities({
       s3: new S3Client({ ...clientConfig, forcePathStyle: Boolean(opts.aws?.endpoint ?? process.env.AWS_ENDPOINT_URL) }),
       runtime: new SageMakerRuntimeClient(clientConfig),

@@ -1,4 +1,4 @@
-// The RAG HTTP service (clients/rag-service.ts) against a real Temporal dev server and the real
+// The RAG HTTP service (clients/rag-service/) against a real Temporal dev server and the real
 // local cloud, whose endpoint runs the tiny TinyStories model, so /rag/stream streams real tokens
 // through InvokeEndpointWithResponseStream.
 //
@@ -21,7 +21,7 @@ import { readMonitoringRecords, type MonitoringRecord } from '../../activities/m
 import type { RagQueryResult } from '../../common/rag-input';
 import { RAG_TASK_QUEUE } from '../../common/task-queues';
 import { projectRoot } from '../../dev/tools';
-import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service';
+import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service/server';
 import { deployTinyEndpoint, startActivityCloud, TEST_ROLE_NAME, TGI_IMAGE, type ActivityCloud } from '../activities/support';
 import { devServerEnv } from '../support/temporal';
 import { parseServerSentEvents } from '../../activities/server-sent-events';

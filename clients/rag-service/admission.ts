@@ -1,0 +1,141 @@
+// Everything the RAG service checks before it starts a workflow, in this order: API key
+// (x-api-key), per-key rate limit (token bucket), body size, JSON, query length, the ragQuery
+// input schema, a format that can stream (on /rag/stream), the endpoint InService. Each refusal
+// is an HttpError naming what was wrong; nothing has run yet when one is thrown.
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { streamingRefusal } from '../../activities/generation.js';
+import { InvalidInputError, parseInput } from '../../common/endpoint-input.js';
+import { ragQueryInputSchema, type RagQuerySpec } from '../../common/rag-input.js';
+import { EndpointStatusCache, type EndpointState } from './endpoint-status.js';
+import { errorMessage, HttpError, readBody, type RequestContext } from './http.js';
+
+export interface AdmissionOptions {
+  sagemaker: SageMakerClient;
+  /** Accepted values of the x-api-key header. At least one; never logged. */
+  apiKeys: string[];
+  /** Sustained requests per minute per API key (default 60). */
+  rateLimitPerMinute?: number;
+  /** Requests a key may make at once before the rate applies (default: rateLimitPerMinute). */
+  rateLimitBurst?: number;
+  /** Default 16 KiB. */
+  maxBodyBytes?: number;
+  /** Default 2000, the ragQuery contract's own maximum. */
+  maxQueryChars?: number;
+  /** How long a DescribeEndpoint answer is reused (default 5 s). */
+  endpointStatusTtlMs?: number;
+  defaults: { endpointName: string; collection?: string };
+}
+
+/** What admission allows when the options do not say. */
+export const ADMISSION_DEFAULTS = { rateLimitPerMinute: 60, maxBodyBytes: 16 * 1024, maxQueryChars: 2000 } as const;
+
+/** Admits one request (the caller's key index goes into `ctx`) and returns its ragQuery input. */
+export type Admission = (req: IncomingMessage, ctx: RequestContext, stream: boolean) => Promise<RagQuerySpec>;
+
+/** The HTTP body: the ragQuery input minus what only the service decides (prepareOnly). */
+const ragRequestSchema = ragQueryInputSchema.omit({ prepareOnly: true });
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** Index of the matching key, or -1. Compares digests in constant time against every key. */
+function keyMatcher(apiKeys: string[]): (presented: string) => number {
+  const digests = apiKeys.map(digest);
+  return (presented) => {
+    const d = digest(presented);
+    let found = -1;
+    digests.forEach((k, i) => {
+      if (timingSafeEqual(k, d) && found < 0) found = i;
+    });
+    return found;
+  };
+}
+
+/** One bucket per API key: `burst` tokens, refilled at `perMinute` per minute. */
+class TokenBuckets {
+  private readonly buckets = new Map<number, { tokens: number; at: number }>();
+  constructor(
+    private readonly perMinute: number,
+    private readonly burst: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Takes a token; when there is none, how many seconds until there is. */
+  take(key: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
+    const now = this.now();
+    const perMs = this.perMinute / 60_000;
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * perMs);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000)) };
+  }
+}
+
+export function createAdmission(opts: AdmissionOptions, log: Logger): Admission {
+  if (!opts.apiKeys.length || opts.apiKeys.some((k) => !k)) throw new Error('startRagService needs at least one non-empty API key');
+  const maxBodyBytes = opts.maxBodyBytes ?? ADMISSION_DEFAULTS.maxBodyBytes;
+  const maxQueryChars = opts.maxQueryChars ?? ADMISSION_DEFAULTS.maxQueryChars;
+  const perMinute = opts.rateLimitPerMinute ?? ADMISSION_DEFAULTS.rateLimitPerMinute;
+  const matchKey = keyMatcher(opts.apiKeys);
+  const buckets = new TokenBuckets(perMinute, opts.rateLimitBurst ?? perMinute);
+  const endpoints = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000);
+
+  return async (req, ctx, stream) => {
+    const presented = req.headers['x-api-key'];
+    const key = typeof presented === 'string' && presented ? matchKey(presented) : -1;
+    if (key < 0) {
+      req.resume();
+      throw new HttpError(401, 'unauthorized', 'A valid API key is required in the x-api-key header', { 'www-authenticate': 'ApiKey header="x-api-key"' });
+    }
+    ctx.key = key;
+    const taken = buckets.take(key);
+    if (!taken.ok) {
+      req.resume();
+      throw new HttpError(429, 'rate_limited', `Rate limit of ${perMinute} requests per minute exceeded for this API key; retry after ${taken.retryAfterSeconds} s`, {
+        'retry-after': String(taken.retryAfterSeconds),
+      });
+    }
+    const text = await readBody(req, maxBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      throw new HttpError(400, 'invalid_json', `The request body is not valid JSON: ${errorMessage(err)}`);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'invalid_json', 'The request body must be a JSON object such as {"query": "..."}');
+    const query = (body as { query?: unknown }).query;
+    if (typeof query === 'string' && query.length > maxQueryChars) {
+      throw new HttpError(400, 'query_too_long', `query: must be at most ${maxQueryChars} characters (got ${query.length})`);
+    }
+    let spec: RagQuerySpec;
+    try {
+      const parsed = parseInput(ragRequestSchema, 'ragQuery', { endpointName: opts.defaults.endpointName, ...(opts.defaults.collection ? { collection: opts.defaults.collection } : {}), ...body });
+      spec = { ...parsed, prepareOnly: stream };
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw new HttpError(400, 'invalid_input', err.problems.join('; '));
+      throw err;
+    }
+    const refusal = stream ? streamingRefusal(spec.format) : undefined;
+    if (refusal) throw new HttpError(400, 'invalid_input', `format: ${refusal}; use POST /rag`);
+
+    let state: EndpointState;
+    try {
+      state = await endpoints.get(spec.endpointName);
+    } catch (err) {
+      log.warn({ endpointName: spec.endpointName, err: errorMessage(err) }, 'DescribeEndpoint failed');
+      throw new HttpError(503, 'endpoint_status_unavailable', `Cannot check the status of endpoint ${spec.endpointName}; try again later`, { 'retry-after': '5' });
+    }
+    if ('missing' in state) throw new HttpError(503, 'endpoint_unavailable', `Endpoint ${spec.endpointName} does not exist`);
+    if (state.status !== 'InService') {
+      throw new HttpError(503, 'endpoint_unavailable', `Endpoint ${spec.endpointName} is ${state.status}, not InService; try again later`, { 'retry-after': '10' });
+    }
+    return spec;
+  };
+}
