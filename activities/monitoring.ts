@@ -3,7 +3,7 @@
 // survive crashes (a torn last line is skipped on read) and need no database server.
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { projectRoot } from '../dev/tools';
+import { projectRoot } from '../common/project-paths';
 import type { RagQueryResult } from '../common/rag-input';
 
 export interface MonitoringRecord extends RagQueryResult {

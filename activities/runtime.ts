@@ -1,7 +1,7 @@
 // SageMaker Runtime: invoking a TGI endpoint. Used for the deploy's smoke test and by clients.
 import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApplicationFailure } from '@temporalio/common';
-import { aws } from './aws-errors';
+import { callAws } from './aws-errors';
 import { ServerSentEventParser, type ServerSentEvent } from './server-sent-events';
 
 export interface GenerationParameters {
@@ -132,7 +132,7 @@ export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntime
   return {
     async invokeEndpoint({ endpointName, inputs, parameters, format = 'tgi' }: InvokeInput): Promise<InvokeResult> {
       const started = performance.now();
-      const out = await aws(`InvokeEndpoint ${endpointName}`, () =>
+      const out = await callAws(`InvokeEndpoint ${endpointName}`, () =>
         runtime.send(
           new InvokeEndpointCommand({
             EndpointName: endpointName,

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { appendMonitoringRecord, defaultMonitoringFile } from '../activities/monitoring';
 import { streamGenerate } from '../activities/runtime';
-import { InvalidInputError, parseInput } from '../common/endpoint-input';
+import { InvalidInputError, parseInput } from '../common/input-parsing';
 import { ragQueryInputSchema, type RagQueryResult, type RagQuerySpec } from '../common/rag-input';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
 
