@@ -4,14 +4,14 @@
 import {
   DeleteScalingPolicyCommand,
   DeregisterScalableTargetCommand,
-  DescribeScalableTargetsCommand,
   DescribeScalingPoliciesCommand,
+  paginateDescribeScalableTargets,
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
   type ApplicationAutoScalingClient,
 } from '@aws-sdk/client-application-auto-scaling';
 import { scalingPolicyName, variantResourceId } from '../common/resource-names';
-import { aws, classifyAwsError, isNotFound } from './aws-errors';
+import { awsPages, callAws, callAwsOrUndefined } from './aws-errors';
 
 const SERVICE = 'sagemaker' as const;
 const DIMENSION = 'sagemaker:variant:DesiredInstanceCount' as const;
@@ -30,7 +30,7 @@ export function createAutoscalingActivities({ autoscaling }: { autoscaling: Appl
   return {
     async registerAutoscaling(input: RegisterAutoscalingInput): Promise<{ resourceId: string; policyArn: string }> {
       const resourceId = variantResourceId(input.endpointName, input.variantName);
-      await aws(`RegisterScalableTarget ${resourceId}`, () =>
+      await callAws(`RegisterScalableTarget ${resourceId}`, () =>
         autoscaling.send(
           new RegisterScalableTargetCommand({
             ServiceNamespace: SERVICE,
@@ -41,7 +41,7 @@ export function createAutoscalingActivities({ autoscaling }: { autoscaling: Appl
           }),
         ),
       );
-      const policy = await aws(`PutScalingPolicy ${resourceId}`, () =>
+      const policy = await callAws(`PutScalingPolicy ${resourceId}`, () =>
         autoscaling.send(
           new PutScalingPolicyCommand({
             PolicyName: scalingPolicyName(input.endpointName, input.variantName),
@@ -64,40 +64,28 @@ export function createAutoscalingActivities({ autoscaling }: { autoscaling: Appl
     /** Scalable targets registered for any variant of the endpoint (also after it is gone). */
     async findScalableTargets({ endpointName }: { endpointName: string }): Promise<string[]> {
       const ids: string[] = [];
-      let NextToken: string | undefined;
-      do {
-        const page = await aws('DescribeScalableTargets', () =>
-          autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: SERVICE, NextToken })),
-        );
+      for await (const page of awsPages('DescribeScalableTargets', paginateDescribeScalableTargets({ client: autoscaling }, { ServiceNamespace: SERVICE }))) {
         for (const t of page.ScalableTargets ?? []) {
           if (t.ResourceId?.startsWith(`endpoint/${endpointName}/variant/`)) ids.push(t.ResourceId);
         }
-        NextToken = page.NextToken;
-      } while (NextToken);
+      }
       return ids;
     },
 
     /** Deletes the target's policies, then the target; absent ones count as done. */
     async deregisterAutoscaling({ resourceId }: { resourceId: string }): Promise<{ deregistered: boolean }> {
-      const policies = await aws(`DescribeScalingPolicies ${resourceId}`, () =>
+      const policies = await callAws(`DescribeScalingPolicies ${resourceId}`, () =>
         autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION })),
       );
       for (const p of policies.ScalingPolicies ?? []) {
-        try {
-          await autoscaling.send(
-            new DeleteScalingPolicyCommand({ PolicyName: p.PolicyName!, ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION }),
-          );
-        } catch (err) {
-          if (!isNotFound(err)) classifyAwsError(err, `DeleteScalingPolicy ${p.PolicyName}`);
-        }
+        await callAwsOrUndefined(`DeleteScalingPolicy ${p.PolicyName}`, () =>
+          autoscaling.send(new DeleteScalingPolicyCommand({ PolicyName: p.PolicyName!, ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION })),
+        );
       }
-      try {
-        await autoscaling.send(new DeregisterScalableTargetCommand({ ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION }));
-        return { deregistered: true };
-      } catch (err) {
-        if (isNotFound(err)) return { deregistered: false };
-        return classifyAwsError(err, `DeregisterScalableTarget ${resourceId}`);
-      }
+      const deregistered = await callAwsOrUndefined(`DeregisterScalableTarget ${resourceId}`, () =>
+        autoscaling.send(new DeregisterScalableTargetCommand({ ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION })),
+      );
+      return { deregistered: deregistered !== undefined };
     },
   };
 }

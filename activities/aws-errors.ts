@@ -34,10 +34,17 @@ export function isAwsError(err: unknown): err is AwsError {
   return typeof err === 'object' && err !== null && ('$metadata' in err || '$fault' in err);
 }
 
-/** "Not found" across services: SageMaker's ValidationException wording, IAM, autoscaling. */
+// The codes that mean "no such thing": IAM, Application Auto Scaling, SageMaker jobs, S3
+// (HeadObject's bare 404 is NotFound; GetObject and bucket calls say NoSuchKey / NoSuchBucket).
+const NOT_FOUND = new Set(['NoSuchEntity', 'NoSuchEntityException', 'ObjectNotFoundException', 'ResourceNotFound', 'NotFound', 'NoSuchKey', 'NoSuchBucket']);
+
+/**
+ * "Not found" across services: the codes above, and SageMaker's ValidationException wording
+ * for models, configs and endpoints ("Could not find endpoint ..."). The one test for it.
+ */
 export function isNotFound(err: unknown): boolean {
   if (!isAwsError(err)) return false;
-  if (err.name === 'NoSuchEntity' || err.name === 'NoSuchEntityException' || err.name === 'ObjectNotFoundException' || err.name === 'ResourceNotFound') return true;
+  if (NOT_FOUND.has(err.name ?? '')) return true;
   return (err.name === 'ValidationException' || err.name === 'ValidationError') && /could not find|not found|does not exist/i.test(err.message ?? '');
 }
 
@@ -63,9 +70,28 @@ export function classifyAwsError(err: unknown, action: string): never {
 }
 
 /** Runs one AWS call, classifying any error it throws. */
-export async function aws<T>(action: string, call: () => Promise<T>): Promise<T> {
+export async function callAws<T>(action: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
+  } catch (err) {
+    classifyAwsError(err, action);
+  }
+}
+
+/** Runs one AWS call whose "not found" is an answer, not an error: undefined. */
+export async function callAwsOrUndefined<T>(action: string, call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    classifyAwsError(err, action);
+  }
+}
+
+/** The pages of an SDK paginator (`paginateListModels(...)`), classifying any error a page throws. */
+export async function* awsPages<T>(action: string, pages: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* pages;
   } catch (err) {
     classifyAwsError(err, action);
   }

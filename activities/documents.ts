@@ -1,12 +1,13 @@
 // Reading a corpus: Markdown and text files are one document each (title from the first
 // heading or the file name); JSON-lines files hold one document per line ({id, text, ...}).
 // The same formats are read from a local directory or an S3 prefix.
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
-import { aws } from './aws-errors';
-import { parseS3Uri } from './s3';
+import { parseS3Uri } from '../common/s3-uri';
+import { callAws } from './aws-errors';
+import { objectsUnder } from './s3';
 
 export interface Document {
   /** Stable id: the JSON line's `id`, else the file's path relative to the source. */
@@ -37,14 +38,11 @@ export async function listSourceFiles(s3: S3Client, source: SourceSpec): Promise
       .map((e) => relative(source.directory, join(e.parentPath, e.name)))
       .sort();
   }
-  const { bucket, key: prefix } = parseS3Uri(source.s3Uri);
+  const { key: prefix } = parseS3Uri(source.s3Uri);
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await aws(`ListObjectsV2 ${source.s3Uri}`, () => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })));
-    for (const o of page.Contents ?? []) if (o.Key && SUPPORTED.has(extname(o.Key).toLowerCase())) keys.push(o.Key.slice(prefix.length).replace(/^\//, ''));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for await (const { key } of objectsUnder(s3, source.s3Uri)) {
+    if (SUPPORTED.has(extname(key).toLowerCase())) keys.push(key.slice(prefix.length).replace(/^\//, ''));
+  }
   return keys.sort();
 }
 
@@ -52,7 +50,7 @@ async function readSourceFile(s3: S3Client, source: SourceSpec, file: string): P
   if ('directory' in source) return readFile(join(source.directory, file), 'utf8');
   const { bucket, key: prefix } = parseS3Uri(source.s3Uri);
   const key = prefix && !prefix.endsWith('/') ? `${prefix}/${file}` : `${prefix}${file}`;
-  const out = await aws(`GetObject s3://${bucket}/${key}`, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+  const out = await callAws(`GetObject s3://${bucket}/${key}`, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
   return out.Body!.transformToString('utf8');
 }
 

@@ -3,7 +3,7 @@
 import { CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { ApplicationFailure } from '@temporalio/common';
 import { trustsSageMaker } from '../common/iam-trust';
-import { aws, classifyAwsError, isAlreadyExists, isNotFound } from './aws-errors';
+import { callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists } from './aws-errors';
 
 const TRUST_POLICY = JSON.stringify({
   Version: '2012-10-17',
@@ -37,17 +37,11 @@ export interface EnsureRoleInput {
 }
 
 export function createIamActivities({ iam }: { iam: IAMClient }) {
-  async function getRole(roleName: string) {
-    try {
-      return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      return classifyAwsError(err, `GetRole ${roleName}`);
-    }
-  }
+  const getRole = async (roleName: string) =>
+    (await callAwsOrUndefined(`GetRole ${roleName}`, () => iam.send(new GetRoleCommand({ RoleName: roleName }))))?.Role;
 
   const putPolicy = (roleName: string, modelDataBuckets?: string[]) =>
-    aws(`PutRolePolicy ${roleName}`, () =>
+    callAws(`PutRolePolicy ${roleName}`, () =>
       iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'sagemaker-hosting', PolicyDocument: executionPolicy(modelDataBuckets) })),
     );
 

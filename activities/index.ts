@@ -1,5 +1,6 @@
 // The worker's composition root: every activity, built from injected clients so tests can
 // pass clients pointed at their own local cloud (or fakes, in workflow unit tests).
+import { createAsyncInferenceActivities } from './async-inference';
 import type { AwsClients } from './aws-clients';
 import { createAutoscalingActivities } from './autoscaling';
 import { createIamActivities } from './iam';
@@ -16,6 +17,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
     ...createRuntimeActivities(clients),
     ...createS3Activities(clients),
     ...createTransformActivities(clients),
+    ...createAsyncInferenceActivities(clients),
   };
 }
 

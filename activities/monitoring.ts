@@ -7,8 +7,8 @@
 // call it. Each record is one O_APPEND write, which a local file system lands whole at the end
 // of the file, so the two processes' lines do not interleave.
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { projectRoot } from '../common/project-paths';
 import type { RagQueryResult } from '../common/rag-input';
 
 export interface MonitoringRecord extends RagQueryResult {
@@ -17,9 +17,6 @@ export interface MonitoringRecord extends RagQueryResult {
   via: 'workflow' | 'stream';
   workflowId?: string;
 }
-
-/** The checkout this file is in; production code does not import dev/ to learn it. */
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** LLMOPS_MONITORING_FILE, else .monitoring/prompts.jsonl in the project; read at each use. */
 const defaultMonitoringFile = () => process.env.LLMOPS_MONITORING_FILE ?? join(projectRoot, '.monitoring', 'prompts.jsonl');

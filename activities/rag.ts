@@ -1,6 +1,6 @@
 // RAG activities: ingest (read → clean → chunk → embed dense + sparse → upsert, replacing a
-// changed document's old chunks) and the per-query steps (embed the query, retrieve, rerank,
-// build the prompt within a token budget, generate through the endpoint, record monitoring).
+// changed document's old chunks) and the per-query steps (embed the query, retrieve, build
+// the prompt within a token budget, generate through the endpoint, record monitoring).
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
@@ -55,8 +55,6 @@ export function stableUuid(key: string): string {
   const h = createHash('sha256').update(key).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
-
-const NO_RERANKER = 'none: no cross-encoder model is available here, so the retrieval (fusion) order is kept';
 
 export function createRagActivities(deps: RagDeps) {
   const { invokeEndpoint } = createRuntimeActivities({ runtime: deps.runtime });
@@ -137,11 +135,6 @@ export function createRagActivities(deps: RagDeps) {
       const filter: Filter | undefined = input.filter && { must: Object.entries(input.filter).map(([key, value]) => ({ key, match: { value } })) };
       const hits = await (await deps.store()).search(input.collection, { mode: input.mode, dense: input.dense, sparse: input.sparse, limit: input.topK, filter });
       return hits.map(toChunk);
-    },
-
-    /** Keeps the fusion order: no cross-encoder model can be had on these machines (see notes). */
-    async rerank({ hits }: { query: string; hits: RetrievedChunk[] }): Promise<{ hits: RetrievedChunk[]; reranker: string }> {
-      return { hits, reranker: NO_RERANKER };
     },
 
     /** Fills the context with the best chunks that fit the token budget; the last may be cut. */

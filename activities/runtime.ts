@@ -4,7 +4,7 @@
 // --stream`). The request and response formats are activities/generation.ts's business.
 import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApplicationFailure } from '@temporalio/common';
-import { aws } from './aws-errors';
+import { callAws } from './aws-errors';
 import { generationRequestBody, generationStreamParser, parseGenerationResponse, type ContainerFormat, type GenerationParameters } from './generation';
 
 export interface InvokeInput {
@@ -73,7 +73,7 @@ export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntime
   return {
     async invokeEndpoint({ endpointName, inputs, parameters, format = 'tgi' }: InvokeInput): Promise<InvokeResult> {
       const started = performance.now();
-      const out = await aws(`InvokeEndpoint ${endpointName}`, () =>
+      const out = await callAws(`InvokeEndpoint ${endpointName}`, () =>
         runtime.send(
           new InvokeEndpointCommand({
             EndpointName: endpointName,

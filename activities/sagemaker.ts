@@ -12,24 +12,16 @@ import {
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,
   DescribeModelCommand,
-  ListEndpointConfigsCommand,
-  ListModelsCommand,
-  ListTagsCommand,
+  paginateListEndpointConfigs,
+  paginateListModels,
   UpdateEndpointCommand,
   type DescribeEndpointOutput,
   type SageMakerClient,
-  type Tag,
 } from '@aws-sdk/client-sagemaker';
 import { ApplicationFailure } from '@temporalio/common';
 import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names';
-import { aws, classifyAwsError, isAlreadyExists, isNotFound, notYet } from './aws-errors';
-
-export interface ResourceTags {
-  endpointName: string;
-  /** `<workflowId>/<runId>` of the deploy creating the resource. */
-  runTag: string;
-  extra?: Record<string, string>;
-}
+import { awsPages, callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, isNotFound, notYet } from './aws-errors';
+import { readTags, toTags, type ResourceTags } from './resource-tags';
 
 export interface CreateModelInput {
   modelName: string;
@@ -71,28 +63,13 @@ export interface EndpointResources {
   modelNames: string[];
 }
 
-const toTags = ({ endpointName, runTag, extra }: ResourceTags): Tag[] => [
-  ...Object.entries(extra ?? {}).map(([Key, Value]) => ({ Key, Value })),
-  { Key: TAG_ENDPOINT, Value: endpointName },
-  { Key: TAG_CREATED_BY, Value: runTag },
-];
-
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
 
 export function createSageMakerActivities({ sagemaker, env = process.env }: { sagemaker: SageMakerClient; env?: NodeJS.ProcessEnv }) {
-  async function tagsOf(arn: string): Promise<Record<string, string>> {
-    const out = await aws(`ListTags ${arn}`, () => sagemaker.send(new ListTagsCommand({ ResourceArn: arn })));
-    return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key!, t.Value ?? '']));
-  }
+  const tagsOf = (arn: string) => readTags(sagemaker, arn);
 
-  async function describeEndpoint(endpointName: string): Promise<DescribeEndpointOutput | undefined> {
-    try {
-      return await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      return classifyAwsError(err, `DescribeEndpoint ${endpointName}`);
-    }
-  }
+  const describeEndpoint = (endpointName: string): Promise<DescribeEndpointOutput | undefined> =>
+    callAwsOrUndefined(`DescribeEndpoint ${endpointName}`, () => sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName })));
 
   /** Compares what exists with what we asked for; a mismatch is a naming collision, not ours. */
   function requireSame(kind: string, name: string, diffs: Array<[string, unknown, unknown]>) {
@@ -134,7 +111,7 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
       } catch (err) {
         if (!isAlreadyExists(err)) return classifyAwsError(err, `CreateModel ${input.modelName}`);
       }
-      const existing = await aws(`DescribeModel ${input.modelName}`, () => sagemaker.send(new DescribeModelCommand({ ModelName: input.modelName })));
+      const existing = await callAws(`DescribeModel ${input.modelName}`, () => sagemaker.send(new DescribeModelCommand({ ModelName: input.modelName })));
       const { HF_TOKEN: _ignored, ...existingEnv } = existing.PrimaryContainer?.Environment ?? {};
       requireSame('Model', input.modelName, [
         ['image', input.image, existing.PrimaryContainer?.Image],
@@ -171,7 +148,7 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
       } catch (err) {
         if (!isAlreadyExists(err)) return classifyAwsError(err, `CreateEndpointConfig ${input.configName}`);
       }
-      const existing = await aws(`DescribeEndpointConfig ${input.configName}`, () =>
+      const existing = await callAws(`DescribeEndpointConfig ${input.configName}`, () =>
         sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: input.configName })),
       );
       const have = existing.ProductionVariants?.[0];
@@ -223,7 +200,7 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
         return { endpointArn: arn, action: tags[TAG_CREATED_BY] === input.tags.runTag ? 'created' : 'unchanged' };
       }
       if (status === 'Creating') throw notYet(`Endpoint ${input.endpointName} is Creating with another config; waiting before updating it`, 'EndpointBusy');
-      await aws(`UpdateEndpoint ${input.endpointName}`, () =>
+      await callAws(`UpdateEndpoint ${input.endpointName}`, () =>
         sagemaker.send(new UpdateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName })),
       );
       return { endpointArn: arn, action: 'updated', previousConfigName: existing.EndpointConfigName };
@@ -297,14 +274,14 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
     async findEndpointResources({ endpointName }: { endpointName: string }): Promise<EndpointResources> {
       const ep = await describeEndpoint(endpointName);
       const tagged = async (arn: string) => (await tagsOf(arn))[TAG_ENDPOINT] === endpointName;
+      // Names derived from the endpoint's start with its first 50 characters (resource-names.ts).
+      const query = { NameContains: endpointName.slice(0, 50), MaxResults: 100 };
       const configNames: string[] = [];
-      for await (const page of paginate((NextToken) =>
-        sagemaker.send(new ListEndpointConfigsCommand({ NameContains: endpointName.slice(0, 50), NextToken, MaxResults: 100 })),
-      )) {
+      for await (const page of awsPages('ListEndpointConfigs', paginateListEndpointConfigs({ client: sagemaker }, query))) {
         for (const c of page.EndpointConfigs ?? []) if (await tagged(c.EndpointConfigArn!)) configNames.push(c.EndpointConfigName!);
       }
       const modelNames: string[] = [];
-      for await (const page of paginate((NextToken) => sagemaker.send(new ListModelsCommand({ NameContains: endpointName.slice(0, 50), NextToken, MaxResults: 100 })))) {
+      for await (const page of awsPages('ListModels', paginateListModels({ client: sagemaker }, query))) {
         for (const m of page.Models ?? []) if (await tagged(m.ModelArn!)) modelNames.push(m.ModelName!);
       }
       return {
@@ -323,25 +300,10 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
 }
 
 /** "Not found" on delete means someone (maybe an earlier attempt of ours) already did it. */
-async function deleteIfPresent(action: string, call: () => Promise<unknown>): Promise<{ deleted: boolean }> {
-  try {
-    await call();
-    return { deleted: true };
-  } catch (err) {
-    if (isNotFound(err)) return { deleted: false };
-    return classifyAwsError(err, action);
-  }
+async function deleteIfPresent(action: string, call: () => Promise<object>): Promise<{ deleted: boolean }> {
+  return { deleted: (await callAwsOrUndefined(action, call)) !== undefined };
 }
 
 function sortKeys(record: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-async function* paginate<T extends { NextToken?: string }>(fetchPage: (token?: string) => Promise<T>): AsyncGenerator<T> {
-  let token: string | undefined;
-  do {
-    const page = await aws('List', () => fetchPage(token));
-    yield page;
-    token = page.NextToken;
-  } while (token);
 }

@@ -1,20 +1,17 @@
-// Batch Transform jobs and async inference. Same contract as the endpoint activities: creates
+// Batch Transform jobs. Same contract as the endpoint activities: creates
 // are idempotent (a job that exists is described and checked to be ours), waits are one poll
 // per attempt under a retry-as-poll policy, "not found" on stop means nothing to stop.
 import {
   CreateTransformJobCommand,
   DescribeTransformJobCommand,
-  ListTagsCommand,
   StopTransformJobCommand,
   type DescribeTransformJobResponse,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { TAG_CREATED_BY } from '../common/resource-names';
-import { aws, classifyAwsError, isAlreadyExists, isNotFound, notYet } from './aws-errors';
-import { createS3Activities } from './s3';
+import { callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, notYet } from './aws-errors';
+import { readTags, toTags } from './resource-tags';
 
 export interface CreateTransformJobInput {
   jobName: string;
@@ -49,17 +46,9 @@ const state = (job: DescribeTransformJobResponse): TransformJobState => ({
   endTime: job.TransformEndTime?.toISOString(),
 });
 
-export function createTransformActivities({ sagemaker, runtime, s3 }: { sagemaker: SageMakerClient; runtime: SageMakerRuntimeClient; s3: S3Client }) {
-  const { readS3Object } = createS3Activities({ s3 });
-
-  async function describe(jobName: string): Promise<DescribeTransformJobResponse | undefined> {
-    try {
-      return await sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: jobName }));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      return classifyAwsError(err, `DescribeTransformJob ${jobName}`);
-    }
-  }
+export function createTransformActivities({ sagemaker }: { sagemaker: SageMakerClient }) {
+  const describe = (jobName: string): Promise<DescribeTransformJobResponse | undefined> =>
+    callAwsOrUndefined(`DescribeTransformJob ${jobName}`, () => sagemaker.send(new DescribeTransformJobCommand({ TransformJobName: jobName })));
 
   return {
     async createTransformJob(input: CreateTransformJobInput): Promise<{ jobArn: string; created: boolean }> {
@@ -79,7 +68,7 @@ export function createTransformActivities({ sagemaker, runtime, s3 }: { sagemake
             },
             TransformOutput: { S3OutputPath: input.outputS3Uri, Accept: input.accept, AssembleWith: input.splitType === 'Line' ? 'Line' : 'None' },
             TransformResources: { InstanceType: input.instanceType as never, InstanceCount: input.instanceCount },
-            Tags: [...Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })), { Key: TAG_CREATED_BY, Value: input.runTag }],
+            Tags: toTags({ runTag: input.runTag, extra: input.tags }),
           }),
         );
         return { jobArn: out.TransformJobArn!, created: true };
@@ -88,8 +77,7 @@ export function createTransformActivities({ sagemaker, runtime, s3 }: { sagemake
       }
       // An earlier attempt of this activity created it (the name is derived from the run).
       const job = (await describe(input.jobName))!;
-      const tags = await aws(`ListTags ${job.TransformJobArn}`, () => sagemaker.send(new ListTagsCommand({ ResourceArn: job.TransformJobArn })));
-      const owner = tags.Tags?.find((t) => t.Key === TAG_CREATED_BY)?.Value;
+      const owner = (await readTags(sagemaker, job.TransformJobArn!))[TAG_CREATED_BY];
       if (owner !== input.runTag) {
         throw ApplicationFailure.nonRetryable(`Transform job ${input.jobName} already exists and belongs to ${owner ?? 'someone else'}`, 'ResourceConflict');
       }
@@ -109,16 +97,11 @@ export function createTransformActivities({ sagemaker, runtime, s3 }: { sagemake
       throw notYet(`Transform job ${jobName} is ${s.status}`, 'TransformJobNotDone');
     },
 
-    async describeTransformJobState({ jobName }: { jobName: string }): Promise<TransformJobState | undefined> {
-      const job = await describe(jobName);
-      return job && state(job);
-    },
-
     /** Asks the job to stop; a job that already finished (or never existed) needs nothing. */
     async stopTransformJob({ jobName }: { jobName: string }): Promise<{ stopRequested: boolean }> {
       const job = await describe(jobName);
       if (!job || job.TransformJobStatus !== 'InProgress') return { stopRequested: false };
-      await aws(`StopTransformJob ${jobName}`, () => sagemaker.send(new StopTransformJobCommand({ TransformJobName: jobName })));
+      await callAws(`StopTransformJob ${jobName}`, () => sagemaker.send(new StopTransformJobCommand({ TransformJobName: jobName })));
       return { stopRequested: true };
     },
 
@@ -129,29 +112,6 @@ export function createTransformActivities({ sagemaker, runtime, s3 }: { sagemake
       const s = state(job);
       if (s.status === 'InProgress' || s.status === 'Stopping') throw notYet(`Transform job ${jobName} is ${s.status}`, 'TransformJobNotDone');
       return s;
-    },
-
-    async invokeEndpointAsync(input: { endpointName: string; inputLocation: string; contentType: string; inferenceId?: string }) {
-      const out = await aws(`InvokeEndpointAsync ${input.endpointName}`, () =>
-        runtime.send(
-          new InvokeEndpointAsyncCommand({
-            EndpointName: input.endpointName,
-            InputLocation: input.inputLocation,
-            ContentType: input.contentType,
-            InferenceId: input.inferenceId,
-          }),
-        ),
-      );
-      return { inferenceId: out.InferenceId!, outputLocation: out.OutputLocation!, failureLocation: out.FailureLocation };
-    },
-
-    /** One poll for an async inference's result: the output object, or its failure object. */
-    async awaitAsyncResult({ outputLocation, failureLocation }: { outputLocation: string; failureLocation?: string }): Promise<{ body: string; truncated: boolean }> {
-      const output = await readS3Object({ s3Uri: outputLocation });
-      if (output) return output;
-      const failure = failureLocation ? await readS3Object({ s3Uri: failureLocation }) : undefined;
-      if (failure) throw ApplicationFailure.nonRetryable(`Async inference failed: ${failure.body}`, 'AsyncInferenceFailed', { failureLocation });
-      throw notYet(`No result yet at ${outputLocation}`, 'AsyncResultNotReady');
     },
   };
 }

@@ -6,7 +6,8 @@
 //   BENCH_EMBED_CONFIGS="2x1,1x2" (contexts x threads per context to compare)
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { projectRoot, venvPython } from '../dev/tools.js';
+import { projectRoot } from '../common/project-paths.js';
+import { venvPython } from '../dev/tools.js';
 import { chunkText, cleanText } from '../activities/embeddings/chunker.js';
 import { cosine, DenseEmbedder } from '../activities/embeddings/dense.js';
 import { resolveGguf } from '../activities/embeddings/model-files.js';

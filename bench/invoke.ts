@@ -14,7 +14,7 @@ import {
   SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
 import pino from 'pino';
-import { modelsDirs } from '../dev/tools.js';
+import { modelsDirs } from '../common/project-paths.js';
 import { ContainerPool } from '../local/containers/pool.js';
 import { createRuntimeHandler } from '../local/runtime/routes.js';
 

@@ -16,7 +16,8 @@ import { connectClient } from '../clients/temporal-client';
 import { runDeploy } from '../clients/workflow-runs';
 import type { DeployEndpointInput } from '../common/endpoint-input';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
-import { projectRoot, readExample } from '../dev/tools';
+import { projectRoot } from '../common/project-paths';
+import { readExample } from '../dev/tools';
 import { readServerSentEvents } from '../activities/server-sent-events';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { projectRoot, venvBin } from '../dev/tools';
+import { projectRoot } from '../common/project-paths';
+import { venvBin } from '../dev/tools';
 import { startStack, type StackAddresses } from './embedded-stack';
 import { isRunning } from '../dev/processes';
 

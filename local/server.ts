@@ -12,7 +12,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { modelsDirs } from '../dev/tools.js';
+import { modelsDirs } from '../common/project-paths.js';
 import { ContainerPool } from './containers/pool.js';
 import type { ContainerPoolApi } from './containers/types.js';
 import { startMoto } from './moto.js';

@@ -1,9 +1,12 @@
-// How the workflows call activities. Two shapes: ordinary control-plane calls (short timeout,
-// bounded retries with backoff) and polls (retry-as-poll: unlimited attempts, each "not yet" is a failed attempt
-// retried after the poll interval, bounded by the caller's deadline, and none of it is
-// recorded in history until the last attempt).
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+// How the workflows call activities: every proxy shape in one place. Control-plane calls
+// (short timeout, bounded retries with backoff); polls (retry-as-poll: unlimited attempts,
+// each "not yet" is a failed attempt retried after the poll interval, bounded by the caller's
+// deadline, and none of it is recorded in history until the last attempt); and the RAG
+// shapes: ingest batches (long, heartbeating), the in-process query steps (local activities,
+// no task-queue round trip each) and generation through the endpoint (heartbeating).
+import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { RagActivities } from '../activities/rag';
 
 // Errors that no retry fixes; the activities also mark them non-retryable, this is a backstop.
 const NON_RETRYABLE = [
@@ -19,7 +22,7 @@ const NON_RETRYABLE = [
   'ExecutionRoleMismatch',
 ];
 
-export function controlPlane(summary?: string): Activities {
+export function controlPlaneActivities(summary?: string): Activities {
   return proxyActivities<Activities>({
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -27,7 +30,7 @@ export function controlPlane(summary?: string): Activities {
   });
 }
 
-export function poller(opts: { deadlineMs: number; pollIntervalMs: number; summary?: string }): Activities {
+export function pollingActivities(opts: { deadlineMs: number; pollIntervalMs: number; summary?: string }): Activities {
   const options: ActivityOptions = {
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: opts.deadlineMs,
@@ -40,4 +43,31 @@ export function poller(opts: { deadlineMs: number; pollIntervalMs: number; summa
     ...(opts.summary ? { summary: opts.summary } : {}),
   };
   return proxyActivities<Activities>(options);
+}
+
+/** Listing a source and ingesting one batch of its documents (read, chunk, embed, upsert). */
+export function ingestActivities(): RagActivities {
+  return proxyActivities<RagActivities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidSource', 'InvalidInput'] },
+  });
+}
+
+/** The fast in-process steps of a query: embed, retrieve, build the prompt, record monitoring. */
+export function ragLocalActivities(): RagActivities {
+  return proxyLocalActivities<RagActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '200ms', maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
+  });
+}
+
+/** Generation through the endpoint: an ordinary activity, so a lost worker retries just it. */
+export function generationActivities(): RagActivities {
+  return proxyActivities<RagActivities>({
+    startToCloseTimeout: '2 minutes',
+    // generate heartbeats every second while the endpoint works; a lost worker shows in 10 s.
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'] },
+  });
 }

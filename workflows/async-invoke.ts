@@ -3,7 +3,7 @@
 // failure object, whichever appears first, within the deadline.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { asyncInvokeInputSchema, type AsyncInvokeInput } from '../common/batch-input';
-import { controlPlane, poller } from './activity-proxies';
+import { controlPlaneActivities, pollingActivities } from './activity-proxies';
 import { isDeadline, reasonOf } from './failures';
 import { ProgressTracker } from './progress';
 import { tagWithEndpointName, validateInput } from './workflow-input';
@@ -20,14 +20,14 @@ export async function asyncInvoke(rawInput: AsyncInvokeInput): Promise<AsyncInvo
   const spec = validateInput(asyncInvokeInputSchema, 'asyncInvoke', rawInput);
   tagWithEndpointName(spec.endpointName);
   const progress = new ProgressTracker('asyncInvoke', spec.endpointName);
-  const aws = controlPlane();
+  const controlPlane = controlPlaneActivities();
   try {
     const request = await progress.step('invokeEndpointAsync', () =>
-      aws.invokeEndpointAsync({ endpointName: spec.endpointName, inputLocation: spec.inputLocation, contentType: spec.contentType, inferenceId: spec.inferenceId }),
+      controlPlane.invokeEndpointAsync({ endpointName: spec.endpointName, inputLocation: spec.inputLocation, contentType: spec.contentType, inferenceId: spec.inferenceId }),
     );
     progress.resource('inferenceId', request.inferenceId);
     progress.resource('outputLocation', request.outputLocation);
-    const waitForResult = poller({
+    const waitForResult = pollingActivities({
       deadlineMs: spec.timeouts.resultMinutes * 60_000,
       pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000,
       summary: `Wait for ${request.outputLocation}`,

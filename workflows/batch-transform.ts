@@ -4,8 +4,9 @@
 // Cancelling stops the job and waits until it is Stopped; a missed deadline does the same.
 import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { batchTransformInputSchema, type BatchTransformInput } from '../common/batch-input';
+import { modelContainer } from '../common/model-container';
 import { DEFAULT_EXECUTION_ROLE_NAME, transformJobName } from '../common/resource-names';
-import { controlPlane, poller } from './activity-proxies';
+import { controlPlaneActivities, pollingActivities } from './activity-proxies';
 import { isDeadline, reasonOf } from './failures';
 import { ProgressTracker } from './progress';
 import { validateInput } from './workflow-input';
@@ -33,15 +34,15 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
   const jobName = transformJobName(spec.jobNamePrefix, workflowId, firstExecutionRunId);
   const runTag = `${workflowId}/${runId}`;
   const progress = new ProgressTracker('batchTransform', jobName);
-  const aws = controlPlane();
+  const controlPlane = controlPlaneActivities();
   const pollIntervalMs = spec.timeouts.pollIntervalSeconds * 1000;
-  const waitForJob = poller({ deadlineMs: spec.timeouts.jobMinutes * 60_000, pollIntervalMs, summary: `Wait for transform job ${jobName}` });
-  const waitForStop = poller({ deadlineMs: 30 * 60_000, pollIntervalMs, summary: `Wait for transform job ${jobName} to stop` });
+  const waitForJob = pollingActivities({ deadlineMs: spec.timeouts.jobMinutes * 60_000, pollIntervalMs, summary: `Wait for transform job ${jobName}` });
+  const waitForStop = pollingActivities({ deadlineMs: 30 * 60_000, pollIntervalMs, summary: `Wait for transform job ${jobName} to stop` });
   let createdModel: string | undefined;
   let jobCreated = false;
 
   const stopJob = async () => {
-    await aws.stopTransformJob({ jobName });
+    await controlPlane.stopTransformJob({ jobName });
     await waitForStop.awaitTransformJobStopped({ jobName });
   };
 
@@ -51,23 +52,15 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
       modelName = spec.model.name;
       progress.skip('createModel', `using existing model ${modelName}`);
     } else {
-      const model = spec.model;
+      const container = modelContainer(spec.model);
       const roleArn =
-        spec.executionRoleArn ?? (await progress.step('ensureExecutionRole', () => aws.ensureExecutionRole({ roleName: DEFAULT_EXECUTION_ROLE_NAME }))).roleArn;
+        spec.executionRoleArn ?? (await progress.step('ensureExecutionRole', () => controlPlane.ensureExecutionRole({ roleName: DEFAULT_EXECUTION_ROLE_NAME }))).roleArn;
       modelName = `${jobName}-model`;
       const created = await progress.step('createModel', () =>
-        aws.createModel({
+        controlPlane.createModel({
           modelName,
-          image: model.image,
+          ...container,
           roleArn,
-          environment: {
-            HF_MODEL_ID: model.hfModelId,
-            SM_NUM_GPUS: String(model.numGpus),
-            MAX_INPUT_LENGTH: String(model.maxInputTokens),
-            MAX_TOTAL_TOKENS: String(model.maxTotalTokens),
-            ...model.environment,
-          },
-          hfTokenEnvVar: model.hfTokenSecret?.envVar,
           tags: { endpointName: jobName, runTag, extra: spec.tags },
         }),
       );
@@ -77,14 +70,14 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
 
     const input = await progress.step(
       'countInputRecords',
-      () => aws.countS3Records({ s3Uri: spec.input.s3Uri, splitType: spec.input.splitType }),
+      () => controlPlane.countS3Records({ s3Uri: spec.input.s3Uri, splitType: spec.input.splitType }),
       (c) => `${c.records} records in ${c.objects} objects`,
     );
     if (input.objects === 0) throw ApplicationFailure.nonRetryable(`input.s3Uri: no objects under ${spec.input.s3Uri}`, 'EmptyInput');
     progress.resource('inputRecords', String(input.records));
 
     const job = await progress.step('createTransformJob', () =>
-      aws.createTransformJob({
+      controlPlane.createTransformJob({
         jobName,
         modelName,
         inputS3Uri: spec.input.s3Uri,
@@ -115,7 +108,7 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
     }
     progress.lastStatus(finished.status);
 
-    const output = await progress.step('countOutputRecords', () => aws.countS3Records({ s3Uri: spec.output.s3Uri, splitType: spec.input.splitType, suffix: '.out' }));
+    const output = await progress.step('countOutputRecords', () => controlPlane.countS3Records({ s3Uri: spec.output.s3Uri, splitType: spec.input.splitType, suffix: '.out' }));
     const durationMs = finished.startTime && finished.endTime ? Date.parse(finished.endTime) - Date.parse(finished.startTime) : undefined;
     progress.finish('succeeded');
     return {
@@ -151,7 +144,7 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
     if (createdModel) {
       const modelName = createdModel;
       // The model existed only for this job; remove it however the job ended.
-      await CancellationScope.nonCancellable(() => aws.deleteModel({ modelName }));
+      await CancellationScope.nonCancellable(() => controlPlane.deleteModel({ modelName }));
     }
   }
 }

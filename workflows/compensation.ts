@@ -16,10 +16,6 @@ export class Compensations {
     this.stack.push({ description, run });
   }
 
-  get size(): number {
-    return this.stack.length;
-  }
-
   /** Runs every undo, newest first; returns what was undone and what could not be. */
   async runAll(): Promise<{ undone: string[]; failed: string[] }> {
     const undone: string[] = [];

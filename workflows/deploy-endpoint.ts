@@ -4,9 +4,10 @@
 // this run created, newest first, unless the input asks to retain it.
 import { ApplicationFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { deployEndpointInputSchema, type DeployEndpointInput, type DeploySpec } from '../common/endpoint-input';
+import { modelContainer } from '../common/model-container';
 import { DEFAULT_EXECUTION_ROLE_NAME, endpointConfigName, modelName } from '../common/resource-names';
 import type { EndpointChange } from '../activities/sagemaker';
-import { controlPlane, poller } from './activity-proxies';
+import { controlPlaneActivities, pollingActivities } from './activity-proxies';
 import { Compensations } from './compensation';
 import { isDeadline, reasonOf } from './failures';
 import { ProgressTracker } from './progress';
@@ -34,9 +35,9 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
   const undo = new Compensations();
   const { workflowId, runId } = workflowInfo();
   const tags = { endpointName, runTag: `${workflowId}/${runId}`, extra: spec.tags };
-  const aws = controlPlane();
+  const controlPlane = controlPlaneActivities();
   const names = { model: modelName(spec), config: endpointConfigName(spec) };
-  const waitForInService = poller({
+  const waitForInService = pollingActivities({
     deadlineMs: spec.timeouts.inServiceMinutes * 60_000,
     pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000,
     summary: `Wait for ${endpointName} to be InService (deadline ${spec.timeouts.inServiceMinutes} min)`,
@@ -45,30 +46,22 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
   try {
     const roleArn = spec.executionRoleArn
       ? (progress.skip('ensureExecutionRole', 'executionRoleArn given'), spec.executionRoleArn)
-      : (await progress.step('ensureExecutionRole', () => aws.ensureExecutionRole({ roleName: DEFAULT_EXECUTION_ROLE_NAME }))).roleArn;
+      : (await progress.step('ensureExecutionRole', () => controlPlane.ensureExecutionRole({ roleName: DEFAULT_EXECUTION_ROLE_NAME }))).roleArn;
     progress.resource('roleArn', roleArn);
 
     const model = await progress.step('createModel', () =>
-      aws.createModel({
+      controlPlane.createModel({
         modelName: names.model,
-        image: spec.model.image,
+        ...modelContainer(spec.model),
         roleArn,
-        environment: {
-          HF_MODEL_ID: spec.model.hfModelId,
-          SM_NUM_GPUS: String(spec.model.numGpus),
-          MAX_INPUT_LENGTH: String(spec.model.maxInputTokens),
-          MAX_TOTAL_TOKENS: String(spec.model.maxTotalTokens),
-          ...spec.model.environment,
-        },
-        hfTokenEnvVar: spec.model.hfTokenSecret?.envVar,
         tags,
       }),
     );
     progress.resource('modelName', names.model);
-    if (model.created) undo.push(`delete model ${names.model}`, () => aws.deleteModel({ modelName: names.model }));
+    if (model.created) undo.push(`delete model ${names.model}`, () => controlPlane.deleteModel({ modelName: names.model }));
 
     const config = await progress.step('createEndpointConfig', () =>
-      aws.createEndpointConfig({
+      controlPlane.createEndpointConfig({
         configName: names.config,
         modelName: names.model,
         variantName: spec.variant.name,
@@ -80,18 +73,18 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
       }),
     );
     progress.resource('endpointConfigName', names.config);
-    if (config.created) undo.push(`delete endpoint config ${names.config}`, () => aws.deleteEndpointConfig({ configName: names.config }));
+    if (config.created) undo.push(`delete endpoint config ${names.config}`, () => controlPlane.deleteEndpointConfig({ configName: names.config }));
 
     const change = await progress.step(
       'createOrUpdateEndpoint',
-      () => aws.createOrUpdateEndpoint({ endpointName, configName: names.config, tags }),
+      () => controlPlane.createOrUpdateEndpoint({ endpointName, configName: names.config, tags }),
       (c) => c.action,
     );
     progress.resource('endpointArn', change.endpointArn);
     if (change.action === 'created') {
       undo.push(`delete endpoint ${endpointName}`, async () => {
-        await aws.deleteEndpoint({ endpointName });
-        await poller({ deadlineMs: 30 * 60_000, pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000 }).awaitEndpointDeleted({ endpointName });
+        await controlPlane.deleteEndpoint({ endpointName });
+        await pollingActivities({ deadlineMs: 30 * 60_000, pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000 }).awaitEndpointDeleted({ endpointName });
       });
     } else if (change.action === 'updated' && change.previousConfigName) {
       const previous = change.previousConfigName;
@@ -107,7 +100,7 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
       progress.lastStatus(ready.status);
     } catch (err) {
       if (!isDeadline(err)) throw err;
-      const now = await aws.describeEndpointStatus({ endpointName });
+      const now = await controlPlane.describeEndpointStatus({ endpointName });
       progress.lastStatus(now.status);
       throw ApplicationFailure.nonRetryable(
         `Endpoint ${endpointName} did not reach InService within ${spec.timeouts.inServiceMinutes} minutes (status now: ${now.status})`,
@@ -119,10 +112,10 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
     if (spec.autoscaling) {
       const scaling = spec.autoscaling;
       autoscaling = await progress.step('registerAutoscaling', () =>
-        aws.registerAutoscaling({ endpointName, variantName: spec.variant.name, ...scaling }),
+        controlPlane.registerAutoscaling({ endpointName, variantName: spec.variant.name, ...scaling }),
       );
       const resourceId = autoscaling.resourceId;
-      undo.push(`deregister autoscaling ${resourceId}`, () => aws.deregisterAutoscaling({ resourceId }));
+      undo.push(`deregister autoscaling ${resourceId}`, () => controlPlane.deregisterAutoscaling({ resourceId }));
     } else {
       progress.skip('registerAutoscaling', 'no autoscaling in input');
     }
@@ -134,7 +127,7 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
     } else if (spec.smokeTest) {
       const { prompt, maxNewTokens } = spec.smokeTest;
       const out = await progress.step('smokeTest', () =>
-        aws.invokeEndpoint({ endpointName, inputs: prompt, parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 } }),
+        controlPlane.invokeEndpoint({ endpointName, inputs: prompt, parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 } }),
       );
       smokeTest = { prompt, ...out };
     } else {

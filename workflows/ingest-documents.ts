@@ -2,18 +2,15 @@
 // and ingested in batches, each batch one activity (read, clean, chunk, embed, upsert). Point
 // ids come from (document, chunk, content hash), so re-ingesting changes nothing and an edited
 // document replaces its chunks. The `progress` query counts documents, chunks, upserted, failed.
-import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import { ingestDocumentsInputSchema, type IngestDocumentsInput } from '../common/rag-input';
-import type { IngestBatchResult, RagActivities } from '../activities/rag';
+import type { IngestBatchResult } from '../activities/rag';
+import { ingestActivities } from './activity-proxies';
 import { reasonOf } from './failures';
 import { progressQuery, ProgressTracker } from './progress';
 import { validateInput } from './workflow-input';
 
-const act = proxyActivities<RagActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidSource', 'InvalidInput'] },
-});
+const ingest = ingestActivities();
 
 export interface IngestDocumentsResult {
   collection: string;
@@ -33,14 +30,14 @@ export async function ingestDocuments(rawInput: IngestDocumentsInput): Promise<I
   // The generic progress plus the ingest counters.
   setHandler(progressQuery, () => ({ ...progress.snapshot(), counts: { ...totals, failed: totals.failed.length } }) as never);
   try {
-    await progress.step('ensureCollection', () => act.ensureCollection({ collection: spec.collection }));
-    const files = await progress.step('listFiles', () => act.listDocumentFiles({ source: spec.source }), (f) => `${f.length} files`);
+    await progress.step('ensureCollection', () => ingest.ensureCollection({ collection: spec.collection }));
+    const files = await progress.step('listFiles', () => ingest.listDocumentFiles({ source: spec.source }), (f) => `${f.length} files`);
     if (!files.length) throw ApplicationFailure.nonRetryable('source: no .md, .txt or .jsonl files found', 'InvalidSource');
     totals.files = files.length;
     for (let i = 0; i < files.length; i += spec.documentsPerBatch) {
       const batch = files.slice(i, i + spec.documentsPerBatch);
       const r = await progress.step(`ingest ${i + 1}-${i + batch.length}`, () =>
-        act.ingestFiles({ collection: spec.collection, source: spec.source, files: batch, chunkTokens: spec.chunkTokens, overlapTokens: spec.overlapTokens }),
+        ingest.ingestFiles({ collection: spec.collection, source: spec.source, files: batch, chunkTokens: spec.chunkTokens, overlapTokens: spec.overlapTokens }),
       );
       totals.documents += r.documents;
       totals.chunks += r.chunks;

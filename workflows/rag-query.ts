@@ -1,24 +1,17 @@
-// ragQuery: one question answered from the corpus. embed → retrieve → rerank → build the
-// prompt → generate through the endpoint → record monitoring. The fast in-process steps are
-// local activities (no task-queue round trip each); generation is an ordinary activity, so a
-// worker restart mid-generation retries just that step.
-import { ApplicationFailure, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
-import { ragQueryInputSchema, type RagQueryInput, type RagQueryResult } from '../common/rag-input';
-import type { RagActivities } from '../activities/rag';
+// ragQuery: one question answered from the corpus. embed → retrieve → (rerank: skipped, no
+// reranker model here) → build the prompt → generate through the endpoint → record
+// monitoring. The fast in-process steps are local activities (no task-queue round trip
+// each); generation is an ordinary activity, so a worker restart mid-generation retries just
+// that step.
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { NO_RERANKER, ragQueryInputSchema, type RagQueryInput, type RagQueryResult } from '../common/rag-input';
+import { generationActivities, ragLocalActivities } from './activity-proxies';
 import { reasonOf } from './failures';
 import { ProgressTracker } from './progress';
 import { validateInput } from './workflow-input';
 
-const local = proxyLocalActivities<RagActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '200ms', maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
-});
-const remote = proxyActivities<RagActivities>({
-  startToCloseTimeout: '2 minutes',
-  // generate heartbeats every second while the endpoint works; a lost worker shows in 10 s.
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'] },
-});
+const local = ragLocalActivities();
+const remote = generationActivities();
 
 export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult> {
   const spec = validateInput(ragQueryInputSchema, 'ragQuery', rawInput);
@@ -28,8 +21,9 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
     const hits = await progress.step('retrieve', () =>
       local.retrieve({ collection: spec.collection, dense: vectors.dense, sparse: vectors.sparse, mode: spec.mode, topK: spec.topK, filter: spec.filter }),
     );
-    const ranked = await progress.step('rerank', () => local.rerank({ query: spec.query, hits }));
-    const built = await progress.step('buildPrompt', () => local.buildPrompt({ query: spec.query, hits: ranked.hits, contextTokens: spec.contextTokens }));
+    // Recorded as a skipped step (0 ms in the timings) so the result shows that no reranker ran.
+    progress.skip('rerank', NO_RERANKER);
+    const built = await progress.step('buildPrompt', () => local.buildPrompt({ query: spec.query, hits, contextTokens: spec.contextTokens }));
     const result: RagQueryResult = {
       query: spec.query,
       answer: '',
@@ -38,7 +32,7 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
       timings: {},
       model: { endpointName: spec.endpointName, format: spec.format },
       usage: { promptTokens: built.promptTokens, contextChunks: built.contextChunks },
-      reranker: ranked.reranker,
+      reranker: NO_RERANKER,
     };
     if (!spec.prepareOnly) {
       const generated = await progress.step('generate', () =>

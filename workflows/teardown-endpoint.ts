@@ -4,7 +4,7 @@
 // deploy, is fine. The shared execution role is kept: it costs nothing and others use it.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { teardownEndpointInputSchema, type TeardownEndpointInput } from '../common/endpoint-input';
-import { controlPlane, poller } from './activity-proxies';
+import { controlPlaneActivities, pollingActivities } from './activity-proxies';
 import { isDeadline, reasonOf } from './failures';
 import { ProgressTracker } from './progress';
 import { tagWithEndpointName, validateInput } from './workflow-input';
@@ -23,30 +23,30 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
   const { endpointName } = spec;
   tagWithEndpointName(endpointName);
   const progress = new ProgressTracker('teardownEndpoint', endpointName);
-  const aws = controlPlane();
+  const controlPlane = controlPlaneActivities();
 
   try {
     const found = await progress.step(
       'findResources',
-      () => aws.findEndpointResources({ endpointName }),
+      () => controlPlane.findEndpointResources({ endpointName }),
       (r) => `endpoint ${r.endpoint?.status ?? 'absent'}, ${r.configNames.length} configs, ${r.modelNames.length} models`,
     );
-    const targets = await progress.step('findScalableTargets', () => aws.findScalableTargets({ endpointName }));
+    const targets = await progress.step('findScalableTargets', () => controlPlane.findScalableTargets({ endpointName }));
 
     for (const resourceId of targets) {
-      await progress.step(`deregisterAutoscaling ${resourceId}`, () => aws.deregisterAutoscaling({ resourceId }));
+      await progress.step(`deregisterAutoscaling ${resourceId}`, () => controlPlane.deregisterAutoscaling({ resourceId }));
     }
 
     let endpointDeleted = false;
     if (found.endpoint) {
       progress.resource('endpointArn', found.endpoint.arn);
-      endpointDeleted = (await progress.step('deleteEndpoint', () => aws.deleteEndpoint({ endpointName }))).deleted;
+      endpointDeleted = (await progress.step('deleteEndpoint', () => controlPlane.deleteEndpoint({ endpointName }))).deleted;
     } else {
       progress.skip('deleteEndpoint', 'endpoint does not exist');
     }
     try {
       await progress.step('waitForDeleted', () =>
-        poller({
+        pollingActivities({
           deadlineMs: spec.timeouts.deletedMinutes * 60_000,
           pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000,
           summary: `Wait for ${endpointName} to be deleted`,
@@ -60,11 +60,11 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
     // Only configs and models our deploys tagged are deleted: untagged ones are not ours.
     const deletedEndpointConfigs: string[] = [];
     for (const configName of found.configNames) {
-      if ((await progress.step(`deleteEndpointConfig ${configName}`, () => aws.deleteEndpointConfig({ configName }))).deleted) deletedEndpointConfigs.push(configName);
+      if ((await progress.step(`deleteEndpointConfig ${configName}`, () => controlPlane.deleteEndpointConfig({ configName }))).deleted) deletedEndpointConfigs.push(configName);
     }
     const deletedModels: string[] = [];
     for (const modelName of found.modelNames) {
-      if ((await progress.step(`deleteModel ${modelName}`, () => aws.deleteModel({ modelName }))).deleted) deletedModels.push(modelName);
+      if ((await progress.step(`deleteModel ${modelName}`, () => controlPlane.deleteModel({ modelName }))).deleted) deletedModels.push(modelName);
     }
 
     progress.finish('succeeded');

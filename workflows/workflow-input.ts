@@ -2,7 +2,7 @@
 // and the EndpointName search attribute that lets the Web UI filter runs by endpoint.
 import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { InvalidInputError, parseInput } from '../common/endpoint-input';
+import { InvalidInputError, parseInput } from '../common/input-parsing';
 import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
 
 export function validateInput<S extends z.ZodType>(schema: S, workflowType: string, raw: unknown): z.output<S> {

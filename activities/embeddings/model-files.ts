@@ -1,9 +1,9 @@
 // Where the embedding model's files are on this machine. The GGUF and its tokenizer are made
 // by scripts/prepare-embedding-model.py (run by `npm run setup`) under ./models; directories come
-// from dev/tools.ts modelsDirs() (LLMOPS_MODELS_DIR, ./models, ../shared/models).
+// from common/project-paths.ts modelsDirs() (LLMOPS_MODELS_DIR, ./models, ../shared/models).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelsDirs } from '../../dev/tools.js';
+import { modelsDirs } from '../../common/project-paths.js';
 
 /** The dense embedding model of the project (384 dimensions, mean pooling, cosine). */
 export const EMBEDDING_MODEL_ID = 'sentence-transformers/all-MiniLM-L6-v2';

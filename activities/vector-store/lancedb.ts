@@ -50,6 +50,7 @@ import {
   type ResolvedSearch,
 } from './common';
 import {
+  CollectionNotFoundError,
   VectorStoreError,
   type CollectionSpec,
   type Condition,
@@ -255,7 +256,8 @@ function forEachList(vector: ArrowVector, visit: (row: number, values: ArrayLike
   }
 }
 
-function isNotFound(error: unknown): boolean {
+/** LanceDB's own "no such table" (it has no error codes, only messages). */
+function isMissingTable(error: unknown): boolean {
   return /not found|does not exist|was not found/i.test(String((error as Error)?.message ?? error));
 }
 
@@ -298,7 +300,7 @@ export class LanceDbVectorStore implements VectorStore {
         try {
           table = await db.openTable(name);
         } catch (error) {
-          if (isNotFound(error)) throw new VectorStoreError(`collection ${name} does not exist`, { cause: error });
+          if (isMissingTable(error)) throw new CollectionNotFoundError(name, { cause: error });
           throw error;
         }
         const { dims, fields } = describeSchema(await table.schema());
@@ -351,7 +353,7 @@ export class LanceDbVectorStore implements VectorStore {
     try {
       state = await this.state(spec.name);
     } catch (error) {
-      if (!(error instanceof VectorStoreError && /does not exist/.test(error.message))) throw error;
+      if (!(error instanceof CollectionNotFoundError)) throw error;
     }
     if (!state) {
       const db = await this.db();
@@ -567,7 +569,7 @@ export class LanceDbVectorStore implements VectorStore {
     try {
       await db.dropTable(name);
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (!isMissingTable(error)) throw error;
     }
   }
 
@@ -576,7 +578,7 @@ export class LanceDbVectorStore implements VectorStore {
       await this.state(name);
       return true;
     } catch (error) {
-      if (error instanceof VectorStoreError && /does not exist/.test(error.message)) return false;
+      if (error instanceof CollectionNotFoundError) return false;
       throw error;
     }
   }

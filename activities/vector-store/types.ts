@@ -157,6 +157,13 @@ export class VectorStoreError extends Error {
   }
 }
 
+/** The collection asked for does not exist (a VectorStoreError, tested with instanceof). */
+export class CollectionNotFoundError extends VectorStoreError {
+  constructor(collection: string, options?: { cause?: unknown }) {
+    super(`collection ${collection} does not exist`, options);
+  }
+}
+
 /** What the adapters log through; pino's Logger fits. */
 export interface VectorStoreLogger {
   info(obj: object, msg?: string): void;

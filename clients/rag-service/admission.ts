@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { streamingRefusal } from '../../activities/generation.js';
-import { InvalidInputError, parseInput } from '../../common/endpoint-input.js';
+import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
 import { ragQueryInputSchema, type RagQuerySpec } from '../../common/rag-input.js';
 import { EndpointStatusCache, type EndpointState } from './endpoint-status.js';
 import { errorMessage, HttpError, readBody, type RequestContext } from './http.js';

@@ -6,7 +6,7 @@ import { CreateModelCommand, DescribeEndpointCommand, DescribeModelCommand } fro
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../activities/aws-clients';
-import { aws, classifyAwsError, isAlreadyExists, isNotFound } from '../../activities/aws-errors';
+import { callAws, classifyAwsError, isAlreadyExists, isNotFound } from '../../activities/aws-errors';
 import { TEST_CREDENTIALS, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, startActivityCloud, type ActivityCloud } from './support';
 
 let env: ActivityCloud;
@@ -55,14 +55,14 @@ describe('classifyAwsError', () => {
     ]);
   });
 
-  it('aws() runs a real call, passing its result through and classifying its error', async () => {
+  it('callAws() runs a real call, passing its result through and classifying its error', async () => {
     const { Role } = await env.clients.iam.send(
       new CreateRoleCommand({ RoleName: 'ErrorsTestRole', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }),
     );
-    const got = await aws('GetRole ErrorsTestRole', () => env.clients.iam.send(new GetRoleCommand({ RoleName: 'ErrorsTestRole' })));
+    const got = await callAws('GetRole ErrorsTestRole', () => env.clients.iam.send(new GetRoleCommand({ RoleName: 'ErrorsTestRole' })));
     expect(got.Role?.Arn).toBe(Role?.Arn);
 
-    const failure = await errorOf(aws('GetRole Missing', () => env.clients.iam.send(new GetRoleCommand({ RoleName: 'MissingRole' }))));
+    const failure = await errorOf(callAws('GetRole Missing', () => env.clients.iam.send(new GetRoleCommand({ RoleName: 'MissingRole' }))));
     expect(failure).toBeInstanceOf(ApplicationFailure);
     // IAM's NoSuchEntity (HTTP 404, client fault): retrying cannot make the role appear.
     expect(failure).toMatchObject({ type: 'NoSuchEntityException', nonRetryable: true });

@@ -10,7 +10,8 @@ import { readMonitoringRecords } from '../../activities/monitoring';
 import type { DeployEndpointInput } from '../../common/endpoint-input';
 import type { RagQueryResult } from '../../common/rag-input';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues';
-import { projectRoot, readExample } from '../../dev/tools';
+import { projectRoot } from '../../common/project-paths';
+import { readExample } from '../../dev/tools';
 import type { IngestDocumentsResult } from '../../workflows/ingest-documents';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 

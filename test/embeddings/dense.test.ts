@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot, venvPython } from '../../dev/tools.js';
+import { projectRoot } from '../../common/project-paths.js';
+import { venvPython } from '../../dev/tools.js';
 import { cosine, DenseEmbedder, LruCache } from '../../activities/embeddings/dense.js';
 import { EMBEDDING_MODEL_ID, resolveGguf } from '../../activities/embeddings/model-files.js';
 

@@ -17,7 +17,7 @@ import {
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelsDirs } from '../../dev/tools.js';
+import { modelsDirs } from '../../common/project-paths.js';
 import { ContainerPool } from '../../local/containers/pool.js';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
 import { RecordingPool, TGI_IMAGE, TINY_MODEL_ID, clientConfig, settledEndpoint } from './support.js';

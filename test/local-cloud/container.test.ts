@@ -3,7 +3,7 @@
 import { delimiter } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, waitUntil, type ManagedProcess } from '../../dev/processes.js';
-import { modelsDirs } from '../../dev/tools.js';
+import { modelsDirs } from '../../common/project-paths.js';
 import { startContainerProcess } from '../../local/container/launch.js';
 import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { modelsDirs } from '../../dev/tools.js';
+import { modelsDirs } from '../../common/project-paths.js';
 import { ContainerPool } from '../../local/containers/pool.js';
 import { ContainerStartError, LaunchAbortedError, type Fleet, type VariantLaunch } from '../../local/containers/types.js';
 import { NEVER_READY_ENV } from './support.js';

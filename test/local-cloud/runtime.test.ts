@@ -26,7 +26,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelsDirs, venvPython } from '../../dev/tools.js';
+import { modelsDirs } from '../../common/project-paths.js';
+import { venvPython } from '../../dev/tools.js';
 import { ContainerPool } from '../../local/containers/pool.js';
 import type { ContainerPoolApi } from '../../local/containers/types.js';
 import { createRuntimeHandler } from '../../local/runtime/routes.js';

@@ -12,7 +12,7 @@ import {
 import { join } from 'node:path';
 import pino from 'pino';
 import { waitUntil } from '../../dev/processes.js';
-import { modelsDirs } from '../../dev/tools.js';
+import { modelsDirs } from '../../common/project-paths.js';
 import { ContainerPool } from '../../local/containers/pool.js';
 import type { ContainerPoolApi, Fleet, LaunchOptions, VariantLaunch } from '../../local/containers/types.js';
 

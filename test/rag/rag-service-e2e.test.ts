@@ -11,7 +11,7 @@ import { readMonitoringRecords } from '../../activities/monitoring';
 import type { RagQueryResult } from '../../common/rag-input';
 import { RAG_TASK_QUEUE } from '../../common/task-queues';
 import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
-import { projectRoot } from '../../dev/tools';
+import { projectRoot } from '../../common/project-paths';
 import { createRagWorker } from '../../workers/rag';
 import { pollUntilDone, startActivityCloud, tagsFor, TEST_CREDENTIALS, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, type ActivityCloud } from '../activities/support';
 import { devServerEnv } from '../support/temporal';

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMonitoringRecords, type MonitoringRecord } from '../../activities/monitoring';
 import type { RagQueryResult } from '../../common/rag-input';
 import { RAG_TASK_QUEUE } from '../../common/task-queues';
-import { projectRoot } from '../../dev/tools';
+import { projectRoot } from '../../common/project-paths';
 import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service/server';
 import { deployTinyEndpoint, startActivityCloud, TEST_ROLE_NAME, TGI_IMAGE, type ActivityCloud } from '../activities/support';
 import { devServerEnv } from '../support/temporal';

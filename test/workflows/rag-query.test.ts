@@ -7,7 +7,7 @@ import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RagActivities } from '../../activities/rag';
-import type { RagQueryResult } from '../../common/rag-input';
+import { NO_RERANKER, type RagQueryResult } from '../../common/rag-input';
 import { devServerEnv, workflowBundle } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -22,7 +22,6 @@ function fakeRag(calls: string[], generate: RagActivities['generate']): Partial<
   return {
     embedQuery: async () => (calls.push('embedQuery'), { dense: [1, 0], sparse: { indices: [1], values: [1] } }),
     retrieve: async () => (calls.push('retrieve'), [{ id: 'a', score: 0.9, text: 'Scale with target tracking.', source: 'scaling.md', documentId: 'scaling.md', chunkIndex: 0 }]),
-    rerank: async ({ hits }) => (calls.push('rerank'), { hits, reranker: 'none: test' }),
     buildPrompt: async ({ query, hits }) => (
       calls.push('buildPrompt'),
       { prompt: `Q: ${query}\n${hits[0].text}`, promptTokens: 12, contextChunks: 1, sources: [{ id: 'a', score: 0.9, source: 'scaling.md', snippet: 'Scale with target tracking.' }] }
@@ -39,14 +38,15 @@ const newWorker = async (taskQueue: string, activities: Partial<RagActivities>) 
 const input = { query: 'How do I scale an endpoint?', endpointName: 'demo' };
 
 describe('ragQuery', () => {
-  it('runs embed → retrieve → rerank → buildPrompt → generate → recordMonitoring', async () => {
+  it('runs embed → retrieve → buildPrompt → generate → recordMonitoring, the rerank step skipped', async () => {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
     const worker = await newWorker(taskQueue, fakeRag(calls, async () => ({ answer: 'Use autoscaling.', latencyMs: 5, completionTokens: 3 })));
     const result: RagQueryResult = await worker.runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [input] }));
-    expect(calls).toEqual(['embedQuery', 'retrieve', 'rerank', 'buildPrompt', 'generate', 'recordMonitoring']);
-    expect(result).toMatchObject({ answer: 'Use autoscaling.', reranker: 'none: test', usage: { promptTokens: 12, completionTokens: 3, contextChunks: 1 } });
+    expect(calls).toEqual(['embedQuery', 'retrieve', 'buildPrompt', 'generate', 'recordMonitoring']);
+    expect(result).toMatchObject({ answer: 'Use autoscaling.', reranker: NO_RERANKER, usage: { promptTokens: 12, completionTokens: 3, contextChunks: 1 } });
     expect(Object.keys(result.timings)).toEqual(['embed', 'retrieve', 'rerank', 'buildPrompt', 'generate']);
+    expect(result.timings.rerank).toBe(0);
   });
 
   it('prepareOnly stops after the prompt and records nothing', async () => {
@@ -56,7 +56,7 @@ describe('ragQuery', () => {
     const result: RagQueryResult = await worker.runUntil(
       env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ ...input, prepareOnly: true }] }),
     );
-    expect(calls).toEqual(['embedQuery', 'retrieve', 'rerank', 'buildPrompt']);
+    expect(calls).toEqual(['embedQuery', 'retrieve', 'buildPrompt']);
     expect(result.answer).toBe('');
     expect(result.prompt).toContain('Scale with target tracking.');
   });

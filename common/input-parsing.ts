@@ -1,0 +1,22 @@
+// Parsing untrusted input against a zod schema, for workflows, the CLI and the RAG service
+// alike: every problem comes back as `field: rule`, before anything has happened. Workflow-safe.
+import type { z } from 'zod';
+
+/** Thrown for bad input; the message lists every problem as `field: rule`. */
+export class InvalidInputError extends Error {
+  constructor(readonly workflowType: string, readonly problems: string[]) {
+    super(`Invalid ${workflowType} input: ${problems.join('; ')}`);
+    this.name = 'InvalidInputError';
+  }
+}
+
+export function parseInput<S extends z.ZodType>(schema: S, workflowType: string, raw: unknown): z.output<S> {
+  // zod says "expected string, received undefined" for a missing field; "is required" reads faster.
+  const result = schema.safeParse(raw, { error: (issue) => (issue.input === undefined ? 'is required' : undefined) });
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.length ? issue.path.join('.') : '(input)';
+    return `${field}: ${issue.message}`;
+  });
+  throw new InvalidInputError(workflowType, problems);
+}

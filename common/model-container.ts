@@ -1,0 +1,22 @@
+// The model container a workflow asks CreateModel for: image, environment and the name of the
+// worker variable holding the Hugging Face token. The deploy and batch workflows both build
+// it from the same model input, so it is derived once here. Workflow-safe: no I/O.
+import type { z } from 'zod';
+import type { modelSchema } from './endpoint-input';
+
+export type ModelSpec = z.output<typeof modelSchema>;
+
+export function modelContainer(model: ModelSpec): { image: string; environment: Record<string, string>; hfTokenEnvVar?: string } {
+  return {
+    image: model.image,
+    // What TGI reads (and the local cloud's model server too); user entries may override.
+    environment: {
+      HF_MODEL_ID: model.hfModelId,
+      SM_NUM_GPUS: String(model.numGpus),
+      MAX_INPUT_LENGTH: String(model.maxInputTokens),
+      MAX_TOTAL_TOKENS: String(model.maxTotalTokens),
+      ...model.environment,
+    },
+    hfTokenEnvVar: model.hfTokenSecret?.envVar,
+  };
+}
