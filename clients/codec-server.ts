@@ -16,7 +16,6 @@
 //
 //   LLMOPS_CODEC_KEYS=... LLMOPS_CODEC_SERVER_TOKEN=... npm run codec-server -- --port 8888
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -82,6 +81,26 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+// proto3 JSON of a Payload: bytes fields as base64 (standard or URL-safe, padding optional).
+// The SDK's payloadToJSON/JSONToPayload would do, but with the two protobufjs copies npm
+// installs under @temporalio/common and @temporalio/proto they throw "type must be a Type".
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const b64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
+
+function payloadFromJSON(json: unknown): Payload {
+  const { metadata = {}, data = '' } = (json ?? {}) as { metadata?: unknown; data?: unknown };
+  const bytes = (v: unknown) => {
+    if (typeof v !== 'string' || !BASE64.test(v)) throw new TypeError('not base64');
+    return new Uint8Array(Buffer.from(v, 'base64'));
+  };
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new TypeError('metadata is not a map');
+  return { metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, bytes(v)])), data: bytes(data ?? '') };
+}
+
+function payloadToJSON(payload: Payload): { metadata: Record<string, string>; data: string } {
+  return { metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(payload.data) };
+}
+
 /** `{payloads: [...]}` in proto3 JSON, or 400 naming the first bad element. */
 function parsePayloads(body: Buffer): Payload[] {
   let doc: unknown;
@@ -94,7 +113,7 @@ function parsePayloads(body: Buffer): Payload[] {
   if (!Array.isArray(payloads)) throw new HttpError(400, 'The body must have a "payloads" array');
   return payloads.map((p: unknown, i) => {
     try {
-      return JSONToPayload(p as JSONPayload);
+      return payloadFromJSON(p);
     } catch {
       throw new HttpError(400, `payloads[${i}] is not a Temporal payload in proto3 JSON (metadata values and data are base64)`);
     }
