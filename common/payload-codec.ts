@@ -9,7 +9,8 @@
 // encoding are bound as additional authenticated data, so relabelling a payload with another
 // key id fails authentication instead of decrypting under the wrong name.
 import { METADATA_ENCODING_KEY, ValueError, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// A CommonJS module whose named exports Node's ESM loader cannot see: take the default export.
+import proto from '@temporalio/proto';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { KEY_ID, loadCodecKeyring, type CodecKeyring } from './codec-keys.js';
 
@@ -17,7 +18,7 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA_KEY = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const ProtoPayload = temporal.api.common.v1.Payload;
+const ProtoPayload = proto.temporal.api.common.v1.Payload;
 
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : undefined);
