@@ -1,9 +1,10 @@
 // What every worker of this project shares: Temporal logging through pino, the connection
-// (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE unless given), and the one workflow bundle. Each worker
+// (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE unless given), the data converter (payload encryption
+// when keys are configured), and the one workflow bundle. Each worker
 // adds its task queue's activities and concurrency limits.
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import { temporalAddress, temporalNamespace } from '../common/temporal-connection.js';
+import { temporalAddress, workerDataConverter, temporalNamespace } from '../common/temporal-connection.js';
 import { installTemporalLogging } from './logger.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -16,12 +17,13 @@ export interface WorkerConnectionOptions {
   taskQueue?: string;
 }
 
-export async function workerBase(opts: WorkerConnectionOptions, defaultTaskQueue: string): Promise<Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'workflowsPath'>> {
+export async function workerBase(opts: WorkerConnectionOptions, defaultTaskQueue: string): Promise<Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'workflowsPath' | 'dataConverter'>> {
   installTemporalLogging();
   return {
     connection: opts.connection ?? (await NativeConnection.connect({ address: opts.address ?? temporalAddress() })),
     namespace: opts.namespace ?? temporalNamespace(),
     taskQueue: opts.taskQueue ?? defaultTaskQueue,
     workflowsPath,
+    dataConverter: workerDataConverter(),
   };
 }

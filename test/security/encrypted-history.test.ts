@@ -15,7 +15,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCodecServer, type CodecServer } from '../../clients/codec-server.js';
 import { loadCodecKeyring } from '../../common/codec-keys.js';
-import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, encryptionDataConverter, KEY_ID_METADATA_KEY } from '../../common/payload-codec.js';
+import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA_KEY } from '../../common/payload-codec.js';
+import { clientDataConverter, workerDataConverter } from '../../common/temporal-connection.js';
 import { temporalCli } from '../../dev/tools.js';
 import { devServerEnv } from '../support/temporal.js';
 import type { encryptedEcho, EchoActivities } from './fixtures/echo-workflow.js';
@@ -48,13 +49,43 @@ function payloadTexts(node: unknown): string[] {
   return [...own, ...Object.values(rest).flatMap(payloadTexts)];
 }
 
+// The project's own wiring (common/temporal-connection.ts), as workers/ and clients/ use it.
+const echoWorker = (taskQueue: string) => {
+  const activities: EchoActivities = {
+    shout: async (text) => {
+      if (text.startsWith('fail:')) throw new Error(`cannot shout ${text}`);
+      return `${text.toUpperCase()}!`;
+    },
+  };
+  return Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities, dataConverter: workerDataConverter(keys) });
+};
+
 describe('encrypted Temporal history', () => {
+  it('encrypts failure messages too, and the client still reads them', async () => {
+    const taskQueue = 'encrypted-echo-failure';
+    const worker = await echoWorker(taskQueue);
+    const client = new Client({ connection: env.connection, dataConverter: clientDataConverter(keys) });
+    const workflowId = `encrypted-echo-failure-${Date.now()}`;
+    const secretFailure = `fail:${SECRET}`;
+    const outcome = await worker.runUntil(
+      client.workflow.execute<typeof encryptedEcho>('encryptedEcho', { taskQueue, workflowId, args: [{ text: secretFailure }] }).catch((err: Error) => err),
+    );
+    // The caller, holding the key, sees the activity's message in the cause chain.
+    expect(outcome).toBeInstanceOf(Error);
+    const causes: string[] = [];
+    for (let e: any = outcome; e; e = e.cause) causes.push(String(e.message));
+    expect(causes.join(' | ')).toContain(`cannot shout ${secretFailure}`);
+    // History, read without the key, holds neither the input nor the failure text.
+    const history = await new Client({ connection: env.connection }).workflow.getHandle(workflowId).fetchHistory();
+    const raw = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+    expect(raw.includes(Buffer.from(SECRET))).toBe(false);
+    expect(raw.includes(Buffer.from('cannot shout'))).toBe(false);
+  });
+
   it('stores only ciphertext, and the CLI decodes it through the codec server', async () => {
-    const dataConverter = encryptionDataConverter(keys)!;
-    const activities: EchoActivities = { shout: async (text) => `${text.toUpperCase()}!` };
     const taskQueue = 'encrypted-echo';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities, dataConverter });
-    const client = new Client({ connection: env.connection, dataConverter });
+    const worker = await echoWorker(taskQueue);
+    const client = new Client({ connection: env.connection, dataConverter: clientDataConverter(keys) });
     const workflowId = `encrypted-echo-${Date.now()}`;
     const result = await worker.runUntil(
       client.workflow.execute<typeof encryptedEcho>('encryptedEcho', { taskQueue, workflowId, args: [{ text: SECRET }], memo: { note: MEMO } }),
