@@ -13,7 +13,7 @@
 // Aborting never writes state: an operation cut short by shutdown leaves its record as it was,
 // and `recover` picks it up at the next start.
 import type { Logger } from 'pino';
-import type { ContainerPoolApi, Fleet } from '../containers/types.js';
+import type { ContainerPoolApi, Fleet } from '../instances/types.js';
 import type { EndpointRecord, SageMakerStore } from './store.js';
 
 interface RunningOperation {

@@ -15,7 +15,7 @@ import type {
   UpdateEndpointInput,
   UpdateEndpointOutput,
 } from '@aws-sdk/client-sagemaker';
-import type { VariantLaunch } from '../containers/types.js';
+import type { VariantLaunch } from '../instances/types.js';
 import type { Operation, OperationContext } from './context.js';
 import { requireEndpointConfig } from './endpoint-configs.js';
 import { listRecords } from './listing.js';

@@ -31,7 +31,7 @@ import type {
   TransformResources,
   VpcConfig,
 } from '@aws-sdk/client-sagemaker';
-import type { VariantLaunch } from '../containers/types.js';
+import type { VariantLaunch } from '../instances/types.js';
 
 /** moto's default account, so ARNs from IAM/STS (moto) and SageMaker (ours) agree. */
 export const ACCOUNT_ID = '123456789012';

@@ -27,8 +27,8 @@ import {
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelsDirs, venvPython } from '../../dev/tools.js';
-import { ContainerPool } from '../../local/containers/pool.js';
-import type { ContainerPoolApi } from '../../local/containers/types.js';
+import { ContainerPool } from '../../local/instances/pool.js';
+import type { ContainerPoolApi } from '../../local/instances/types.js';
 import { createRuntimeHandler } from '../../local/runtime/routes.js';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
 import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';

@@ -1,5 +1,5 @@
 // The contract between the SageMaker control plane emulator (local/sagemaker) and the
-// model processes that stand in for inference containers (local/containers, local/runtime).
+// model processes that stand in for inference containers (local/instances, local/runtime).
 // The control plane decides *when* fleets start, serve and stop; the pool decides *how*.
 
 /** One production variant's worth of model processes to start. */
