@@ -12,9 +12,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { createContainerCaller, InvocationTimeoutError, readAll } from '../instances/container-call.js';
 import type { ContainerPoolApi } from '../instances/types.js';
 import { describeS3Error, getObject, putObject, s3Uri, type S3Location } from '../s3.js';
-import { createContainerCaller, InvocationTimeoutError, readAll } from './container-call.js';
 import { CONTAINER_NAME } from './errors.js';
 
 export interface AsyncRequest {

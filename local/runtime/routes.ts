@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AsyncInferenceConfig } from '@aws-sdk/client-sagemaker';
 import pino, { type Logger } from 'pino';
-import { abortOnClose, readBody, sendJson } from '../model-server/http-io.js';
+import { createContainerCaller, InvocationTimeoutError, readAll, type ContainerCall } from '../instances/container-call.js';
 import type { ContainerPoolApi } from '../instances/types.js';
+import { abortOnClose, readBody, sendJson } from '../model-server/http-io.js';
 import { joinS3Uri, parseS3Uri } from '../s3.js';
 import { AwsServiceError } from '../sagemaker/protocol.js';
 import { InputChecks } from '../sagemaker/validation.js';
 import type { AsyncInvocations } from './async-invocations.js';
-import { createContainerCaller, InvocationTimeoutError, readAll, type ContainerCall } from './container-call.js';
 import {
   CONTAINER_NAME,
   type EndpointLogs,

@@ -24,7 +24,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { TransformInput } from '@aws-sdk/client-sagemaker';
 import type { Logger } from 'pino';
 import type { ContainerPoolApi, Fleet } from '../instances/types.js';
-import { createContainerCaller, InvocationTimeoutError, readAll } from '../runtime/container-call.js';
+import { createContainerCaller, InvocationTimeoutError, readAll } from '../instances/container-call.js';
 import {
   describeS3Error,
   getObject,

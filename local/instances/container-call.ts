@@ -1,5 +1,6 @@
 // One POST /invocations to a model process, with SageMaker's deadline. Connections are kept
-// alive across requests, as SageMaker's front end keeps them to its containers.
+// alive across requests, as SageMaker's front end keeps them to its containers. It sits with
+// the instances it calls, below both callers: the runtime routes and the transform runner.
 import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 
 export class InvocationTimeoutError extends Error {
