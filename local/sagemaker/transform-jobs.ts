@@ -1,5 +1,6 @@
 // CreateTransformJob / DescribeTransformJob / StopTransformJob / ListTransformJobs.
 // These validate, record and return at once, as AWS does; transform-runner.ts does the work.
+// What a job reads and the defaults it runs with are in transform-inputs.ts.
 //
 // Accepted but not applied: DataProcessing (input/output filters, joining the input), DataCaptureConfig,
 // ExperimentConfig, KMS keys. Refused with a ValidationException because the local cloud cannot
@@ -30,7 +31,7 @@ import { servingContainer } from './models.js';
 import { AwsServiceError, validationError, wireTimeToMs, type Wire } from './protocol.js';
 import { sageMakerArn, type TransformJobRecord } from './store.js';
 import { notFoundMessage, putTags } from './tags.js';
-import { listTransformInputs, NoTransformInputError, TRANSFORM_DEFAULTS } from './transform-runner.js';
+import { listTransformInputs, NoTransformInputError, TRANSFORM_DEFAULTS } from './transform-inputs.js';
 import { InputChecks, MODEL_NAME_PATTERN } from './validation.js';
 
 const S3_URI_PATTERN = '(https|s3)://([^/]+)/?(.*)';
