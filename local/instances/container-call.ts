@@ -61,9 +61,3 @@ export function createContainerCaller(): (url: string, opts: ContainerCallOption
       req.end(body);
     });
 }
-
-export async function readAll(response: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}

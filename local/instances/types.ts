@@ -46,6 +46,17 @@ export class ContainerStartError extends Error {
 }
 
 /**
+ * The FailureReason of a failed launch: a ContainerStartError's reason (put in the caller's words
+ * by `reword`: it speaks of production variants), or what else went wrong. ContainerStartError is
+ * matched by name rather than instanceof: the pool may be a separately loaded copy.
+ */
+export function launchFailureReason(err: unknown, reword: (reason: string) => string = (reason) => reason): string {
+  const e = err as { name?: string; reason?: unknown; message?: string };
+  if (e?.name === 'ContainerStartError' && typeof e.reason === 'string') return reword(e.reason);
+  return `The model processes could not be started: ${e?.message ?? String(err)}`;
+}
+
+/**
  * Thrown by launch() when it was cancelled (its signal aborted, or the pool stopped) before the
  * fleet became healthy. Not a ContainerStartError: nothing failed, so it is no FailureReason.
  * Named 'AbortError', as DOM and Node APIs name a cancelled operation; `cause` is the signal's reason.

@@ -13,16 +13,9 @@
 // Aborting never writes state: an operation cut short by shutdown leaves its record as it was,
 // and `recover` picks it up at the next start.
 import type { Logger } from 'pino';
-import type { ContainerPoolApi, Fleet } from '../instances/types.js';
+import { launchFailureReason, type ContainerPoolApi, type Fleet } from '../instances/types.js';
 import { BackgroundOperations } from './background-operations.js';
 import type { EndpointRecord, SageMakerStore } from './store.js';
-
-function failureReasonOf(err: unknown): string {
-  // ContainerStartError by name rather than instanceof: the pool may be a separately loaded copy.
-  const e = err as { name?: string; reason?: unknown; message?: string };
-  if (e?.name === 'ContainerStartError' && typeof e.reason === 'string') return e.reason;
-  return `The model processes could not be started: ${e?.message ?? String(err)}`;
-}
 
 export class EndpointLifecycle {
   private readonly operations: BackgroundOperations;
@@ -38,7 +31,7 @@ export class EndpointLifecycle {
   /** Starts the fleet in `endpoint.pending`; the caller has saved the record as Creating/Updating. */
   launch(endpoint: EndpointRecord): void {
     this.operations.start(endpoint.EndpointName, (signal) => this.launchPending(endpoint, signal), {
-      fail: (err) => this.launchFailed(endpoint, failureReasonOf(err)),
+      fail: (err) => this.launchFailed(endpoint, launchFailureReason(err)),
     });
   }
 
@@ -165,9 +158,7 @@ export class EndpointLifecycle {
     } catch (err) {
       this.log.warn({ err, endpoint: endpoint.EndpointName }, 'deactivate failed; forgetting the endpoint anyway');
     }
-    this.store.endpoints.delete(endpoint.EndpointName);
-    this.store.tags.delete(endpoint.EndpointArn);
-    this.store.save();
+    this.store.remove(this.store.endpoints, endpoint.EndpointName, endpoint.EndpointArn);
     this.log.info({ endpoint: endpoint.EndpointName }, 'endpoint deleted');
   }
 }

@@ -192,6 +192,13 @@ export class SageMakerStore {
     return store;
   }
 
+  /** Forgets a deleted resource and its tags (AWS drops the tags with the resource), and saves. */
+  remove<T>(table: ResourceTable<T>, name: string, arn: string): void {
+    table.delete(name);
+    this.tags.delete(arn);
+    this.save();
+  }
+
   /**
    * Writes the whole state after every mutation. The file is small (tens of resources), and a
    * write-then-rename means a crash leaves either the old or the new state, never half of one.

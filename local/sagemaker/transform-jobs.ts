@@ -28,7 +28,7 @@ import {
 import type { Operation, OperationContext } from './context.js';
 import { listRecords } from './listing.js';
 import { servingContainer } from './models.js';
-import { AwsServiceError, validationError, wireTimeToMs, type Wire } from './protocol.js';
+import { AwsServiceError, validationError, type Wire } from './protocol.js';
 import { sageMakerArn, type TransformJobRecord } from './store.js';
 import { notFoundMessage, putTags } from './tags.js';
 import { listTransformInputs, NoTransformInputError, TRANSFORM_DEFAULTS } from './transform-inputs.js';
@@ -222,19 +222,10 @@ export const stopTransformJob: Operation<StopTransformJobRequest, object> = (inp
 };
 
 export const listTransformJobs: Operation<ListTransformJobsRequest, ListTransformJobsResponse> = (input, { store }) => {
-  const modifiedBefore = input.LastModifiedTimeBefore === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeBefore);
-  const modifiedAfter = input.LastModifiedTimeAfter === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeAfter);
   const { page, NextToken } = listRecords(
     store.transformJobs.values().map((j) => ({ name: j.TransformJobName, creationTime: j.CreationTime, j })),
     input,
-    {
-      sortKeys: { Name: (r) => r.name, CreationTime: (r) => r.creationTime, Status: (r) => r.j.TransformJobStatus },
-      checkExtra: (checks) => checks.oneOf(input.StatusEquals, 'statusEquals', Object.values(TransformJobStatus)),
-      extraFilter: ({ j }) =>
-        (input.StatusEquals === undefined || j.TransformJobStatus === input.StatusEquals) &&
-        (modifiedBefore === undefined || j.LastModifiedTime < modifiedBefore) &&
-        (modifiedAfter === undefined || j.LastModifiedTime >= modifiedAfter),
-    },
+    { statuses: Object.values(TransformJobStatus), statusOf: (r) => r.j.TransformJobStatus, lastModifiedOf: (r) => r.j.LastModifiedTime },
   );
   return {
     TransformJobSummaries: page.map(({ j }) => ({

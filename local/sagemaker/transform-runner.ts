@@ -21,9 +21,10 @@
 // Shutdown aborts jobs without writing state; at the next start `recover` runs InProgress jobs
 // again from the beginning (their outputs are rewritten) and finishes Stopping ones as Stopped.
 import type { S3Client } from '@aws-sdk/client-s3';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
-import { createContainerCaller, InvocationTimeoutError, readAll } from '../instances/container-call.js';
-import type { ContainerPoolApi, Fleet } from '../instances/types.js';
+import { createContainerCaller, InvocationTimeoutError } from '../instances/container-call.js';
+import { launchFailureReason, type ContainerPoolApi, type Fleet } from '../instances/types.js';
 import { describeS3Error, getObject, joinS3Uri, maybeGunzip, parseS3Uri, putObject, deleteObject, s3Uri, type S3Location } from '../s3.js';
 import { BackgroundOperations, ShutdownAbort } from './background-operations.js';
 import type { SageMakerStore, TransformJobRecord } from './store.js';
@@ -56,11 +57,9 @@ function clip(text: string, max: number): string {
 
 /** A pool's start failure, reworded for a job: the pool speaks of production variants. */
 function startFailureReason(err: unknown, job: TransformJobRecord): string {
-  const e = err as { name?: string; reason?: unknown; message?: string };
-  const reason =
-    e?.name === 'ContainerStartError' && typeof e.reason === 'string'
-      ? e.reason.replace(/^Production variant [^:]+: /, '').replace(/for production variant \S+/, `of model ${job.ModelName}`)
-      : `The model processes could not be started: ${e?.message ?? String(err)}`;
+  const reason = launchFailureReason(err, (r) =>
+    r.replace(/^Production variant [^:]+: /, '').replace(/for production variant \S+/, `of model ${job.ModelName}`),
+  );
   return `ClientError: ${reason}`;
 }
 
@@ -327,7 +326,7 @@ export class TransformJobRunner {
       try {
         const call = await this.callContainer(url, { body: batch.body, headers, timeoutMs, signal });
         try {
-          payload = await readAll(call.response);
+          payload = await buffer(call.response);
         } finally {
           timedOut = call.timedOut;
         }
