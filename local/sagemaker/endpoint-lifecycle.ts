@@ -8,13 +8,14 @@
 //
 // Operations on one endpoint run one after another (background-operations.ts; a delete
 // supersedes the launch in flight, whose processes the pool stops before the launch rejects, and
-// then deactivates), so the pool never sees two at once for a name. A delete therefore never waits out a health check: the endpoint
-// is Deleting for as long as stopping its processes takes, then gone.
+// then deactivates), so the pool never sees two at once for a name. A delete therefore never
+// waits out a health check: the endpoint is Deleting for as long as stopping its processes
+// takes, then gone.
 // Aborting never writes state: an operation cut short by shutdown leaves its record as it was,
 // and `recover` picks it up at the next start.
 import type { Logger } from 'pino';
 import { launchFailureReason, type ContainerPoolApi, type Fleet } from '../instances/types.js';
-import { BackgroundOperations } from './background-operations.js';
+import { BackgroundOperations, type OperationOptions } from './background-operations.js';
 import type { EndpointRecord, SageMakerStore } from './store.js';
 
 export class EndpointLifecycle {
@@ -37,9 +38,8 @@ export class EndpointLifecycle {
 
   /** DeleteEndpoint: stops any in-flight launch, marks Deleting, then stops serving and forgets it. */
   delete(endpoint: EndpointRecord): void {
-    this.operations.abort(endpoint.EndpointName);
     this.transition(endpoint, { EndpointStatus: 'Deleting' });
-    this.finishDeleteLater(endpoint);
+    this.finishDeleteLater(endpoint, { supersede: true });
   }
 
   /**
@@ -90,8 +90,8 @@ export class EndpointLifecycle {
     await this.operations.settle();
   }
 
-  private finishDeleteLater(endpoint: EndpointRecord): void {
-    this.operations.start(endpoint.EndpointName, () => this.finishDelete(endpoint));
+  private finishDeleteLater(endpoint: EndpointRecord, opts: OperationOptions = {}): void {
+    this.operations.start(endpoint.EndpointName, () => this.finishDelete(endpoint), opts);
   }
 
   private transition(endpoint: EndpointRecord, changes: Partial<EndpointRecord>): void {
