@@ -240,6 +240,12 @@ describe('connection limits (raw sockets)', () => {
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
   });
 
+  it('requestTimeoutMs bounds receiving the request, not waiting for the answer', async () => {
+    const limited = await start({ headersTimeoutMs: 500, requestTimeoutMs: 1000, workflowTimeoutMs: 2500 });
+    // The run sleeps 10 s: the answer is the workflow timeout's 504, not the request timeout's 408.
+    await expectError(await post('/rag', { query: 'wait [slow]' }, { service: () => limited }), 504, 'workflow_timeout');
+  });
+
   it('an idle keep-alive connection is closed after keepAliveTimeoutMs', async () => {
     const limited = await start({ keepAliveTimeoutMs: 300 });
     const conn = rawConnection(limited);
