@@ -43,7 +43,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /** The HTTP business service: POST /rag/stream, printing tokens as server-sent events arrive. */
 async function sseStep(client: Awaited<ReturnType<typeof connectClient>>, runtime: SageMakerRuntimeClient, endpointName: string, collection: string) {
   const apiKey = randomBytes(16).toString('hex'); // this run's only key; never printed
-  const service = await startRagService({ port: 0, client, runtime, sagemaker: new SageMakerClient({}), apiKeys: [apiKey], defaults: { endpointName, collection } });
+  const service = await startRagService({ port: 0, client, runtime, sagemaker: new SageMakerClient({}), apiKeys: [{ key: apiKey, endpoints: [endpointName], collections: [collection] }] });
   try {
     section(`HTTP service: POST ${service.url}/rag/stream (server-sent events)`);
     const res = await fetch(`${service.url}/rag/stream`, {
