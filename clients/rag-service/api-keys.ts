@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { endpointNameSchema, InvalidInputError, parseInput } from '../../common/endpoint-input.js';
+import { endpointNameSchema, InvalidInputError, parseInput } from '../../common/input-parsing.js';
 import { ragQueryInputSchema } from '../../common/rag-input.js';
 
 export interface ApiKeyGrant {
