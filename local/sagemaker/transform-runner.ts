@@ -23,6 +23,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TransformInput } from '@aws-sdk/client-sagemaker';
 import type { Logger } from 'pino';
+import { prefixFolder } from '../../common/s3-uri.js';
 import type { ContainerPoolApi, Fleet } from '../containers/types.js';
 import { createContainerCaller, InvocationTimeoutError, readAll } from '../runtime/container-call.js';
 import {
@@ -139,8 +140,9 @@ export async function listTransformInputs(
     throw err;
   }
   if (!objects.length) throw none();
-  // Relative to the prefix's "directory", so a prefix that ends mid-name (s3://b/in/part-) keeps whole file names.
-  const dir = location.key.slice(0, location.key.lastIndexOf('/') + 1);
+  // Relative to the prefix's folder, so a prefix that ends mid-name (s3://b/in/part-) keeps whole
+  // file names; the one rule the client's output count uses too.
+  const dir = prefixFolder(location.key);
   return objects.map((o) => ({ location: { bucket: location.bucket, key: o.key }, relative: o.key.slice(dir.length) }));
 }
 

@@ -54,7 +54,7 @@ describe('batchTransform', () => {
       `createModel ${result.jobName}-model`,
       `countS3Records ${IN}`,
       `createTransformJob ${result.jobName}`,
-      `countS3Records ${OUT}`,
+      `countTransformOutputs ${OUT}`,
       `deleteModel ${result.jobName}-model`,
     ]);
     expect(cloud.models.size).toBe(0);
