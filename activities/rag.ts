@@ -5,7 +5,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import type { Generation, RagSource } from '../common/rag-input';
+import type { Generation, PromptStyle, RagSource } from '../common/rag-input';
+import { ragGenerationParameters } from './generation';
 import { chunkText, cleanText } from './embeddings/chunker';
 import type { DenseEmbedder } from './embeddings/dense';
 import { EMBEDDING_DIMENSIONS } from './embeddings/model-files';
@@ -45,12 +46,18 @@ export interface RetrievedChunk {
   chunkIndex: number;
 }
 
-/** The reference design's prompt: the context is the primary source, the query the task. */
-export const PROMPT_TEMPLATE = (query: string, context: string) =>
-  `You are a content creator. Write what the user asked you to while using the provided context as the primary source of information for the content.
+/** The prompt wordings (common/rag-input.ts promptStyleSchema says when to use which). */
+export const PROMPT_TEMPLATES: Record<PromptStyle, (query: string, context: string) => string> = {
+  // The reference design's prompt: the context is the primary source, the query the task.
+  instruct: (query, context) =>
+    `You are a content creator. Write what the user asked you to while using the provided context as the primary source of information for the content.
 User query: ${query}
 Context: ${context}
-`;
+`,
+  // For a completion model: asking again after the context keeps the answer on the question
+  // (bench/answer-model.ts compares wordings on Gemma 3 270M).
+  base: (query, context) => `Question: ${query}\n\nContext: ${context}\n\nQuestion: ${query}\nAnswer:`,
+};
 
 /** A UUID derived from a string: the same chunk of the same content always gets the same id. */
 export function stableUuid(key: string): string {
@@ -161,7 +168,7 @@ export function createRagActivities(deps: RagDeps) {
     },
 
     /** Fills the context with the best chunks that fit the token budget; the last may be cut. */
-    async buildPrompt({ query, hits, contextTokens }: { query: string; hits: RetrievedChunk[]; contextTokens: number }) {
+    async buildPrompt({ query, hits, contextTokens, promptStyle = 'instruct' }: { query: string; hits: RetrievedChunk[]; contextTokens: number; promptStyle?: PromptStyle }) {
       const tok = tokenizer();
       const parts: string[] = [];
       const used: RetrievedChunk[] = [];
@@ -181,7 +188,7 @@ export function createRagActivities(deps: RagDeps) {
         used.push(hit);
         budget -= tok.count(header + text);
       }
-      const prompt = PROMPT_TEMPLATE(query, parts.join('\n'));
+      const prompt = PROMPT_TEMPLATES[promptStyle](query, parts.join('\n'));
       const sources: RagSource[] = used.map((h) => ({ id: h.id, score: h.score, source: h.source, title: h.title, snippet: h.text.slice(0, 200) }));
       return { prompt, promptTokens: tok.count(prompt), contextChunks: used.length, sources };
     },
@@ -192,7 +199,7 @@ export function createRagActivities(deps: RagDeps) {
       const beat = asyncLocalStorage.getStore() ? setInterval(() => heartbeat(), 1000) : undefined;
       let out;
       try {
-        out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: generation, format });
+        out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: ragGenerationParameters(generation), format });
       } finally {
         clearInterval(beat);
       }
