@@ -1,8 +1,10 @@
 // What every worker of this project shares: Temporal logging through pino, the connection
-// (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE unless given), and the one workflow bundle. Each worker
+// (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE unless given), the one workflow bundle, and the
+// interceptor that scrubs resolved secrets out of every activity failure. Each worker
 // adds its task queue's activities and concurrency limits.
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
+import { scrubActivityFailures } from '../activities/secret-registry.js';
 import { temporalAddress, temporalNamespace } from '../common/temporal-connection.js';
 import { installTemporalLogging } from './logger.js';
 
@@ -16,12 +18,14 @@ export interface WorkerConnectionOptions {
   taskQueue?: string;
 }
 
-export async function workerBase(opts: WorkerConnectionOptions, defaultTaskQueue: string): Promise<Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'workflowsPath'>> {
+export async function workerBase(opts: WorkerConnectionOptions, defaultTaskQueue: string): Promise<Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'workflowsPath' | 'interceptors'>> {
   installTemporalLogging();
   return {
     connection: opts.connection ?? (await NativeConnection.connect({ address: opts.address ?? temporalAddress() })),
     namespace: opts.namespace ?? temporalNamespace(),
     taskQueue: opts.taskQueue ?? defaultTaskQueue,
     workflowsPath,
+    // No failure leaves an activity carrying a secret this worker resolved.
+    interceptors: { activity: [scrubActivityFailures] },
   };
 }
