@@ -8,6 +8,8 @@ import { scrubSecrets } from '../activities/secret-registry.js';
 export const logger = pino({
   level: process.env.LLMOPS_LOG_LEVEL ?? 'info',
   base: { pid: process.pid },
+  // The Temporal SDK passes failures as `error`; without this pino would write them as `{}`.
+  serializers: { error: pino.stdSerializers.err },
   // Secrets must never reach logs, even when an SDK error echoes a request: fields that hold
   // one by name are censored, and the finished line loses every value resolved as a secret
   // (wherever it sits: an error message, a stack, a serialized request).
