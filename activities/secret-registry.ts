@@ -52,6 +52,9 @@ function scrubValue(value: unknown, seen = new WeakSet<object>()): unknown {
   seen.add(value);
   if (Array.isArray(value)) return value.map((v) => scrubValue(v, seen));
   if (value instanceof Error) return scrubError(value, seen);
+  // Plain records only: rebuilding a Date or a Buffer from its entries would break it.
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, seen)]));
 }
 

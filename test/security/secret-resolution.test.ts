@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type Activities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
 import type { CreateModelInput } from '../../activities/sagemaker';
-import { registerSecret, scrubError, scrubSecrets } from '../../activities/secret-registry';
+import { registerSecret, scrubActivityFailures, scrubError, scrubSecrets } from '../../activities/secret-registry';
 import { failureOf, startActivityCloud, tagsFor, TEST_CREDENTIALS, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, type ActivityCloud } from '../activities/support';
 
 let cloud: ActivityCloud;
@@ -140,6 +140,23 @@ describe('scrubbing', () => {
     expect(failure).toMatchObject({ type: 'ModelError', nonRetryable: true, message: 'failed with [redacted]', details: [{ body: 'echo [redacted]' }] });
     expect(failure.cause?.message).toBe('inner [redacted]');
     expect(`${failure.stack} ${failure.cause?.stack}`).not.toContain(secret);
+  });
+
+  it('the worker interceptor scrubs whatever an activity throws, and leaves results alone', async () => {
+    const secret = sentinel('interceptor');
+    registerSecret(secret);
+    const { execute } = scrubActivityFailures({} as never).inbound!;
+    const input = { args: [], headers: {} };
+    const thrown = await execute!(input, async () => {
+      throw new TypeError(`model said ${secret}`);
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toBe('model said [redacted]');
+    const result = { modelArn: 'arn:aws:sagemaker:us-east-1:123456789012:model/m' };
+    expect(await execute!(input, async () => result)).toBe(result);
   });
 
   it("the worker logger writes no line holding a resolved value, wherever it sits in the record", () => {
