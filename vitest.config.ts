@@ -9,5 +9,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // A Qdrant server for the Qdrant contract suite and the RAG end-to-end test, when one is
+    // configured or a server binary is at hand (test/support/qdrant-global-setup.ts).
+    globalSetup: ['test/support/qdrant-global-setup.ts'],
   },
 });

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sagemaker-runtime';
 import pino from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
-import { ContainerPool } from '../local/containers/pool.js';
+import { ContainerPool } from '../local/instances/pool.js';
 import { createRuntimeHandler } from '../local/runtime/routes.js';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 50);

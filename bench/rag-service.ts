@@ -102,9 +102,8 @@ async function main(): Promise<void> {
     client,
     runtime: new SageMakerRuntimeClient({}),
     sagemaker: new SageMakerClient({}),
-    apiKeys: [KEY],
+    apiKeys: [{ key: KEY, endpoints: [ENDPOINT], collections: ['documents'] }],
     rateLimitPerMinute: 1_000_000,
-    defaults: { endpointName: ENDPOINT },
     logger: pino({ level: 'warn' }, pino.destination(2)),
   });
   try {

@@ -1,16 +1,19 @@
-// Vector store figures: upsert throughput (points/s, 384-d dense + BM25-like sparse) and
-// search latency p50/p95 per mode (dense, sparse, hybrid; unfiltered and filtered) on
-// BENCH_POINTS points (default 10,000). Runs the embedded LanceDB store always, and Qdrant
-// when QDRANT_URL is set or one answers on localhost:6333. Synthetic data, seeded; bounded
-// iterations; prints a table, asserts nothing.
+// Vector store figures, LanceDB and Qdrant side by side on the same points and queries:
+// upsert throughput (points/s, 384-d dense + BM25-like sparse) and search latency p50/p95 per
+// mode (dense, sparse, hybrid; unfiltered and filtered) on BENCH_POINTS points (default
+// 10,000), plus how many of each query's top hits the two agree on. Runs the embedded LanceDB
+// store always, and Qdrant when dev/qdrant-server.ts finds or starts one (QDRANT_URL, a server
+// binary, or localhost:6333). Synthetic data, seeded; bounded iterations; prints a table,
+// asserts nothing.
 //   npx tsx bench/vector-store.ts      (BENCH_POINTS=10000 BENCH_QUERIES=200 BENCH_BATCH=256)
+import { QdrantClient } from '@qdrant/js-client-rest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LanceDbVectorStore } from '../activities/vector-store/lancedb';
 import { QdrantVectorStore } from '../activities/vector-store/qdrant';
-import { isQdrant, LOCAL_QDRANT_URL } from '../activities/vector-store/select';
 import type { Filter, PointInput, SearchMode, SparseVector, VectorStore } from '../activities/vector-store/types';
+import { findOrStartQdrant, QDRANT_HOW_TO } from '../dev/qdrant-server.js';
 import { seeded } from '../dev/seeded-random';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 10_000);
@@ -65,16 +68,22 @@ function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-interface Row {
-  backend: string;
-  what: string;
-  p50?: number;
-  p95?: number;
-  rate?: number;
+type Hits = { id: string; score: number }[];
+
+/** One backend's figures, by row label: a rate, or latencies with each query's hits. */
+interface Figures {
+  rates: Map<string, number>;
+  latencies: Map<string, { p50: number; p95: number; hits: Hits[] }>;
 }
 
-async function bench(label: string, store: VectorStore): Promise<Row[]> {
-  const rows: Row[] = [];
+/** Qdrant builds its indexes in the background after the upserts; wait for it (status green). */
+async function qdrantIndexed(url: string, collection: string): Promise<void> {
+  const client = new QdrantClient({ url, apiKey: process.env.QDRANT_API_KEY, checkCompatibility: false });
+  while ((await client.getCollection(collection)).status !== 'green') await new Promise((r) => setTimeout(r, 100));
+}
+
+async function bench(store: VectorStore, qdrantUrl?: string): Promise<Figures> {
+  const figures: Figures = { rates: new Map(), latencies: new Map() };
   const collection = `bench_${Date.now().toString(36)}`;
   await store.ensureCollection({ name: collection, denseDimensions: DIMS, distance: 'Cosine' });
   try {
@@ -82,11 +91,16 @@ async function bench(label: string, store: VectorStore): Promise<Row[]> {
     for (let i = 0; i < points.length; i += BATCH) await store.upsert(collection, points.slice(i, i + BATCH), { batchSize: BATCH });
     const seconds = (performance.now() - started) / 1000;
     if ((await store.count(collection)) !== POINTS) throw new Error('point count mismatch after upsert');
-    rows.push({ backend: label, what: `upsert ${POINTS} points, batches of ${BATCH}`, rate: POINTS / seconds });
+    figures.rates.set(`upsert ${POINTS} points, batches of ${BATCH} (points/s)`, POINTS / seconds);
     if (store instanceof LanceDbVectorStore) {
       const t = performance.now();
       await store.optimize(collection);
-      rows.push({ backend: label, what: 'optimize (compact + index) after ingest', p50: performance.now() - t });
+      figures.latencies.set('index after ingest, once (LanceDB optimize; Qdrant until green)', { p50: performance.now() - t, p95: NaN, hits: [] });
+    }
+    if (qdrantUrl) {
+      const t = performance.now();
+      await qdrantIndexed(qdrantUrl, collection);
+      figures.latencies.set('index after ingest, once (LanceDB optimize; Qdrant until green)', { p50: performance.now() - t, p95: NaN, hits: [] });
     }
 
     for (const withFilter of [false, true]) {
@@ -94,34 +108,66 @@ async function bench(label: string, store: VectorStore): Promise<Row[]> {
         const run = (q: (typeof queries)[number]) => store.search(collection, { mode, dense: q.dense, sparse: q.sparse, limit: LIMIT, ...(withFilter ? { filter } : {}) });
         for (const q of queries.slice(0, 10)) await run(q); // warm-up
         const samples: number[] = [];
+        const hits: Hits[] = [];
         for (const q of queries) {
           const t = performance.now();
-          await run(q);
+          const found = await run(q);
           samples.push(performance.now() - t);
+          hits.push(found.map(({ id, score }) => ({ id, score })));
         }
-        rows.push({ backend: label, what: `search ${mode}${withFilter ? ' + filter' : ''} (limit ${LIMIT})`, p50: percentile(samples, 50), p95: percentile(samples, 95) });
+        figures.latencies.set(`search ${mode}${withFilter ? ' + filter' : ''} (limit ${LIMIT})`, { p50: percentile(samples, 50), p95: percentile(samples, 95), hits });
       }
     }
   } finally {
     await store.dropCollection(collection).catch(() => undefined);
     await store.close();
   }
-  return rows;
+  return figures;
 }
 
-const results: Row[] = [];
+/** Mean share of each query's top hits that both backends return (order ignored). */
+function sameIds(a: Hits[], b: Hits[]): number {
+  const shares = a.map((hits, i) => {
+    const other = new Set(b[i].map((h) => h.id));
+    return hits.length ? hits.filter((h) => other.has(h.id)).length / Math.max(hits.length, b[i].length) : 1;
+  });
+  return shares.reduce((x, y) => x + y, 0) / shares.length;
+}
+
+/**
+ * Share of queries whose ranked score lists agree (to 1e-4 relative): where ids differ but
+ * scores agree, the two broke ties between equal scores differently.
+ */
+function sameScores(a: Hits[], b: Hits[]): number {
+  const close = (x: number, y: number) => Math.abs(x - y) <= 1e-4 * Math.max(1, Math.abs(x));
+  return a.filter((hits, i) => hits.length === b[i].length && hits.every((h, j) => close(h.score, b[i][j].score))).length / a.length;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'bench-vector-store-'));
+let lance: Figures;
 try {
-  results.push(...(await bench('lancedb', new LanceDbVectorStore({ dir }))));
+  lance = await bench(new LanceDbVectorStore({ dir }));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-const qdrantUrl = process.env.QDRANT_URL || ((await isQdrant(LOCAL_QDRANT_URL)) ? LOCAL_QDRANT_URL : undefined);
-if (qdrantUrl) results.push(...(await bench('qdrant', new QdrantVectorStore({ url: qdrantUrl, apiKey: process.env.QDRANT_API_KEY }))));
-else console.error('qdrant: skipped (set QDRANT_URL to include it)');
-
-console.log(`\nvector store, ${POINTS} points × ${DIMS}-d + sparse (~${TERMS_PER_DOC} terms/doc), ${QUERIES} queries per row\n`);
-console.log(['backend', 'what', 'points/s', 'p50 ms', 'p95 ms'].join(' | '));
-for (const r of results) {
-  console.log([r.backend, r.what, r.rate ? r.rate.toFixed(0) : '-', r.p50 !== undefined ? r.p50.toFixed(2) : '-', r.p95 !== undefined ? r.p95.toFixed(2) : '-'].join(' | '));
+const server = await findOrStartQdrant();
+let qdrant: Figures | undefined;
+try {
+  if (server) qdrant = await bench(new QdrantVectorStore({ url: server.url, apiKey: process.env.QDRANT_API_KEY }), server.url);
+  else console.error(`qdrant: skipped (no Qdrant server; ${QDRANT_HOW_TO})`);
+} finally {
+  await server?.stop();
 }
+
+const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(2));
+console.log(`\nvector store, ${POINTS} points × ${DIMS}-d + sparse (~${TERMS_PER_DOC} terms/doc), ${QUERIES} queries per row`);
+if (server) console.log(`qdrant: ${server.how}`);
+console.log(`\nwhat | lancedb p50 ms | lancedb p95 ms | qdrant p50 ms | qdrant p95 ms | same top-${LIMIT} ids | same top-${LIMIT} scores`);
+const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
+for (const [what, l] of lance.latencies) {
+  const q = qdrant?.latencies.get(what);
+  const compared = q && l.hits.length > 0;
+  console.log([what, ms(l.p50), ms(l.p95), ms(q?.p50), ms(q?.p95), compared ? percent(sameIds(l.hits, q.hits)) : '-', compared ? percent(sameScores(l.hits, q.hits)) : '-'].join(' | '));
+}
+console.log('\nwhat | lancedb | qdrant');
+for (const [what, rate] of lance.rates) console.log([what, rate.toFixed(0), qdrant?.rates.get(what)?.toFixed(0) ?? '-'].join(' | '));

@@ -32,8 +32,9 @@ const program = new Command('demo')
   .option('--batch-input <file>', 'batchTransform input', join(projectRoot, 'examples', 'batch-local.json'))
   .option('--no-batch', 'skip the batch transform step')
   .option('--keep', 'leave the stack running afterwards (Ctrl-C to stop) to browse the Web UI')
+  .option('--qdrant', 'run the RAG steps on Qdrant (QDRANT_URL, QDRANT_BIN, or one on localhost:6333); also LLMOPS_QDRANT=1')
   .parse();
-const opts = program.opts<{ input: string; prompt: string; ingestInput: string; question: string; batchInput: string; batch: boolean; keep?: boolean }>();
+const opts = program.opts<{ input: string; prompt: string; ingestInput: string; question: string; batchInput: string; batch: boolean; keep?: boolean; qdrant?: boolean }>();
 
 const say = (line: string) => console.log(line);
 const section = (title: string) => say(`\n== ${title}`);
@@ -42,7 +43,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /** The HTTP business service: POST /rag/stream, printing tokens as server-sent events arrive. */
 async function sseStep(client: Awaited<ReturnType<typeof connectClient>>, runtime: SageMakerRuntimeClient, endpointName: string, collection: string) {
   const apiKey = randomBytes(16).toString('hex'); // this run's only key; never printed
-  const service = await startRagService({ port: 0, client, runtime, sagemaker: new SageMakerClient({}), apiKeys: [apiKey], defaults: { endpointName, collection } });
+  const service = await startRagService({ port: 0, client, runtime, sagemaker: new SageMakerClient({}), apiKeys: [{ key: apiKey, endpoints: [endpointName], collections: [collection] }] });
   try {
     section(`HTTP service: POST ${service.url}/rag/stream (server-sent events)`);
     const res = await fetch(`${service.url}/rag/stream`, {
@@ -93,8 +94,9 @@ async function main(): Promise<void> {
 
   section('Starting the embedded stack');
   const t0 = performance.now();
-  const stack = await startStack({ stateDir });
+  const stack = await startStack({ stateDir, qdrant: opts.qdrant || ['1', 'true'].includes(process.env.LLMOPS_QDRANT ?? '') });
   say(`Temporal ${stack.temporalAddress}, Web UI ${stack.webUiUrl}, local cloud ${stack.awsEndpointUrl} (${seconds(performance.now() - t0)})`);
+  if (stack.qdrant) say(`Vector store: Qdrant, ${stack.qdrant.how}`);
   let ok = false;
   try {
     const client = await connectClient(stack.temporalAddress);

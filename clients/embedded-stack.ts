@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
 import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes';
 import { projectRoot } from '../common/project-paths';
+import { findOrStartQdrant, QDRANT_HOW_TO } from '../dev/qdrant-server.js';
 import { temporalCli } from '../dev/tools';
 import { startLocalCloud, type LocalCloud } from '../local/server';
 import { createControlWorker } from '../workers/control';
@@ -22,6 +23,8 @@ export interface StackOptions {
   awsPort?: number;
   /** Where Temporal's database, the local cloud's state and all logs live. */
   stateDir?: string;
+  /** Put the rag worker on Qdrant (QDRANT_URL, else a server binary started here, else localhost:6333); refuse when none. */
+  qdrant?: boolean;
 }
 
 export interface StackAddresses {
@@ -33,6 +36,8 @@ export interface StackAddresses {
 }
 
 export interface Stack extends StackAddresses {
+  /** With `qdrant: true`: which Qdrant the rag worker uses. */
+  qdrant?: { url: string; how: string };
   stop(): Promise<void>;
 }
 
@@ -110,9 +115,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
+    const qdrant = opts.qdrant ? await findOrStartQdrant({ logFile: join(logsDir, 'qdrant.log') }) : undefined;
+    if (opts.qdrant && !qdrant) throw new Error(`--qdrant: no Qdrant server found; ${QDRANT_HOW_TO}`);
+    if (qdrant) stops.push(() => qdrant.stop());
     const rag = await createRagWorker({
       connection,
-      vectorStore: { lanceDir: join(stateDir, 'vector-store') },
+      vectorStore: qdrant ? { backend: 'qdrant', qdrantUrl: qdrant.url } : { lanceDir: join(stateDir, 'vector-store') },
     });
     const ragRunning = rag.worker.run();
     stops.push(async () => {
@@ -121,7 +129,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await rag.close();
     });
 
-    return { temporalAddress, webUiUrl: `http://127.0.0.1:${uiPort}`, awsEndpointUrl: cloud.url, stateDir, logsDir, stop };
+    return { temporalAddress, webUiUrl: `http://127.0.0.1:${uiPort}`, awsEndpointUrl: cloud.url, stateDir, logsDir, qdrant: qdrant && { url: qdrant.url, how: qdrant.how }, stop };
   } catch (err) {
     await stop();
     throw err;

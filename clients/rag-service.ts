@@ -1,12 +1,16 @@
 // `tsx clients/rag-service.ts`: runs the RAG HTTP service (clients/rag-service/) until SIGINT or
-// SIGTERM. API keys come from LLMOPS_API_KEYS only, never the command line (which `ps` shows).
+// SIGTERM. API keys and what each may query come from the environment only (LLMOPS_RAG_KEYS,
+// LLMOPS_RAG_KEYS_FILE or LLMOPS_API_KEYS; see api-keys.ts), never the command line (which `ps`
+// shows).
 //
+//   LLMOPS_RAG_KEYS_FILE=keys.json npx tsx clients/rag-service.ts --port 8080
 //   LLMOPS_API_KEYS=key1,key2 npx tsx clients/rag-service.ts --port 8080 [--endpoint demo]
 import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients } from '../activities/aws-clients.js';
 import { ADMISSION_DEFAULTS } from './rag-service/admission.js';
+import { readApiKeyGrants } from './rag-service/api-keys.js';
 import { errorMessage } from './rag-service/http.js';
-import { startRagService } from './rag-service/server.js';
+import { SERVER_DEFAULTS, startRagService } from './rag-service/server.js';
 import { connectClient } from './temporal-client.js';
 
 // The SDK warns on every run that node 20 support ends in 2027; the README says it once.
@@ -19,22 +23,39 @@ async function main(): Promise<void> {
     return n;
   };
   const program = new Command('rag-service')
-    .description('HTTP service for RAG queries: POST /rag, POST /rag/stream (SSE), GET /healthz. API keys come from LLMOPS_API_KEYS (comma-separated).')
+    .description(
+      'HTTP service for RAG queries: POST /rag, POST /rag/stream (SSE), GET /healthz. API keys come from LLMOPS_RAG_KEYS (JSON: {"<key>": {"endpoints": [...], "collections": [...]}}), LLMOPS_RAG_KEYS_FILE (a file of that JSON) or LLMOPS_API_KEYS (comma-separated keys for --endpoint and --collection only).',
+    )
     .option('--port <n>', 'port (0 picks a free one)', int(0), 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--endpoint <name>', 'default endpoint when a request names none', process.env.LLMOPS_ENDPOINT ?? 'demo')
-    .option('--collection <name>', 'default collection when a request names none', 'documents')
+    .option('--endpoint <name>', 'with LLMOPS_API_KEYS: the one endpoint the keys may query', process.env.LLMOPS_ENDPOINT ?? 'demo')
+    .option('--collection <name>', 'with LLMOPS_API_KEYS: the one collection the keys may query', 'documents')
     .option('--rate-limit <n>', 'requests per minute per API key', int(1), ADMISSION_DEFAULTS.rateLimitPerMinute)
     .option('--max-body-bytes <n>', 'largest request body', int(1), ADMISSION_DEFAULTS.maxBodyBytes)
     .option('--max-query-chars <n>', 'longest query', int(1), ADMISSION_DEFAULTS.maxQueryChars)
-    .option('--timeout-seconds <n>', 'how long a request waits for the workflow', int(1), 60)
+    .option('--timeout-seconds <n>', 'how long a request waits for the workflow', int(1), SERVER_DEFAULTS.workflowTimeoutMs / 1000)
+    .option('--generation-timeout-seconds <n>', 'how long /rag/stream may generate', int(1), SERVER_DEFAULTS.generationTimeoutMs / 1000)
+    .option('--headers-timeout-ms <n>', 'a client must send its request headers within this', int(1), SERVER_DEFAULTS.headersTimeoutMs)
+    .option('--request-timeout-ms <n>', 'a client must send its whole request within this', int(1), SERVER_DEFAULTS.requestTimeoutMs)
+    .option('--keep-alive-timeout-ms <n>', 'an idle keep-alive connection is closed after this', int(1), SERVER_DEFAULTS.keepAliveTimeoutMs)
+    .option('--max-connections <n>', 'connections beyond this are closed unanswered', int(1), SERVER_DEFAULTS.maxConnections)
     .parse();
-  const o = program.opts<{ port: number; host: string; endpoint: string; collection: string; rateLimit: number; maxBodyBytes: number; maxQueryChars: number; timeoutSeconds: number }>();
-  const apiKeys = (process.env.LLMOPS_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-  if (!apiKeys.length) {
-    process.stderr.write('Error: set LLMOPS_API_KEYS to one or more comma-separated API keys (they are never read from the command line)\n');
-    process.exit(1);
-  }
+  const o = program.opts<{
+    port: number;
+    host: string;
+    endpoint: string;
+    collection: string;
+    rateLimit: number;
+    maxBodyBytes: number;
+    maxQueryChars: number;
+    timeoutSeconds: number;
+    generationTimeoutSeconds: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  }>();
+  const apiKeys = readApiKeyGrants(process.env, { endpointName: o.endpoint, collection: o.collection });
   const client = await connectClient();
   const aws = createAwsClients();
   const service = await startRagService({
@@ -48,7 +69,11 @@ async function main(): Promise<void> {
     maxBodyBytes: o.maxBodyBytes,
     maxQueryChars: o.maxQueryChars,
     workflowTimeoutMs: o.timeoutSeconds * 1000,
-    defaults: { endpointName: o.endpoint, collection: o.collection },
+    generationTimeoutMs: o.generationTimeoutSeconds * 1000,
+    headersTimeoutMs: o.headersTimeoutMs,
+    requestTimeoutMs: o.requestTimeoutMs,
+    keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+    maxConnections: o.maxConnections,
   });
   console.log(service.url);
   const stop = async () => {

@@ -79,29 +79,50 @@ export class RagQueryTimeoutError extends Error {
   }
 }
 
+/** The caller stopped waiting (an HTTP client disconnected): the run was cancelled. */
+export class RagQueryAbandonedError extends Error {
+  constructor(readonly workflowId: string) {
+    super(`ragQuery ${workflowId} was cancelled: its caller stopped waiting`);
+    this.name = 'RagQueryAbandonedError';
+  }
+}
+
 /**
  * Starts ragQuery (workflow id rag-<uuid>) and waits for its result, at most `timeoutMs`; past
- * that the run is cancelled (nobody is waiting for it any more) and RagQueryTimeoutError thrown.
- * The server also ends the run at twice the timeout, in case the caller dies before cancelling.
+ * that, or when `signal` aborts (the caller is gone), the run is cancelled (nobody is waiting for
+ * it any more) and RagQueryTimeoutError or RagQueryAbandonedError thrown. An already aborted
+ * signal starts nothing. The server also ends the run at twice the timeout, in case the caller
+ * dies before cancelling.
  */
 export async function executeRagQuery(
   client: Client,
   spec: RagQuerySpec,
-  { taskQueue = RAG_TASK_QUEUE, timeoutMs = 60_000, workflowId = `rag-${randomUUID()}` }: { taskQueue?: string; timeoutMs?: number; workflowId?: string } = {},
+  {
+    taskQueue = RAG_TASK_QUEUE,
+    timeoutMs = 60_000,
+    workflowId = `rag-${randomUUID()}`,
+    signal,
+  }: { taskQueue?: string; timeoutMs?: number; workflowId?: string; signal?: AbortSignal } = {},
 ): Promise<RagQueryRun> {
+  if (signal?.aborted) throw new RagQueryAbandonedError(workflowId);
   const started = performance.now();
   const handle = await client.workflow.start('ragQuery', { taskQueue, workflowId, args: [spec], workflowExecutionTimeout: timeoutMs * 2 });
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RagQueryTimeoutError(workflowId, timeoutMs)), timeoutMs);
+    onAbort = () => reject(new RagQueryAbandonedError(workflowId));
+    if (signal?.aborted) onAbort(); // aborted while the start request was in flight
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    const result = (await Promise.race([handle.result(), deadline])) as RagQueryResult;
+    const result = (await Promise.race([handle.result(), stopped])) as RagQueryResult;
     return { result, workflowId, elapsedMs: Math.round(performance.now() - started) };
   } catch (err) {
-    if (err instanceof RagQueryTimeoutError) void handle.cancel().catch(() => {});
+    if (err instanceof RagQueryTimeoutError || err instanceof RagQueryAbandonedError) void handle.cancel().catch(() => {});
     throw err;
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,21 +1,21 @@
 // Everything the RAG service checks before it starts a workflow, in this order: API key
 // (x-api-key), per-key rate limit (token bucket), body size, JSON, query length, the ragQuery
-// input schema, a format that can stream (on /rag/stream), the endpoint InService. Each refusal
-// is an HttpError naming what was wrong; nothing has run yet when one is thrown.
+// input schema, the key's grant (endpoint and collection), a format that can stream (on
+// /rag/stream), the endpoint InService. Each refusal is an HttpError naming what was wrong;
+// nothing has run yet when one is thrown.
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
 import { streamingRefusal } from '../../activities/generation.js';
 import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
 import { ragQueryInputSchema, type RagQuerySpec } from '../../common/rag-input.js';
+import { apiKeyMatcher, checkApiKeyGrants, type ApiKeyGrant } from './api-keys.js';
 import { EndpointStatusCache, type EndpointState } from './endpoint-status.js';
 import { errorMessage, HttpError, readBody, type RequestContext } from './http.js';
 
 export interface AdmissionOptions {
   sagemaker: SageMakerClient;
-  /** Accepted values of the x-api-key header. At least one; never logged. */
-  apiKeys: string[];
+  /** Accepted values of the x-api-key header, each with what it may query. At least one; keys never logged. */
+  apiKeys: ApiKeyGrant[];
   /** Sustained requests per minute per API key (default 60). */
   rateLimitPerMinute?: number;
   /** Requests a key may make at once before the rate applies (default: rateLimitPerMinute). */
@@ -26,7 +26,6 @@ export interface AdmissionOptions {
   maxQueryChars?: number;
   /** How long a DescribeEndpoint answer is reused (default 5 s). */
   endpointStatusTtlMs?: number;
-  defaults: { endpointName: string; collection?: string };
 }
 
 /** What admission allows when the options do not say. */
@@ -37,21 +36,6 @@ export type Admission = (req: IncomingMessage, ctx: RequestContext, stream: bool
 
 /** The HTTP body: the ragQuery input minus what only the service decides (prepareOnly). */
 const ragRequestSchema = ragQueryInputSchema.omit({ prepareOnly: true });
-
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-
-/** Index of the matching key, or -1. Compares digests in constant time against every key. */
-function keyMatcher(apiKeys: string[]): (presented: string) => number {
-  const digests = apiKeys.map(digest);
-  return (presented) => {
-    const d = digest(presented);
-    let found = -1;
-    digests.forEach((k, i) => {
-      if (timingSafeEqual(k, d) && found < 0) found = i;
-    });
-    return found;
-  };
-}
 
 /** One bucket per API key: `burst` tokens, refilled at `perMinute` per minute. */
 class TokenBuckets {
@@ -78,14 +62,14 @@ class TokenBuckets {
   }
 }
 
-export function createAdmission(opts: AdmissionOptions, log: Logger): Admission {
-  if (!opts.apiKeys.length || opts.apiKeys.some((k) => !k)) throw new Error('startRagService needs at least one non-empty API key');
+export function createAdmission(opts: AdmissionOptions): Admission {
+  const grants = checkApiKeyGrants(opts.apiKeys);
   const maxBodyBytes = opts.maxBodyBytes ?? ADMISSION_DEFAULTS.maxBodyBytes;
   const maxQueryChars = opts.maxQueryChars ?? ADMISSION_DEFAULTS.maxQueryChars;
   const perMinute = opts.rateLimitPerMinute ?? ADMISSION_DEFAULTS.rateLimitPerMinute;
-  const matchKey = keyMatcher(opts.apiKeys);
+  const matchKey = apiKeyMatcher(grants);
   const buckets = new TokenBuckets(perMinute, opts.rateLimitBurst ?? perMinute);
-  const endpoints = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000);
+  const endpointStatus = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000);
 
   return async (req, ctx, stream) => {
     const presented = req.headers['x-api-key'];
@@ -114,22 +98,31 @@ export function createAdmission(opts: AdmissionOptions, log: Logger): Admission 
     if (typeof query === 'string' && query.length > maxQueryChars) {
       throw new HttpError(400, 'query_too_long', `query: must be at most ${maxQueryChars} characters (got ${query.length})`);
     }
+    const grant = grants[key];
     let spec: RagQuerySpec;
     try {
-      const parsed = parseInput(ragRequestSchema, 'ragQuery', { endpointName: opts.defaults.endpointName, ...(opts.defaults.collection ? { collection: opts.defaults.collection } : {}), ...body });
+      const parsed = parseInput(ragRequestSchema, 'ragQuery', { endpointName: grant.endpoints[0], collection: grant.collections[0], ...body });
       spec = { ...parsed, prepareOnly: stream };
     } catch (err) {
       if (err instanceof InvalidInputError) throw new HttpError(400, 'invalid_input', err.problems.join('; '));
       throw err;
+    }
+    // Before the endpoint check, so a key learns nothing about endpoints it may not use.
+    const { endpoints, collections } = grant;
+    if (!endpoints.includes(spec.endpointName)) {
+      throw new HttpError(403, 'forbidden', `endpointName: this API key may not query endpoint ${spec.endpointName}; it may query ${endpoints.join(', ')}`);
+    }
+    if (!collections.includes(spec.collection)) {
+      throw new HttpError(403, 'forbidden', `collection: this API key may not query collection ${spec.collection}; it may query ${collections.join(', ')}`);
     }
     const refusal = stream ? streamingRefusal(spec.format) : undefined;
     if (refusal) throw new HttpError(400, 'invalid_input', `format: ${refusal}; use POST /rag`);
 
     let state: EndpointState;
     try {
-      state = await endpoints.get(spec.endpointName);
+      state = await endpointStatus.get(spec.endpointName);
     } catch (err) {
-      log.warn({ endpointName: spec.endpointName, err: errorMessage(err) }, 'DescribeEndpoint failed');
+      ctx.log.warn({ endpointName: spec.endpointName, err: errorMessage(err) }, 'DescribeEndpoint failed');
       throw new HttpError(503, 'endpoint_status_unavailable', `Cannot check the status of endpoint ${spec.endpointName}; try again later`, { 'retry-after': '5' });
     }
     if ('missing' in state) throw new HttpError(503, 'endpoint_unavailable', `Endpoint ${spec.endpointName} does not exist`);

@@ -1,13 +1,20 @@
 // The RAG service's HTTP plumbing over node:http: the error type every step throws and its
-// {"error": {"code", "message"}} body, JSON and server-sent-event responses, reading a bounded
-// body, and what a failed ragQuery run means for an HTTP caller.
+// {"error": {"code", "message", "requestId"}} body, JSON and server-sent-event responses, reading
+// a bounded body, and what a failed ragQuery run means for an HTTP caller. A 5xx message says
+// what happened, never why in internal terms: the why goes to the log under the request id.
 import { ApplicationFailure, ServiceError, TimeoutFailure, WorkflowFailedError } from '@temporalio/client';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RagQueryTimeoutError } from '../workflow-runs.js';
+import type { Logger } from 'pino';
+import { RagQueryAbandonedError, RagQueryTimeoutError } from '../workflow-runs.js';
 
 /** Per-request facts, for the handlers and the access log. */
 export interface RequestContext {
   received: number;
+  /** Also the X-Request-Id response header, and on every log line of the request. */
+  requestId: string;
+  log: Logger;
+  /** Aborts when the client goes away before the answer is complete. */
+  gone: AbortSignal;
   debug: boolean;
   /** Index of the caller's API key in the configured list (never the key itself). */
   key?: number;
@@ -33,9 +40,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
+export function sendError(res: ServerResponse, err: HttpError, requestId: string): void {
+  sendJson(res, err.status, { error: { code: err.code, message: err.message, requestId } }, err.headers);
 }
+
+/** The body of a 5xx: the details are in the log, under the request id the body carries. */
+export const SEE_LOG = 'the service log has the details under this requestId';
 
 /** The 200 head of a server-sent-events answer, sent at once so the client sees the stream open. */
 export function startEventStream(res: ServerResponse, headers: Record<string, string> = {}): void {
@@ -82,15 +92,20 @@ export function readBody(req: IncomingMessage, max: number): Promise<string> {
   });
 }
 
-/** What a failed ragQuery means for an HTTP caller. */
+/** The HTTP status nginx logs for a client that closed the connection before the answer. */
+export const CLIENT_CLOSED = 499;
+
+/** What a failed ragQuery means for an HTTP caller (the caller logs the details of a 5xx). */
 export function workflowHttpError(err: unknown): HttpError {
-  if (err instanceof RagQueryTimeoutError) return new HttpError(504, 'workflow_timeout', `The query did not finish within ${err.timeoutMs} ms (workflow ${err.workflowId}); try again later`);
+  if (err instanceof RagQueryAbandonedError) return new HttpError(CLIENT_CLOSED, 'client_closed_request', 'The client closed the connection; the query was cancelled');
+  if (err instanceof RagQueryTimeoutError) return new HttpError(504, 'workflow_timeout', `The query did not finish within ${err.timeoutMs} ms and was cancelled; try again later`);
   if (err instanceof WorkflowFailedError) {
     const cause = err.cause;
+    // The caller's own input: the message is theirs to read.
     if (cause instanceof ApplicationFailure && cause.type === 'InvalidInput') return new HttpError(400, 'invalid_input', cause.message);
-    if (cause instanceof TimeoutFailure) return new HttpError(504, 'workflow_timeout', `The query workflow timed out (${cause.timeoutType})`);
-    return new HttpError(502, 'rag_query_failed', cause?.message ?? err.message);
+    if (cause instanceof TimeoutFailure) return new HttpError(504, 'workflow_timeout', `The query workflow timed out; ${SEE_LOG}`);
+    return new HttpError(502, 'rag_query_failed', `The query workflow failed; ${SEE_LOG}`);
   }
   if (err instanceof ServiceError) return new HttpError(503, 'temporal_unavailable', 'The workflow service is unavailable; try again later', { 'retry-after': '5' });
-  return new HttpError(500, 'internal', 'Internal error');
+  return new HttpError(500, 'internal', `Internal error; ${SEE_LOG}`);
 }

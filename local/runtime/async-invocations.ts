@@ -11,10 +11,11 @@
 // zero, relaunching after a restart) until RequestTTLSeconds runs out.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
-import type { ContainerPoolApi } from '../containers/types.js';
+import { createContainerCaller, InvocationTimeoutError } from '../instances/container-call.js';
+import type { ContainerPoolApi } from '../instances/types.js';
 import { describeS3Error, getObject, putObject, s3Uri, type S3Location } from '../s3.js';
-import { createContainerCaller, InvocationTimeoutError, readAll } from './container-call.js';
 import { CONTAINER_NAME } from './errors.js';
 
 export interface AsyncRequest {
@@ -146,7 +147,7 @@ export class AsyncInvocations {
     try {
       const call = await this.callContainer(instance.url, { body: payload, headers, timeoutMs: request.timeoutMs, signal });
       try {
-        answer = await readAll(call.response);
+        answer = await buffer(call.response);
       } catch (err) {
         throw call.timedOut ? new InvocationTimeoutError(request.timeoutMs) : err;
       }

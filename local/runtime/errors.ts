@@ -2,7 +2,7 @@
 // `x-amzn-errortype` header, the members (`Message`, and ModelError's extras) in a JSON body,
 // and AWS's own wording, so SDK clients raise the same exception classes with the same text.
 import type { ServerResponse } from 'node:http';
-import { sendJson } from '../container/http-io.js';
+import { sendJson } from '../model-server/http-io.js';
 
 export type RuntimeErrorCode = 'ValidationError' | 'ModelError' | 'ServiceUnavailable' | 'InternalFailure' | 'UnknownOperationException';
 

@@ -5,15 +5,16 @@
 // the API's error shapes, and the stream is AWS event-stream framing around container bytes.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { buffer } from 'node:stream/consumers';
 import type { AsyncInferenceConfig } from '@aws-sdk/client-sagemaker';
 import pino, { type Logger } from 'pino';
-import { abortOnClose, readBody, sendJson } from '../container/http-io.js';
-import type { ContainerPoolApi } from '../containers/types.js';
+import { createContainerCaller, InvocationTimeoutError, type ContainerCall } from '../instances/container-call.js';
+import type { ContainerPoolApi } from '../instances/types.js';
+import { abortOnClose, sendJson } from '../model-server/http-io.js';
 import { joinS3Uri, parseS3Uri } from '../s3.js';
 import { AwsServiceError } from '../sagemaker/protocol.js';
 import { InputChecks } from '../sagemaker/validation.js';
 import type { AsyncInvocations } from './async-invocations.js';
-import { createContainerCaller, InvocationTimeoutError, readAll, type ContainerCall } from './container-call.js';
 import {
   CONTAINER_NAME,
   type EndpointLogs,
@@ -190,7 +191,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     if (status < 200 || status >= 300 || !stream) {
       let payload: Buffer;
       try {
-        payload = await readAll(response);
+        payload = await buffer(response);
       } catch (err) {
         if (signal.aborted) return;
         throw unanswered(logs, err, call);
@@ -267,7 +268,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
       if (!match) throw new RuntimeError(404, 'UnknownOperationException', `No SageMaker Runtime operation for ${req.method} ${req.url}`);
       const endpointName = decodeURIComponent(match[1]);
       const operation = match[2];
-      const body = await readBody(req);
+      const body = await buffer(req);
       let async: AsyncHeaders | undefined;
       if (operation === 'async-invocations') {
         try {

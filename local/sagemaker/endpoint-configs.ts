@@ -164,9 +164,7 @@ export const describeEndpointConfig: Operation<DescribeEndpointConfigInput, Desc
 /** Like AWS, deleting a config an endpoint still uses is allowed: the endpoint keeps running. */
 export const deleteEndpointConfig: Operation<DeleteEndpointConfigInput, object> = (input, ctx) => {
   const config = requireEndpointConfig(checkedName(input), ctx);
-  ctx.store.endpointConfigs.delete(config.EndpointConfigName);
-  ctx.store.tags.delete(config.EndpointConfigArn);
-  ctx.store.save();
+  ctx.store.remove(ctx.store.endpointConfigs, config.EndpointConfigName, config.EndpointConfigArn);
   return {};
 };
 
@@ -174,7 +172,6 @@ export const listEndpointConfigs: Operation<ListEndpointConfigsInput, ListEndpoi
   const { page, NextToken } = listRecords(
     store.endpointConfigs.values().map((c) => ({ name: c.EndpointConfigName, creationTime: c.CreationTime, c })),
     input,
-    { sortKeys: { Name: (r) => r.name, CreationTime: (r) => r.creationTime } },
   );
   return {
     EndpointConfigs: page.map(({ c }) => ({

@@ -6,50 +6,40 @@
 //                                        └─failure─▶ RollingBack ▶ InService (old config, FailureReason set)
 //   DeleteEndpoint   any ▶ Deleting ──abort in-flight launch, deactivate──▶ gone
 //
-// Operations on one endpoint run one after another (a delete aborts the launch in flight, whose
-// processes the pool stops before the launch rejects, and then deactivates), so the pool never
-// sees two at once for a name. A delete therefore never waits out a health check: the endpoint
-// is Deleting for as long as stopping its processes takes, then gone.
+// Operations on one endpoint run one after another (background-operations.ts; a delete
+// supersedes the launch in flight, whose processes the pool stops before the launch rejects, and
+// then deactivates), so the pool never sees two at once for a name. A delete therefore never
+// waits out a health check: the endpoint is Deleting for as long as stopping its processes
+// takes, then gone.
 // Aborting never writes state: an operation cut short by shutdown leaves its record as it was,
 // and `recover` picks it up at the next start.
 import type { Logger } from 'pino';
-import type { ContainerPoolApi, Fleet } from '../containers/types.js';
+import { launchFailureReason, type ContainerPoolApi, type Fleet } from '../instances/types.js';
+import { BackgroundOperations, type OperationOptions } from './background-operations.js';
 import type { EndpointRecord, SageMakerStore } from './store.js';
 
-interface RunningOperation {
-  controller: AbortController;
-  done: Promise<void>;
-}
-
-/** Aborted launches stop their processes promptly; this bounds shutdown should a pool not honour the abort. */
-const SHUTDOWN_GRACE_MS = 15_000;
-
-function failureReasonOf(err: unknown): string {
-  // ContainerStartError by name rather than instanceof: the pool may be a separately loaded copy.
-  const e = err as { name?: string; reason?: unknown; message?: string };
-  if (e?.name === 'ContainerStartError' && typeof e.reason === 'string') return e.reason;
-  return `The model processes could not be started: ${e?.message ?? String(err)}`;
-}
-
 export class EndpointLifecycle {
-  private readonly running = new Map<string, RunningOperation>();
+  private readonly operations: BackgroundOperations;
 
   constructor(
     private readonly store: SageMakerStore,
     private readonly pool: ContainerPoolApi,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.operations = new BackgroundOperations(log, { field: 'endpoint', operation: 'endpoint operation' });
+  }
 
   /** Starts the fleet in `endpoint.pending`; the caller has saved the record as Creating/Updating. */
   launch(endpoint: EndpointRecord): void {
-    this.schedule(endpoint.EndpointName, (signal) => this.launchPending(endpoint, signal));
+    this.operations.start(endpoint.EndpointName, (signal) => this.launchPending(endpoint, signal), {
+      fail: (err) => this.launchFailed(endpoint, launchFailureReason(err)),
+    });
   }
 
   /** DeleteEndpoint: stops any in-flight launch, marks Deleting, then stops serving and forgets it. */
   delete(endpoint: EndpointRecord): void {
-    this.running.get(endpoint.EndpointName.toLowerCase())?.controller.abort();
     this.transition(endpoint, { EndpointStatus: 'Deleting' });
-    this.schedule(endpoint.EndpointName, () => this.finishDelete(endpoint));
+    this.finishDeleteLater(endpoint, { supersede: true });
   }
 
   /**
@@ -69,7 +59,7 @@ export class EndpointLifecycle {
     for (const endpoint of this.store.endpoints.values()) {
       const { EndpointStatus: status, pending, deployed } = endpoint;
       if (status === 'Deleting') {
-        this.schedule(endpoint.EndpointName, () => this.finishDelete(endpoint));
+        this.finishDeleteLater(endpoint);
       } else if (status === 'Creating' && pending) {
         this.launch(endpoint);
       } else if (['InService', 'SystemUpdating', 'Updating', 'RollingBack'].includes(status) && deployed) {
@@ -95,31 +85,13 @@ export class EndpointLifecycle {
 
   /** Shutdown: abort every operation, stop every process, and wait (boundedly) for them to settle. */
   async close(): Promise<void> {
-    const ops = [...this.running.values()];
-    for (const op of ops) op.controller.abort();
+    this.operations.abortAll();
     await this.pool.stopAll();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(ops.map((op) => op.done)),
-      new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS))),
-    ]);
-    clearTimeout(timer);
+    await this.operations.settle();
   }
 
-  private schedule(name: string, task: (signal: AbortSignal) => Promise<void>): void {
-    const key = name.toLowerCase();
-    const previous = this.running.get(key);
-    const controller = new AbortController();
-    const op: RunningOperation = { controller, done: Promise.resolve() };
-    op.done = (async () => {
-      await previous?.done;
-      await task(controller.signal);
-    })()
-      .catch((err: unknown) => this.log.error({ err, endpoint: name }, 'endpoint operation failed unexpectedly'))
-      .finally(() => {
-        if (this.running.get(key) === op) this.running.delete(key);
-      });
-    this.running.set(key, op);
+  private finishDeleteLater(endpoint: EndpointRecord, opts: OperationOptions = {}): void {
+    this.operations.start(endpoint.EndpointName, () => this.finishDelete(endpoint), opts);
   }
 
   private transition(endpoint: EndpointRecord, changes: Partial<EndpointRecord>): void {
@@ -148,8 +120,7 @@ export class EndpointLifecycle {
     } catch (err) {
       await fleet?.stop().catch(() => undefined);
       if (signal.aborted) return;
-      this.launchFailed(endpoint, failureReasonOf(err));
-      return;
+      throw err; // recorded by launchFailed
     }
     if (signal.aborted) return; // a delete is waiting and will deactivate what was just activated
     this.transition(endpoint, {
@@ -187,9 +158,7 @@ export class EndpointLifecycle {
     } catch (err) {
       this.log.warn({ err, endpoint: endpoint.EndpointName }, 'deactivate failed; forgetting the endpoint anyway');
     }
-    this.store.endpoints.delete(endpoint.EndpointName);
-    this.store.tags.delete(endpoint.EndpointArn);
-    this.store.save();
+    this.store.remove(this.store.endpoints, endpoint.EndpointName, endpoint.EndpointArn);
     this.log.info({ endpoint: endpoint.EndpointName }, 'endpoint deleted');
   }
 }

@@ -15,12 +15,12 @@ import type {
   UpdateEndpointInput,
   UpdateEndpointOutput,
 } from '@aws-sdk/client-sagemaker';
-import type { VariantLaunch } from '../containers/types.js';
+import type { VariantLaunch } from '../instances/types.js';
 import type { Operation, OperationContext } from './context.js';
 import { requireEndpointConfig } from './endpoint-configs.js';
 import { listRecords } from './listing.js';
 import { servingContainer } from './models.js';
-import { validationError, wireTimeToMs } from './protocol.js';
+import { validationError } from './protocol.js';
 import { sageMakerArn, type DeployedFleet, type EndpointConfigRecord, type EndpointRecord, type FleetSpec } from './store.js';
 import { notFoundMessage, putTags } from './tags.js';
 import { InputChecks } from './validation.js';
@@ -191,19 +191,10 @@ export const deleteEndpoint: Operation<DeleteEndpointInput, object> = (input, ct
 };
 
 export const listEndpoints: Operation<ListEndpointsInput, ListEndpointsOutput> = (input, { store }) => {
-  const modifiedBefore = input.LastModifiedTimeBefore === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeBefore);
-  const modifiedAfter = input.LastModifiedTimeAfter === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeAfter);
   const { page, NextToken } = listRecords(
     store.endpoints.values().map((e) => ({ name: e.EndpointName, creationTime: e.CreationTime, e })),
     input,
-    {
-      sortKeys: { Name: (r) => r.name, CreationTime: (r) => r.creationTime, Status: (r) => r.e.EndpointStatus },
-      checkExtra: (checks) => checks.oneOf(input.StatusEquals, 'statusEquals', ENDPOINT_STATUSES),
-      extraFilter: ({ e }) =>
-        (input.StatusEquals === undefined || e.EndpointStatus === input.StatusEquals) &&
-        (modifiedBefore === undefined || e.LastModifiedTime < modifiedBefore) &&
-        (modifiedAfter === undefined || e.LastModifiedTime >= modifiedAfter),
-    },
+    { statuses: ENDPOINT_STATUSES, statusOf: (r) => r.e.EndpointStatus, lastModifiedOf: (r) => r.e.LastModifiedTime },
   );
   return {
     Endpoints: page.map(({ e }) => ({

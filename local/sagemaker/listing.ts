@@ -1,6 +1,8 @@
 // The List* conventions SageMaker shares across resources: NameContains, creation-time
-// windows, SortBy/SortOrder (default CreationTime, Descending), MaxResults (default 10) and an
-// opaque NextToken. Each resource module supplies its records and sort keys.
+// windows, SortBy/SortOrder (Name or CreationTime, default CreationTime, Descending), MaxResults
+// (default 10) and an opaque NextToken; for resources with a status (endpoints, jobs) also
+// StatusEquals, SortBy Status and last-modified-time windows. Each resource module supplies its
+// records.
 import { validationError, wireTimeToMs } from './protocol.js';
 import { InputChecks, NAME_CONTAINS_PATTERN } from './validation.js';
 
@@ -12,6 +14,9 @@ export interface CommonListInput {
   NameContains?: string;
   CreationTimeBefore?: number | string;
   CreationTimeAfter?: number | string;
+  StatusEquals?: string;
+  LastModifiedTimeBefore?: number | string;
+  LastModifiedTimeAfter?: number | string;
 }
 
 export interface Listable {
@@ -40,25 +45,35 @@ function decodeToken(token: string, sort: string): number {
   throw validationError('Invalid pagination token.');
 }
 
+/** A resource with a status: what its statuses are, and how to read a record's status and last change. */
+export interface StatusListing<T> {
+  statuses: readonly string[];
+  statusOf: (r: T) => string;
+  /** epoch ms */
+  lastModifiedOf: (r: T) => number;
+}
+
 export function listRecords<T extends Listable>(
   records: T[],
   input: CommonListInput,
-  options: {
-    sortKeys: Record<string, (r: T) => string | number>;
-    extraFilter?: (r: T) => boolean;
-    defaultMaxResults?: number;
-    checkExtra?: (checks: InputChecks) => void;
-  },
+  status?: StatusListing<T>,
 ): { page: T[]; NextToken?: string } {
+  const modifiedBefore = input.LastModifiedTimeBefore === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeBefore);
+  const modifiedAfter = input.LastModifiedTimeAfter === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeAfter);
+  const sortKeys: Record<string, (r: T) => string | number> = {
+    Name: (r) => r.name,
+    CreationTime: (r) => r.creationTime,
+    ...(status && { Status: status.statusOf }),
+  };
   const checks = new InputChecks();
-  checks.oneOf(input.SortBy, 'sortBy', Object.keys(options.sortKeys));
+  checks.oneOf(input.SortBy, 'sortBy', Object.keys(sortKeys));
   checks.oneOf(input.SortOrder, 'sortOrder', ['Ascending', 'Descending']);
   checks.integerAtLeast(input.MaxResults, 'maxResults', 1, 100);
   if (checks.optionalString(input.NameContains, 'nameContains')) {
     checks.maxLength(input.NameContains, 'nameContains', 63);
     checks.pattern(input.NameContains, 'nameContains', NAME_CONTAINS_PATTERN);
   }
-  options.checkExtra?.(checks);
+  if (status) checks.oneOf(input.StatusEquals, 'statusEquals', status.statuses);
   checks.done();
 
   const sortBy = input.SortBy ?? 'CreationTime';
@@ -67,7 +82,7 @@ export function listRecords<T extends Listable>(
   const before = input.CreationTimeBefore === undefined ? undefined : wireTimeToMs(input.CreationTimeBefore);
   const after = input.CreationTimeAfter === undefined ? undefined : wireTimeToMs(input.CreationTimeAfter);
 
-  const key = options.sortKeys[sortBy]!;
+  const key = sortKeys[sortBy]!;
   const direction = order === 'Ascending' ? 1 : -1;
   const selected = records
     .filter(
@@ -75,7 +90,10 @@ export function listRecords<T extends Listable>(
         (needle === undefined || r.name.toLowerCase().includes(needle)) &&
         (before === undefined || r.creationTime < before) &&
         (after === undefined || r.creationTime >= after) &&
-        (options.extraFilter?.(r) ?? true),
+        (!status ||
+          ((input.StatusEquals === undefined || status.statusOf(r) === input.StatusEquals) &&
+            (modifiedBefore === undefined || status.lastModifiedOf(r) < modifiedBefore) &&
+            (modifiedAfter === undefined || status.lastModifiedOf(r) >= modifiedAfter))),
     )
     // Ties (same second, same status) fall back to the name so pages never overlap.
     .sort((a, b) => {
@@ -87,7 +105,7 @@ export function listRecords<T extends Listable>(
 
   const sortId = `${sortBy}:${order}`;
   const offset = input.NextToken ? decodeToken(input.NextToken, sortId) : 0;
-  const max = input.MaxResults ?? options.defaultMaxResults ?? 10;
+  const max = input.MaxResults ?? 10;
   const page = selected.slice(offset, offset + max);
   const next = offset + max;
   return { page, NextToken: next < selected.length ? encodeToken(next, sortId) : undefined };

@@ -105,9 +105,7 @@ export const describeModel: Operation<DescribeModelInput, DescribeModelOutput> =
 
 export const deleteModel: Operation<DeleteModelInput, object> = (input, ctx) => {
   const model = requireModel(input, ctx);
-  ctx.store.models.delete(model.ModelName);
-  ctx.store.tags.delete(model.ModelArn);
-  ctx.store.save();
+  ctx.store.remove(ctx.store.models, model.ModelName, model.ModelArn);
   return {};
 };
 
@@ -115,7 +113,6 @@ export const listModels: Operation<ListModelsInput, ListModelsOutput> = (input, 
   const { page, NextToken } = listRecords(
     store.models.values().map((m) => ({ name: m.ModelName, creationTime: m.CreationTime, m })),
     input,
-    { sortKeys: { Name: (r) => r.name, CreationTime: (r) => r.creationTime } },
   );
   return {
     Models: page.map(({ m }) => ({ ModelName: m.ModelName, ModelArn: m.ModelArn, CreationTime: new Date(m.CreationTime) })),

@@ -5,6 +5,7 @@
 // from `message`, so `err.name` / `err.message` come out exactly as they do against AWS.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { buffer } from 'node:stream/consumers';
 
 export const TARGET_PREFIX = 'SageMaker.';
 
@@ -42,9 +43,7 @@ export function sageMakerOperation(req: IncomingMessage): string | undefined {
 }
 
 export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const text = (await buffer(req)).toString('utf8').trim();
   if (!text) return {};
   let parsed: unknown;
   try {

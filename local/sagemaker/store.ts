@@ -31,7 +31,7 @@ import type {
   TransformResources,
   VpcConfig,
 } from '@aws-sdk/client-sagemaker';
-import type { VariantLaunch } from '../containers/types.js';
+import type { VariantLaunch } from '../instances/types.js';
 
 /** moto's default account, so ARNs from IAM/STS (moto) and SageMaker (ours) agree. */
 export const ACCOUNT_ID = '123456789012';
@@ -190,6 +190,13 @@ export class SageMakerStore {
     state.transformJobs?.forEach((r) => store.transformJobs.put(r));
     for (const [arn, tags] of Object.entries(state.tags)) store.tags.set(arn, tags);
     return store;
+  }
+
+  /** Forgets a deleted resource and its tags (AWS drops the tags with the resource), and saves. */
+  remove<T>(table: ResourceTable<T>, name: string, arn: string): void {
+    table.delete(name);
+    this.tags.delete(arn);
+    this.save();
   }
 
   /**

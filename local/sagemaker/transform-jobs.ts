@@ -1,5 +1,6 @@
 // CreateTransformJob / DescribeTransformJob / StopTransformJob / ListTransformJobs.
 // These validate, record and return at once, as AWS does; transform-runner.ts does the work.
+// What a job reads and the defaults it runs with are in transform-inputs.ts.
 //
 // Accepted but not applied: DataProcessing (input/output filters, joining the input), DataCaptureConfig,
 // ExperimentConfig, KMS keys. Refused with a ValidationException because the local cloud cannot
@@ -27,10 +28,10 @@ import {
 import type { Operation, OperationContext } from './context.js';
 import { listRecords } from './listing.js';
 import { servingContainer } from './models.js';
-import { AwsServiceError, validationError, wireTimeToMs, type Wire } from './protocol.js';
+import { AwsServiceError, validationError, type Wire } from './protocol.js';
 import { sageMakerArn, type TransformJobRecord } from './store.js';
 import { notFoundMessage, putTags } from './tags.js';
-import { listTransformInputs, NoTransformInputError, TRANSFORM_DEFAULTS } from './transform-runner.js';
+import { listTransformInputs, NoTransformInputError, TRANSFORM_DEFAULTS } from './transform-inputs.js';
 import { InputChecks, MODEL_NAME_PATTERN } from './validation.js';
 
 const S3_URI_PATTERN = '(https|s3)://([^/]+)/?(.*)';
@@ -221,19 +222,10 @@ export const stopTransformJob: Operation<StopTransformJobRequest, object> = (inp
 };
 
 export const listTransformJobs: Operation<ListTransformJobsRequest, ListTransformJobsResponse> = (input, { store }) => {
-  const modifiedBefore = input.LastModifiedTimeBefore === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeBefore);
-  const modifiedAfter = input.LastModifiedTimeAfter === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeAfter);
   const { page, NextToken } = listRecords(
     store.transformJobs.values().map((j) => ({ name: j.TransformJobName, creationTime: j.CreationTime, j })),
     input,
-    {
-      sortKeys: { Name: (r) => r.name, CreationTime: (r) => r.creationTime, Status: (r) => r.j.TransformJobStatus },
-      checkExtra: (checks) => checks.oneOf(input.StatusEquals, 'statusEquals', Object.values(TransformJobStatus)),
-      extraFilter: ({ j }) =>
-        (input.StatusEquals === undefined || j.TransformJobStatus === input.StatusEquals) &&
-        (modifiedBefore === undefined || j.LastModifiedTime < modifiedBefore) &&
-        (modifiedAfter === undefined || j.LastModifiedTime >= modifiedAfter),
-    },
+    { statuses: Object.values(TransformJobStatus), statusOf: (r) => r.j.TransformJobStatus, lastModifiedOf: (r) => r.j.LastModifiedTime },
   );
   return {
     TransformJobSummaries: page.map(({ j }) => ({

@@ -21,50 +21,24 @@
 // Shutdown aborts jobs without writing state; at the next start `recover` runs InProgress jobs
 // again from the beginning (their outputs are rewritten) and finishes Stopping ones as Stopped.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { TransformInput } from '@aws-sdk/client-sagemaker';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
-import type { ContainerPoolApi, Fleet } from '../containers/types.js';
-import { createContainerCaller, InvocationTimeoutError, readAll } from '../runtime/container-call.js';
-import {
-  describeS3Error,
-  getObject,
-  isS3NotFound,
-  joinS3Uri,
-  listObjects,
-  maybeGunzip,
-  parseS3Uri,
-  putObject,
-  deleteObject,
-  s3Uri,
-  type S3Location,
-} from '../s3.js';
+import { createContainerCaller, InvocationTimeoutError } from '../instances/container-call.js';
+import { launchFailureReason, type ContainerPoolApi, type Fleet } from '../instances/types.js';
+import { describeS3Error, getObject, joinS3Uri, maybeGunzip, parseS3Uri, putObject, deleteObject, s3Uri, type S3Location } from '../s3.js';
+import { BackgroundOperations, ShutdownAbort } from './background-operations.js';
 import type { SageMakerStore, TransformJobRecord } from './store.js';
+import { listTransformInputs, NoTransformInputError, TRANSFORM_DEFAULTS, type TransformInputObject } from './transform-inputs.js';
 import { assembleOutput, batchRecords, RecordTooLargeError, splitRecords, type RecordBatch } from './transform-records.js';
 
-/** AWS's defaults when the request leaves them out. */
-export const TRANSFORM_DEFAULTS = {
-  MaxPayloadInMB: 6,
-  MaxConcurrentTransforms: 1,
-  BatchStrategy: 'SingleRecord',
-  InvocationsTimeoutInSeconds: 600,
-  InvocationsMaxRetries: 3,
-} as const;
-
 const FAILURE_REASON_MAX = 1024;
-const SHUTDOWN_GRACE_MS = 15_000;
 /** Model processes of a transform job have this long to answer /ping. */
 const HEALTH_CHECK_TIMEOUT_SECONDS = 600;
 
-/** Why a run was aborted: StopTransformJob, or the local cloud shutting down (which writes no state). */
+/** Why a run was aborted by StopTransformJob (shutdown aborts with a ShutdownAbort, and writes no state). */
 class StopRequested extends Error {
   constructor() {
     super('StopTransformJob');
-    this.name = 'AbortError';
-  }
-}
-class Shutdown extends Error {
-  constructor() {
-    super('the local cloud is shutting down');
     this.name = 'AbortError';
   }
 }
@@ -77,84 +51,15 @@ export class TransformJobFailure extends Error {
   }
 }
 
-export interface TransformInputObject {
-  location: S3Location;
-  /** The key relative to the input prefix: the output is `<S3OutputPath>/<relative>.out`. */
-  relative: string;
-}
-
-/** The input prefix could not be listed or is empty: a ValidationException at create time, a failure later. */
-export class NoTransformInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NoTransformInputError';
-  }
-}
-
-function noObjectsMessage(uri: string, region: string, roleArn: string | undefined): string {
-  const bucket = parseS3Uri(uri)?.bucket ?? uri;
-  const role = roleArn ? `, and that the role "${roleArn}" has "s3:ListBucket" permissions on bucket "${bucket}"` : '';
-  return `No S3 objects found under S3 URL "${uri}" given in input data source. Please ensure that the bucket exists in the selected region (${region}), that objects exist under that S3 prefix${role}.`;
-}
-
-/**
- * The objects a transform input names: everything under an S3Prefix, or the keys a manifest
- * lists (`[{"prefix": "s3://bucket/dir/"}, "a.jsonl", "sub/b.jsonl"]`).
- */
-export async function listTransformInputs(
-  s3: S3Client,
-  input: TransformInput,
-  context: { region: string; roleArn?: string },
-  limit = Infinity,
-): Promise<TransformInputObject[]> {
-  const { S3DataType, S3Uri } = input.DataSource!.S3DataSource!;
-  const uri = S3Uri!;
-  const location = parseS3Uri(uri)!;
-  const none = () => new NoTransformInputError(noObjectsMessage(uri, context.region, context.roleArn));
-  if (S3DataType === 'ManifestFile') {
-    let manifest: unknown;
-    try {
-      manifest = JSON.parse((await getObject(s3, location)).toString('utf8'));
-    } catch (err) {
-      if (isS3NotFound(err)) throw none();
-      if (err instanceof SyntaxError) throw new NoTransformInputError(`The manifest file "${uri}" is not valid JSON: ${err.message}`);
-      throw err;
-    }
-    const [head, ...keys] = Array.isArray(manifest) ? manifest : [];
-    const prefix = (head as { prefix?: unknown } | undefined)?.prefix;
-    const base = typeof prefix === 'string' ? parseS3Uri(prefix) : undefined;
-    if (!base || !keys.every((k) => typeof k === 'string')) {
-      throw new NoTransformInputError(
-        `The manifest file "${uri}" must be a JSON array: [{"prefix": "s3://bucket/prefix/"}, "relative/key", ...].`,
-      );
-    }
-    if (!keys.length) throw none();
-    return (keys as string[]).slice(0, limit).map((relative) => ({ location: { bucket: base.bucket, key: base.key + relative }, relative }));
-  }
-  let objects;
-  try {
-    objects = await listObjects(s3, location, limit);
-  } catch (err) {
-    if (isS3NotFound(err)) throw none();
-    throw err;
-  }
-  if (!objects.length) throw none();
-  // Relative to the prefix's "directory", so a prefix that ends mid-name (s3://b/in/part-) keeps whole file names.
-  const dir = location.key.slice(0, location.key.lastIndexOf('/') + 1);
-  return objects.map((o) => ({ location: { bucket: location.bucket, key: o.key }, relative: o.key.slice(dir.length) }));
-}
-
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** A pool's start failure, reworded for a job: the pool speaks of production variants. */
 function startFailureReason(err: unknown, job: TransformJobRecord): string {
-  const e = err as { name?: string; reason?: unknown; message?: string };
-  const reason =
-    e?.name === 'ContainerStartError' && typeof e.reason === 'string'
-      ? e.reason.replace(/^Production variant [^:]+: /, '').replace(/for production variant \S+/, `of model ${job.ModelName}`)
-      : `The model processes could not be started: ${e?.message ?? String(err)}`;
+  const reason = launchFailureReason(err, (r) =>
+    r.replace(/^Production variant [^:]+: /, '').replace(/for production variant \S+/, `of model ${job.ModelName}`),
+  );
   return `ClientError: ${reason}`;
 }
 
@@ -165,18 +70,13 @@ interface LoadedObject {
   answered: number;
 }
 
-interface RunningJob {
-  controller: AbortController;
-  done: Promise<void>;
-}
-
 export interface TransformJobRunnerOptions {
   /** Where the model processes' logs are, for failure reasons (the pool's logDir/transform-job/<name>). */
   logDir?: string;
 }
 
 export class TransformJobRunner {
-  private readonly running = new Map<string, RunningJob>();
+  private readonly operations: BackgroundOperations;
   private readonly callContainer = createContainerCaller();
 
   constructor(
@@ -186,27 +86,21 @@ export class TransformJobRunner {
     private readonly s3: () => S3Client,
     private readonly log: Logger,
     private readonly opts: TransformJobRunnerOptions = {},
-  ) {}
+  ) {
+    this.operations = new BackgroundOperations(log, { field: 'job', operation: 'transform job run' });
+  }
 
   /** Runs a job the caller has saved as InProgress. */
   start(job: TransformJobRecord): void {
-    const key = job.TransformJobName.toLowerCase();
-    const controller = new AbortController();
-    const op: RunningJob = { controller, done: Promise.resolve() };
-    op.done = this.run(job, controller.signal)
-      .catch((err: unknown) => this.log.error({ err, job: job.TransformJobName }, 'transform job run failed unexpectedly'))
-      .finally(() => {
-        if (this.running.get(key) === op) this.running.delete(key);
-      });
-    this.running.set(key, op);
+    this.operations.start(job.TransformJobName, (signal) => this.run(job, signal), { fail: (err) => this.failed(job, err) });
   }
 
   /** StopTransformJob on an InProgress job: Stopping now, Stopped once its processes are gone. */
   stop(job: TransformJobRecord): void {
     this.transition(job, { TransformJobStatus: 'Stopping' });
-    const op = this.running.get(job.TransformJobName.toLowerCase());
-    if (op) op.controller.abort(new StopRequested());
-    else this.transition(job, { TransformJobStatus: 'Stopped', TransformEndTime: Date.now() });
+    if (!this.operations.abort(job.TransformJobName, new StopRequested())) {
+      this.transition(job, { TransformJobStatus: 'Stopped', TransformEndTime: Date.now() });
+    }
   }
 
   /** After a restart: InProgress jobs run again from the start; Stopping ones are Stopped. */
@@ -223,14 +117,7 @@ export class TransformJobRunner {
 
   /** Shutdown: aborts every job (its state stays InProgress for `recover`) and waits, boundedly, for their processes. */
   async close(): Promise<void> {
-    const ops = [...this.running.values()];
-    for (const op of ops) op.controller.abort(new Shutdown());
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(ops.map((op) => op.done)),
-      new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS))),
-    ]);
-    clearTimeout(timer);
+    await this.operations.close();
   }
 
   private transition(job: TransformJobRecord, changes: Partial<TransformJobRecord>): void {
@@ -277,19 +164,23 @@ export class TransformJobRunner {
       this.transition(job, { TransformJobStatus: 'Completed', TransformEndTime: Date.now(), FailureReason: undefined });
     } catch (err) {
       await fleet?.stop().catch(() => undefined);
-      if (signal.reason instanceof Shutdown) return;
+      if (signal.reason instanceof ShutdownAbort) return;
       if (signal.aborted) {
         await this.discard(written);
         this.transition(job, { TransformJobStatus: 'Stopped', TransformEndTime: Date.now() });
         return;
       }
-      const reason =
-        err instanceof TransformJobFailure
-          ? err.reason
-          : `InternalServerError: The local cloud could not run the job: ${(err as Error)?.message ?? String(err)}`;
-      if (!(err instanceof TransformJobFailure)) this.log.error({ err, job: job.TransformJobName }, 'transform job crashed');
-      this.transition(job, { TransformJobStatus: 'Failed', FailureReason: clip(reason, FAILURE_REASON_MAX), TransformEndTime: Date.now() });
+      throw err; // recorded by failed()
     }
+  }
+
+  private failed(job: TransformJobRecord, err: unknown): void {
+    const reason =
+      err instanceof TransformJobFailure
+        ? err.reason
+        : `InternalServerError: The local cloud could not run the job: ${(err as Error)?.message ?? String(err)}`;
+    if (!(err instanceof TransformJobFailure)) this.log.error({ err, job: job.TransformJobName }, 'transform job crashed');
+    this.transition(job, { TransformJobStatus: 'Failed', FailureReason: clip(reason, FAILURE_REASON_MAX), TransformEndTime: Date.now() });
   }
 
   private async inputs(job: TransformJobRecord): Promise<TransformInputObject[]> {
@@ -435,7 +326,7 @@ export class TransformJobRunner {
       try {
         const call = await this.callContainer(url, { body: batch.body, headers, timeoutMs, signal });
         try {
-          payload = await readAll(call.response);
+          payload = await buffer(call.response);
         } finally {
           timedOut = call.timedOut;
         }

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type Activities } from '../../activities';
 import { createAwsClients, type AwsClients } from '../../activities/aws-clients';
 import type { ResourceTags } from '../../activities/resource-tags';
-import type { ContainerPoolApi } from '../../local/containers/types';
+import type { ContainerPoolApi } from '../../local/instances/types';
 import { startLocalCloud, type LocalCloud } from '../../local/server';
 import { pidsOf, type RecordingPool } from '../local-cloud/support';
 

@@ -1,12 +1,14 @@
 // End to end for RAG: a dev server, the control and rag workers, the local cloud with a real
-// endpoint, the real embedding model and the embedded vector store. Ingest the sample corpus
-// (twice, then with an edit), then ask through ragQuery.
+// endpoint, the real embedding model and the vector store: the run's Qdrant server when there
+// is one (test/support/qdrant-global-setup.ts), else the embedded LanceDB store. Ingest the
+// sample corpus (twice, then with an edit), then ask through ragQuery.
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMonitoringRecords } from '../../activities/monitoring';
+import { QdrantVectorStore } from '../../activities/vector-store/qdrant';
 import type { DeployEndpointInput } from '../../common/endpoint-input';
 import type { RagQueryResult } from '../../common/rag-input';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues';
@@ -14,6 +16,13 @@ import { projectRoot } from '../../common/project-paths';
 import { readExample } from '../../dev/tools';
 import type { IngestDocumentsResult } from '../../workflows/ingest-documents';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { qdrantUnderTest } from '../support/qdrant.js';
+
+const qdrant = qdrantUnderTest('rag end-to-end', 'running it on the embedded LanceDB store');
+// A Qdrant given by QDRANT_URL may outlive this run: collections of its own, dropped afterwards.
+const suffix = Date.now().toString(36);
+const E2E = `e2e_${suffix}`;
+const S3DOCS = `s3docs_${suffix}`;
 
 let stack: E2eStack;
 let corpus: string;
@@ -22,7 +31,7 @@ let runs = 0;
 beforeAll(async () => {
   corpus = mkdtempSync(join(tmpdir(), 'llmops-corpus-'));
   cpSync(join(projectRoot, 'examples', 'corpus'), corpus, { recursive: true });
-  stack = await startE2eStack({ rag: true });
+  stack = await startE2eStack({ rag: true, qdrantUrl: qdrant?.url });
   const deploy = readExample<DeployEndpointInput>('deploy-local.json');
   await stack.env.client.workflow.execute('deployEndpoint', {
     taskQueue: CONTROL_TASK_QUEUE,
@@ -33,6 +42,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.env.client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-rag', args: [{ endpointName: 'rag-e2e' }] });
   await stack?.stop();
+  if (qdrant) {
+    const store = new QdrantVectorStore({ url: qdrant.url, apiKey: process.env.QDRANT_API_KEY });
+    for (const name of [E2E, S3DOCS]) await store.dropCollection(name).catch(() => undefined);
+    await store.close();
+  }
   rmSync(corpus, { recursive: true, force: true });
 });
 
@@ -40,14 +54,14 @@ const ingest = (): Promise<IngestDocumentsResult> =>
   stack.env.client.workflow.execute('ingestDocuments', {
     taskQueue: RAG_TASK_QUEUE,
     workflowId: `ingest-${++runs}`,
-    args: [{ collection: 'e2e', source: { directory: corpus }, chunkTokens: 128, overlapTokens: 16 }],
+    args: [{ collection: E2E, source: { directory: corpus }, chunkTokens: 128, overlapTokens: 16 }],
   });
 
 const ask = (query: string, extra: object = {}): Promise<RagQueryResult> =>
   stack.env.client.workflow.execute('ragQuery', {
     taskQueue: RAG_TASK_QUEUE,
     workflowId: `ask-${++runs}`,
-    args: [{ query, endpointName: 'rag-e2e', collection: 'e2e', topK: 3, generation: { max_new_tokens: 24 }, ...extra }],
+    args: [{ query, endpointName: 'rag-e2e', collection: E2E, topK: 3, generation: { max_new_tokens: 24 }, ...extra }],
   });
 
 describe('ingest → ask on the local cloud', () => {
@@ -55,6 +69,12 @@ describe('ingest → ask on the local cloud', () => {
     const first = await ingest();
     expect(first).toMatchObject({ files: 4, documents: 6, unchanged: 0, failed: [] });
     expect(first.upserted).toBe(first.chunks);
+    if (qdrant) {
+      // The points really went to that server, not to a fallback store.
+      const store = new QdrantVectorStore({ url: qdrant.url, apiKey: process.env.QDRANT_API_KEY });
+      expect(await store.count(E2E)).toBe(first.chunks);
+      await store.close();
+    }
     const second = await ingest();
     expect(second).toMatchObject({ documents: 6, upserted: 0, unchanged: 6 });
   });
@@ -91,11 +111,11 @@ describe('ingest → ask on the local cloud', () => {
     const result: IngestDocumentsResult = await stack.env.client.workflow.execute('ingestDocuments', {
       taskQueue: RAG_TASK_QUEUE,
       workflowId: `ingest-${++runs}`,
-      args: [{ collection: 's3docs', source: { s3Uri: 's3://rag-docs/kb/' } }],
+      args: [{ collection: S3DOCS, source: { s3Uri: 's3://rag-docs/kb/' } }],
     });
     expect(result).toMatchObject({ files: 2, documents: 1, upserted: 1 });
     expect(result.failed).toEqual([{ file: 'broken.jsonl', reason: 'broken.jsonl:1: not valid JSON' }]);
-    const answer = await ask('How do I get more GPU instances?', { collection: 's3docs', prepareOnly: true });
+    const answer = await ask('How do I get more GPU instances?', { collection: S3DOCS, prepareOnly: true });
     expect(answer.sources[0]).toMatchObject({ source: 'quotas.jsonl', title: 'Quota increases' });
   });
 

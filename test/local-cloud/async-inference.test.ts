@@ -18,7 +18,7 @@ import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClie
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelsDirs } from '../../common/project-paths.js';
-import { ContainerPool } from '../../local/containers/pool.js';
+import { ContainerPool } from '../../local/instances/pool.js';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
 import { RecordingPool, TGI_IMAGE, TINY_MODEL_ID, clientConfig, settledEndpoint } from './support.js';
 

@@ -4,7 +4,7 @@ import { delimiter } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, waitUntil, type ManagedProcess } from '../../dev/processes.js';
 import { modelsDirs } from '../../common/project-paths.js';
-import { startContainerProcess } from '../../local/container/launch.js';
+import { startContainerProcess } from '../../local/model-server/launch.js';
 import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';
 
 const TINY = 'ggml-org/tiny-llamas';

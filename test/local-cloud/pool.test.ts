@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { modelsDirs } from '../../common/project-paths.js';
-import { ContainerPool } from '../../local/containers/pool.js';
-import { ContainerStartError, LaunchAbortedError, type Fleet, type VariantLaunch } from '../../local/containers/types.js';
+import { ContainerPool } from '../../local/instances/pool.js';
+import { ContainerStartError, LaunchAbortedError, type Fleet, type VariantLaunch } from '../../local/instances/types.js';
 import { NEVER_READY_ENV } from './support.js';
 import { isRunning } from '../../dev/processes.js';
 
@@ -31,7 +31,7 @@ function variant(overrides: Partial<VariantLaunch> = {}): VariantLaunch {
 /** Model processes this test process has started and that are still running. */
 function runningContainers(): number {
   const out = execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => line.includes('local/container/main.ts')).length;
+  return out.split('\n').filter((line) => line.includes('local/model-server/main.ts')).length;
 }
 
 const pids = (fleet: Fleet) => fleet.variants.flatMap((v) => v.instances.map((i) => i.pid));

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { waitUntil } from '../../dev/processes.js';
 import { modelsDirs } from '../../common/project-paths.js';
-import { ContainerPool } from '../../local/containers/pool.js';
-import type { ContainerPoolApi, Fleet, LaunchOptions, VariantLaunch } from '../../local/containers/types.js';
+import { ContainerPool } from '../../local/instances/pool.js';
+import type { ContainerPoolApi, Fleet, LaunchOptions, VariantLaunch } from '../../local/instances/types.js';
 
 /** An image URI of the TGI family, which the local cloud runs with node-llama-cpp. */
 export const TGI_IMAGE =
@@ -60,7 +60,7 @@ export function modelProcessPids(): number[] {
   const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   return out
     .split('\n')
-    .filter((line) => line.includes('local/container/main.ts'))
+    .filter((line) => line.includes('local/model-server/main.ts'))
     .map((line) => Number(line.trim().split(/\s+/, 1)[0]));
 }
 

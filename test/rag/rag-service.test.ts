@@ -4,10 +4,13 @@
 //
 // The workflow layer is a MOCK: the worker on task queue `rag` registers the test-only `ragQuery`
 // of fixtures/rag-workflows.ts (no embedding or retrieval; a fixed prompt and sources). These
-// tests are about the HTTP layer: auth, limits, validation, endpoint checks, workflow start and
-// wait, SSE streaming, monitoring records, and the `llmops ask` / `llmops monitoring` commands.
+// tests are about the HTTP layer: auth, per-key grants, limits, validation, endpoint checks,
+// connection limits (raw sockets), workflow start, wait and cancel, SSE streaming and its
+// deadline, request ids, monitoring records, and the `llmops ask` / `llmops monitoring` commands.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,11 +49,14 @@ async function start(overrides: Partial<RagServiceOptions> = {}): Promise<RagSer
     client: env.client,
     runtime: cloud.clients.runtime,
     sagemaker: cloud.clients.sagemaker,
-    apiKeys: [KEY, OTHER_KEY],
+    apiKeys: [
+      { key: KEY, endpoints: [EP, 'rag-svc-broken', 'no-such-endpoint'], collections: ['documents'] },
+      // Its default collection is notes; it may not use the other endpoints.
+      { key: OTHER_KEY, endpoints: [EP], collections: ['notes', 'documents'] },
+    ],
     maxBodyBytes: 1024,
     maxQueryChars: 500,
     rateLimitPerMinute: 1000,
-    defaults: { endpointName: EP },
     monitoringFile,
     logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
     ...overrides,
@@ -78,10 +84,6 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-interface ErrorBody {
-  error: { code: string; message: string };
-}
-
 /** POSTs to the service; `key: null` sends no x-api-key header. */
 function post(path: string, body: unknown, { key = KEY as string | null, service = () => svc, raw = false } = {}) {
   return fetch(`${service().url}${path}`, {
@@ -91,13 +93,23 @@ function post(path: string, body: unknown, { key = KEY as string | null, service
   });
 }
 
+interface ErrorBody {
+  error: { code: string; message: string; requestId: string };
+}
+
+/** Checks the error shape (its requestId is the X-Request-Id header) and returns the message. */
 async function expectError(res: Response, status: number, code: string): Promise<string> {
   const body = (await res.json()) as ErrorBody;
   expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
   expect(Object.keys(body)).toEqual(['error']);
-  expect(Object.keys(body.error).sort()).toEqual(['code', 'message']);
+  expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'requestId']);
+  expect(body.error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  expect(body.error.requestId).toBe(res.headers.get('x-request-id'));
   return body.error.message;
 }
+
+/** The log lines of one request. */
+const logsOf = (requestId: string | null) => logs.filter((l) => l.requestId === requestId);
 
 interface SseEvent {
   event: string;
@@ -107,6 +119,36 @@ interface SseEvent {
 /** The events of a finished /rag/stream body, with their JSON payloads parsed. */
 function parseSse(text: string): SseEvent[] {
   return parseServerSentEvents(text).map(({ event, data }) => ({ event: event ?? 'message', data: JSON.parse(data) }));
+}
+
+interface RawConnection {
+  socket: Socket;
+  /** Everything the server sent so far. */
+  received(): string;
+  /** Calls `send` every 200 ms until the server closes the connection, at most `tries` times. */
+  trickleUntilClosed(send: () => void, tries?: number): Promise<'closed' | 'still open'>;
+}
+
+/** A raw TCP connection to `service`, to play a client no fetch would be (slow, idle, one too many). */
+function rawConnection(service: RagService): RawConnection {
+  const socket = connect(service.port, '127.0.0.1');
+  let received = '';
+  let closed = false;
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  socket.on('error', () => {}); // a reset is one of the ways to be cut off
+  socket.on('close', () => (closed = true));
+  return {
+    socket,
+    received: () => received,
+    async trickleUntilClosed(send, tries = 30) {
+      for (let i = 0; i < tries && !closed; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        if (!closed && socket.writable) send();
+      }
+      if (!closed) socket.destroy();
+      return closed ? 'closed' : 'still open';
+    },
+  };
 }
 
 /** The workflow input a run was started with, from its history. */
@@ -149,6 +191,91 @@ describe('auth', () => {
     const all = JSON.stringify(logs);
     expect(all).not.toContain(KEY);
     expect(all).not.toContain(OTHER_KEY);
+  });
+});
+
+describe('per-key grants', () => {
+  it('a request naming an endpoint its key may not query is 403 naming endpointName, on both routes', async () => {
+    for (const path of ['/rag', '/rag/stream']) {
+      const message = await expectError(await post(path, { query: 'hi', endpointName: 'rag-svc-broken' }, { key: OTHER_KEY }), 403, 'forbidden');
+      expect(message).toBe(`endpointName: this API key may not query endpoint rag-svc-broken; it may query ${EP}`);
+    }
+    // The same endpoint for a key that may: past the grant (503: it is not InService).
+    expect((await post('/rag', { query: 'hi', endpointName: 'no-such-endpoint' })).status).toBe(503);
+  });
+
+  it('a request naming a collection its key may not query is 403 naming collection', async () => {
+    const message = await expectError(await post('/rag', { query: 'hi', collection: 'notes' }), 403, 'forbidden');
+    expect(message).toBe('collection: this API key may not query collection notes; it may query documents');
+  });
+
+  it("a request naming neither gets its key's first endpoint and collection", async () => {
+    const res = await post('/rag', { query: 'Which collection?' }, { key: OTHER_KEY });
+    expect(res.status).toBe(200);
+    expect(await startInput(res.headers.get('x-workflow-id')!)).toMatchObject({ endpointName: EP, collection: 'notes' });
+  });
+
+  it('keys and grants are checked when the service starts, naming the key by position only', async () => {
+    await expect(start({ apiKeys: [] })).rejects.toThrow('apiKeys: at least one API key is required');
+    await expect(start({ apiKeys: [{ key: KEY, endpoints: [EP], collections: ['documents'] }, { key: 'short', endpoints: [], collections: ['documents'] }] })).rejects.toThrow(
+      'apiKeys: key #2: key: must be at least 16 characters; apiKeys: key #2: endpoints: must list at least one endpoint',
+    );
+  });
+});
+
+describe('connection limits (raw sockets)', () => {
+  it('a client that sends its headers slowly is answered 408 and cut off', async () => {
+    const limited = await start({ headersTimeoutMs: 500, requestTimeoutMs: 1000 });
+    const conn = rawConnection(limited);
+    conn.socket.write('POST /rag HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    expect(await conn.trickleUntilClosed(() => conn.socket.write(`x-slow-${randomUUID()}: 1\r\n`))).toBe('closed');
+    expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('a client that sends its body slowly is answered 408 and cut off', async () => {
+    const limited = await start({ headersTimeoutMs: 500, requestTimeoutMs: 1000 });
+    const conn = rawConnection(limited);
+    conn.socket.write(`POST /rag HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\ncontent-length: 200\r\n\r\n{"query":"`);
+    expect(await conn.trickleUntilClosed(() => conn.socket.write('a'))).toBe('closed');
+    expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('requestTimeoutMs bounds receiving the request, not waiting for the answer', async () => {
+    const limited = await start({ headersTimeoutMs: 500, requestTimeoutMs: 1000, workflowTimeoutMs: 2500 });
+    // The run sleeps 10 s: the answer is the workflow timeout's 504, not the request timeout's 408.
+    await expectError(await post('/rag', { query: 'wait [slow]' }, { service: () => limited }), 504, 'workflow_timeout');
+  });
+
+  it('an idle keep-alive connection is closed after keepAliveTimeoutMs', async () => {
+    const limited = await start({ keepAliveTimeoutMs: 300 });
+    const conn = rawConnection(limited);
+    conn.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    // Within 2 s: Node's default would keep it 5 s.
+    expect(await conn.trickleUntilClosed(() => {}, 10)).toBe('closed');
+    expect(conn.received()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('connections past maxConnections are closed unanswered; a freed slot serves again', async () => {
+    const capped = await start({ maxConnections: 2 });
+    const held = [rawConnection(capped), rawConnection(capped)];
+    for (const conn of held) {
+      conn.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      await expect.poll(() => conn.received()).toMatch(/^HTTP\/1\.1 200 /);
+    }
+    const extra = rawConnection(capped);
+    extra.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    expect(await extra.trickleUntilClosed(() => {})).toBe('closed');
+    expect(extra.received()).toBe('');
+    expect(logs.some((l) => l.msg === 'connection refused: maxConnections reached')).toBe(true);
+
+    held[0].socket.destroy();
+    await expect.poll(async () => (await fetch(`${capped.url}/healthz`).catch(() => undefined))?.status, { timeout: 5000 }).toBe(200);
+    held[1].socket.destroy();
+  });
+
+  it('bad limits fail at start naming the option', async () => {
+    await expect(start({ maxConnections: 0 })).rejects.toThrow('maxConnections: must be a positive integer (got 0)');
+    await expect(start({ headersTimeoutMs: 2000, requestTimeoutMs: 1000 })).rejects.toThrow('headersTimeoutMs: must not exceed requestTimeoutMs (2000 > 1000)');
   });
 });
 
@@ -262,18 +389,50 @@ describe('POST /rag', () => {
     expect(body.prompt).toBe('Once upon a time, a little girl asked: Why?');
   });
 
-  it('a failed workflow is 502 with its reason', async () => {
-    const message = await expectError(await post('/rag', { query: 'broken [fail]' }), 502, 'rag_query_failed');
-    expect(message).toBe('RAG query failed at step retrieve: collection missing does not exist');
+  it('a failed workflow is 502 saying so, without its internal reason, which the log has under the request id', async () => {
+    const res = await post('/rag', { query: 'broken [fail]' });
+    const requestId = res.headers.get('x-request-id');
+    const message = await expectError(res, 502, 'rag_query_failed');
+    expect(message).toBe('The query workflow failed; the service log has the details under this requestId');
+    expect(message).not.toContain('collection missing');
+    expect(logsOf(requestId).find((l) => l.msg === 'ragQuery failed')).toMatchObject({
+      code: 'rag_query_failed',
+      workflowId: expect.stringMatching(/^rag-/),
+      cause: 'RAG query failed at step retrieve: collection missing does not exist',
+    });
   });
 
   it('a workflow that takes too long is 504, and the run is cancelled', async () => {
     const impatient = await start({ workflowTimeoutMs: 1000 });
     const res = await post('/rag', { query: 'wait [slow]' }, { service: () => impatient });
+    const requestId = res.headers.get('x-request-id');
     const message = await expectError(res, 504, 'workflow_timeout');
-    expect(message).toMatch(/did not finish within 1000 ms \(workflow rag-/);
-    const workflowId = /workflow (rag-[0-9a-f-]+)/.exec(message)![1];
+    expect(message).toBe('The query did not finish within 1000 ms and was cancelled; try again later');
+    const workflowId = logsOf(requestId).find((l) => l.msg === 'ragQuery failed')!.workflowId as string;
     await expect.poll(async () => (await env.client.workflow.getHandle(workflowId).describe()).status.name, { timeout: 5000 }).toBe('CANCELLED');
+  });
+
+  it('a client that disconnects while its query runs cancels the ragQuery run', async () => {
+    const query = `wait [slow] ${randomUUID()}`;
+    const conn = rawConnection(svc);
+    const body = JSON.stringify({ query });
+    conn.socket.write(`POST /rag HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    // The run, found through Temporal by its input once it is running.
+    let workflowId: string | undefined;
+    await expect
+      .poll(
+        async () => {
+          for await (const w of env.client.workflow.list({ query: `WorkflowType = 'ragQuery' AND ExecutionStatus = 'Running'` })) {
+            if ((await startInput(w.workflowId)).query === query) workflowId = w.workflowId;
+          }
+          return workflowId;
+        },
+        { timeout: 10_000 },
+      )
+      .toBeDefined();
+    conn.socket.destroy();
+    await expect.poll(async () => (await env.client.workflow.getHandle(workflowId!).describe()).status.name, { timeout: 5000 }).toBe('CANCELLED');
+    expect(logs.find((l) => l.workflowId === workflowId && l.msg === 'client disconnected; ragQuery cancelled')).toBeDefined();
   });
 });
 
@@ -334,13 +493,32 @@ describe('POST /rag/stream', () => {
     expect(res.status).toBe(200);
     const events = parseSse(await res.text());
     expect(events.map((e) => e.event)).toEqual(['error']);
-    expect(events[0].data.code).toBe('generation_failed');
-    expect(events[0].data.message).toMatch(/^Generation on endpoint rag-svc failed after 0 token\(s\): .*max_new_tokens/);
+    const requestId = res.headers.get('x-request-id');
+    expect(events[0].data).toEqual({
+      code: 'generation_failed',
+      message: 'Generation on endpoint rag-svc failed after 0 token(s); the service log has the details under this requestId',
+      requestId,
+    });
+    // The endpoint's own words are in the log only.
+    expect(logsOf(requestId).find((l) => l.msg === 'generation failed mid-stream')).toMatchObject({ err: expect.stringMatching(/max_new_tokens/) });
+    expect((await readMonitoringRecords({ file: monitoringFile })).length).toBe(before);
+  });
+
+  it('a generation past its deadline ends the stream with a generation_timeout error event', async () => {
+    const before = (await readMonitoringRecords({ file: monitoringFile })).length;
+    const hurried = await start({ generationTimeoutMs: 50 });
+    const res = await post('/rag/stream', { query: 'Tell a long story', generation: { max_new_tokens: 400 } }, { service: () => hurried });
+    expect(res.status).toBe(200);
+    const events = parseSse(await res.text());
+    expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'generation_timeout', requestId: res.headers.get('x-request-id') } });
+    expect(events.at(-1)!.data.message).toMatch(/^Generation on endpoint rag-svc did not finish within 50 ms; stopped after \d+ token\(s\)$/);
+    expect(events.map((e) => e.event)).not.toContain('done');
     expect((await readMonitoringRecords({ file: monitoringFile })).length).toBe(before);
   });
 
   it('a failed workflow is 502 before any event', async () => {
-    await expectError(await post('/rag/stream', { query: 'broken [fail]' }), 502, 'rag_query_failed');
+    const message = await expectError(await post('/rag/stream', { query: 'broken [fail]' }), 502, 'rag_query_failed');
+    expect(message).not.toContain('collection missing');
   });
 
   it('a client that disconnects mid-stream aborts the endpoint stream', async () => {

@@ -24,16 +24,22 @@ export interface E2eStack {
   stop(): Promise<void>;
 }
 
-export async function startE2eStack({ rag = false }: { rag?: boolean } = {}): Promise<E2eStack> {
+export interface E2eStackOptions {
+  /** Also run the rag worker. */
+  rag?: boolean;
+  /** The rag worker's vector store: this Qdrant when given, else LanceDB in the state directory. */
+  qdrantUrl?: string;
+}
+
+export async function startE2eStack({ rag = false, qdrantUrl }: E2eStackOptions = {}): Promise<E2eStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'llmops-e2e-'));
   const [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir })]);
   const config = { region: 'us-east-1', endpoint: cloud.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const worker = await createControlWorker({ connection: env.nativeConnection, aws: config });
   const running = worker.run();
   const monitoringFile = join(stateDir, 'monitoring.jsonl');
-  const ragWorker = rag
-    ? await createRagWorker({ connection: env.nativeConnection, aws: config, vectorStore: { backend: 'lancedb', lanceDir: join(stateDir, 'vectors') }, monitoringFile })
-    : undefined;
+  const vectorStore = qdrantUrl ? { backend: 'qdrant' as const, qdrantUrl } : { backend: 'lancedb' as const, lanceDir: join(stateDir, 'vectors') };
+  const ragWorker = rag ? await createRagWorker({ connection: env.nativeConnection, aws: config, vectorStore, monitoringFile }) : undefined;
   const ragRunning = ragWorker?.worker.run();
   return {
     monitoringFile,

@@ -1,104 +1,22 @@
 // The contract suite against a real Qdrant server, and the adapter's request translation.
 //
-// Which server: QDRANT_URL if set; else one answering on localhost:6333; else, when
-// QDRANT_BIN names a Qdrant server binary, one started here on free loopback ports with a
-// throw-away storage directory. No package registry reachable from these machines ships the
-// Qdrant server, so without any of those the server suite is skipped (the translation tests
-// still run). To run it with Docker:
+// Which server: the one test/support/qdrant-global-setup.ts provides for the run: QDRANT_URL
+// if set; else a Qdrant server binary (QDRANT_BIN, else ../shared/bin/qdrant) started on free
+// loopback ports with throw-away storage; else one answering on localhost:6333. No package
+// registry reachable from these machines ships the Qdrant server, so without any of those the
+// server suite is skipped (the translation tests still run). To run it with Docker:
 //   docker compose --profile rag up -d qdrant
 //   QDRANT_URL=http://127.0.0.1:6333 npx vitest run test/vector-store/qdrant.test.ts
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveSearch } from '../../activities/vector-store/common';
 import { buildQueryRequest, collectionConfig, toQdrantFilter, toQdrantPoint, QdrantVectorStore } from '../../activities/vector-store/qdrant';
-import { isQdrant, LOCAL_QDRANT_URL, openVectorStore } from '../../activities/vector-store/select';
+import { openVectorStore } from '../../activities/vector-store/select';
 import { DEFAULT_PAYLOAD_INDEXES } from '../../activities/vector-store/types';
+import { qdrantUnderTest } from '../support/qdrant.js';
 import { uid, vectorStoreContract } from './contract';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-interface Server {
-  url: string;
-  how: string;
-  stop(): Promise<void>;
-}
-
-/** Starts the binary at `bin` on loopback with its own storage; resolves once it answers. */
-async function startQdrant(bin: string): Promise<Server> {
-  const [http, grpc] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(tmpdir(), 'qdrant-test-'));
-  const child: ChildProcess = spawn(bin, [], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env,
-      QDRANT__SERVICE__HOST: '127.0.0.1',
-      QDRANT__SERVICE__HTTP_PORT: String(http),
-      QDRANT__SERVICE__GRPC_PORT: String(grpc),
-      QDRANT__STORAGE__STORAGE_PATH: join(dir, 'storage'),
-      QDRANT__STORAGE__SNAPSHOTS_PATH: join(dir, 'snapshots'),
-      QDRANT__TELEMETRY_DISABLED: 'true',
-      QDRANT__LOG_LEVEL: 'WARN',
-    },
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  const url = `http://127.0.0.1:${http}`;
-  const deadline = Date.now() + 60_000;
-  while (!(await isQdrant(url, 1000))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`qdrant at ${bin} did not start: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    url,
-    how: `started ${bin} on ${url}`,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function findQdrant(): Promise<Server | undefined> {
-  if (process.env.QDRANT_URL) return { url: process.env.QDRANT_URL, how: `QDRANT_URL=${process.env.QDRANT_URL}`, stop: async () => {} };
-  if (await isQdrant(LOCAL_QDRANT_URL)) return { url: LOCAL_QDRANT_URL, how: `found on ${LOCAL_QDRANT_URL}`, stop: async () => {} };
-  if (process.env.QDRANT_BIN) return startQdrant(process.env.QDRANT_BIN);
-  return undefined;
-}
-
-const server = await findQdrant();
-afterAll(() => server?.stop());
-if (server) {
-  console.info(`qdrant contract suite: ${server.how}`);
-} else {
-  console.warn(
-    'qdrant contract suite SKIPPED: no Qdrant server. Set QDRANT_URL (docker compose --profile rag up -d qdrant; ' +
-      'QDRANT_URL=http://127.0.0.1:6333) or QDRANT_BIN=/path/to/qdrant to run it.',
-  );
-}
+const server = qdrantUnderTest('qdrant contract suite', 'the server suite is SKIPPED');
 
 describe.skipIf(!server)('Qdrant server', () => {
   vectorStoreContract({

@@ -3,9 +3,9 @@
 // blue/green update does), and picked from per request.
 import { delimiter } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { FAMILY_ENV, MODELS_DIRS_ENV, THREADS_ENV } from '../container/config.js';
-import { describeSupportedImages, imageFamilyOf } from '../container/image-family.js';
-import { ModelNotFoundError, resolveModelFile } from '../container/model-files.js';
+import { FAMILY_ENV, MODELS_DIRS_ENV, THREADS_ENV } from '../model-server/config.js';
+import { describeSupportedImages, imageFamilyOf } from '../model-server/image-family.js';
+import { ModelNotFoundError, resolveModelFile } from '../model-server/gguf-lookup.js';
 import { type RunningInstance, startInstance } from './instance.js';
 import {
   ContainerStartError,

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { freePort, type ManagedProcess } from '../../dev/processes.js';
-import { INSTANCE_ENV } from '../container/config.js';
-import { startContainerProcess } from '../container/launch.js';
+import { INSTANCE_ENV } from '../model-server/config.js';
+import { startContainerProcess } from '../model-server/launch.js';
 import { ContainerStartError, LaunchAbortedError } from './types.js';
 
 export interface RunningInstance {

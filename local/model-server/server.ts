@@ -3,8 +3,9 @@
 // family's business. Each response names the instance that served it, so load balancing
 // across processes can be observed from outside.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
-import { abortOnClose, readBody, sendJson, sendText } from './http-io.js';
+import { abortOnClose, sendJson, sendText } from './http-io.js';
 import type { TextGenerator } from './text-generator.js';
 
 export interface Invocation {
@@ -51,7 +52,7 @@ export function createContainerServer(instanceId: string, logger: Logger): Conta
         return;
       }
       if (path === '/invocations' && req.method === 'POST') {
-        const body = await readBody(req);
+        const body = await buffer(req);
         if (!handler) {
           sendText(res, 503, 'model is loading');
           return;

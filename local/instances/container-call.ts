@@ -1,5 +1,6 @@
 // One POST /invocations to a model process, with SageMaker's deadline. Connections are kept
-// alive across requests, as SageMaker's front end keeps them to its containers.
+// alive across requests, as SageMaker's front end keeps them to its containers. It sits with
+// the instances it calls, below both callers: the runtime routes and the transform runner.
 import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 
 export class InvocationTimeoutError extends Error {
@@ -59,10 +60,4 @@ export function createContainerCaller(): (url: string, opts: ContainerCallOption
       });
       req.end(body);
     });
-}
-
-export async function readAll(response: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -1,14 +1,6 @@
 // Small HTTP plumbing shared by the container server and the runtime API that fronts it.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-
-export function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
+// Whole bodies are read with node:stream/consumers' buffer().
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   const payload = Buffer.from(JSON.stringify(body));

@@ -1,5 +1,5 @@
 // The contract between the SageMaker control plane emulator (local/sagemaker) and the
-// model processes that stand in for inference containers (local/containers, local/runtime).
+// model processes that stand in for inference containers (local/instances, local/runtime).
 // The control plane decides *when* fleets start, serve and stop; the pool decides *how*.
 
 /** One production variant's worth of model processes to start. */
@@ -43,6 +43,17 @@ export class ContainerStartError extends Error {
     super(reason);
     this.name = 'ContainerStartError';
   }
+}
+
+/**
+ * The FailureReason of a failed launch: a ContainerStartError's reason (put in the caller's words
+ * by `reword`: it speaks of production variants), or what else went wrong. ContainerStartError is
+ * matched by name rather than instanceof: the pool may be a separately loaded copy.
+ */
+export function launchFailureReason(err: unknown, reword: (reason: string) => string = (reason) => reason): string {
+  const e = err as { name?: string; reason?: unknown; message?: string };
+  if (e?.name === 'ContainerStartError' && typeof e.reason === 'string') return reword(e.reason);
+  return `The model processes could not be started: ${e?.message ?? String(err)}`;
 }
 
 /**

@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { containerConfigFromEnv } from './config.js';
 import { IMAGE_FAMILIES, type ImageFamilyName } from './image-family.js';
-import { resolveModelFile } from './model-files.js';
+import { resolveModelFile } from './gguf-lookup.js';
 import { createContainerServer, type FamilyRuntime } from './server.js';
 import { TextGenerator } from './text-generator.js';
 import { tgiRuntime } from './tgi.js';
