@@ -51,7 +51,16 @@ beforeAll(async () => {
   // could leak is written: its own process, so nothing this test process holds can help it.
   let started = false;
   worker = startProcess('npx', ['tsx', 'workers/control.ts'], {
-    env: { ...process.env, ...aws, TEMPORAL_ADDRESS: env.address, HF_TOKEN: FROM_WORKER_ENV, LLMOPS_LOG_LEVEL: 'debug' },
+    env: {
+      ...process.env,
+      ...aws,
+      TEMPORAL_ADDRESS: env.address,
+      HF_TOKEN: FROM_WORKER_ENV,
+      LLMOPS_LOG_LEVEL: 'debug',
+      // History in clear text: payload encryption would hide a leak from this sweep, not stop it.
+      LLMOPS_CODEC_KEYS: undefined,
+      LLMOPS_CODEC_KEYS_FILE: undefined,
+    },
     logFile: workerLog(),
     onOutput: (chunk) => (started ||= chunk.includes('control worker started')),
   });
