@@ -6,6 +6,7 @@
 // resolving it (a JSON secret that does not parse) cannot carry it out.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { AWS_ACCESS_KEY_ID_SHAPE, HF_TOKEN_SHAPE } from '../common/secret-shapes';
 
 export const REDACTED = '[redacted]';
 
@@ -15,8 +16,11 @@ export const REDACTED = '[redacted]';
  */
 const MIN_SECRET_LENGTH = 8;
 
-/** Tokens recognisable by shape, scrubbed even if they reached the process some other way. */
-const TOKEN_SHAPES = [/hf_[A-Za-z0-9]{30,}/g];
+/**
+ * Credentials recognisable by shape, scrubbed even if they reached the process some other way.
+ * Not the 40-character AWS secret key shape: in free text it also matches harmless base64.
+ */
+const TOKEN_SHAPES = [HF_TOKEN_SHAPE, AWS_ACCESS_KEY_ID_SHAPE].map((shape) => new RegExp(shape.source, 'g'));
 
 // Every form in which a value can appear in text we emit: as is, inside a JSON string (a log
 // line, a serialized request) and URL-encoded (query-protocol bodies echoed in errors).

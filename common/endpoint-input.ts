@@ -2,6 +2,7 @@
 // code, so it must stay deterministic: no I/O, no clocks, no environment.
 import { z } from 'zod';
 import { s3UriSchema } from './s3-uri';
+import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes';
 
 // AWS's pattern for endpoint, config and model names (63 characters at most).
 export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -58,14 +59,6 @@ const secretRefSchema = z
 
 export type SecretRef = z.output<typeof secretRefSchema>;
 
-// Keys that name a secret, and values shaped like one (a Hugging Face token, an AWS access key
-// id or secret key: 40 base64 characters mixing cases and digits, so a git SHA does not count).
-const SECRET_KEY = /^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN)$|_TOKEN$|SECRET|PASSWORD/i;
-const SECRET_VALUES = [
-  /hf_[A-Za-z0-9]{30,}/,
-  /\b(AKIA|ASIA)[A-Z0-9]{16}\b/,
-  /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/,
-];
 const SECRET_IN_ENVIRONMENT_RULE = 'must not hold a secret literally (keys like HF_TOKEN, *_TOKEN, *SECRET*, *PASSWORD*, and token-shaped values are refused); pass the Hugging Face token by reference in model.hfTokenSecret';
 
 /**
@@ -74,7 +67,7 @@ const SECRET_IN_ENVIRONMENT_RULE = 'must not hold a secret literally (keys like 
  */
 export const containerEnvironmentSchema = z.record(z.string(), z.string()).superRefine((environment, ctx) => {
   for (const [key, value] of Object.entries(environment)) {
-    if (SECRET_KEY.test(key) || SECRET_VALUES.some((shape) => shape.test(value))) {
+    if (SECRET_KEY.test(key) || SECRET_VALUE_SHAPES.some((shape) => shape.test(value))) {
       ctx.addIssue({ code: 'custom', path: [key], message: SECRET_IN_ENVIRONMENT_RULE });
     }
   }
