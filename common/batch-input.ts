@@ -1,6 +1,6 @@
 // Inputs of the batch workflows (batchTransform, asyncInvoke). Workflow-safe: no I/O.
 import { z } from 'zod';
-import { endpointNameSchema, INSTANCE_TYPE, modelSchema, SAGEMAKER_NAME } from './endpoint-input';
+import { containerEnvironmentSchema, endpointNameSchema, INSTANCE_TYPE, modelSchema, SAGEMAKER_NAME } from './endpoint-input';
 import { s3PrefixesOverlap, s3UriSchema } from './s3-uri';
 
 const s3Uri = (what: string) => s3UriSchema('bucket/key', what);
@@ -28,8 +28,8 @@ export const batchTransformInputSchema = z
     maxConcurrentTransforms: z.number().int().min(1).max(64).default(1),
     instanceType: z.string().regex(INSTANCE_TYPE, 'must look like ml.<family>.<size>, e.g. ml.g5.2xlarge'),
     instanceCount: z.number().int().min(1, 'must be at least 1').default(1),
-    /** Passed to the container as the transform job's Environment (e.g. generation limits). */
-    environment: z.record(z.string(), z.string()).default({}),
+    /** Passed to the container as the transform job's Environment (e.g. generation limits); no secrets. */
+    environment: containerEnvironmentSchema.default({}),
     timeouts: z
       .strictObject({
         jobMinutes: z.number().positive().max(7 * 24 * 60).default(120),
