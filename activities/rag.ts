@@ -175,8 +175,9 @@ export function createRagActivities(deps: RagDeps) {
       let budget = contextTokens;
       for (const hit of hits) {
         if (budget <= 8) break;
-        const header = `[${used.length + 1}] ${hit.title ?? hit.source}: `;
-        let text = hit.text;
+        // A base model copies numbered headers into its answer; it gets the passages as prose.
+        const header = promptStyle === 'base' ? '' : `[${used.length + 1}] ${hit.title ?? hit.source}: `;
+        let text = promptStyle === 'base' ? hit.text.replace(/\s+/g, ' ').trim() : hit.text;
         const cost = tok.count(header + text);
         if (cost > budget) {
           const tokens = tok.analyze(text).tokens;
