@@ -167,7 +167,7 @@ export async function settledTransformJob(
 
 /** The real pool, recorded and gateable, logging to a file in the state dir to keep test output clean. */
 export function recordingPool(stateDir: string): RecordingPool {
-  const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true }));
+  const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true, mode: 0o600 }));
   return new RecordingPool(
     new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger, processEnvironment: testProcessEnvironment }),
   );
