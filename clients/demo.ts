@@ -23,6 +23,7 @@ import { startStack } from './embedded-stack';
 import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
 import { startRagService } from './rag-service/server';
 import { connectClient } from './temporal-client';
+import { localTemporalConnection } from '../common/temporal-connection.js';
 
 const program = new Command('demo')
   .option('--input <file>', 'deploy input', join(projectRoot, 'examples', 'deploy-local.json'))
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   if (stack.qdrant) say(`Vector store: Qdrant, ${stack.qdrant.how}`);
   let ok = false;
   try {
-    const client = await connectClient(stack.temporalAddress);
+    const client = await connectClient(localTemporalConnection(stack.temporalAddress));
     const runtime = new SageMakerRuntimeClient({});
 
     section('Ingesting the sample corpus (workflow ingest-demo, task queue rag)');

@@ -1,10 +1,10 @@
 // What every worker of this project shares: Temporal logging through pino, the connection
-// (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE unless given), the data converter (payload encryption
+// (profile and TEMPORAL_* variables, see common/temporal-connection.ts, unless given), the data converter (payload encryption
 // when keys are configured), and the one workflow bundle. Each worker
 // adds its task queue's activities and concurrency limits.
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import { temporalAddress, workerDataConverter, temporalNamespace } from '../common/temporal-connection.js';
+import { connectOptions, temporalConnectionConfig, workerDataConverter } from '../common/temporal-connection.js';
 import { installTemporalLogging } from './logger.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -19,9 +19,10 @@ export interface WorkerConnectionOptions {
 
 export async function workerBase(opts: WorkerConnectionOptions, defaultTaskQueue: string): Promise<Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'workflowsPath' | 'dataConverter'>> {
   installTemporalLogging();
+  const config = temporalConnectionConfig({ address: opts.address, namespace: opts.namespace });
   return {
-    connection: opts.connection ?? (await NativeConnection.connect({ address: opts.address ?? temporalAddress() })),
-    namespace: opts.namespace ?? temporalNamespace(),
+    connection: opts.connection ?? (await NativeConnection.connect(connectOptions(config))),
+    namespace: config.namespace,
     taskQueue: opts.taskQueue ?? defaultTaskQueue,
     workflowsPath,
     dataConverter: workerDataConverter(),
