@@ -65,6 +65,7 @@ export function failureChain(err: Error): FailureLink[] {
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN']);
+const NETWORK_MESSAGE = new RegExp(`\\b(${[...NETWORK_CODES].join('|')})\\b`);
 // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4): Temporal stopped answering mid-command.
 const UNREACHABLE_GRPC = new Set([14, 4]);
 
@@ -75,9 +76,11 @@ function exitCodeOf(err: unknown): number {
   if (err instanceof NoWorkerError) return EXIT.noWorker;
   if (err instanceof WorkflowFailedError) return EXIT.workflowFailed;
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    // An AWS SDK call that never got an answer (the local cloud or AWS is not there).
+    // An AWS SDK call that never got an answer (the local cloud or AWS is not there). Wrapped by
+    // activities/aws-errors.ts into an ApplicationFailure, only the message keeps the code.
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return EXIT.unreachable;
+    if (e instanceof ApplicationFailure && NETWORK_MESSAGE.test(e.message)) return EXIT.unreachable;
     if (isGrpcServiceError(e) && UNREACHABLE_GRPC.has(e.code)) return EXIT.unreachable;
   }
   return EXIT.workflowFailed;
