@@ -19,7 +19,7 @@ import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
 import { temporalConnectionConfig, type TemporalConnectionConfig } from '../common/temporal-connection.js';
 import type { Progress } from '../workflows/progress';
 import { CliInputError, EXIT, formatFailure, reportFailure } from './cli-failures.js';
-import { waitForWorker } from './task-queue-workers.js';
+import { taskQueuePollers, waitForWorker } from './task-queue-workers.js';
 import { connectClient } from './temporal-client';
 import { executeRagQuery, followRun, runIds, startRun } from './workflow-runs';
 
@@ -180,8 +180,10 @@ program
   .action(async (workflowId: string) => {
     const { client } = await temporal();
     const handle: WorkflowHandle = client.workflow.getHandle(workflowId);
-    const { type, status } = await handle.describe(); // an unknown id fails here (exit 2)
+    const { type, status, taskQueue } = await handle.describe(); // an unknown id fails here (exit 2)
     print(`[${type} ${workflowId}: ${status.name}]`);
+    // The run exists already, so no exit 4 here: say why it may not move, and keep following.
+    if (status.name === 'RUNNING' && !(await taskQueuePollers(client, taskQueue)).length) print(`No worker is polling task queue '${taskQueue}' now; the run waits for one.`);
     detachOnCtrlC(workflowId);
     output(await followRun(handle, print));
   });

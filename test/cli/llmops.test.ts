@@ -121,6 +121,7 @@ describe('llmops without a worker', () => {
   it('Ctrl-C while watching detaches, prints how to re-attach, and leaves the run going', async () => {
     const { child, out, done } = spawnCli(['--profile', PROFILE, 'watch', 'deploy-cli-idle']);
     await expect.poll(() => out.stderr, { timeout: 30_000 }).toContain('[deployEndpoint deploy-cli-idle: RUNNING]');
+    await expect.poll(() => out.stderr, { timeout: 30_000 }).toContain(`No worker is polling task queue '${IDLE_QUEUE}' now`);
     child.kill('SIGINT');
     const run = await done;
     expect(run.code).toBe(130);
