@@ -23,6 +23,7 @@ import { startStack } from './embedded-stack';
 import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
 import { startRagService } from './rag-service/server';
 import { connectClient } from './temporal-client';
+import { localTemporalConnection } from '../common/temporal-connection.js';
 
 const program = new Command('demo')
   .option('--input <file>', 'deploy input (Gemma 3 270M, installed by setup; examples/deploy-local.json is the tiny model)', join(projectRoot, 'examples', 'deploy-local-gemma.json'))
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
   let ok = false;
   let statesFact = false;
   try {
-    const client = await connectClient(stack.temporalAddress);
+    const client = await connectClient(localTemporalConnection(stack.temporalAddress));
     const runtime = new SageMakerRuntimeClient({});
 
     section('Ingesting the sample corpus (workflow ingest-demo, task queue rag)');
