@@ -42,7 +42,7 @@ const say = (line: string) => console.log(line);
 
 // How the demo asks: Gemma 3 270M is a base model, so the prompt is worded for completion, and
 // greedy decoding up to the end of the line gives one repeatable answer.
-const ASK = { topK: 3, promptStyle: 'base', generation: { max_new_tokens: 40, greedy: true, stop: ['\n'] } } as const;
+const ASK = { topK: 3, promptStyle: 'base', generation: { max_new_tokens: 40, greedy: true, repetition_penalty: 1, stop: ['\n'] } } as const;
 const section = (title: string) => say(`\n== ${title}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 

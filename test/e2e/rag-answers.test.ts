@@ -65,7 +65,7 @@ describe('answers from the documents (Gemma 3 270M on the local cloud)', () => {
     const result: RagQueryResult = await stack.env.client.workflow.execute('ragQuery', {
       taskQueue: RAG_TASK_QUEUE,
       workflowId: `ask-${query.replace(/\W+/g, '-').toLowerCase()}`,
-      args: [{ query, endpointName: ENDPOINT, collection: COLLECTION, topK: 3, promptStyle: 'base', generation: { max_new_tokens: 32, greedy: true, stop: ['\n'] } }],
+      args: [{ query, endpointName: ENDPOINT, collection: COLLECTION, topK: 3, promptStyle: 'base', generation: { max_new_tokens: 32, greedy: true, repetition_penalty: 1, stop: ['\n'] } }],
     });
     expect(result.prompt).toMatch(/^Question: .*\n\nContext: [\s\S]*\n\nQuestion: .*\nAnswer:$/);
     expect(result.answer).toMatch(fact);
