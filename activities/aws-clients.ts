@@ -1,6 +1,9 @@
 // One AWS SDK v3 client per service per worker. Credentials and region come from the standard
 // chain; the endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, which the SDK reads
-// itself, so the same code talks to AWS or to the local cloud.
+// itself, so the same code talks to AWS or to the local cloud. Each call is traced (a span under
+// the caller's, e.g. the activity's) once tracing is set up; the instrumentation is imported first
+// because it has to patch the SDK before the SDK loads.
+import '../common/tracing.js';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';

@@ -5,6 +5,8 @@
 //
 //   LLMOPS_RAG_KEYS_FILE=keys.json npx tsx clients/rag-service.ts --port 8080
 //   LLMOPS_API_KEYS=key1,key2 npx tsx clients/rag-service.ts --port 8080 [--endpoint demo]
+// First: the AWS SDK instrumentation must be in place before the SDK loads (see tracing.ts).
+import { activeTracing } from '../common/tracing.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients } from '../activities/aws-clients.js';
 import { ADMISSION_DEFAULTS } from './rag-service/admission.js';
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
     maxConnections: number;
   }>();
   const apiKeys = readApiKeyGrants(process.env, { endpointName: o.endpoint, collection: o.collection });
-  const client = await connectClient();
+  const client = await connectClient(undefined, 'llmops-rag-service');
   const aws = createAwsClients();
   const service = await startRagService({
     port: o.port,
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     await service.close();
     await client.connection.close();
+    await activeTracing()?.shutdown(); // sends the spans still buffered
     process.exit(0);
   };
   process.once('SIGINT', stop);

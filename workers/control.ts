@@ -1,6 +1,8 @@
 // Worker for the `sagemaker-control` task queue: deploy, update, teardown workflows and their
 // AWS activities. AWS clients come from the standard chain and AWS_ENDPOINT_URL, so the same
 // worker drives real AWS or the local cloud.
+// First: the AWS SDK instrumentation must be in place before the SDK loads (see tracing.ts).
+import '../common/tracing.js';
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities';
@@ -8,6 +10,7 @@ import { createAwsClients, type AwsClientOptions } from '../activities/aws-clien
 import { CONTROL_TASK_QUEUE } from '../common/task-queues';
 import { temporalAddress } from '../common/temporal-connection';
 import { logger } from './logger';
+import { workerTracingOptions } from './telemetry.js';
 import { workerBase, type WorkerConnectionOptions } from './worker-base';
 
 export interface ControlWorkerOptions extends WorkerConnectionOptions {
@@ -17,6 +20,7 @@ export interface ControlWorkerOptions extends WorkerConnectionOptions {
 export async function createControlWorker(opts: ControlWorkerOptions = {}): Promise<Worker> {
   return Worker.create({
     ...(await workerBase(opts, CONTROL_TASK_QUEUE)),
+    ...workerTracingOptions('llmops-control-worker'),
     activities: createActivities(createAwsClients(opts.aws)),
     // Control-plane calls are slow and rate-limited: a few at a time is plenty.
     maxConcurrentActivityTaskExecutions: 16,

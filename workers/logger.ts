@@ -1,6 +1,7 @@
 // One structured logger for workers and clients; Temporal's own runtime logs go through it too.
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel } from '@temporalio/worker';
 import { pino } from 'pino';
+import { workerMetricsOptions } from './telemetry.js';
 
 // Logs go to stderr so stdout stays clean for results (JSON from the CLI, the demo's report).
 export const logger = pino({
@@ -11,7 +12,7 @@ export const logger = pino({
 }, pino.destination(2));
 
 let installed = false;
-/** Routes the Temporal SDK's logs into pino, once per process. */
+/** Routes the Temporal SDK's logs into pino, and its metrics to Prometheus when configured (telemetry.ts), once per process. */
 export function installTemporalLogging(level: LogLevel = 'WARN'): void {
   if (installed) return;
   installed = true;
@@ -22,6 +23,6 @@ export function installTemporalLogging(level: LogLevel = 'WARN'): void {
       temporalLog[method](meta ?? {}, message);
     }),
     // Core's own warnings are about server capabilities (e.g. the test server's age), not our runs.
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) }, metrics: workerMetricsOptions() },
   });
 }
