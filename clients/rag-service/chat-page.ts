@@ -1,4 +1,4 @@
-// Serves the chat page (page/index.html, chat.js, chat.css) at GET /, /chat.js and /chat.css,
+// Serves the chat page (page/index.html, chat.js, chat.css, favicon.svg) at GET /, /chat.js, ...,
 // read once when the service starts. A strict Content-Security-Policy allows only this origin's
 // script, styles and fetches (no inline code, no other site, no framing), so an answer or a source
 // snippet that carried markup could not run even if the page ever wrote it as HTML.
@@ -22,6 +22,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/chat.js': { file: 'chat.js', type: 'text/javascript; charset=utf-8' },
   '/chat.css': { file: 'chat.css', type: 'text/css; charset=utf-8' },
+  '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
 
 export type PageAssets = Map<string, { body: Buffer; type: string }>;

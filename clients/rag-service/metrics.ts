@@ -6,7 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The routes the service labels by; any other path is counted as `other`. */
-const ROUTES = new Set(['/', '/chat.js', '/chat.css', '/rag', '/rag/stream', '/healthz', '/readyz', '/metrics']);
+const ROUTES = new Set(['/', '/chat.js', '/chat.css', '/favicon.svg', '/rag', '/rag/stream', '/healthz', '/readyz', '/metrics']);
 export const routeLabel = (path: string) => (ROUTES.has(path) ? path : 'other');
 
 /** The workflow's step timings (RagQueryResult.timings keys) and the label each is reported under. */

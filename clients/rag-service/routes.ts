@@ -7,7 +7,7 @@
 //   GET  /healthz     → the process is up (liveness)
 //   GET  /readyz      → Temporal and the default endpoints answer (readiness.ts); 503 with reasons
 //   GET  /metrics     → Prometheus text (metrics.ts)
-//   GET  /, /chat.js, /chat.css → the chat page (chat-page.ts)
+//   GET  /, /chat.js, /chat.css, /favicon.svg → the chat page (chat-page.ts)
 // Both POSTs pass admission.ts first; errors thrown here become {"error"} bodies in server.ts.
 // A client that goes away cancels what runs for it: the ragQuery run, the endpoint stream.
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
