@@ -5,10 +5,9 @@
 //
 //   LLMOPS_RAG_KEYS_FILE=keys.json npx tsx clients/rag-service.ts --port 8080
 //   LLMOPS_API_KEYS=key1,key2 npx tsx clients/rag-service.ts --port 8080 [--endpoint demo]
-// First: the AWS SDK instrumentation must be in place before the SDK loads (see tracing.ts).
-import { activeTracing } from '../common/tracing.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients } from '../activities/aws-clients.js';
+import { activeTracing } from '../common/tracing.js';
 import { ADMISSION_DEFAULTS } from './rag-service/admission.js';
 import { readApiKeyGrants } from './rag-service/api-keys.js';
 import { errorMessage } from './rag-service/http.js';

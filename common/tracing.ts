@@ -1,28 +1,16 @@
 // OpenTelemetry tracing for every process of this project (workers, the RAG service, the CLI):
 // one tracer provider per process, exporting over OTLP/HTTP (JSON) when OTEL_EXPORTER_OTLP_ENDPOINT
-// (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set and off otherwise, plus the AWS SDK
-// instrumentation that gives every SDK call its own span under the activity that made it.
-// Temporal's interceptors carry the context from client to workflow to activity (see
-// clientTracingInterceptors here and workers/telemetry.ts).
+// (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set and off otherwise, and a span for every AWS SDK
+// call under the activity (or request) that made it. Temporal's interceptors carry the context
+// from client to workflow to activity (clientTracingInterceptors here, workers/telemetry.ts).
 //
 // Not for workflow code: the workflow sandbox gets its spans through the interceptors' sink.
-import { context, trace } from '@opentelemetry/api';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client/index.js';
 import type { ClientInterceptors } from '@temporalio/client';
-
-// The AWS SDK instrumentation hooks `require` of @smithy/* and patches each client's middleware
-// stack as it is built, so it must be enabled before any SDK client module loads: here, at
-// import time, and this module is imported first by activities/aws-clients.ts and the entry
-// points. Without a registered tracer provider its spans are no-ops (nothing recorded or sent).
-// OTEL_SDK_DISABLED=true, the standard switch, leaves the SDK unpatched.
-if (process.env.OTEL_SDK_DISABLED !== 'true') {
-  registerInstrumentations({ instrumentations: [new AwsInstrumentation({ suppressInternalInstrumentation: true })] });
-}
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client/index.js';
 
 export interface Tracing {
   resource: Resource;
@@ -85,4 +73,60 @@ export const activeTracing = (): Tracing | undefined => active;
  */
 export function clientTracingInterceptors(): ClientInterceptors | undefined {
   return active ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : undefined;
+}
+
+/** What an AWS SDK v3 client offers a middleware: its stack and (after resolution) its region. */
+interface SdkClient {
+  middlewareStack: { add(middleware: unknown, options: { step: 'initialize'; name: string; override: boolean }): void };
+  config: { region?: unknown };
+}
+type SdkMetadata = { $metadata?: { httpStatusCode?: number; requestId?: string } };
+
+const awsTracer = trace.getTracer('llmops-aws-sdk');
+
+/**
+ * Adds a client span per call to an AWS SDK v3 client, named as AWS and OpenTelemetry's semantic
+ * conventions name it (`SageMaker.DescribeEndpoint`, rpc.system=aws-api, rpc.service, rpc.method,
+ * aws.request.id, http.status_code), a child of whatever span is active (the activity's). A no-op
+ * span when no tracer provider is registered. For a streaming call the span ends when the stream's
+ * headers arrive. Returns the client.
+ *
+ * Hand-written rather than @opentelemetry/instrumentation-aws-sdk: that package patches the SDK by
+ * hooking `require`, which never fires here (tsx and vitest load the SDK through Node's ESM loader
+ * hooks, whose CommonJS `require` bypasses the hook), so it traced nothing; a middleware on each
+ * client works however the SDK was loaded.
+ */
+export function traceAwsSdkCalls<C extends object>(client: C): C {
+  const sdk = client as unknown as SdkClient;
+  sdk.middlewareStack.add(
+    (next: (args: unknown) => Promise<{ output?: SdkMetadata }>, ctx: { clientName?: string; commandName?: string }) => async (args: unknown) => {
+      const service = (ctx.clientName ?? 'AWS').replace(/Client$/, '');
+      const method = (ctx.commandName ?? 'Unknown').replace(/Command$/, '');
+      const region = typeof sdk.config.region === 'function' ? await (sdk.config.region as () => Promise<string>)().catch(() => undefined) : sdk.config.region;
+      return awsTracer.startActiveSpan(
+        `${service}.${method}`,
+        { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'aws-api', 'rpc.service': service, 'rpc.method': method, ...(typeof region === 'string' ? { 'cloud.region': region } : {}) } },
+        async (span) => {
+          const record = (meta: SdkMetadata['$metadata']) => {
+            if (meta?.httpStatusCode) span.setAttribute('http.status_code', meta.httpStatusCode);
+            if (meta?.requestId) span.setAttribute('aws.request.id', meta.requestId);
+          };
+          try {
+            const result = await next(args);
+            record(result.output?.$metadata);
+            return result;
+          } catch (err) {
+            record((err as SdkMetadata).$metadata);
+            span.recordException(err as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).name });
+            throw err;
+          } finally {
+            span.end();
+          }
+        },
+      );
+    },
+    { step: 'initialize', name: 'openTelemetryClientSpan', override: true },
+  );
+  return client;
 }

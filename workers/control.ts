@@ -1,8 +1,6 @@
 // Worker for the `sagemaker-control` task queue: deploy, update, teardown workflows and their
 // AWS activities. AWS clients come from the standard chain and AWS_ENDPOINT_URL, so the same
 // worker drives real AWS or the local cloud.
-// First: the AWS SDK instrumentation must be in place before the SDK loads (see tracing.ts).
-import '../common/tracing.js';
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities';

@@ -1,7 +1,5 @@
 // Worker for the `rag` task queue: ingestDocuments and ragQuery, with the embedding model,
 // the vector store and the SageMaker Runtime client created once per worker process.
-// First: the AWS SDK instrumentation must be in place before the SDK loads (see tracing.ts).
-import '../common/tracing.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Worker } from '@temporalio/worker';
@@ -12,6 +10,7 @@ import { createRagActivities } from '../activities/rag';
 import { openVectorStore, type OpenVectorStoreOptions } from '../activities/vector-store/select';
 import type { VectorStore } from '../activities/vector-store/types';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
+import { traceAwsSdkCalls } from '../common/tracing.js';
 import { temporalAddress } from '../common/temporal-connection';
 import { logger } from './logger';
 import { workerTracingOptions } from './telemetry.js';
@@ -32,8 +31,8 @@ export async function createRagWorker(opts: RagWorkerOptions = {}): Promise<{ wo
     ...(await workerBase(opts, RAG_TASK_QUEUE)),
     ...workerTracingOptions('llmops-rag-worker'),
     activities: createRagActivities({
-      s3: new S3Client({ ...clientConfig, forcePathStyle: Boolean(opts.aws?.endpoint ?? process.env.AWS_ENDPOINT_URL) }),
-      runtime: new SageMakerRuntimeClient(clientConfig),
+      s3: traceAwsSdkCalls(new S3Client({ ...clientConfig, forcePathStyle: Boolean(opts.aws?.endpoint ?? process.env.AWS_ENDPOINT_URL) })),
+      runtime: traceAwsSdkCalls(new SageMakerRuntimeClient(clientConfig)),
       embedder,
       store: () => (store ??= openVectorStore(opts.vectorStore)),
       monitoringFile: opts.monitoringFile,
