@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   };
   const program = new Command('rag-service')
     .description(
-      'HTTP service for RAG queries: POST /rag, POST /rag/stream (SSE), GET /healthz. API keys come from LLMOPS_RAG_KEYS (JSON: {"<key>": {"endpoints": [...], "collections": [...]}}), LLMOPS_RAG_KEYS_FILE (a file of that JSON) or LLMOPS_API_KEYS (comma-separated keys for --endpoint and --collection only).',
+      'HTTP service for RAG queries: POST /rag, POST /rag/stream (SSE), the chat page at GET /, GET /healthz, GET /readyz, GET /metrics. API keys come from LLMOPS_RAG_KEYS (JSON: {"<key>": {"endpoints": [...], "collections": [...]}}), LLMOPS_RAG_KEYS_FILE (a file of that JSON) or LLMOPS_API_KEYS (comma-separated keys for --endpoint and --collection only).',
     )
     .option('--port <n>', 'port (0 picks a free one)', int(0), 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
