@@ -10,7 +10,7 @@ import { createRagActivities } from '../activities/rag';
 import { openVectorStore, type OpenVectorStoreOptions } from '../activities/vector-store/select';
 import type { VectorStore } from '../activities/vector-store/types';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
-import { traceAwsSdkCalls } from '../common/tracing.js';
+import { activeTracing, traceAwsSdkCalls } from '../common/tracing.js';
 import { temporalAddress } from '../common/temporal-connection';
 import { logger } from './logger';
 import { workerTracingOptions } from './telemetry.js';
@@ -55,4 +55,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   logger.info({ taskQueue: RAG_TASK_QUEUE, address: temporalAddress() }, 'rag worker started');
   await worker.run();
   await close();
+  await activeTracing()?.shutdown(); // sends the spans still buffered
 }

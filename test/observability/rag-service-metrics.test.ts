@@ -3,10 +3,10 @@
 // step timings are fixed: embed 3 ms, retrieve 2, rerank 0, buildPrompt 1, and generate 40 on /rag).
 // Scrapes before and after requests and checks that each number moved by what the requests did.
 import { Client, Connection } from '@temporalio/client';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RagService } from '../../clients/rag-service/server';
 import { parseServerSentEvents } from '../../activities/server-sent-events';
+import { freePort } from '../../dev/processes';
 import { API_KEY, startRagServiceStack, type RagServiceStack } from './rag-service-stack';
 
 const EP = 'obs-metrics';
@@ -117,15 +117,6 @@ describe('GET /metrics', () => {
   });
 });
 
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 describe('GET /readyz', () => {
   it('is 200 when Temporal answers and the default endpoint is InService', async () => {
     const res = await fetch(`${svc.url}/readyz`);
@@ -144,7 +135,8 @@ describe('GET /readyz', () => {
   });
 
   it('is 503 when Temporal does not answer', async () => {
-    const client = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await closedPort()}` }) });
+    // A free port is one nothing listens on.
+    const client = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}` }) });
     const other = await stack.start({ client });
     const res = await fetch(`${other.url}/readyz`);
     expect(res.status).toBe(503);

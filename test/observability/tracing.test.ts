@@ -8,7 +8,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../clients/temporal-client';
 import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
@@ -16,6 +15,7 @@ import { activeTracing } from '../../common/tracing';
 import { workerMetricsOptions } from '../../workers/telemetry';
 import { startActivityCloud, TEST_CREDENTIALS, type ActivityCloud } from '../activities/support';
 import { devServerEnv } from '../support/temporal';
+import { freePort } from '../../dev/processes';
 import { createControlWorker } from '../../workers/control';
 
 interface OtlpSpan {
@@ -59,14 +59,6 @@ async function startReceiver(): Promise<string> {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-}
-
-async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 beforeAll(async () => {
