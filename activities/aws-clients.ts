@@ -7,6 +7,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { traceAwsSdkCalls } from '../common/tracing.js';
 
 export interface AwsClients {
@@ -15,6 +16,8 @@ export interface AwsClients {
   iam: IAMClient;
   autoscaling: ApplicationAutoScalingClient;
   s3: S3Client;
+  /** Resolves model.hfTokenSecret.secretId (the local cloud serves it through moto). */
+  secretsManager: SecretsManagerClient;
 }
 
 export interface AwsClientOptions {
@@ -38,6 +41,7 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     runtime: traceAwsSdkCalls(new SageMakerRuntimeClient(config)),
     iam: traceAwsSdkCalls(new IAMClient(config)),
     autoscaling: traceAwsSdkCalls(new ApplicationAutoScalingClient(config)),
+    secretsManager: traceAwsSdkCalls(new SecretsManagerClient(config)),
     // A custom endpoint (the local cloud) cannot do virtual-hosted buckets on 127.0.0.1.
     s3: traceAwsSdkCalls(new S3Client({ ...config, forcePathStyle: Boolean(opts.endpoint ?? process.env.AWS_ENDPOINT_URL) })),
   };

@@ -6,14 +6,20 @@
 // moto keeps state in memory only. To make its state survive a restart like ours does, every
 // successful state-changing request is appended to a journal in the state dir and replayed
 // into the fresh moto at the next start. Reads (Get*/List*/Describe*, S3 GET/HEAD) are not
-// journaled, so polling does not grow it. `POST /moto-api/reset` clears it.
-import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+// journaled, so polling does not grow it. `POST /moto-api/reset` clears it. Entries are sealed
+// (state-cipher.ts): a CreateSecret or PutSecretValue body is a secret, and the journal is 0600.
+//
+// moto runs with its global allow-all CORS off (MOTO_DISABLE_GLOBAL_CORS): which browser
+// origins may call is decided once for every service, by request-guard.ts.
+import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { freePort, httpReady, startProcess, waitUntil } from '../dev/processes.js';
 import { motoServer } from '../dev/tools.js';
 import { correctMotoError } from './moto-corrections.js';
+import { BodyTooLargeError, MAX_CONTROL_PLANE_BODY_BYTES } from './request-guard.js';
+import { PRIVATE_FILE_MODE, StateCipher } from './state-cipher.js';
 
 export interface Moto {
   url: string;
@@ -60,10 +66,13 @@ function forwardableHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 }
 
 class MotoJournal {
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly cipher: StateCipher,
+  ) {}
 
   append(entry: JournalEntry): void {
-    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    appendFileSync(this.file, `${this.cipher.sealJson(entry)}\n`, { mode: PRIVATE_FILE_MODE });
   }
 
   clear(): void {
@@ -75,7 +84,8 @@ class MotoJournal {
     return readFileSync(this.file, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as JournalEntry);
+      // Lines written in clear by an older local cloud still replay.
+      .map((line) => (StateCipher.isSealed(line) ? this.cipher.openJson<JournalEntry>(line) : (JSON.parse(line) as JournalEntry)));
   }
 }
 
@@ -94,13 +104,28 @@ function send(port: number, agent: Agent, entry: JournalEntry): Promise<number> 
   });
 }
 
-export async function startMoto({ stateDir, log }: { stateDir: string; log: Logger }): Promise<Moto> {
+export interface MotoOptions {
+  stateDir: string;
+  log: Logger;
+  /** Seals the journal; default the state dir's key. */
+  cipher?: StateCipher;
+  /** Bodies (S3 objects aside) past this are refused while they stream in. */
+  maxBodyBytes?: (req: IncomingMessage) => number;
+}
+
+export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MAX_CONTROL_PLANE_BODY_BYTES }: MotoOptions): Promise<Moto> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], { logFile: join(stateDir, 'moto.log') });
+  const logFile = join(stateDir, 'moto.log');
+  const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], {
+    logFile,
+    env: { ...process.env, MOTO_DISABLE_GLOBAL_CORS: 'true' },
+  });
   await waitUntil('moto_server', () => httpReady(`${url}/moto-api/`), { process: proc, timeoutMs: 60_000 });
+  chmodSync(logFile, PRIVATE_FILE_MODE); // opened by now: moto has answered
+
   const agent = new Agent({ keepAlive: true });
-  const journal = new MotoJournal(join(stateDir, 'moto-journal.jsonl'));
+  const journal = new MotoJournal(join(stateDir, 'moto-journal.jsonl'), cipher ?? StateCipher.forStateDir(stateDir));
 
   const entries = journal.entries();
   for (const entry of entries) {
@@ -148,6 +173,7 @@ export async function startMoto({ stateDir, log }: { stateDir: string; log: Logg
       },
     );
     upstream.on('error', (err) => {
+      if (err instanceof BodyTooLargeError) return; // answered with a 413 already
       log.error({ err, method, path }, 'forwarding to moto failed');
       if (!res.headersSent) {
         const body = JSON.stringify({ __type: 'ServiceUnavailable', message: `moto is not answering: ${err.message}` });
@@ -159,7 +185,21 @@ export async function startMoto({ stateDir, log }: { stateDir: string; log: Logg
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    if (keepBody) req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // A body sent without Content-Length is bounded as it arrives (request-guard.ts checked the declared ones).
+    const limit = maxBodyBytes(req);
+    let seen = 0;
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit && !res.headersSent) {
+        req.unpipe(upstream);
+        upstream.destroy(new BodyTooLargeError(limit));
+        const body = JSON.stringify({ __type: 'RequestEntityTooLarge', message: new BodyTooLargeError(limit).message });
+        res.writeHead(413, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'RequestEntityTooLarge', Connection: 'close' }).end(body);
+        chunks.length = 0;
+        return;
+      }
+      if (keepBody && seen <= limit) chunks.push(chunk);
+    });
     req.pipe(upstream);
   }
 
