@@ -24,7 +24,7 @@ export interface Tracing {
 export interface TracingOptions {
   /** service.name on every span (OTEL_SERVICE_NAME wins when set, as the OTel spec says). */
   serviceName: string;
-  /** Instead of OTLP: where spans go (tests pass an InMemorySpanExporter in a SimpleSpanProcessor). */
+  /** Instead of OTLP: where spans go (for example an InMemorySpanExporter in a SimpleSpanProcessor). */
   spanProcessor?: SpanProcessor;
   env?: NodeJS.ProcessEnv;
 }
@@ -32,7 +32,7 @@ export interface TracingOptions {
 let active: Tracing | undefined;
 
 /** Whether the environment asks for spans to be exported. */
-export const otlpConfigured = (env: NodeJS.ProcessEnv = process.env) =>
+const otlpConfigured = (env: NodeJS.ProcessEnv = process.env) =>
   env.OTEL_SDK_DISABLED !== 'true' && Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
 
 /**
