@@ -1,12 +1,14 @@
 // One AWS SDK v3 client per service per worker. Credentials and region come from the standard
 // chain; the endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, which the SDK reads
-// itself, so the same code talks to AWS or to the local cloud.
+// itself, so the same code talks to AWS or to the local cloud. Each call is traced (a span under
+// the caller's, e.g. the activity's) when tracing is set up (common/tracing.ts).
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { traceAwsSdkCalls } from '../common/tracing.js';
 
 export interface AwsClients {
   sagemaker: SageMakerClient;
@@ -35,12 +37,12 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     maxAttempts: 2,
   };
   return {
-    sagemaker: new SageMakerClient(config),
-    runtime: new SageMakerRuntimeClient(config),
-    iam: new IAMClient(config),
-    autoscaling: new ApplicationAutoScalingClient(config),
-    secretsManager: new SecretsManagerClient(config),
+    sagemaker: traceAwsSdkCalls(new SageMakerClient(config)),
+    runtime: traceAwsSdkCalls(new SageMakerRuntimeClient(config)),
+    iam: traceAwsSdkCalls(new IAMClient(config)),
+    autoscaling: traceAwsSdkCalls(new ApplicationAutoScalingClient(config)),
+    secretsManager: traceAwsSdkCalls(new SecretsManagerClient(config)),
     // A custom endpoint (the local cloud) cannot do virtual-hosted buckets on 127.0.0.1.
-    s3: new S3Client({ ...config, forcePathStyle: Boolean(opts.endpoint ?? process.env.AWS_ENDPOINT_URL) }),
+    s3: traceAwsSdkCalls(new S3Client({ ...config, forcePathStyle: Boolean(opts.endpoint ?? process.env.AWS_ENDPOINT_URL) })),
   };
 }

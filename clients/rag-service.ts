@@ -7,6 +7,7 @@
 //   LLMOPS_API_KEYS=key1,key2 npx tsx clients/rag-service.ts --port 8080 [--endpoint demo]
 import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients } from '../activities/aws-clients.js';
+import { activeTracing } from '../common/tracing.js';
 import { ADMISSION_DEFAULTS } from './rag-service/admission.js';
 import { readApiKeyGrants } from './rag-service/api-keys.js';
 import { errorMessage } from './rag-service/http.js';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   };
   const program = new Command('rag-service')
     .description(
-      'HTTP service for RAG queries: POST /rag, POST /rag/stream (SSE), GET /healthz. API keys come from LLMOPS_RAG_KEYS (JSON: {"<key>": {"endpoints": [...], "collections": [...]}}), LLMOPS_RAG_KEYS_FILE (a file of that JSON) or LLMOPS_API_KEYS (comma-separated keys for --endpoint and --collection only).',
+      'HTTP service for RAG queries: POST /rag, POST /rag/stream (SSE), the chat page at GET /, GET /healthz, GET /readyz, GET /metrics. API keys come from LLMOPS_RAG_KEYS (JSON: {"<key>": {"endpoints": [...], "collections": [...]}}), LLMOPS_RAG_KEYS_FILE (a file of that JSON) or LLMOPS_API_KEYS (comma-separated keys for --endpoint and --collection only).',
     )
     .option('--port <n>', 'port (0 picks a free one)', int(0), 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     maxConnections: number;
   }>();
   const apiKeys = readApiKeyGrants(process.env, { endpointName: o.endpoint, collection: o.collection });
-  const client = await connectClient();
+  const client = await connectClient(undefined, 'llmops-rag-service');
   const aws = createAwsClients();
   const service = await startRagService({
     port: o.port,
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     await service.close();
     await client.connection.close();
+    await activeTracing()?.shutdown(); // sends the spans still buffered
     process.exit(0);
   };
   process.once('SIGINT', stop);

@@ -7,7 +7,9 @@ import { createActivities } from '../activities';
 import { createAwsClients, type AwsClientOptions } from '../activities/aws-clients';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues';
 import { temporalAddress } from '../common/temporal-connection';
+import { activeTracing } from '../common/tracing.js';
 import { logger } from './logger';
+import { workerTracingOptions } from './telemetry.js';
 import { workerBase, type WorkerConnectionOptions } from './worker-base';
 
 export interface ControlWorkerOptions extends WorkerConnectionOptions {
@@ -17,6 +19,7 @@ export interface ControlWorkerOptions extends WorkerConnectionOptions {
 export async function createControlWorker(opts: ControlWorkerOptions = {}): Promise<Worker> {
   return Worker.create({
     ...(await workerBase(opts, CONTROL_TASK_QUEUE)),
+    ...workerTracingOptions('llmops-control-worker'),
     activities: createActivities(createAwsClients(opts.aws)),
     // Control-plane calls are slow and rate-limited: a few at a time is plenty.
     maxConcurrentActivityTaskExecutions: 16,
@@ -27,4 +30,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const worker = await createControlWorker();
   logger.info({ taskQueue: CONTROL_TASK_QUEUE, address: temporalAddress(), awsEndpoint: process.env.AWS_ENDPOINT_URL ?? 'AWS' }, 'control worker started');
   await worker.run();
+  await activeTracing()?.shutdown(); // sends the spans still buffered
 }

@@ -3,6 +3,7 @@
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel } from '@temporalio/worker';
 import { pino } from 'pino';
 import { scrubSecrets } from '../activities/secret-registry.js';
+import { workerMetricsOptions } from './telemetry.js';
 
 // Logs go to stderr so stdout stays clean for results (JSON from the CLI, the demo's report).
 export const logger = pino({
@@ -21,7 +22,7 @@ export const logger = pino({
 }, pino.destination(2));
 
 let installed = false;
-/** Routes the Temporal SDK's logs into pino, once per process. */
+/** Routes the Temporal SDK's logs into pino, and its metrics to Prometheus when configured (telemetry.ts), once per process. */
 export function installTemporalLogging(level: LogLevel = 'WARN'): void {
   if (installed) return;
   installed = true;
@@ -32,6 +33,6 @@ export function installTemporalLogging(level: LogLevel = 'WARN'): void {
       temporalLog[method](meta ?? {}, message);
     }),
     // Core's own warnings are about server capabilities (e.g. the test server's age), not our runs.
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) }, metrics: workerMetricsOptions() },
   });
 }

@@ -10,8 +10,10 @@ import { createRagActivities } from '../activities/rag';
 import { openVectorStore, type OpenVectorStoreOptions } from '../activities/vector-store/select';
 import type { VectorStore } from '../activities/vector-store/types';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
+import { activeTracing, traceAwsSdkCalls } from '../common/tracing.js';
 import { temporalAddress } from '../common/temporal-connection';
 import { logger } from './logger';
+import { workerTracingOptions } from './telemetry.js';
 import { workerBase, type WorkerConnectionOptions } from './worker-base';
 
 export interface RagWorkerOptions extends WorkerConnectionOptions {
@@ -27,9 +29,10 @@ export async function createRagWorker(opts: RagWorkerOptions = {}): Promise<{ wo
   let store: Promise<VectorStore> | undefined;
   const worker = await Worker.create({
     ...(await workerBase(opts, RAG_TASK_QUEUE)),
+    ...workerTracingOptions('llmops-rag-worker'),
     activities: createRagActivities({
-      s3: new S3Client({ ...clientConfig, forcePathStyle: Boolean(opts.aws?.endpoint ?? process.env.AWS_ENDPOINT_URL) }),
-      runtime: new SageMakerRuntimeClient(clientConfig),
+      s3: traceAwsSdkCalls(new S3Client({ ...clientConfig, forcePathStyle: Boolean(opts.aws?.endpoint ?? process.env.AWS_ENDPOINT_URL) })),
+      runtime: traceAwsSdkCalls(new SageMakerRuntimeClient(clientConfig)),
       embedder,
       store: () => (store ??= openVectorStore(opts.vectorStore)),
       monitoringFile: opts.monitoringFile,
@@ -52,4 +55,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   logger.info({ taskQueue: RAG_TASK_QUEUE, address: temporalAddress() }, 'rag worker started');
   await worker.run();
   await close();
+  await activeTracing()?.shutdown(); // sends the spans still buffered
 }

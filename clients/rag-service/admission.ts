@@ -62,14 +62,14 @@ class TokenBuckets {
   }
 }
 
-export function createAdmission(opts: AdmissionOptions): Admission {
+/** `endpointStatus`: the status cache, shared with /readyz (one is made when not given). */
+export function createAdmission(opts: AdmissionOptions, endpointStatus = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000)): Admission {
   const grants = checkApiKeyGrants(opts.apiKeys);
   const maxBodyBytes = opts.maxBodyBytes ?? ADMISSION_DEFAULTS.maxBodyBytes;
   const maxQueryChars = opts.maxQueryChars ?? ADMISSION_DEFAULTS.maxQueryChars;
   const perMinute = opts.rateLimitPerMinute ?? ADMISSION_DEFAULTS.rateLimitPerMinute;
   const matchKey = apiKeyMatcher(grants);
   const buckets = new TokenBuckets(perMinute, opts.rateLimitBurst ?? perMinute);
-  const endpointStatus = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000);
 
   return async (req, ctx, stream) => {
     const presented = req.headers['x-api-key'];

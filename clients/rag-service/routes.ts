@@ -4,7 +4,10 @@
 //                       build the prompt), then the tokens as the endpoint produces them
 //                       (InvokeEndpointWithResponseStream), then `done` with sources and timings;
 //                       a generation past its deadline ends with an `error` event instead
-//   GET  /healthz
+//   GET  /healthz     → the process is up (liveness)
+//   GET  /readyz      → Temporal and the default endpoints answer (readiness.ts); 503 with reasons
+//   GET  /metrics     → Prometheus text (metrics.ts)
+//   GET  /, /chat.js, /chat.css, /favicon.svg → the chat page (chat-page.ts)
 // Both POSTs pass admission.ts first; errors thrown here become {"error"} bodies in server.ts.
 // A client that goes away cancels what runs for it: the ragQuery run, the endpoint stream.
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -17,6 +20,9 @@ import type { RagQuerySpec } from '../../common/rag-input.js';
 import { randomUUID } from 'node:crypto';
 import { executeRagQuery, type RagQueryRun } from '../workflow-runs.js';
 import type { Admission } from './admission.js';
+import { sendPageAsset, type PageAssets } from './chat-page.js';
+import type { RagServiceMetrics } from './metrics.js';
+import type { ReadinessReport } from './readiness.js';
 import { CLIENT_CLOSED, errorMessage, HttpError, SEE_LOG, sendJson, startEventStream, workflowHttpError, writeEvent, type RequestContext } from './http.js';
 
 export interface RouteDeps {
@@ -31,6 +37,9 @@ export interface RouteDeps {
   monitoringFile?: string;
   /** Aborts the endpoint streams in flight (reason 'shutdown'); the server's close() uses it. */
   streams: Set<AbortController>;
+  metrics: RagServiceMetrics;
+  readiness: () => Promise<ReadinessReport>;
+  page: PageAssets;
 }
 
 export type Route = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext, path: string) => Promise<void>;
@@ -57,6 +66,7 @@ export function createRoutes(deps: RouteDeps): Route {
 
   async function answer(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const { run } = await admitAndRun(req, ctx, false);
+    deps.metrics.steps('/rag', run.result.timings);
     const { prompt: _prompt, ...withoutPrompt } = run.result;
     sendJson(res, 200, ctx.debug ? run.result : withoutPrompt, { 'x-workflow-id': run.workflowId });
   }
@@ -71,7 +81,9 @@ export function createRoutes(deps: RouteDeps): Route {
     }
 
     // From here the status is 200: failures become `error` events.
-    startEventStream(res, { 'x-workflow-id': run.workflowId });
+    startEventStream(res, { 'x-workflow-id': run.workflowId, 'x-endpoint-name': spec.endpointName });
+    deps.metrics.steps('/rag/stream', prepared.timings);
+    deps.metrics.streamsInFlight.inc();
     const controller = new AbortController();
     const stop = (reason: StopReason) => controller.abort(reason);
     deps.streams.add(controller);
@@ -99,6 +111,8 @@ export function createRoutes(deps: RouteDeps): Route {
         total: Math.round(performance.now() - ctx.received),
       };
       const usage = { ...prepared.usage, completionTokens: out.tokens };
+      deps.metrics.steps('/rag/stream', { generate: out.latencyMs });
+      deps.metrics.generation(timings.ttft, out.tokens, out.latencyMs);
       writeEvent(res, 'done', {
         answer: answerText,
         sources: prepared.sources,
@@ -123,6 +137,7 @@ export function createRoutes(deps: RouteDeps): Route {
         return;
       }
       const { requestId } = ctx;
+      deps.metrics.error('/rag/stream', reason === 'deadline' ? 'generation_timeout' : reason === 'shutdown' ? 'shutting_down' : 'generation_failed');
       if (reason === 'deadline') {
         log.warn({ workflowId: run.workflowId, endpointName: spec.endpointName, tokens: tokens.length, generationTimeoutMs: deps.generationTimeoutMs }, 'generation deadline passed; endpoint stream aborted');
         writeEvent(res, 'error', {
@@ -140,18 +155,40 @@ export function createRoutes(deps: RouteDeps): Route {
     } finally {
       clearTimeout(deadline);
       deps.streams.delete(controller);
+      deps.metrics.streamsInFlight.dec();
     }
   }
 
+  const onlyGet = (req: IncomingMessage, path: string) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `Use GET ${path}`, { allow: 'GET, HEAD' });
+  };
+
   return async (req, res, ctx, path) => {
     if (path === '/healthz') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'Use GET /healthz', { allow: 'GET, HEAD' });
+      onlyGet(req, path);
       return sendJson(res, 200, { status: 'ok' });
+    }
+    if (path === '/readyz') {
+      onlyGet(req, path);
+      const report = await deps.readiness();
+      if (!report.ready) ctx.log.warn({ reasons: report.reasons }, 'not ready');
+      return sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', ...report });
+    }
+    if (path === '/metrics') {
+      onlyGet(req, path);
+      const text = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' });
+      return void res.end(text);
+    }
+    const asset = deps.page.get(path);
+    if (asset) {
+      onlyGet(req, path);
+      return sendPageAsset(res, asset, req.method === 'HEAD');
     }
     if (path === '/rag' || path === '/rag/stream') {
       if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `Use POST ${path}`, { allow: 'POST' });
       return path === '/rag' ? answer(req, res, ctx) : stream(req, res, ctx);
     }
-    throw new HttpError(404, 'not_found', `No route for ${req.method} ${path}; try POST /rag, POST /rag/stream or GET /healthz`);
+    throw new HttpError(404, 'not_found', `No route for ${req.method} ${path}; try GET / (the chat page), POST /rag, POST /rag/stream, GET /healthz, GET /readyz or GET /metrics`);
   };
 }

@@ -5,7 +5,7 @@
 // and a close() that ends streams and waits a little for requests still running. What is checked
 // is in admission.ts, what is served in routes.ts.
 //
-// No web framework: three routes, and each concern is a few lines over node:http; a framework
+// No web framework: a handful of routes, and each concern is a few lines over node:http; a framework
 // would add a dependency tree without removing any of the code that matters here.
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -16,6 +16,11 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { RAG_TASK_QUEUE } from '../../common/task-queues.js';
 import { createAdmission, ADMISSION_DEFAULTS, type AdmissionOptions } from './admission.js';
+import { checkApiKeyGrants } from './api-keys.js';
+import { loadChatPage } from './chat-page.js';
+import { EndpointStatusCache } from './endpoint-status.js';
+import { createRagServiceMetrics, routeLabel, type RagServiceMetrics } from './metrics.js';
+import { createReadiness } from './readiness.js';
 import { HttpError, SEE_LOG, sendError, type RequestContext } from './http.js';
 import { createRoutes } from './routes.js';
 
@@ -73,6 +78,8 @@ function serverLimits(opts: RagServiceOptions): Record<keyof typeof SERVER_DEFAU
 export interface RagService {
   url: string;
   port: number;
+  /** What GET /metrics serves. */
+  metrics: RagServiceMetrics;
   close(): Promise<void>;
 }
 
@@ -81,8 +88,14 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
   const taskQueue = opts.taskQueue ?? RAG_TASK_QUEUE;
   const limits = serverLimits(opts);
   const streams = new Set<AbortController>();
+  const metrics = createRagServiceMetrics();
+  const endpointStatus = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000);
   const route = createRoutes({
-    admit: createAdmission(opts),
+    admit: createAdmission(opts, endpointStatus),
+    metrics,
+    // The endpoints a request that names none goes to: what must be InService to be ready.
+    readiness: createReadiness({ client: opts.client, endpointStatus, endpoints: checkApiKeyGrants(opts.apiKeys).map((g) => g.endpoints[0]) }),
+    page: loadChatPage(),
     client: opts.client,
     runtime: opts.runtime,
     taskQueue,
@@ -108,6 +121,7 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
       res.setHeader('x-request-id', requestId);
       res.on('close', () => {
         if (!res.writableFinished) gone.abort();
+        metrics.request(routeLabel(url.pathname), req.method ?? 'GET', res.statusCode, (performance.now() - ctx.received) / 1000);
         ctx.log.info(
           { method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - ctx.received), key: ctx.key, workflowId: ctx.workflowId, completed: res.writableFinished },
           'request',
@@ -116,6 +130,7 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
       route(req, res, ctx, url.pathname).catch((err: unknown) => {
         const httpErr = err instanceof HttpError ? err : new HttpError(500, 'internal', `Internal error; ${SEE_LOG}`);
         if (!(err instanceof HttpError)) ctx.log.error({ err }, 'unhandled error');
+        metrics.error(routeLabel(url.pathname), httpErr.code);
         if (res.destroyed) return; // nobody left to answer
         if (res.headersSent) {
           if (!res.writableEnded) res.end();
@@ -140,6 +155,7 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
   return {
     url,
     port,
+    metrics,
     async close() {
       for (const c of streams) c.abort('shutdown');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
