@@ -20,6 +20,7 @@ import { temporalConnectionConfig, type TemporalConnectionConfig } from '../comm
 import type { Progress } from '../workflows/progress';
 import { CliInputError, EXIT, formatFailure, reportFailure } from './cli-failures.js';
 import { taskQueuePollers, waitForWorker } from './task-queue-workers.js';
+import { activeTracing } from '../common/tracing.js';
 import { connectClient } from './temporal-client';
 import { executeRagQuery, followRun, runIds, startRun } from './workflow-runs';
 
@@ -105,8 +106,14 @@ const program = new Command('llmops')
 
 const globals = () => program.opts<GlobalOptions>();
 
-/** Exits once stdout has taken everything written (a pipe to jq must get the whole document). */
-const exit = (code: number) => process.stdout.write('', () => process.exit(code));
+/**
+ * Exits once traces are exported (when OTLP is configured) and stdout has taken everything
+ * written (a pipe to jq must get the whole document).
+ */
+const exit = (code: number) => {
+  const flushed = activeTracing()?.shutdown().catch(() => undefined) ?? Promise.resolve();
+  void flushed.then(() => process.stdout.write('', () => process.exit(code)));
+};
 
 function output(result: unknown, human: (result: any) => void = printFields): void {
   if (globals().json) console.log(JSON.stringify(result, null, 2));
