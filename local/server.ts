@@ -18,6 +18,7 @@ import type { ContainerPoolApi } from './instances/types.js';
 import { startMoto } from './moto.js';
 import { AsyncInvocations, DEFAULT_CONCURRENCY_PER_INSTANCE } from './runtime/async-invocations.js';
 import { createRuntimeHandler } from './runtime/routes.js';
+import { credentialScope, isRuntimeRequest } from './request-identity.js';
 import { localS3Client } from './s3.js';
 import { EndpointLifecycle } from './sagemaker/endpoint-lifecycle.js';
 import { sageMakerOperation } from './sagemaker/protocol.js';
@@ -52,25 +53,8 @@ export interface LocalCloud {
 
 export const DEFAULT_REGION = 'us-east-1';
 
-/** SigV4's credential scope: `Credential=AKID/20240101/us-east-1/sagemaker/aws4_request`. */
-function credentialScope(req: IncomingMessage): { region?: string; service?: string } {
-  const match = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\//.exec(req.headers.authorization ?? '');
-  return { region: match?.[1], service: match?.[2] };
-}
-
 export function regionOf(req: IncomingMessage): string {
   return credentialScope(req).region ?? DEFAULT_REGION;
-}
-
-/**
- * SageMaker Runtime's paths. The signing service tells them apart from an S3 path-style
- * request to a bucket that happens to be called "endpoints"; unsigned requests (curl) count
- * as runtime calls.
- */
-function isRuntimeRequest(req: IncomingMessage): boolean {
-  if (!req.url?.startsWith('/endpoints/')) return false;
-  const { service } = credentialScope(req);
-  return service === undefined || service === 'sagemaker';
 }
 
 /**
