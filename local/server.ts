@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
+import { FaultInjector, faultSettingsFromEnv, type FaultSettings } from './faults.js';
 import { ContainerPool } from './instances/pool.js';
 import type { ContainerPoolApi } from './instances/types.js';
 import { startMoto } from './moto.js';
@@ -40,6 +41,8 @@ export interface LocalCloudOptions {
   /** The model processes; default a ContainerPool over dev/tools.ts modelsDirs(). Stopped by close(). */
   pool?: ContainerPoolApi;
   logger?: Logger;
+  /** Fault injection and rate limiting (local/faults.ts); default from LOCAL_CLOUD_* env vars, all off. */
+  faults?: FaultSettings;
 }
 
 export interface LocalCloud {
@@ -77,9 +80,10 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const store = SageMakerStore.open(join(stateDir, 'sagemaker.json'));
 
   const moto = await startMoto({ stateDir, log: log.child({ component: 'moto' }) });
-  const pool =
-    opts.pool ??
-    new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger: log.child({ component: 'pool' }) });
+  const faults = new FaultInjector(opts.faults ?? faultSettingsFromEnv());
+  const pool = faults.wrapPool(
+    opts.pool ?? new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger: log.child({ component: 'pool' }) }),
+  );
   // S3 goes through our own URL (journalled like any client's writes), known once we listen.
   let s3Client: S3Client | undefined;
   const s3 = () => {
@@ -119,6 +123,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (await faults.intercept(req, res)) return;
     const operation = sageMakerOperation(req);
     if (operation !== undefined) {
       await handleSageMakerOperation(operation, req, res, { ...controlPlane, region: regionOf(req) });
