@@ -21,6 +21,7 @@ import { pingFailureReason } from './instances/instance.js';
 import { ContainerStartError, type ContainerPoolApi, type Fleet } from './instances/types.js';
 import { sendWireError, type WireError } from './protocol-errors.js';
 import { SERVICES, credentialScope, operationName, serviceOf, type ServiceName } from './request-identity.js';
+import { LOCAL_CLOUD_ACCESS_KEY_ID } from './s3.js';
 
 const rate = z.number().min(0).max(1);
 const requestFaultsSchema = z.strictObject({
@@ -129,6 +130,8 @@ export class FaultInjector {
   private random: () => number;
   private readonly endpoints = new Map<string, EndpointFault>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** How many of each fault were injected, for tests and the admin route to show they happened. */
+  readonly injected = { throttle: 0, '5xx': 0, drop: 0, rateLimit: 0 };
 
   constructor(private readonly settings: FaultSettings = {}) {
     this.requests = settings.requests;
@@ -145,9 +148,13 @@ export class FaultInjector {
       await this.admin(req, res);
       return true;
     }
+    // The local cloud's own S3 calls (transform jobs, async inference) stand for SageMaker's
+    // internal traffic, which AWS retries out of sight: faults target clients only.
+    if (credentialScope(req).accessKeyId === LOCAL_CLOUD_ACCESS_KEY_ID) return false;
     const service = serviceOf(req);
     const operation = operationName(req.url ?? '/', req.headers);
     if (this.rateLimited(req, service, operation)) {
+      this.injected.rateLimit++;
       sendWireError(req, res, service, throttlingError(service));
       return true;
     }
@@ -157,14 +164,17 @@ export class FaultInjector {
     const draw = this.random();
     if (draw < faults.drop) {
       // Before anything is processed: the client sees ECONNRESET and may safely retry.
+      this.injected.drop++;
       req.socket.destroy();
       return true;
     }
     if (draw < faults.drop + faults.throttle) {
+      this.injected.throttle++;
       sendWireError(req, res, service, throttlingError(service));
       return true;
     }
     if (draw < faults.drop + faults.throttle + faults['5xx']) {
+      this.injected['5xx']++;
       const unavailable = this.random() < 0.5;
       sendWireError(req, res, service, {
         // S3 names its 500 InternalError; the other services InternalFailure.
@@ -200,7 +210,7 @@ export class FaultInjector {
     return false;
   }
 
-  /** GET: the current settings. POST: replaces request faults and/or endpoint faults given. */
+  /** GET: the current settings and counts. POST: replaces the request faults and/or endpoint faults given. */
   private async admin(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const reply = (status: number, body: unknown) =>
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
@@ -224,7 +234,12 @@ export class FaultInjector {
     } else if (req.method !== 'GET') {
       return void reply(405, { message: `${ADMIN_PATH} takes GET or POST` });
     }
-    reply(200, { requests: this.requests ?? null, rateLimit: this.settings.rateLimit ?? null, endpoints: Object.fromEntries(this.endpoints) });
+    reply(200, {
+      requests: this.requests ?? null,
+      rateLimit: this.settings.rateLimit ?? null,
+      endpoints: Object.fromEntries(this.endpoints),
+      injected: this.injected,
+    });
   }
 
   /**
