@@ -188,7 +188,8 @@ export class FaultInjector {
   }
 
   private applies(faults: RequestFaults, service: ServiceName | undefined, operation: string | undefined): boolean {
-    if (faults.services && (!service || !faults.services.includes(service))) return false;
+    // Only AWS service requests: not /moto-api/ or anything else unsigned and unknown.
+    if (!service || (faults.services && !faults.services.includes(service))) return false;
     if (faults.operations && (!operation || !faults.operations.includes(operation))) return false;
     return true;
   }

@@ -36,7 +36,8 @@ async function faults(requests: object | null): Promise<{ injected: Record<strin
 beforeAll(async () => {
   corpus = mkdtempSync(join(tmpdir(), 'llmops-faults-corpus-'));
   cpSync(join(projectRoot, 'examples', 'corpus'), corpus, { recursive: true });
-  stack = await startE2eStack({ rag: true });
+  // Faults off (whatever the environment says) until the workflows run.
+  stack = await startE2eStack({ rag: true, faults: {} });
   await stack.s3.send(new CreateBucketCommand({ Bucket: 'faults-batch' }));
   const prompts = Array.from({ length: 8 }, (_, i) => JSON.stringify({ inputs: `Story ${i}: Once upon a time`, parameters: { max_new_tokens: 4 } }));
   await stack.s3.send(new PutObjectCommand({ Bucket: 'faults-batch', Key: 'input/a.jsonl', Body: `${prompts.join('\n')}\n` }));

@@ -32,11 +32,14 @@ export interface E2eStackOptions {
   rag?: boolean;
   /** The rag worker's vector store: this Qdrant when given, else LanceDB in the state directory. */
   qdrantUrl?: string;
-  /** Fault injection in the local cloud (local/faults.ts); none by default. */
+  /**
+   * Fault injection in the local cloud (local/faults.ts). Default: the LOCAL_CLOUD_* env vars,
+   * so any e2e suite can be run under faults; none when they are unset.
+   */
   faults?: FaultSettings;
 }
 
-export async function startE2eStack({ rag = false, qdrantUrl, faults = {} }: E2eStackOptions = {}): Promise<E2eStack> {
+export async function startE2eStack({ rag = false, qdrantUrl, faults }: E2eStackOptions = {}): Promise<E2eStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'llmops-e2e-'));
   const [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir, faults })]);
   const config = { region: 'us-east-1', endpoint: cloud.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
