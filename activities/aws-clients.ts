@@ -6,6 +6,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 export interface AwsClients {
   sagemaker: SageMakerClient;
@@ -13,6 +14,8 @@ export interface AwsClients {
   iam: IAMClient;
   autoscaling: ApplicationAutoScalingClient;
   s3: S3Client;
+  /** Resolves model.hfTokenSecret.secretId (the local cloud serves it through moto). */
+  secretsManager: SecretsManagerClient;
 }
 
 export interface AwsClientOptions {
@@ -36,6 +39,7 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     runtime: new SageMakerRuntimeClient(config),
     iam: new IAMClient(config),
     autoscaling: new ApplicationAutoScalingClient(config),
+    secretsManager: new SecretsManagerClient(config),
     // A custom endpoint (the local cloud) cannot do virtual-hosted buckets on 127.0.0.1.
     s3: new S3Client({ ...config, forcePathStyle: Boolean(opts.endpoint ?? process.env.AWS_ENDPOINT_URL) }),
   };

@@ -2,6 +2,7 @@
 // non-retryable ApplicationFailures carrying AWS's own message; throttling, 5xx and network
 // errors are rethrown as retryable so the activity's retry policy backs off.
 import { ApplicationFailure } from '@temporalio/common';
+import { scrubSecrets } from './secret-registry';
 
 interface AwsError {
   name?: string;
@@ -60,7 +61,8 @@ export function classifyAwsError(err: unknown, action: string): never {
   if (err instanceof ApplicationFailure) throw err;
   if (!isAwsError(err)) throw err; // network errors and bugs: retryable by default
   const name = err.name ?? 'AwsError';
-  const message = `${action}: ${name}: ${err.message ?? ''}`.trim();
+  // AWS's validation errors quote the offending value, which may be a token we resolved.
+  const message = scrubSecrets(`${action}: ${name}: ${err.message ?? ''}`.trim());
   const details = [{ awsErrorCode: name, requestId: err.$metadata?.requestId, httpStatusCode: err.$metadata?.httpStatusCode }];
   const status = err.$metadata?.httpStatusCode ?? 0;
   if (!THROTTLING.test(name) && (NON_RETRYABLE.has(name) || (err.$fault === 'client' && status >= 400 && status < 500 && status !== 429))) {

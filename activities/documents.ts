@@ -1,16 +1,21 @@
 // Reading a corpus: Markdown and text files are one document each (title from the first
-// heading or the file name); JSON-lines files hold one document per line ({id, text, ...}).
-// The same formats are read from a local directory or an S3 prefix.
+// heading or the file name); JSON-lines files hold one document per line ({id, text, ...}),
+// its id scoped to the file. The same formats are read from a local directory or an S3 prefix
+// (S3 semantics: `s3://b/docs` takes `docs-old/` too; files are named from the prefix's folder).
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
-import { parseS3Uri } from '../common/s3-uri';
+import { parseS3Uri, prefixFolder } from '../common/s3-uri';
 import { callAws } from './aws-errors';
 import { objectsUnder } from './s3';
 
 export interface Document {
-  /** Stable id: the JSON line's `id`, else the file's path relative to the source. */
+  /**
+   * Stable and unique within the source: the file's path relative to the source, and for a
+   * JSON line `<file>#<its id>` (`<file>#<line number>` without one), so equal ids in two
+   * files stay two documents.
+   */
   id: string;
   text: string;
   source: string;
@@ -38,10 +43,10 @@ export async function listSourceFiles(s3: S3Client, source: SourceSpec): Promise
       .map((e) => relative(source.directory, join(e.parentPath, e.name)))
       .sort();
   }
-  const { key: prefix } = parseS3Uri(source.s3Uri);
+  const folder = prefixFolder(parseS3Uri(source.s3Uri).key);
   const keys: string[] = [];
   for await (const { key } of objectsUnder(s3, source.s3Uri)) {
-    if (SUPPORTED.has(extname(key).toLowerCase())) keys.push(key.slice(prefix.length).replace(/^\//, ''));
+    if (SUPPORTED.has(extname(key).toLowerCase())) keys.push(key.slice(folder.length));
   }
   return keys.sort();
 }
@@ -49,20 +54,24 @@ export async function listSourceFiles(s3: S3Client, source: SourceSpec): Promise
 async function readSourceFile(s3: S3Client, source: SourceSpec, file: string): Promise<string> {
   if ('directory' in source) return readFile(join(source.directory, file), 'utf8');
   const { bucket, key: prefix } = parseS3Uri(source.s3Uri);
-  const key = prefix && !prefix.endsWith('/') ? `${prefix}/${file}` : `${prefix}${file}`;
+  const key = prefixFolder(prefix) + file;
   const out = await callAws(`GetObject s3://${bucket}/${key}`, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
   return out.Body!.transformToString('utf8');
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 
-/** Parses one file into documents; a malformed JSON line is reported with its line number. */
+/**
+ * Parses one file into documents; a malformed JSON line, or an id a line of the same file
+ * already used, is reported with its line number.
+ */
 export function parseDocuments(file: string, content: string): Document[] {
   if (extname(file).toLowerCase() !== '.jsonl') {
     const heading = /^#\s+(.+)$/m.exec(content)?.[1]?.trim();
     return [{ id: file, text: content, source: file, title: heading ?? basename(file, extname(file)), metadata: {} }];
   }
   const docs: Document[] = [];
+  const lineOfId = new Map<string, number>();
   content.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     let row: Record<string, unknown>;
@@ -74,8 +83,14 @@ export function parseDocuments(file: string, content: string): Document[] {
     const text = str(row.text);
     if (!text) throw ApplicationFailure.nonRetryable(`${file}:${i + 1}: "text" must be a non-empty string`, 'InvalidDocument');
     const { id, text: _t, title, author, url, source, ...metadata } = row;
+    const docId = `${file}#${str(id) ?? (typeof id === 'number' ? String(id) : i + 1)}`;
+    const earlier = lineOfId.get(docId);
+    if (earlier !== undefined) {
+      throw ApplicationFailure.nonRetryable(`${file}:${i + 1}: document id ${docId} is already used on line ${earlier}`, 'InvalidDocument');
+    }
+    lineOfId.set(docId, i + 1);
     docs.push({
-      id: str(id) ?? (typeof id === 'number' ? String(id) : `${file}#${i + 1}`),
+      id: docId,
       text,
       source: str(source) ?? file,
       title: str(title),

@@ -2,6 +2,7 @@
 // answer: the one builder of generation request bodies, plain and streamed, and the parsers of
 // their responses. No I/O here: activities/runtime.ts sends what this builds, and the generate
 // activity, the RAG service's /rag/stream and `llmops invoke [--stream]` all go through it.
+import type { Generation } from '../common/rag-input.js';
 import { ServerSentEventParser, type ServerSentEvent } from './server-sent-events.js';
 
 export interface GenerationParameters {
@@ -15,6 +16,15 @@ export interface GenerationParameters {
   return_full_text?: boolean;
   stop?: string[];
   seed?: number;
+}
+
+/**
+ * The parameters sent for a ragQuery generation: greedy decoding sends no sampling parameter
+ * (TGI samples as soon as one is set), and `greedy` itself is ours, not the container's.
+ */
+export function ragGenerationParameters(generation: Generation): GenerationParameters {
+  const { greedy, stop, temperature, top_p, ...rest } = generation;
+  return { ...rest, ...(greedy ? {} : { temperature, top_p }), ...(stop?.length ? { stop } : {}) };
 }
 
 /** Hugging Face TGI, or DJL LMI (the Large Model Inference container). */

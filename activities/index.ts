@@ -12,7 +12,7 @@ import { createTransformActivities } from './transform';
 export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = process.env) {
   return {
     ...createIamActivities(clients),
-    ...createSageMakerActivities({ sagemaker: clients.sagemaker, env }),
+    ...createSageMakerActivities({ sagemaker: clients.sagemaker, secretsManager: clients.secretsManager, env }),
     ...createAutoscalingActivities(clients),
     ...createRuntimeActivities(clients),
     ...createS3Activities(clients),

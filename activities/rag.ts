@@ -1,11 +1,12 @@
-// RAG activities: ingest (read → clean → chunk → embed dense + sparse → upsert, replacing a
-// changed document's old chunks) and the per-query steps (embed the query, retrieve, build
+// RAG activities: ingest (read → clean → chunk → embed dense + sparse → upsert, then delete a
+// document's stale chunks) and the per-query steps (embed the query, retrieve, build
 // the prompt within a token budget, generate through the endpoint, record monitoring).
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import type { Generation, RagSource } from '../common/rag-input';
+import type { Generation, PromptStyle, RagSource } from '../common/rag-input';
+import { ragGenerationParameters } from './generation';
 import { chunkText, cleanText } from './embeddings/chunker';
 import type { DenseEmbedder } from './embeddings/dense';
 import { EMBEDDING_DIMENSIONS } from './embeddings/model-files';
@@ -30,6 +31,8 @@ export interface IngestBatchResult {
   chunks: number;
   upserted: number;
   unchanged: number;
+  /** Stale points deleted: chunks of an earlier version or an earlier chunking of a document. */
+  removed: number;
   failed: Array<{ file: string; reason: string }>;
 }
 
@@ -43,17 +46,31 @@ export interface RetrievedChunk {
   chunkIndex: number;
 }
 
-/** The reference design's prompt: the context is the primary source, the query the task. */
-export const PROMPT_TEMPLATE = (query: string, context: string) =>
-  `You are a content creator. Write what the user asked you to while using the provided context as the primary source of information for the content.
+/** The prompt wordings (common/rag-input.ts promptStyleSchema says when to use which). */
+export const PROMPT_TEMPLATES: Record<PromptStyle, (query: string, context: string) => string> = {
+  // The reference design's prompt: the context is the primary source, the query the task.
+  instruct: (query, context) =>
+    `You are a content creator. Write what the user asked you to while using the provided context as the primary source of information for the content.
 User query: ${query}
 Context: ${context}
-`;
+`,
+  // For a completion model: asking again after the context keeps the answer on the question
+  // (bench/answer-model.ts compares wordings on Gemma 3 270M).
+  base: (query, context) => `Question: ${query}\n\nContext: ${context}\n\nQuestion: ${query}\nAnswer:`,
+};
 
 /** A UUID derived from a string: the same chunk of the same content always gets the same id. */
 export function stableUuid(key: string): string {
   const h = createHash('sha256').update(key).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * What a document's points are stored under: its cleaned text and the chunking parameters, so
+ * re-chunking with other parameters replaces the points as an edit does.
+ */
+function chunkingHash(text: string, chunkTokens: number, overlapTokens: number): string {
+  return createHash('sha256').update(`${chunkTokens}\u0000${overlapTokens}\u0000${text}`).digest('hex').slice(0, 16);
 }
 
 export function createRagActivities(deps: RagDeps) {
@@ -68,14 +85,20 @@ export function createRagActivities(deps: RagDeps) {
     listDocumentFiles: ({ source }: { source: SourceSpec }) => listSourceFiles(deps.s3, source),
 
     /**
-     * Ingests the documents of `files`. A document whose chunks are all stored with the same
-     * content hash is skipped; a changed one gets its new chunks upserted and the old ones
-     * deleted. A file that cannot be read or parsed is reported in `failed`, not thrown, so
-     * one bad file does not stop the corpus.
+     * Ingests the documents of `files` so that each document's points end up exactly its
+     * current chunks. Every point of a document carries `contentHash`, the hash of its cleaned
+     * text and of the chunking that cut it, and point ids derive from (document, chunk index,
+     * that hash). A document is unchanged only when all its points have the current hash and
+     * there are as many as it has chunks; otherwise missing chunks are upserted and then every
+     * point of the document with another hash is deleted. Each step is idempotent and the
+     * check looks at the whole document, so a retry after a crash or a failed delete (or a run
+     * with other chunking parameters) finishes the job instead of seeing "unchanged". A file
+     * that cannot be read or parsed is reported in `failed`, not thrown, so one bad file does
+     * not stop the corpus.
      */
     async ingestFiles(input: { collection: string; source: SourceSpec; files: string[]; chunkTokens: number; overlapTokens: number }): Promise<IngestBatchResult> {
       const store = await deps.store();
-      const result: IngestBatchResult = { documents: 0, chunks: 0, upserted: 0, unchanged: 0, failed: [] };
+      const result: IngestBatchResult = { documents: 0, chunks: 0, upserted: 0, unchanged: 0, removed: 0, failed: [] };
       for (const file of input.files) {
         let docs;
         try {
@@ -89,38 +112,45 @@ export function createRagActivities(deps: RagDeps) {
           if (asyncLocalStorage.getStore()) heartbeat({ file, documentId: doc.id });
           result.documents++;
           const text = cleanText(doc.text);
-          const contentHash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+          const contentHash = chunkingHash(text, input.chunkTokens, input.overlapTokens);
           const chunks = chunkText(text, { chunkSize: input.chunkTokens, overlap: input.overlapTokens });
           result.chunks += chunks.length;
           const sameDoc: Filter = { must: [{ key: 'documentId', match: { value: doc.id } }] };
-          const stored = await store.count(input.collection, { must: [...sameDoc.must!, { key: 'contentHash', match: { value: contentHash } }] });
-          if (chunks.length && stored === chunks.length) {
+          const stored = await store.count(input.collection, sameDoc);
+          const current = stored && (await store.count(input.collection, { must: [...sameDoc.must!, { key: 'contentHash', match: { value: contentHash } }] }));
+          if (stored === chunks.length && current === chunks.length) {
             result.unchanged++;
             continue;
           }
-          const dense = await deps.embedder.embed(chunks.map((c) => c.text));
-          await store.upsert(
-            input.collection,
-            chunks.map((c, i) => ({
-              id: stableUuid(`${doc.id}\u0000${c.index}\u0000${contentHash}`),
-              dense: dense[i],
-              sparse: sparseDocumentVector(c.text),
-              payload: {
-                ...doc.metadata,
-                documentId: doc.id,
-                chunkIndex: c.index,
-                contentHash,
-                text: c.text,
-                source: doc.source,
-                ...(doc.title ? { title: doc.title } : {}),
-                ...(doc.author ? { author: doc.author } : {}),
-                ...(doc.url ? { url: doc.url } : {}),
-              },
-            })),
-          );
-          // Old chunks of an edited document: same document, another content hash.
-          await store.deleteByFilter(input.collection, { ...sameDoc, mustNot: [{ key: 'contentHash', match: { value: contentHash } }] });
-          result.upserted += chunks.length;
+          if (current !== chunks.length) {
+            const dense = await deps.embedder.embed(chunks.map((c) => c.text));
+            await store.upsert(
+              input.collection,
+              chunks.map((c, i) => ({
+                id: stableUuid(`${doc.id}\u0000${c.index}\u0000${contentHash}`),
+                dense: dense[i],
+                sparse: sparseDocumentVector(c.text),
+                payload: {
+                  ...doc.metadata,
+                  documentId: doc.id,
+                  chunkIndex: c.index,
+                  contentHash,
+                  text: c.text,
+                  source: doc.source,
+                  ...(doc.title ? { title: doc.title } : {}),
+                  ...(doc.author ? { author: doc.author } : {}),
+                  ...(doc.url ? { url: doc.url } : {}),
+                },
+              })),
+            );
+            result.upserted += chunks.length;
+          }
+          // Stale points: an earlier version's chunks, or an earlier chunking's. Only after the
+          // current chunks are all stored, so the document is never missing from search.
+          if (stored > current) {
+            await store.deleteByFilter(input.collection, { ...sameDoc, mustNot: [{ key: 'contentHash', match: { value: contentHash } }] });
+            result.removed += stored - current;
+          }
         }
       }
       return result;
@@ -138,15 +168,16 @@ export function createRagActivities(deps: RagDeps) {
     },
 
     /** Fills the context with the best chunks that fit the token budget; the last may be cut. */
-    async buildPrompt({ query, hits, contextTokens }: { query: string; hits: RetrievedChunk[]; contextTokens: number }) {
+    async buildPrompt({ query, hits, contextTokens, promptStyle = 'instruct' }: { query: string; hits: RetrievedChunk[]; contextTokens: number; promptStyle?: PromptStyle }) {
       const tok = tokenizer();
       const parts: string[] = [];
       const used: RetrievedChunk[] = [];
       let budget = contextTokens;
       for (const hit of hits) {
         if (budget <= 8) break;
-        const header = `[${used.length + 1}] ${hit.title ?? hit.source}: `;
-        let text = hit.text;
+        // A base model copies numbered headers into its answer; it gets the passages as prose.
+        const header = promptStyle === 'base' ? '' : `[${used.length + 1}] ${hit.title ?? hit.source}: `;
+        let text = promptStyle === 'base' ? hit.text.replace(/\s+/g, ' ').trim() : hit.text;
         const cost = tok.count(header + text);
         if (cost > budget) {
           const tokens = tok.analyze(text).tokens;
@@ -158,7 +189,7 @@ export function createRagActivities(deps: RagDeps) {
         used.push(hit);
         budget -= tok.count(header + text);
       }
-      const prompt = PROMPT_TEMPLATE(query, parts.join('\n'));
+      const prompt = PROMPT_TEMPLATES[promptStyle](query, parts.join('\n'));
       const sources: RagSource[] = used.map((h) => ({ id: h.id, score: h.score, source: h.source, title: h.title, snippet: h.text.slice(0, 200) }));
       return { prompt, promptTokens: tok.count(prompt), contextChunks: used.length, sources };
     },
@@ -169,7 +200,7 @@ export function createRagActivities(deps: RagDeps) {
       const beat = asyncLocalStorage.getStore() ? setInterval(() => heartbeat(), 1000) : undefined;
       let out;
       try {
-        out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: generation, format });
+        out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: ragGenerationParameters(generation), format });
       } finally {
         clearInterval(beat);
       }

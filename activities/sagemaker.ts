@@ -18,17 +18,22 @@ import {
   type DescribeEndpointOutput,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApplicationFailure } from '@temporalio/common';
+import type { SecretRef } from '../common/endpoint-input';
 import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names';
 import { awsPages, callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, isNotFound, notYet } from './aws-errors';
 import { readTags, toTags, type ResourceTags } from './resource-tags';
+import { createSecretResolver } from './secrets';
 
 export interface CreateModelInput {
   modelName: string;
   image: string;
   environment: Record<string, string>;
   roleArn: string;
-  /** Name of an environment variable on the worker that holds the Hugging Face token. */
+  /** Where the worker finds the Hugging Face token (Secrets Manager or an allowed env var). */
+  hfTokenSecret?: SecretRef;
+  /** Older workflows' form of `hfTokenSecret: { envVar }`, still accepted from histories in flight. */
   hfTokenEnvVar?: string;
   tags: ResourceTags;
 }
@@ -65,7 +70,16 @@ export interface EndpointResources {
 
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
 
-export function createSageMakerActivities({ sagemaker, env = process.env }: { sagemaker: SageMakerClient; env?: NodeJS.ProcessEnv }) {
+export function createSageMakerActivities({
+  sagemaker,
+  secretsManager,
+  env = process.env,
+}: {
+  sagemaker: SageMakerClient;
+  secretsManager?: SecretsManagerClient;
+  env?: NodeJS.ProcessEnv;
+}) {
+  const resolveSecret = createSecretResolver({ secretsManager, env });
   const tagsOf = (arn: string) => readTags(sagemaker, arn);
 
   const describeEndpoint = (endpointName: string): Promise<DescribeEndpointOutput | undefined> =>
@@ -82,22 +96,17 @@ export function createSageMakerActivities({ sagemaker, env = process.env }: { sa
     }
   }
 
-  function resolveEnvironment({ environment, hfTokenEnvVar }: CreateModelInput): Record<string, string> {
-    if (!hfTokenEnvVar) return environment;
-    const token = env[hfTokenEnvVar];
-    if (!token) {
-      throw ApplicationFailure.nonRetryable(
-        `model.hfTokenSecret.envVar: environment variable ${hfTokenEnvVar} is not set on the worker`,
-        'SecretNotFound',
-      );
-    }
-    return { ...environment, HF_TOKEN: token };
+  /** The container environment with the token resolved in, before any AWS call is made. */
+  async function resolveEnvironment({ environment, hfTokenSecret, hfTokenEnvVar }: CreateModelInput): Promise<Record<string, string>> {
+    const ref = hfTokenSecret ?? (hfTokenEnvVar ? { envVar: hfTokenEnvVar } : undefined);
+    if (!ref) return environment;
+    return { ...environment, HF_TOKEN: await resolveSecret(ref, 'model.hfTokenSecret') };
   }
 
   // Activities are registered as plain functions (no `this`), so siblings call through `self`.
   const self = {
     async createModel(input: CreateModelInput): Promise<{ modelArn: string; created: boolean }> {
-      const environment = resolveEnvironment(input);
+      const environment = await resolveEnvironment(input);
       try {
         const out = await sagemaker.send(
           new CreateModelCommand({

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getLlama, LlamaCompletion, LlamaLogLevel } from 'node-llama-cpp';
-import { projectRoot } from '../dev/tools.js';
+import { projectRoot } from '../common/project-paths.js';
 
 const MODEL = process.env.BENCH_ANSWER_MODEL ?? join(projectRoot, 'models/google/gemma-3-270m/gemma-3-270m-q4_k_m.gguf');
 const THREADS = Number(process.env.BENCH_ANSWER_THREADS ?? 2);

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { startStack } from '../clients/embedded-stack';
 import { startRagService } from '../clients/rag-service/server';
 import { connectClient } from '../clients/temporal-client';
+import { localTemporalConnection } from '../common/temporal-connection.js';
 import { runDeploy } from '../clients/workflow-runs';
 import type { DeployEndpointInput } from '../common/endpoint-input';
 import { RAG_TASK_QUEUE } from '../common/task-queues';
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   // The rag worker records its monitoring entries here, not in the project's .monitoring/.
   process.env.LLMOPS_MONITORING_FILE = join(stateDir, 'prompts.jsonl');
   const stack = await startStack({ stateDir, temporalPort: 0, uiPort: 0, awsPort: 0 });
-  const client = await connectClient(stack.temporalAddress);
+  const client = await connectClient(localTemporalConnection(stack.temporalAddress));
   const service = await startRagService({
     client,
     runtime: new SageMakerRuntimeClient({}),

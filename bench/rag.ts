@@ -72,7 +72,7 @@ benchWithStack('rag', async (client, dir) => {
     const v = await rag.embedQuery({ query: q.query });
     const hits = await rag.retrieve({ collection: 'bench', dense: v.dense, sparse: v.sparse, mode: 'hybrid', topK: 3 });
     const built = await rag.buildPrompt({ query: q.query, hits, contextTokens: 768 });
-    await rag.generate({ endpointName: 'bench-rag', prompt: built.prompt, format: 'tgi', generation: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1 } });
+    await rag.generate({ endpointName: 'bench-rag', prompt: built.prompt, format: 'tgi', generation: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1, greedy: false } });
     direct.push(performance.now() - started);
   }
   console.log(`same steps directly in one process: ${fmt(direct)}`);

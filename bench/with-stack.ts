@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack } from '../clients/embedded-stack';
 import { connectClient } from '../clients/temporal-client';
+import { localTemporalConnection } from '../common/temporal-connection.js';
 
 export function benchWithStack(name: string, run: (client: Client, dir: string) => Promise<void>): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -14,7 +15,7 @@ export function benchWithStack(name: string, run: (client: Client, dir: string) 
     const dir = mkdtempSync(join(tmpdir(), `llmops-bench-${name}-`));
     const stack = await startStack({ stateDir: join(dir, 'stack'), temporalPort: 0, uiPort: 0, awsPort: 0 });
     try {
-      await run(await connectClient(stack.temporalAddress), dir);
+      await run(await connectClient(localTemporalConnection(stack.temporalAddress)), dir);
     } finally {
       await stack.stop();
       rmSync(dir, { recursive: true, force: true });

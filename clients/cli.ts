@@ -1,23 +1,36 @@
-// `npm run llmops -- <command>`: start and follow the endpoint workflows, and invoke endpoints.
-// Talks to Temporal at TEMPORAL_ADDRESS and to AWS (or the local cloud) via AWS_ENDPOINT_URL.
+// `npx llmops <command>` (bin/llmops.js): start, follow, list and cancel this project's workflows,
+// invoke endpoints, ask the RAG pipeline. Temporal from --profile/--address/--namespace over the
+// Temporal config file and TEMPORAL_* variables (common/temporal-connection.ts); AWS (or the local
+// cloud) from the standard AWS variables. Exit codes: clients/cli-failures.ts (EXIT), README.
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { WorkflowFailedError } from '@temporalio/client';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ContainerFormat } from '../activities/generation';
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
 import { batchTransformInputSchema } from '../common/batch-input';
-import { deployEndpointInputSchema, type DeployEndpointInput } from '../common/endpoint-input';
-import { InvalidInputError, parseInput } from '../common/input-parsing';
+import { deployEndpointInputSchema, teardownEndpointInputSchema } from '../common/endpoint-input';
+import { parseInput } from '../common/input-parsing';
 import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input';
+import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
+import { temporalConnectionConfig, type TemporalConnectionConfig } from '../common/temporal-connection.js';
 import type { Progress } from '../workflows/progress';
-import { executeRagQuery, runDeploy, runTeardown, runWorkflow } from './workflow-runs';
+import { CliInputError, EXIT, formatFailure, reportFailure } from './cli-failures.js';
+import { taskQueuePollers, waitForWorker } from './task-queue-workers.js';
 import { connectClient } from './temporal-client';
+import { executeRagQuery, followRun, runIds, startRun } from './workflow-runs';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+const nonNegativeInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of seconds, 0 or more');
   return n;
 };
 const print = (line: string) => process.stderr.write(`${line}\n`);
@@ -56,14 +69,77 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`Cannot read ${path} as JSON: ${(err as Error).message}`);
+    throw new CliInputError(`input-file: cannot read ${path} as JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A result for a person: one `key: value` line per field, nested objects as compact JSON. */
+function printFields(result: unknown): void {
+  if (result === null || typeof result !== 'object') return void console.log(String(result));
+  for (const [key, value] of Object.entries(result)) {
+    if (value !== undefined) console.log(`${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
   }
 }
 
 // The SDK warns on every run that node 20 support ends in 2027; the README says it once.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const program = new Command('llmops').description('Durable LLM operations on Amazon SageMaker, through Temporal');
+interface GlobalOptions {
+  address?: string;
+  namespace?: string;
+  profile?: string;
+  json?: boolean;
+  workerWait: number;
+}
+
+const program = new Command('llmops')
+  .description('Durable LLM operations on Amazon SageMaker, through Temporal')
+  .option('--address <host:port>', 'Temporal frontend (wins over the profile and TEMPORAL_ADDRESS; default 127.0.0.1:7233)')
+  .option('--namespace <namespace>', 'Temporal namespace (wins over the profile and TEMPORAL_NAMESPACE; default "default")')
+  .option('--profile <name>', 'profile of the Temporal config file (TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml); default TEMPORAL_PROFILE, else "default"')
+  .option('--json', 'print one JSON document on stdout: the result, or {"error": …} on failure (progress stays on stderr)')
+  .option('--worker-wait <seconds>', 'before starting a run, how long to wait for a worker on its task queue (then exit 4, nothing started; 0: do not check)', nonNegativeInt, 10)
+  // Bad usage exits 2 like bad input, not commander's 1 (1 means a workflow failed).
+  .exitOverride()
+  .showHelpAfterError('(llmops <command> --help for usage)');
+
+const globals = () => program.opts<GlobalOptions>();
+
+/** Exits once stdout has taken everything written (a pipe to jq must get the whole document). */
+const exit = (code: number) => process.stdout.write('', () => process.exit(code));
+
+function output(result: unknown, human: (result: any) => void = printFields): void {
+  if (globals().json) console.log(JSON.stringify(result, null, 2));
+  else human(result);
+}
+
+async function temporal(): Promise<{ client: Client; config: TemporalConnectionConfig }> {
+  const { profile, address, namespace } = globals();
+  const config = temporalConnectionConfig({ profile, address, namespace });
+  return { client: await connectClient(config), config };
+}
+
+/**
+ * Ctrl-C while following a run detaches: the run goes on in Temporal, and the way back is printed.
+ * Exits 130 (the shell's convention for SIGINT) so a script sees the command did not finish.
+ */
+function detachOnCtrlC(workflowId: string, extraHint = ''): void {
+  process.once('SIGINT', () => {
+    print(`\nDetached from ${workflowId}; the run goes on. Re-attach: npx llmops watch ${workflowId}${extraHint}`);
+    if (globals().json) console.log(JSON.stringify({ detached: true, workflowId }));
+    exit(EXIT.detached);
+  });
+}
+
+/** Checks for a worker, starts (or attaches to) the run, follows it with Ctrl-C detaching, prints its result. */
+async function startAndFollow(workflowType: string, workflowId: string, input: unknown, taskQueue: string, extraHint = ''): Promise<void> {
+  const { client, config } = await temporal();
+  await waitForWorker(client, taskQueue, { waitSeconds: globals().workerWait, address: config.address, print });
+  const handle = await startRun(client, workflowType, workflowId, input, taskQueue);
+  print(`[${workflowType} ${handle.workflowId}]`);
+  detachOnCtrlC(handle.workflowId, extraHint);
+  output(await followRun(handle, print));
+}
 
 program
   .command('deploy')
@@ -72,9 +148,8 @@ program
   .action(async (file: string) => {
     const raw = readJson(file);
     // Same validation the workflow does, so a typo fails here before anything starts.
-    parseInput(deployEndpointInputSchema, 'deployEndpoint', raw);
-    const result = await runDeploy(await connectClient(), raw as DeployEndpointInput, print);
-    console.log(JSON.stringify(result, null, 2));
+    const spec = parseInput(deployEndpointInputSchema, 'deployEndpoint', raw);
+    await startAndFollow('deployEndpoint', runIds.deploy(spec.endpointName), raw, CONTROL_TASK_QUEUE, ` (progress: npx llmops status ${spec.endpointName})`);
   });
 
 program
@@ -82,7 +157,9 @@ program
   .description('start (or attach to) teardownEndpoint and follow it')
   .argument('<endpoint-name>')
   .action(async (endpointName: string) => {
-    console.log(JSON.stringify(await runTeardown(await connectClient(), { endpointName }, print), null, 2));
+    const input = { endpointName };
+    parseInput(teardownEndpointInputSchema, 'teardownEndpoint', input);
+    await startAndFollow('teardownEndpoint', runIds.teardown(endpointName), input, CONTROL_TASK_QUEUE);
   });
 
 program
@@ -93,18 +170,86 @@ program
   .action(async (file: string, opts: { workflowId: string }) => {
     const raw = readJson(file);
     parseInput(batchTransformInputSchema, 'batchTransform', raw);
-    console.log(JSON.stringify(await runWorkflow(await connectClient(), 'batchTransform', opts.workflowId, raw, print), null, 2));
+    await startAndFollow('batchTransform', opts.workflowId, raw, CONTROL_TASK_QUEUE);
+  });
+
+program
+  .command('watch')
+  .description('attach to a run by workflow id: follow its progress and print its result (Ctrl-C detaches again)')
+  .argument('<workflow-id>')
+  .action(async (workflowId: string) => {
+    const { client } = await temporal();
+    const handle: WorkflowHandle = client.workflow.getHandle(workflowId);
+    const { type, status, taskQueue } = await handle.describe(); // an unknown id fails here (exit 2)
+    print(`[${type} ${workflowId}: ${status.name}]`);
+    // The run exists already, so no exit 4 here: say why it may not move, and keep following.
+    if (status.name === 'RUNNING' && !(await taskQueuePollers(client, taskQueue)).length) print(`No worker is polling task queue '${taskQueue}' now; the run waits for one.`);
+    detachOnCtrlC(workflowId);
+    output(await followRun(handle, print));
   });
 
 program
   .command('status')
-  .description("print a workflow's progress query (default workflow id: deploy-<endpoint-name>)")
+  .description("print a run's progress query (default workflow id: deploy-<endpoint-name>)")
   .argument('<endpoint-name>')
   .option('--workflow-id <id>')
   .action(async (endpointName: string, opts: { workflowId?: string }) => {
-    const client = await connectClient();
-    const progress = await client.workflow.getHandle(opts.workflowId ?? `deploy-${endpointName}`).query<Progress>('progress');
-    console.log(JSON.stringify(progress, null, 2));
+    const { client } = await temporal();
+    const progress = await client.workflow.getHandle(opts.workflowId ?? runIds.deploy(endpointName)).query<Progress>('progress');
+    output(progress, (p: Progress) => {
+      console.log(`${p.workflowType} ${p.subject}: ${p.status}, step ${p.step}${p.lastStatus ? ` (${p.lastStatus})` : ''}, ${p.elapsedSeconds}s`);
+      for (const s of p.steps) console.log(`  ${s.name.padEnd(22)} ${(s.outcome ?? 'running').padEnd(8)} ${s.durationMs ?? ''}${s.detail ? `  ${s.detail}` : ''}`);
+      if (p.error) console.log(`error: ${p.error}`);
+    });
+  });
+
+const PROJECT_WORKFLOW_TYPES = ['deployEndpoint', 'teardownEndpoint', 'batchTransform', 'asyncInvoke', 'ingestDocuments', 'ragQuery'];
+const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timedout', 'continuedasnew'];
+const VISIBILITY_STATUS: Record<string, string> = { running: 'Running', completed: 'Completed', failed: 'Failed', cancelled: 'Canceled', terminated: 'Terminated', timedout: 'TimedOut', continuedasnew: 'ContinuedAsNew' };
+const quoted = (value: string) => `'${value.replace(/['\\]/g, '\\$&')}'`;
+
+program
+  .command('list')
+  .description("this project's runs, newest first: type, workflow id, status, endpoint")
+  .addOption(new Option('--type <workflow-type>', 'only this workflow type').choices(PROJECT_WORKFLOW_TYPES))
+  .addOption(new Option('--status <status>', 'only runs in this state').choices(RUN_STATUSES))
+  .option('--endpoint <name>', 'only runs on this endpoint (the EndpointName search attribute)')
+  .option('--limit <n>', 'at most N runs', positiveInt, 20)
+  .action(async (opts: { type?: string; status?: string; endpoint?: string; limit: number }) => {
+    const { client } = await temporal();
+    const clauses = [opts.type ? `WorkflowType = ${quoted(opts.type)}` : `WorkflowType IN (${PROJECT_WORKFLOW_TYPES.map(quoted).join(', ')})`];
+    if (opts.status) clauses.push(`ExecutionStatus = ${quoted(VISIBILITY_STATUS[opts.status]!)}`);
+    if (opts.endpoint) clauses.push(`${ENDPOINT_NAME_ATTRIBUTE.name} = ${quoted(opts.endpoint)}`);
+    const runs: Array<{ type: string; workflowId: string; status: string; endpoint?: string; startTime: string; closeTime?: string }> = [];
+    const row = (w: WorkflowExecutionInfo) => ({
+      type: w.type,
+      workflowId: w.workflowId,
+      status: w.status.name,
+      endpoint: w.typedSearchAttributes.get(ENDPOINT_NAME_ATTRIBUTE),
+      startTime: w.startTime.toISOString(),
+      closeTime: w.closeTime?.toISOString(),
+    });
+    for await (const w of client.workflow.list({ query: clauses.join(' AND '), pageSize: opts.limit })) {
+      runs.push(row(w));
+      if (runs.length >= opts.limit) break;
+    }
+    output(runs, (rows: typeof runs) => {
+      if (!rows.length) return print('No runs.');
+      for (const r of rows) console.log(`${r.type.padEnd(17)} ${r.workflowId.padEnd(40)} ${r.status.padEnd(11)} ${r.endpoint ?? '-'}`);
+    });
+  });
+
+program
+  .command('cancel')
+  .description('request cancellation of a run; deploys roll back what they created (follow with `llmops watch <id>`)')
+  .argument('<workflow-id>')
+  .action(async (workflowId: string) => {
+    const { client } = await temporal();
+    const handle = client.workflow.getHandle(workflowId);
+    const { type, status } = await handle.describe(); // an unknown id fails here (exit 2)
+    if (status.name !== 'RUNNING') throw new CliInputError(`workflow-id: ${workflowId} (${type}) is ${status.name}, not running; nothing to cancel`);
+    await handle.cancel();
+    output({ workflowId, type, cancelRequested: true }, () => console.log(`Cancellation requested for ${type} ${workflowId}. Follow it: npx llmops watch ${workflowId}`));
   });
 
 program
@@ -119,11 +264,18 @@ program
   .action(async (endpointName: string, prompt: string, opts: { maxNewTokens: number; temperature: number; format: ContainerFormat; stream?: boolean }) => {
     const runtime = new SageMakerRuntimeClient({});
     const input = { endpointName, inputs: prompt, format: opts.format, parameters: { max_new_tokens: opts.maxNewTokens, temperature: opts.temperature, top_p: 0.9 } };
+    const json = globals().json;
     if (opts.stream) {
-      const result = await streamGenerate(runtime, input, (t) => process.stdout.write(t));
+      let text = '';
+      const result = await streamGenerate(runtime, input, (t) => {
+        text += t;
+        if (!json) process.stdout.write(t);
+      });
+      if (json) return output({ ...result, generatedText: text });
       print(`\n[${result.tokens} tokens, first after ${result.timeToFirstTokenMs} ms, all in ${result.latencyMs} ms, variant ${result.invokedVariant}]`);
     } else {
       const result = await createRuntimeActivities({ runtime }).invokeEndpoint(input);
+      if (json) return output(result);
       console.log(result.generatedText);
       print(`[${result.latencyMs} ms, variant ${result.invokedVariant}]`);
     }
@@ -138,8 +290,7 @@ program
   .option('--top-k <n>', 'chunks to retrieve', positiveInt, 5)
   .option('--mode <mode>', 'retrieval: dense, sparse or hybrid', 'hybrid')
   .option('--max-new-tokens <n>', 'tokens to generate', positiveInt)
-  .option('--json', 'print the RagQueryResult as JSON')
-  .action(async (question: string, opts: { endpoint: string; collection: string; topK: number; mode: string; maxNewTokens?: number; json?: boolean }) => {
+  .action(async (question: string, opts: { endpoint: string; collection: string; topK: number; mode: string; maxNewTokens?: number }) => {
     const spec = parseInput(ragQueryInputSchema, 'ragQuery', {
       query: question,
       endpointName: opts.endpoint,
@@ -148,37 +299,39 @@ program
       mode: opts.mode,
       ...(opts.maxNewTokens ? { generation: { max_new_tokens: opts.maxNewTokens } } : {}),
     });
-    const client = await connectClient();
-    const run = await executeRagQuery(client, spec, { timeoutMs: 5 * 60_000 }).catch((err: unknown) => {
-      // "Workflow execution failed" says nothing; the workflow's own failure names the step and reason.
-      throw err instanceof WorkflowFailedError && err.cause ? new Error(err.cause.message) : err;
-    });
+    const { client, config } = await temporal();
+    await waitForWorker(client, RAG_TASK_QUEUE, { waitSeconds: globals().workerWait, address: config.address, print });
+    const workflowId = `rag-${randomUUID()}`;
+    detachOnCtrlC(workflowId);
+    const run = await executeRagQuery(client, spec, { timeoutMs: 5 * 60_000, workflowId });
     await client.connection.close();
-    const { result, workflowId, elapsedMs } = run;
-    if (opts.json) {
-      console.log(JSON.stringify(result, null, 2));
-      return;
-    }
-    printRagResult(result, { 'round trip': elapsedMs });
-    print(`[workflow ${workflowId}]`);
+    output(run.result, (result: RagQueryResult) => {
+      printRagResult(result, { 'round trip': run.elapsedMs });
+      print(`[workflow ${workflowId}]`);
+    });
   });
 
 program
   .command('monitoring')
   .description('print recent prompt-monitoring records (LLMOPS_MONITORING_FILE, default .monitoring/prompts.jsonl), oldest first')
   .option('--limit <n>', 'newest N records', positiveInt, 20)
-  .option('--json', 'print the records as JSON')
-  .action(async (opts: { limit: number; json?: boolean }) => {
+  .action(async (opts: { limit: number }) => {
     const records = await readMonitoringRecords({ limit: opts.limit });
-    if (opts.json) {
-      console.log(JSON.stringify(records, null, 2));
-      return;
-    }
-    if (!records.length) print('No prompt-monitoring records yet.');
-    for (const r of records) printMonitoringRecord(r);
+    output(records, (rs: MonitoringRecord[]) => {
+      if (!rs.length) print('No prompt-monitoring records yet.');
+      for (const r of rs) printMonitoringRecord(r);
+    });
   });
 
-program.parseAsync().catch((err: unknown) => {
-  print(err instanceof InvalidInputError ? err.message : `Error: ${(err as Error).message}`);
-  process.exit(1);
-});
+program.parseAsync().then(
+  () => exit(EXIT.ok),
+  (err: unknown) => {
+    // Help and --version come through exitOverride as "errors" with exit code 0.
+    if (err instanceof CommanderError && err.exitCode === 0) return exit(EXIT.ok);
+    const report = reportFailure(err);
+    // Commander has already printed its own usage error on stderr.
+    if (!(err instanceof CommanderError)) print(formatFailure(report));
+    if (globals().json) console.log(JSON.stringify({ error: report }, null, 2));
+    exit(report.exitCode);
+  },
+);

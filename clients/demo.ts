@@ -23,20 +23,26 @@ import { startStack } from './embedded-stack';
 import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
 import { startRagService } from './rag-service/server';
 import { connectClient } from './temporal-client';
+import { localTemporalConnection } from '../common/temporal-connection.js';
 
 const program = new Command('demo')
-  .option('--input <file>', 'deploy input', join(projectRoot, 'examples', 'deploy-local.json'))
+  .option('--input <file>', 'deploy input (Gemma 3 270M, installed by setup; examples/deploy-local.json is the tiny model)', join(projectRoot, 'examples', 'deploy-local-gemma.json'))
   .option('--prompt <text>', 'prompt to send', 'Once upon a time, in a small village,')
   .option('--ingest-input <file>', 'ingestDocuments input', join(projectRoot, 'examples', 'ingest-local.json'))
-  .option('--question <text>', 'question for the RAG step', 'How do I scale a SageMaker endpoint?')
+  .option('--question <text>', 'question for the RAG step', 'Which environment variable sets the model of the TGI container?')
+  .option('--expect <text>', 'what the RAG answer should contain (from examples/corpus/tgi-container.md)', 'HF_MODEL_ID')
   .option('--batch-input <file>', 'batchTransform input', join(projectRoot, 'examples', 'batch-local.json'))
   .option('--no-batch', 'skip the batch transform step')
   .option('--keep', 'leave the stack running afterwards (Ctrl-C to stop) to browse the Web UI')
   .option('--qdrant', 'run the RAG steps on Qdrant (QDRANT_URL, QDRANT_BIN, or one on localhost:6333); also LLMOPS_QDRANT=1')
   .parse();
-const opts = program.opts<{ input: string; prompt: string; ingestInput: string; question: string; batchInput: string; batch: boolean; keep?: boolean; qdrant?: boolean }>();
+const opts = program.opts<{ input: string; prompt: string; ingestInput: string; question: string; expect: string; batchInput: string; batch: boolean; keep?: boolean; qdrant?: boolean }>();
 
 const say = (line: string) => console.log(line);
+
+// How the demo asks: Gemma 3 270M is a base model, so the prompt is worded for completion, and
+// greedy decoding up to the end of the line gives one repeatable answer.
+const ASK = { topK: 3, promptStyle: 'base', generation: { max_new_tokens: 40, greedy: true, repetition_penalty: 1, stop: ['\n'] } } as const;
 const section = (title: string) => say(`\n== ${title}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -49,7 +55,7 @@ async function sseStep(client: Awaited<ReturnType<typeof connectClient>>, runtim
     const res = await fetch(`${service.url}/rag/stream`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
-      body: JSON.stringify({ query: opts.question, topK: 3, generation: { max_new_tokens: 48 } }),
+      body: JSON.stringify({ query: opts.question, ...ASK }),
     });
     if (!res.ok) throw new Error(`/rag/stream answered ${res.status}: ${await res.text()}`);
     process.stdout.write('  ');
@@ -98,8 +104,9 @@ async function main(): Promise<void> {
   say(`Temporal ${stack.temporalAddress}, Web UI ${stack.webUiUrl}, local cloud ${stack.awsEndpointUrl} (${seconds(performance.now() - t0)})`);
   if (stack.qdrant) say(`Vector store: Qdrant, ${stack.qdrant.how}`);
   let ok = false;
+  let statesFact = false;
   try {
-    const client = await connectClient(stack.temporalAddress);
+    const client = await connectClient(localTemporalConnection(stack.temporalAddress));
     const runtime = new SageMakerRuntimeClient({});
 
     section('Ingesting the sample corpus (workflow ingest-demo, task queue rag)');
@@ -120,11 +127,13 @@ async function main(): Promise<void> {
       client,
       'ragQuery',
       'ask-demo',
-      { query: opts.question, endpointName: input.endpointName, collection: ingestInput.collection, topK: 3, generation: { max_new_tokens: 48 } },
+      { query: opts.question, endpointName: input.endpointName, collection: ingestInput.collection, ...ASK },
       () => {},
       RAG_TASK_QUEUE,
     );
-    say(`  answer: ${JSON.stringify(answer.answer)}`);
+    say(`  answer: ${JSON.stringify(answer.answer.trim())}`);
+    statesFact = answer.answer.includes(opts.expect);
+    say(statesFact ? `  the answer states the fact from the corpus (${opts.expect})` : `  the answer does not contain '${opts.expect}'`);
     for (const src of answer.sources) say(`  source ${src.source} (score ${src.score.toFixed(3)}): ${src.snippet.slice(0, 80).replace(/\s+/g, ' ')}…`);
     say(`  timings: ${Object.entries(answer.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}; reranker: ${answer.reranker}`);
 
@@ -159,7 +168,7 @@ async function main(): Promise<void> {
     section('See it in the Temporal Web UI');
     say(`  ${stack.webUiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`EndpointName="${input.endpointName}"`)}`);
     say(`  ${stack.webUiUrl}/namespaces/default/workflows/deploy-${input.endpointName}`);
-    ok = left.length === 0;
+    ok = left.length === 0 && statesFact;
     if (opts.keep) {
       say('\nStack left running; press Ctrl-C to stop it.');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));

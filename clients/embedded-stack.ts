@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
 import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes';
 import { projectRoot } from '../common/project-paths';
+import { localTemporalConnection } from '../common/temporal-connection.js';
 import { findOrStartQdrant, QDRANT_HOW_TO } from '../dev/qdrant-server.js';
 import { temporalCli } from '../dev/tools';
 import { startLocalCloud, type LocalCloud } from '../local/server';
@@ -109,7 +110,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stops.push(() => cloud.close());
 
     Object.assign(process.env, localAwsEnvironment(cloud.url));
-    const worker: Worker = await createControlWorker({ connection });
+    // The workers belong to this dev server: no profile or TEMPORAL_NAMESPACE from the shell applies.
+    const { namespace } = localTemporalConnection(temporalAddress);
+    const worker: Worker = await createControlWorker({ connection, namespace });
     const running = worker.run();
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -120,6 +123,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (qdrant) stops.push(() => qdrant.stop());
     const rag = await createRagWorker({
       connection,
+      namespace,
       vectorStore: qdrant ? { backend: 'qdrant', qdrantUrl: qdrant.url } : { lanceDir: join(stateDir, 'vector-store') },
     });
     const ragRunning = rag.worker.run();

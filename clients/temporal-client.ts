@@ -1,10 +1,20 @@
-// A Temporal client for the CLI, demo and services, from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE.
+// A Temporal client for the CLI, demo, services and benches. Where Temporal is comes from
+// common/temporal-connection.ts (profile, TEMPORAL_* variables, explicit choices).
 import { Client, Connection } from '@temporalio/client';
-import { temporalAddress, clientDataConverter, temporalNamespace } from '../common/temporal-connection';
+import { clientDataConverter, connectOptions, temporalConnectionConfig, type TemporalConnectionConfig } from '../common/temporal-connection.js';
 
-export async function connectClient(address = temporalAddress()): Promise<Client> {
-  const connection = await Connection.connect({ address }).catch((err: Error) => {
-    throw new Error(`Cannot reach Temporal at ${address} (${err.message}). Is the stack up? Try 'npm run stack:up'.`);
+/** Temporal did not answer at the configured address: the caller says so (the CLI exits 3). */
+export class TemporalUnreachableError extends Error {
+  constructor(readonly address: string, readonly namespace: string, reason: string) {
+    super(`Cannot reach Temporal at ${address} (namespace ${namespace}): ${reason}. Is the stack up? Try 'npm run stack:up', or check --address/--profile/TEMPORAL_ADDRESS.`);
+    this.name = 'TemporalUnreachableError';
+  }
+}
+
+export async function connectClient(config: TemporalConnectionConfig = temporalConnectionConfig()): Promise<Client> {
+  // connectTimeout bounds the first handshake; without it a wrong address waits on gRPC's backoff.
+  const connection = await Connection.connect({ ...connectOptions(config), connectTimeout: '5s' }).catch((err: Error) => {
+    throw new TemporalUnreachableError(config.address, config.namespace, err.message);
   });
-  return new Client({ connection, namespace: temporalNamespace(), dataConverter: clientDataConverter() });
+  return new Client({ connection, namespace: config.namespace, dataConverter: clientDataConverter() });
 }

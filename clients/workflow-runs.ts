@@ -38,6 +38,24 @@ async function follow(handle: WorkflowHandle, print: ProgressLine, done: Promise
   }
 }
 
+/** Starts `workflowType` with `workflowId`, or attaches to the run of that id that is going. */
+export function startRun(client: Client, workflowType: string, workflowId: string, input: unknown, taskQueue: string = CONTROL_TASK_QUEUE): Promise<WorkflowHandle> {
+  return client.workflow.start(workflowType, {
+    taskQueue,
+    workflowId,
+    args: [input],
+    // A second start of the same run while it is going attaches to it instead of failing.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+/** Follows a run's progress (started here or found by id) and returns its result. */
+export async function followRun<T>(handle: WorkflowHandle, print: ProgressLine = () => {}): Promise<T> {
+  const result = handle.result() as Promise<T>;
+  await follow(handle, print, result);
+  return result;
+}
+
 /** Starts `workflowType` with `workflowId`, follows its progress, returns its result. */
 export async function runWorkflow<T>(
   client: Client,
@@ -47,23 +65,20 @@ export async function runWorkflow<T>(
   print: ProgressLine = () => {},
   taskQueue: string = CONTROL_TASK_QUEUE,
 ): Promise<T> {
-  const handle = await client.workflow.start(workflowType, {
-    taskQueue,
-    workflowId,
-    args: [input],
-    // A second start of the same run while it is going attaches to it instead of failing.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
-  const result = handle.result() as Promise<T>;
-  await follow(handle, print, result);
-  return result;
+  return followRun<T>(await startRun(client, workflowType, workflowId, input, taskQueue), print);
 }
 
+/** The workflow ids the endpoint runs get, so a re-run (or `llmops watch`) finds the same run. */
+export const runIds = {
+  deploy: (endpointName: string) => `deploy-${endpointName}`,
+  teardown: (endpointName: string) => `teardown-${endpointName}`,
+};
+
 export const runDeploy = (client: Client, input: DeployEndpointInput, print?: ProgressLine) =>
-  runWorkflow<DeployEndpointResult>(client, 'deployEndpoint', `deploy-${input.endpointName}`, input, print);
+  runWorkflow<DeployEndpointResult>(client, 'deployEndpoint', runIds.deploy(input.endpointName), input, print);
 
 export const runTeardown = (client: Client, input: TeardownEndpointInput, print?: ProgressLine) =>
-  runWorkflow<TeardownEndpointResult>(client, 'teardownEndpoint', `teardown-${input.endpointName}`, input, print);
+  runWorkflow<TeardownEndpointResult>(client, 'teardownEndpoint', runIds.teardown(input.endpointName), input, print);
 
 export interface RagQueryRun {
   result: RagQueryResult;

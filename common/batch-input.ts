@@ -1,9 +1,8 @@
 // Inputs of the batch workflows (batchTransform, asyncInvoke). Workflow-safe: no I/O.
 import { z } from 'zod';
-import { endpointNameSchema, INSTANCE_TYPE, modelSchema, SAGEMAKER_NAME } from './endpoint-input';
-import { s3UriSchema } from './s3-uri';
+import { containerEnvironmentSchema, endpointNameSchema, INSTANCE_TYPE, modelSchema, SAGEMAKER_NAME } from './endpoint-input';
+import { s3PrefixesOverlap, s3UriSchema } from './s3-uri';
 
-const withSlash = (uri: string) => uri.replace(/\/?$/, '/');
 const s3Uri = (what: string) => s3UriSchema('bucket/key', what);
 
 export const batchTransformInputSchema = z
@@ -29,8 +28,8 @@ export const batchTransformInputSchema = z
     maxConcurrentTransforms: z.number().int().min(1).max(64).default(1),
     instanceType: z.string().regex(INSTANCE_TYPE, 'must look like ml.<family>.<size>, e.g. ml.g5.2xlarge'),
     instanceCount: z.number().int().min(1, 'must be at least 1').default(1),
-    /** Passed to the container as the transform job's Environment (e.g. generation limits). */
-    environment: z.record(z.string(), z.string()).default({}),
+    /** Passed to the container as the transform job's Environment (e.g. generation limits); no secrets. */
+    environment: containerEnvironmentSchema.default({}),
     timeouts: z
       .strictObject({
         jobMinutes: z.number().positive().max(7 * 24 * 60).default(120),
@@ -44,8 +43,10 @@ export const batchTransformInputSchema = z
     message: 'maxConcurrentTransforms × maxPayloadMb must not exceed 100 (AWS limit)',
     path: ['maxConcurrentTransforms'],
   })
-  .refine((b) => !withSlash(b.output.s3Uri).startsWith(withSlash(b.input.s3Uri)), {
-    message: 'must not lie inside input.s3Uri (outputs would become inputs of the next run)',
+  // S3 prefixes, not folders: input `s3://b/data` takes `data-out/…` too, and input
+  // `s3://b/out/x` takes `out/x….out`. Overlapping prefixes would feed outputs back as inputs.
+  .refine((b) => !s3PrefixesOverlap(b.input.s3Uri, b.output.s3Uri), {
+    message: 'must not lie inside input.s3Uri or contain it as S3 prefixes (one may not start with the other: s3://b/data takes data-out/ too), or outputs would become inputs of the next run',
     path: ['output', 's3Uri'],
   });
 

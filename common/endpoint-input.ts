@@ -2,6 +2,7 @@
 // code, so it must stay deterministic: no I/O, no clocks, no environment.
 import { z } from 'zod';
 import { s3UriSchema } from './s3-uri';
+import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes';
 
 // AWS's pattern for endpoint, config and model names (63 characters at most).
 export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -14,11 +15,62 @@ export const endpointNameSchema = z
   .regex(SAGEMAKER_NAME, 'must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ (letters, digits and hyphens, 1-63 characters)');
 
 /**
- * A reference to the Hugging Face token, never the token itself: the activity resolves it on
- * the worker, so the secret stays out of workflow inputs and history.
+ * Worker variables a secret reference may never name, whatever the worker's allowlist says:
+ * the worker's own credentials and configuration, and variables that change how processes run.
+ * Copying one into a model would publish it through DescribeModel.
  */
-const secretRefSchema = z.strictObject({
-  envVar: z.string().regex(ENV_VAR_NAME, 'must be an environment variable name on the worker'),
+const FORBIDDEN_SECRET_ENV_VAR = /^(AWS_|TEMPORAL_|LLMOPS_|NODE_|NPM_|LD_|DYLD_)|^(PATH|HOME|SHELL|USER|PYTHONPATH|PYTHONHOME)$/;
+export const SECRET_ENV_VAR_RULE =
+  "must name a token variable on the worker's allowlist (default HF_TOKEN, HUGGING_FACE_HUB_TOKEN; the worker extends it with LLMOPS_SECRET_ENV_ALLOWLIST); AWS_*, TEMPORAL_*, LLMOPS_*, NODE_*, LD_* and PATH-like variables are never allowed";
+
+/** The static half of the envVar rule, the same in workflow validation and on the worker. */
+export function isForbiddenSecretEnvVar(name: string): boolean {
+  return !ENV_VAR_NAME.test(name) || FORBIDDEN_SECRET_ENV_VAR.test(name);
+}
+
+// AWS's SecretId: a secret's name (1-512 of these characters) or its ARN (2048 at most).
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/**
+ * A reference to the Hugging Face token, never the token itself: the activity resolves it on
+ * the worker, so the secret stays out of workflow inputs and history. Either a Secrets Manager
+ * secret (`secretId`, with `jsonKey` when the secret is a JSON object) or, for development, an
+ * allowed environment variable of the worker (`envVar`).
+ */
+const secretRefSchema = z
+  .strictObject({
+    secretId: z
+      .string()
+      .max(2048, 'must be at most 2048 characters')
+      .refine((id) => SECRET_ARN.test(id) || SECRET_NAME.test(id), 'must be a Secrets Manager secret ARN or name (letters, digits and /_+=.@-)')
+      .optional(),
+    jsonKey: z.string().min(1, 'must be a non-empty key of the JSON secret').optional(),
+    envVar: z.string().refine((name) => !isForbiddenSecretEnvVar(name), SECRET_ENV_VAR_RULE).optional(),
+  })
+  .superRefine((ref, ctx) => {
+    if ((ref.secretId === undefined) === (ref.envVar === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'must give exactly one of secretId (Secrets Manager) or envVar (worker environment)' });
+    }
+    if (ref.jsonKey !== undefined && ref.secretId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['jsonKey'], message: 'only applies to a Secrets Manager secret (secretId)' });
+    }
+  });
+
+export type SecretRef = z.output<typeof secretRefSchema>;
+
+const SECRET_IN_ENVIRONMENT_RULE = 'must not hold a secret literally (keys like HF_TOKEN, *_TOKEN, *SECRET*, *PASSWORD*, and token-shaped values are refused); pass the Hugging Face token by reference in model.hfTokenSecret';
+
+/**
+ * A container environment. Whatever is in it is written into workflow history and returned by
+ * DescribeModel, so a literal token is refused; the message names the key, never the value.
+ */
+export const containerEnvironmentSchema = z.record(z.string(), z.string()).superRefine((environment, ctx) => {
+  for (const [key, value] of Object.entries(environment)) {
+    if (SECRET_KEY.test(key) || SECRET_VALUE_SHAPES.some((shape) => shape.test(value))) {
+      ctx.addIssue({ code: 'custom', path: [key], message: SECRET_IN_ENVIRONMENT_RULE });
+    }
+  }
 });
 
 export const modelSchema = z.strictObject({
@@ -30,7 +82,7 @@ export const modelSchema = z.strictObject({
   maxTotalTokens: z.number().int().positive().default(2048),
   numGpus: z.number().int().min(0).default(1),
   /** Extra container environment; must not carry secrets (use hfTokenSecret). */
-  environment: z.record(z.string(), z.string()).default({}),
+  environment: containerEnvironmentSchema.default({}),
   hfTokenSecret: secretRefSchema.optional(),
 });
 

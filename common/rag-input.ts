@@ -29,7 +29,22 @@ export const generationSchema = z.strictObject({
   temperature: z.number().positive().max(5).default(0.7),
   top_p: z.number().positive().max(1).default(0.9),
   repetition_penalty: z.number().positive().max(5).default(1.1),
+  /**
+   * Decode greedily: the sampling parameters (temperature, top_p) are not sent, which is how TGI
+   * and LMI are asked for the most likely continuation. Repeatable answers, e.g. for tests.
+   */
+  greedy: z.boolean().default(false),
+  /** Stop sequences (TGI allows up to 4); a base model answering one line stops at "\n". */
+  stop: z.array(z.string().min(1)).max(4, 'at most 4 stop sequences').optional(),
 });
+
+/**
+ * How the prompt is worded. `instruct`: the reference design's prompt, for instruction-tuned
+ * models. `base`: question, context, then the question again and "Answer:", which a base
+ * (completion) model such as Gemma 3 270M continues with an answer taken from the context.
+ */
+export const promptStyleSchema = z.enum(['instruct', 'base']).default('instruct');
+export type PromptStyle = z.output<typeof promptStyleSchema>;
 
 export const ragQueryInputSchema = z.strictObject({
   query: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
@@ -43,7 +58,8 @@ export const ragQueryInputSchema = z.strictObject({
   contextTokens: z.number().int().min(64).max(8000).default(768),
   /** The container format of the endpoint: Hugging Face TGI or DJL LMI. */
   format: z.enum(['tgi', 'lmi']).default('tgi'),
-  generation: generationSchema.default({ max_new_tokens: 256, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1 }),
+  promptStyle: promptStyleSchema,
+  generation: generationSchema.default({ max_new_tokens: 256, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1, greedy: false }),
   /**
    * Stop after building the prompt: the caller generates (e.g. an HTTP service streaming
    * tokens with InvokeEndpointWithResponseStream) and records the monitoring entry itself.

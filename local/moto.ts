@@ -6,8 +6,12 @@
 // moto keeps state in memory only. To make its state survive a restart like ours does, every
 // successful state-changing request is appended to a journal in the state dir and replayed
 // into the fresh moto at the next start. Reads (Get*/List*/Describe*, S3 GET/HEAD) are not
-// journaled, so polling does not grow it. `POST /moto-api/reset` clears it.
-import { appendFileSync, existsSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+// journaled, so polling does not grow it. `POST /moto-api/reset` clears it. Entries are sealed
+// (state-cipher.ts): a CreateSecret or PutSecretValue body is a secret, and the journal is 0600.
+//
+// moto runs with its global allow-all CORS off (MOTO_DISABLE_GLOBAL_CORS): which browser
+// origins may call is decided once for every service, by request-guard.ts.
+import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -16,6 +20,8 @@ import { motoServer } from '../dev/tools.js';
 import { correctMotoError } from './moto-corrections.js';
 import { sendWireError } from './protocol-errors.js';
 import { operationName, serviceOf } from './request-identity.js';
+import { BodyTooLargeError, MAX_CONTROL_PLANE_BODY_BYTES } from './request-guard.js';
+import { PRIVATE_FILE_MODE, StateCipher } from './state-cipher.js';
 
 export interface Moto {
   url: string;
@@ -49,7 +55,7 @@ function forwardableHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 /** The file operations the journal needs; injectable so a full disk can be simulated in tests. */
 export interface JournalFs {
-  appendFileSync(file: string, data: string): void;
+  appendFileSync(file: string, data: string, options: { mode: number }): void;
   readFileSync(file: string, encoding: 'utf8'): string;
   truncateSync(file: string, length: number): void;
   existsSync(file: string): boolean;
@@ -68,13 +74,14 @@ const nodeFs: JournalFs = { appendFileSync, readFileSync, truncateSync, existsSy
 class MotoJournal {
   constructor(
     private readonly file: string,
+    private readonly cipher: StateCipher,
     private readonly fs: JournalFs,
     private readonly log: Logger,
   ) {}
 
   /** Throws (ENOSPC, EIO...) when the entry could not be written; the caller fails the request. */
   append(entry: JournalEntry): void {
-    this.fs.appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    this.fs.appendFileSync(this.file, `${this.cipher.sealJson(entry)}\n`, { mode: PRIVATE_FILE_MODE });
   }
 
   clear(): void {
@@ -90,11 +97,16 @@ class MotoJournal {
     for (const [index, line] of lines.entries()) {
       if (line === '') continue;
       try {
-        entries.push(JSON.parse(line) as JournalEntry);
+        // Lines written in clear by an older local cloud still replay.
+        entries.push(StateCipher.isSealed(line) ? this.cipher.openJson<JournalEntry>(line) : (JSON.parse(line) as JournalEntry));
         goodLength += Buffer.byteLength(line) + 1;
-      } catch {
+      } catch (err) {
         const last = lines.slice(index + 1).every((rest) => rest === '');
-        if (!last) throw new Error(`${this.file} line ${index + 1} is not a journal entry; move the file away to start with an empty moto`);
+        if (!last) {
+          throw new Error(
+            `${this.file} line ${index + 1} is not a journal entry (${(err as Error).message}); move the file away to start with an empty moto`,
+          );
+        }
         this.log.warn({ file: this.file, line: index + 1 }, 'dropping the torn last line of the moto journal (an append was cut short)');
         this.fs.truncateSync(this.file, goodLength);
       }
@@ -121,18 +133,28 @@ function send(port: number, agent: Agent, entry: JournalEntry): Promise<number> 
 export interface MotoOptions {
   stateDir: string;
   log: Logger;
+  /** Seals the journal; default the state dir's key. */
+  cipher?: StateCipher;
+  /** Bodies (S3 objects aside) past this are refused while they stream in. */
+  maxBodyBytes?: (req: IncomingMessage) => number;
   /** Default node:fs; tests pass one whose append fails. */
   journalFs?: JournalFs;
 }
 
-export async function startMoto({ stateDir, log, journalFs = nodeFs }: MotoOptions): Promise<Moto> {
+export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MAX_CONTROL_PLANE_BODY_BYTES, journalFs = nodeFs }: MotoOptions): Promise<Moto> {
   // Read the journal first: one that cannot be replayed should fail before moto is spawned.
-  const journal = new MotoJournal(join(stateDir, 'moto-journal.jsonl'), journalFs, log);
+  const journal = new MotoJournal(join(stateDir, 'moto-journal.jsonl'), cipher ?? StateCipher.forStateDir(stateDir), journalFs, log);
   const entries = journal.entries();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], { logFile: join(stateDir, 'moto.log') });
+  const logFile = join(stateDir, 'moto.log');
+  const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], {
+    logFile,
+    env: { ...process.env, MOTO_DISABLE_GLOBAL_CORS: 'true' },
+  });
   await waitUntil('moto_server', () => httpReady(`${url}/moto-api/`), { process: proc, timeoutMs: 60_000 });
+  chmodSync(logFile, PRIVATE_FILE_MODE); // opened by now: moto has answered
+
   const agent = new Agent({ keepAlive: true });
 
   for (const entry of entries) {
@@ -198,6 +220,7 @@ export async function startMoto({ stateDir, log, journalFs = nodeFs }: MotoOptio
       },
     );
     upstream.on('error', (err) => {
+      if (err instanceof BodyTooLargeError) return; // answered with a 413 already
       log.error({ err, method, path }, 'forwarding to moto failed');
       if (!res.headersSent) {
         sendWireError(req, res, serviceOf(req), { code: 'ServiceUnavailable', message: `moto is not answering: ${err.message}`, status: 503 });
@@ -208,7 +231,21 @@ export async function startMoto({ stateDir, log, journalFs = nodeFs }: MotoOptio
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    if (keepBody) req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // A body sent without Content-Length is bounded as it arrives (request-guard.ts checked the declared ones).
+    const limit = maxBodyBytes(req);
+    let seen = 0;
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit && !res.headersSent) {
+        req.unpipe(upstream);
+        upstream.destroy(new BodyTooLargeError(limit));
+        const body = JSON.stringify({ __type: 'RequestEntityTooLarge', message: new BodyTooLargeError(limit).message });
+        res.writeHead(413, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'RequestEntityTooLarge', Connection: 'close' }).end(body);
+        chunks.length = 0;
+        return;
+      }
+      if (keepBody && seen <= limit) chunks.push(chunk);
+    });
     req.pipe(upstream);
   }
 

@@ -5,7 +5,7 @@
 //   /endpoints/<name>/...         → our SageMaker Runtime (local/runtime), served by model processes
 //   anything else                 → moto (IAM, STS, S3, Application Auto Scaling, CloudWatch)
 // Transform jobs and async inference read and write S3 through this same URL (local/s3.ts).
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -17,6 +17,7 @@ import { FaultInjector, faultSettingsFromEnv, type FaultSettings } from './fault
 import { ContainerPool } from './instances/pool.js';
 import type { ContainerPoolApi } from './instances/types.js';
 import { startMoto } from './moto.js';
+import { bodyLimit, guardRequest, requestGuardOptionsFromEnv, type RequestGuardOptions, type RequestKind } from './request-guard.js';
 import { AsyncInvocations, DEFAULT_CONCURRENCY_PER_INSTANCE } from './runtime/async-invocations.js';
 import { createRuntimeHandler } from './runtime/routes.js';
 import { credentialScope, isRuntimeRequest } from './request-identity.js';
@@ -27,6 +28,7 @@ import { iamRoleVerifier } from './sagemaker/roles.js';
 import { handleSageMakerOperation } from './sagemaker/routes.js';
 import { ACCOUNT_ID, SageMakerStore } from './sagemaker/store.js';
 import { TransformJobRunner } from './sagemaker/transform-runner.js';
+import { makePrivateDir, PRIVATE_FILE_MODE } from './state-cipher.js';
 
 export interface LocalCloudOptions {
   /** 0 picks a free port. Default 4566, LocalStack's convention. */
@@ -40,6 +42,8 @@ export interface LocalCloudOptions {
   stateDir?: string;
   /** The model processes; default a ContainerPool over dev/tools.ts modelsDirs(). Stopped by close(). */
   pool?: ContainerPoolApi;
+  /** Which origins and extra host names are let through (request-guard.ts); default from LOCAL_CLOUD_ALLOWED_ORIGINS/_HOSTS. */
+  requestGuard?: RequestGuardOptions;
   logger?: Logger;
   /** Fault injection and rate limiting (local/faults.ts); default from LOCAL_CLOUD_* env vars, all off. */
   faults?: FaultSettings;
@@ -60,6 +64,13 @@ export function regionOf(req: IncomingMessage): string {
   return credentialScope(req).region ?? DEFAULT_REGION;
 }
 
+/** Which service a request is for, as far as the request guard's limits go. */
+function requestKind(req: IncomingMessage): RequestKind {
+  if (sageMakerOperation(req) !== undefined) return 'sagemaker';
+  if (isRuntimeRequest(req)) return 'runtime';
+  return credentialScope(req).service === 's3' ? 's3' : 'other';
+}
+
 /**
  * Quiet by default: structured logs go to a file in the state dir, not to the console. The file
  * stays open after close(): model processes still exiting may log, and a closed pino
@@ -68,18 +79,20 @@ export function regionOf(req: IncomingMessage): string {
 function fileLogger(stateDir: string): Logger {
   return pino(
     { name: 'local-cloud', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' },
-    pino.destination({ dest: join(stateDir, 'local-cloud.log'), mkdir: true, sync: true }),
+    pino.destination({ dest: join(stateDir, 'local-cloud.log'), mkdir: true, sync: true, mode: PRIVATE_FILE_MODE }),
   );
 }
 
 export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<LocalCloud> {
   const stateDir = resolve(opts.stateDir ?? mkdtempSync(join(tmpdir(), 'local-cloud-')));
-  mkdirSync(stateDir, { recursive: true });
+  // State, logs and the key that seals secrets in them are the developer's alone.
+  makePrivateDir(stateDir);
+  makePrivateDir(join(stateDir, 'logs'));
   const log = opts.logger ?? fileLogger(stateDir);
   // Read state first: a state file we cannot read should fail before anything is spawned.
   const store = SageMakerStore.open(join(stateDir, 'sagemaker.json'));
 
-  const moto = await startMoto({ stateDir, log: log.child({ component: 'moto' }) });
+  const moto = await startMoto({ stateDir, log: log.child({ component: 'moto' }), maxBodyBytes: (req) => bodyLimit(requestKind(req)) });
   const faults = new FaultInjector(opts.faults ?? faultSettingsFromEnv());
   const pool = faults.wrapPool(
     opts.pool ?? new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger: log.child({ component: 'pool' }) }),
@@ -122,7 +135,9 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     logger: log.child({ component: 'runtime' }),
   });
 
+  const guard = opts.requestGuard ?? requestGuardOptionsFromEnv();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (guardRequest(req, res, requestKind(req), guard)) return;
     if (await faults.intercept(req, res)) return;
     const operation = sageMakerOperation(req);
     if (operation !== undefined) {

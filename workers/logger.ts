@@ -1,13 +1,23 @@
 // One structured logger for workers and clients; Temporal's own runtime logs go through it too.
+// Every line is scrubbed of the secret values this process has resolved before it is written.
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel } from '@temporalio/worker';
 import { pino } from 'pino';
+import { scrubSecrets } from '../activities/secret-registry.js';
 
 // Logs go to stderr so stdout stays clean for results (JSON from the CLI, the demo's report).
 export const logger = pino({
   level: process.env.LLMOPS_LOG_LEVEL ?? 'info',
   base: { pid: process.pid },
-  // Secrets must never reach logs, even when an SDK error echoes a request.
-  redact: { paths: ['*.HF_TOKEN', '*.*.HF_TOKEN', '*.authorization', '*.Authorization'], censor: '[redacted]' },
+  // The Temporal SDK passes failures as `error`; without this pino would write them as `{}`.
+  serializers: { error: pino.stdSerializers.err },
+  // Secrets must never reach logs, even when an SDK error echoes a request: fields that hold
+  // one by name are censored, and the finished line loses every value resolved as a secret
+  // (wherever it sits: an error message, a stack, a serialized request).
+  redact: {
+    paths: ['*.HF_TOKEN', '*.*.HF_TOKEN', '*.HUGGING_FACE_HUB_TOKEN', '*.*.HUGGING_FACE_HUB_TOKEN', '*.SecretString', '*.*.SecretString', '*.authorization', '*.Authorization'],
+    censor: '[redacted]',
+  },
+  hooks: { streamWrite: scrubSecrets },
 }, pino.destination(2));
 
 let installed = false;

@@ -45,6 +45,18 @@ export function pollingActivities(opts: { deadlineMs: number; pollIntervalMs: nu
   return proxyActivities<Activities>(options);
 }
 
+/**
+ * Counting the records under an S3 prefix: as long as the data needs, heartbeating with its
+ * position, so a lost worker shows within seconds and the retry resumes where it stopped.
+ */
+export function countingActivities(): Activities {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+}
+
 /** Listing a source and ingesting one batch of its documents (read, chunk, embed, upsert). */
 export function ingestActivities(): RagActivities {
   return proxyActivities<RagActivities>({

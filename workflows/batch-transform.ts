@@ -6,7 +6,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } f
 import { batchTransformInputSchema, type BatchTransformInput } from '../common/batch-input';
 import { modelContainer } from '../common/model-container';
 import { DEFAULT_EXECUTION_ROLE_NAME, transformJobName } from '../common/resource-names';
-import { controlPlaneActivities, pollingActivities } from './activity-proxies';
+import { controlPlaneActivities, countingActivities, pollingActivities } from './activity-proxies';
 import { isDeadline, reasonOf } from './failures';
 import { ProgressTracker } from './progress';
 import { validateInput } from './workflow-input';
@@ -30,11 +30,14 @@ export interface BatchTransformResult {
 
 export async function batchTransform(rawInput: BatchTransformInput): Promise<BatchTransformResult> {
   const spec = validateInput(batchTransformInputSchema, 'batchTransform', rawInput);
-  const { workflowId, runId, firstExecutionRunId } = workflowInfo();
+  const { workflowId, firstExecutionRunId } = workflowInfo();
   const jobName = transformJobName(spec.jobNamePrefix, workflowId, firstExecutionRunId);
-  const runTag = `${workflowId}/${runId}`;
+  // The ownership tag comes from the same run id as the name: a retried run (a new runId) must
+  // recognise the job and model its first run made as its own.
+  const runTag = `${workflowId}/${firstExecutionRunId}`;
   const progress = new ProgressTracker('batchTransform', jobName);
   const controlPlane = controlPlaneActivities();
+  const counting = countingActivities();
   const pollIntervalMs = spec.timeouts.pollIntervalSeconds * 1000;
   const waitForJob = pollingActivities({ deadlineMs: spec.timeouts.jobMinutes * 60_000, pollIntervalMs, summary: `Wait for transform job ${jobName}` });
   const waitForStop = pollingActivities({ deadlineMs: 30 * 60_000, pollIntervalMs, summary: `Wait for transform job ${jobName} to stop` });
@@ -70,7 +73,7 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
 
     const input = await progress.step(
       'countInputRecords',
-      () => controlPlane.countS3Records({ s3Uri: spec.input.s3Uri, splitType: spec.input.splitType }),
+      () => counting.countS3Records({ s3Uri: spec.input.s3Uri, splitType: spec.input.splitType }),
       (c) => `${c.records} records in ${c.objects} objects`,
     );
     if (input.objects === 0) throw ApplicationFailure.nonRetryable(`input.s3Uri: no objects under ${spec.input.s3Uri}`, 'EmptyInput');
@@ -108,7 +111,10 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
     }
     progress.lastStatus(finished.status);
 
-    const output = await progress.step('countOutputRecords', () => controlPlane.countS3Records({ s3Uri: spec.output.s3Uri, splitType: spec.input.splitType, suffix: '.out' }));
+    // Only the outputs of this job's inputs: `.out` objects an earlier run left are not counted.
+    const output = await progress.step('countOutputRecords', () =>
+      counting.countTransformOutputs({ inputS3Uri: spec.input.s3Uri, outputS3Uri: spec.output.s3Uri, splitType: spec.input.splitType }),
+    );
     const durationMs = finished.startTime && finished.endTime ? Date.parse(finished.endTime) - Date.parse(finished.startTime) : undefined;
     progress.finish('succeeded');
     return {

@@ -1,7 +1,8 @@
 // ingestDocuments: fills a collection from a directory or an S3 prefix. Files are listed once
-// and ingested in batches, each batch one activity (read, clean, chunk, embed, upsert). Point
-// ids come from (document, chunk, content hash), so re-ingesting changes nothing and an edited
-// document replaces its chunks. The `progress` query counts documents, chunks, upserted, failed.
+// and ingested in batches, each batch one activity (read, clean, chunk, embed, upsert, delete
+// stale chunks). Point ids come from (document, chunk, hash of text and chunking), so
+// re-ingesting changes nothing, an edited or re-chunked document replaces its chunks, and a
+// retried batch converges. The `progress` query counts documents, chunks, upserted, removed, failed.
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import { ingestDocumentsInputSchema, type IngestDocumentsInput } from '../common/rag-input';
 import type { IngestBatchResult } from '../activities/rag';
@@ -19,6 +20,7 @@ export interface IngestDocumentsResult {
   chunks: number;
   upserted: number;
   unchanged: number;
+  removed: number;
   failed: IngestBatchResult['failed'];
   timings: Record<string, number>;
 }
@@ -26,7 +28,7 @@ export interface IngestDocumentsResult {
 export async function ingestDocuments(rawInput: IngestDocumentsInput): Promise<IngestDocumentsResult> {
   const spec = validateInput(ingestDocumentsInputSchema, 'ingestDocuments', rawInput);
   const progress = new ProgressTracker('ingestDocuments', spec.collection);
-  const totals: IngestDocumentsResult = { collection: spec.collection, files: 0, documents: 0, chunks: 0, upserted: 0, unchanged: 0, failed: [], timings: {} };
+  const totals: IngestDocumentsResult = { collection: spec.collection, files: 0, documents: 0, chunks: 0, upserted: 0, unchanged: 0, removed: 0, failed: [], timings: {} };
   // The generic progress plus the ingest counters.
   setHandler(progressQuery, () => ({ ...progress.snapshot(), counts: { ...totals, failed: totals.failed.length } }) as never);
   try {
@@ -43,6 +45,7 @@ export async function ingestDocuments(rawInput: IngestDocumentsInput): Promise<I
       totals.chunks += r.chunks;
       totals.upserted += r.upserted;
       totals.unchanged += r.unchanged;
+      totals.removed += r.removed;
       totals.failed.push(...r.failed);
     }
     progress.finish('succeeded');

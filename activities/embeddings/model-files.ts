@@ -1,6 +1,6 @@
 // Where the embedding model's files are on this machine. The GGUF and its tokenizer are made
 // by scripts/prepare-embedding-model.py (run by `npm run setup`) under ./models; directories come
-// from common/project-paths.ts modelsDirs() (LLMOPS_MODELS_DIR, ./models, ../shared/models).
+// from common/project-paths.ts modelsDirs() (LLMOPS_MODELS_DIR, ./models, ./assets/models).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelsDirs } from '../../common/project-paths.js';
@@ -25,20 +25,13 @@ export function resolveGguf(modelId: string = EMBEDDING_MODEL_ID): string {
   throw new Error(`No GGUF file for embedding model '${modelId}' (looked in ${searched.join(', ') || 'no models directory'}). ${SETUP_HINT}.`);
 }
 
-/**
- * The Hugging Face tokenizer.json of the embedding model: beside the GGUF (copied there by the
- * converter), else the transformers.js export in ../shared/models (same WordPiece vocabulary).
- */
+/** The Hugging Face tokenizer.json of the embedding model, beside the GGUF (the converter copies it there). */
 export function resolveTokenizerJson(modelId: string = EMBEDDING_MODEL_ID): string {
-  const ids = [modelId];
-  if (modelId === EMBEDDING_MODEL_ID) ids.push('Xenova/all-MiniLM-L6-v2');
   const searched: string[] = [];
-  for (const id of ids) {
-    for (const dir of modelsDirs()) {
-      const candidate = join(dir, id, 'tokenizer.json');
-      searched.push(candidate);
-      if (existsSync(candidate)) return candidate;
-    }
+  for (const dir of modelsDirs()) {
+    const candidate = join(dir, modelId, 'tokenizer.json');
+    searched.push(candidate);
+    if (existsSync(candidate)) return candidate;
   }
   throw new Error(`No tokenizer.json for '${modelId}' (looked for ${searched.join(', ')}). ${SETUP_HINT}.`);
 }

@@ -13,7 +13,8 @@ export type PayloadFieldType = 'keyword' | 'integer' | 'float' | 'bool';
 
 /**
  * The payload fields the RAG flows filter on (metadata filters at query time; documentId and
- * contentHash when re-ingesting replaces an edited document's chunks).
+ * contentHash, the hash of a document's text and chunking, when re-ingesting replaces an
+ * edited or re-chunked document's chunks).
  */
 export const DEFAULT_PAYLOAD_INDEXES: Readonly<Record<string, PayloadFieldType>> = Object.freeze({
   source: 'keyword',

@@ -6,7 +6,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { endpointNameSchema, InvalidInputError, parseInput } from '../../common/input-parsing.js';
+import { endpointNameSchema } from '../../common/endpoint-input.js';
+import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
 import { ragQueryInputSchema } from '../../common/rag-input.js';
 
 export interface ApiKeyGrant {

@@ -11,6 +11,7 @@ import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { Client } from '@temporalio/client';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { appendMonitoringRecord } from '../../activities/monitoring.js';
+import { ragGenerationParameters } from '../../activities/generation.js';
 import { streamGenerate } from '../../activities/runtime.js';
 import type { RagQuerySpec } from '../../common/rag-input.js';
 import { randomUUID } from 'node:crypto';
@@ -80,7 +81,7 @@ export function createRoutes(deps: RouteDeps): Route {
     try {
       const out = await streamGenerate(
         deps.runtime,
-        { endpointName: spec.endpointName, inputs: prepared.prompt, parameters: spec.generation, format: spec.format },
+        { endpointName: spec.endpointName, inputs: prepared.prompt, parameters: ragGenerationParameters(spec.generation), format: spec.format },
         (text) => {
           if (controller.signal.aborted) throw new Error('client disconnected');
           tokens.push(text);

@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { FAMILY_ENV, MODELS_DIRS_ENV, THREADS_ENV } from '../model-server/config.js';
 import { describeSupportedImages, imageFamilyOf } from '../model-server/image-family.js';
 import { ModelNotFoundError, resolveModelFile } from '../model-server/gguf-lookup.js';
+import { isHostRuntimeVariable } from '../model-server/process-env.js';
 import { type RunningInstance, startInstance } from './instance.js';
 import {
   ContainerStartError,
@@ -124,6 +125,11 @@ export interface ContainerPoolOptions {
   logDir: string;
   /** llama.cpp threads per model process (default 1). */
   threads?: number;
+  /**
+   * Variables the host (whoever runs the pool, never a model) adds to a variant's processes,
+   * including those a model may not set: tests preload a fixture with NODE_OPTIONS this way.
+   */
+  processEnvironment?: (launch: VariantLaunch) => Record<string, string>;
   logger?: Logger;
 }
 
@@ -159,13 +165,20 @@ export class ContainerPool implements ContainerPoolApi {
       if (err instanceof ModelNotFoundError) throw new ContainerStartError(`Production variant ${variantName}: ${err.message}`);
       throw err;
     }
+    // CreateModel refuses these; a state file written before it did may still hold them.
+    const refused = Object.keys(environment).filter(isHostRuntimeVariable);
+    if (refused.length > 0) {
+      this.logger.warn({ variant: variantName, variables: refused }, 'dropped host runtime variables from the model environment');
+    }
+    const modelEnvironment = Object.fromEntries(Object.entries(environment).filter(([name]) => !isHostRuntimeVariable(name)));
     return {
       launch,
       env: {
         [THREADS_ENV]: String(this.opts.threads ?? 1),
-        ...environment,
+        ...modelEnvironment,
         [MODELS_DIRS_ENV]: this.opts.modelsDirs.join(delimiter),
         [FAMILY_ENV]: family.name,
+        ...this.opts.processEnvironment?.(launch),
       },
     };
   }

@@ -9,6 +9,8 @@ export interface VariantLaunch {
   image: string;
   /** The model's PrimaryContainer.Environment (HF_MODEL_ID, MAX_INPUT_LENGTH, ...). */
   environment: Record<string, string>;
+  /** The variant's InstanceType, counted against the instance quotas (absent for serverless variants). */
+  instanceType?: string;
   /** One process per instance, so load balancing and scaling are real. */
   instanceCount: number;
   /** ContainerStartupHealthCheckTimeoutInSeconds: /ping must answer 200 within it. */

@@ -18,6 +18,7 @@ import type {
 import type { VariantLaunch } from '../instances/types.js';
 import type { Operation, OperationContext } from './context.js';
 import { requireEndpointConfig } from './endpoint-configs.js';
+import { checkInstanceQuota } from './instance-quota.js';
 import { listRecords } from './listing.js';
 import { servingContainer } from './models.js';
 import { validationError } from './protocol.js';
@@ -55,6 +56,7 @@ function fleetSpecOf(config: EndpointConfigRecord, { store, region }: OperationC
       variantName: pv.VariantName!,
       image: container.Image!,
       environment: { ...container.Environment },
+      instanceType: pv.ServerlessConfig ? undefined : pv.InstanceType,
       // Serverless variants get one process: concurrency limits are not emulated.
       instanceCount: pv.InitialInstanceCount ?? 1,
       healthCheckTimeoutSeconds: pv.ContainerStartupHealthCheckTimeoutInSeconds ?? DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS,
@@ -88,6 +90,7 @@ export const createEndpoint: Operation<CreateEndpointInput, CreateEndpointOutput
   if (ctx.store.endpoints.get(name)) throw validationError(`Cannot create already existing endpoint "${arn}".`);
   const config = requireEndpointConfig(input.EndpointConfigName!, ctx);
   const spec = fleetSpecOf(config, ctx);
+  checkInstanceQuota(ctx.store, 'endpoint', spec.variants);
 
   const now = Date.now();
   const endpoint: EndpointRecord = {
@@ -170,6 +173,8 @@ export const updateEndpoint: Operation<UpdateEndpointInput, UpdateEndpointOutput
   }
   const config = requireEndpointConfig(input.EndpointConfigName!, ctx);
   const spec = fleetSpecOf(config, ctx);
+  // Blue/green: the new fleet starts while the old one still serves, so both count.
+  checkInstanceQuota(ctx.store, 'endpoint', spec.variants);
   Object.assign(endpoint, {
     EndpointStatus: 'Updating',
     LastModifiedTime: Date.now(),

@@ -12,6 +12,7 @@ import type {
   ListModelsInput,
   ListModelsOutput,
 } from '@aws-sdk/client-sagemaker';
+import { hostRuntimeVariableMessage, isHostRuntimeVariable } from '../model-server/process-env.js';
 import type { Operation, OperationContext } from './context.js';
 import { listRecords } from './listing.js';
 import { AwsServiceError, validationError, type Wire } from './protocol.js';
@@ -48,6 +49,12 @@ function checkContainer(checks: InputChecks, container: Wire<ContainerDefinition
   }
 }
 
+/** Local difference: names that would change how the host runs the model process (process-env.ts). */
+export function refuseHostRuntimeVariables(env: Record<string, unknown> | undefined | null, path: string): void {
+  const name = Object.keys(env ?? {}).find(isHostRuntimeVariable);
+  if (name !== undefined) throw validationError(hostRuntimeVariableMessage(path, name));
+}
+
 export const createModel: Operation<CreateModelInput, CreateModelOutput> = async (input, { region, store, verifyRole }) => {
   const checks = new InputChecks();
   checks.name(input.ModelName, 'modelName', MODEL_NAME_PATTERN);
@@ -62,6 +69,8 @@ export const createModel: Operation<CreateModelInput, CreateModelOutput> = async
   }
   checks.tags(input.Tags, 'tags');
   checks.done();
+  refuseHostRuntimeVariables(input.PrimaryContainer?.Environment, 'primaryContainer.environment');
+  input.Containers?.forEach((c, i) => refuseHostRuntimeVariables(c.Environment, `containers.${i + 1}.member.environment`));
   if (!input.PrimaryContainer && !input.Containers?.length) {
     throw validationError('Either PrimaryContainer or Containers must be specified.');
   }

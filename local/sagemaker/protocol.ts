@@ -5,7 +5,7 @@
 // from `message`, so `err.name` / `err.message` come out exactly as they do against AWS.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { buffer } from 'node:stream/consumers';
+import { BodyTooLargeError, controlPlaneTooLargeMessage, MAX_CONTROL_PLANE_BODY_BYTES, readBoundedBody } from '../request-guard.js';
 
 export const TARGET_PREFIX = 'SageMaker.';
 
@@ -43,7 +43,14 @@ export function sageMakerOperation(req: IncomingMessage): string | undefined {
 }
 
 export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const text = (await buffer(req)).toString('utf8').trim();
+  let body: Buffer;
+  try {
+    body = await readBoundedBody(req, MAX_CONTROL_PLANE_BODY_BYTES);
+  } catch (err) {
+    if (!(err instanceof BodyTooLargeError)) throw err;
+    throw new AwsServiceError('RequestEntityTooLarge', controlPlaneTooLargeMessage(err.limit), 413);
+  }
+  const text = body.toString('utf8').trim();
   if (!text) return {};
   let parsed: unknown;
   try {

@@ -51,7 +51,9 @@ export async function handleSageMakerOperation(
     sendResult(res, output);
   } catch (err) {
     if (err instanceof AwsServiceError) {
-      ctx.log.info({ operation, code: err.code, message: err.message }, 'sagemaker operation rejected');
+      // The code only: AWS's messages quote the request (a container environment, i.e. a token),
+      // and the caller has the message already.
+      ctx.log.info({ operation, code: err.code }, 'sagemaker operation rejected');
       sendError(res, err);
       return;
     }

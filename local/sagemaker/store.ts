@@ -9,7 +9,10 @@
 // What a restart does to endpoints is decided in endpoint-lifecycle.ts (`recover`): their model
 // processes died with the previous local cloud, so InService endpoints relaunch their fleets.
 // Transform jobs that were running start over (transform-runner.ts, `recover`).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+//
+// Container environments may hold secrets (HF_TOKEN), so every `Environment`/`environment`
+// member is written sealed (state-cipher.ts) and the file is 0600.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type {
   AsyncInferenceConfig,
@@ -32,6 +35,7 @@ import type {
   VpcConfig,
 } from '@aws-sdk/client-sagemaker';
 import type { VariantLaunch } from '../instances/types.js';
+import { makePrivateDir, PRIVATE_FILE_MODE, StateCipher } from '../state-cipher.js';
 
 /** moto's default account, so ARNs from IAM/STS (moto) and SageMaker (ours) agree. */
 export const ACCOUNT_ID = '123456789012';
@@ -149,6 +153,10 @@ export class ResourceTable<T> {
   }
 }
 
+/** The members of state records that hold a container environment. */
+const ENVIRONMENT_MEMBER = new Set(['Environment', 'environment']);
+const SEALED_MEMBER = '__sealed';
+
 interface PersistedState {
   version: 1;
   models: ModelRecord[];
@@ -170,10 +178,14 @@ export class SageMakerStore {
   private closed = false;
 
   /** `file` undefined keeps state in memory only. */
-  private constructor(private readonly file: string | undefined) {}
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly cipher: StateCipher,
+  ) {}
 
-  static open(file: string | undefined): SageMakerStore {
-    const store = new SageMakerStore(file);
+  /** `cipher` defaults to the key of the state file's directory. */
+  static open(file: string | undefined, cipher?: StateCipher): SageMakerStore {
+    const store = new SageMakerStore(file, cipher ?? (file ? StateCipher.forStateDir(dirname(file)) : StateCipher.ephemeral()));
     if (!file) return store;
     let text: string;
     try {
@@ -182,7 +194,12 @@ export class SageMakerStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return store;
       throw err;
     }
-    const state = JSON.parse(text) as PersistedState;
+    // Environments written in clear by an older local cloud are read as they are and sealed at the next save.
+    const state = JSON.parse(text, (_key, value: unknown) =>
+      value !== null && typeof value === 'object' && SEALED_MEMBER in value
+        ? store.cipher.openJson((value as Record<string, string>)[SEALED_MEMBER])
+        : value,
+    ) as PersistedState;
     if (state.version !== 1) throw new Error(`${file}: unsupported state version ${String(state.version)}`);
     state.models.forEach((r) => store.models.put(r));
     state.endpointConfigs.forEach((r) => store.endpointConfigs.put(r));
@@ -213,9 +230,11 @@ export class SageMakerStore {
       transformJobs: this.transformJobs.values(),
       tags: Object.fromEntries(this.tags),
     };
-    mkdirSync(dirname(this.file), { recursive: true });
+    makePrivateDir(dirname(this.file));
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state, null, 2));
+    const sealEnvironments = (key: string, value: unknown) =>
+      ENVIRONMENT_MEMBER.has(key) && value !== null && typeof value === 'object' ? { [SEALED_MEMBER]: this.cipher.sealJson(value) } : value;
+    writeFileSync(tmp, JSON.stringify(state, sealEnvironments, 2), { mode: PRIVATE_FILE_MODE });
     renameSync(tmp, this.file);
   }
 

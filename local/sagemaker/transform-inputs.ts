@@ -1,6 +1,7 @@
 // What a transform job reads and the defaults it runs with: both the request handlers
 // (transform-jobs.ts checks the input prefix at create time, and fills the defaults in) and the
 // runner (which lists the inputs again when it starts) need them, so they live apart from either.
+import { prefixFolder } from '../../common/s3-uri.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TransformInput } from '@aws-sdk/client-sagemaker';
 import { getObject, isS3NotFound, listObjects, parseS3Uri, type S3Location } from '../s3.js';
@@ -76,7 +77,8 @@ export async function listTransformInputs(
     throw err;
   }
   if (!objects.length) throw none();
-  // Relative to the prefix's "directory", so a prefix that ends mid-name (s3://b/in/part-) keeps whole file names.
-  const dir = location.key.slice(0, location.key.lastIndexOf('/') + 1);
+  // Relative to the prefix's folder, so a prefix that ends mid-name (s3://b/in/part-) keeps whole
+  // file names; the one rule the client's output count uses too.
+  const dir = prefixFolder(location.key);
   return objects.map((o) => ({ location: { bucket: location.bucket, key: o.key }, relative: o.key.slice(dir.length) }));
 }

@@ -26,8 +26,9 @@ import {
   type TransformResources,
 } from '@aws-sdk/client-sagemaker';
 import type { Operation, OperationContext } from './context.js';
+import { checkInstanceQuota } from './instance-quota.js';
 import { listRecords } from './listing.js';
-import { servingContainer } from './models.js';
+import { refuseHostRuntimeVariables, servingContainer } from './models.js';
 import { AwsServiceError, validationError, type Wire } from './protocol.js';
 import { sageMakerArn, type TransformJobRecord } from './store.js';
 import { notFoundMessage, putTags } from './tags.js';
@@ -111,6 +112,7 @@ function checkCreate(input: Wire<CreateTransformJobRequest>): void {
   }
   checks.tags(input.Tags, 'tags');
   checks.done();
+  refuseHostRuntimeVariables(input.Environment, 'environment');
 
   const payload = input.MaxPayloadInMB ?? TRANSFORM_DEFAULTS.MaxPayloadInMB;
   if (payload > MAX_PAYLOAD_TOTAL_MB) throw validationError(`MaxPayloadInMB must be less than or equal to ${MAX_PAYLOAD_TOTAL_MB} MB.`);
@@ -171,6 +173,8 @@ export const createTransformJob: Operation<CreateTransformJobRequest, CreateTran
     throw err;
   }
   exists(); // again: a concurrent create of the same name may have won while S3 answered
+  const resources = input.TransformResources!;
+  checkInstanceQuota(store, 'transform job', [{ instanceType: resources.InstanceType, instanceCount: resources.InstanceCount ?? 1 }]);
 
   const now = Date.now();
   const job: TransformJobRecord = {

@@ -137,9 +137,9 @@ describe('createModel', () => {
     expect(failure.message).toContain('environment');
   });
 
-  it('resolves hfTokenEnvVar from the worker environment into Environment.HF_TOKEN', async () => {
-    const withToken = env.activitiesWithEnv({ MY_TOKEN: 'hf_x' });
-    const input = modelInput('models-ep', 'models-ep-m-5', { hfTokenEnvVar: 'MY_TOKEN' });
+  it('resolves the older hfTokenEnvVar form from the worker environment into Environment.HF_TOKEN', async () => {
+    const withToken = env.activitiesWithEnv({ HF_TOKEN: 'hf_x' });
+    const input = modelInput('models-ep', 'models-ep-m-5', { hfTokenEnvVar: 'HF_TOKEN' });
     const out = await withToken.createModel(input);
     expect(out.created).toBe(true);
     const model = await sm.send(new DescribeModelCommand({ ModelName: 'models-ep-m-5' }));
@@ -149,10 +149,10 @@ describe('createModel', () => {
   });
 
   it('a missing token variable is a non-retryable SecretNotFound, raised before any AWS call', async () => {
-    const input = modelInput('models-ep', 'models-ep-m-6', { hfTokenEnvVar: 'MY_TOKEN' });
+    const input = modelInput('models-ep', 'models-ep-m-6', { hfTokenSecret: { envVar: 'HUGGING_FACE_HUB_TOKEN' } });
     const failure = await failureOf(env.activitiesWithEnv({ OTHER: 'x' }).createModel(input));
     expect(failure).toMatchObject({ type: 'SecretNotFound', nonRetryable: true });
-    expect(failure.message).toContain('MY_TOKEN');
+    expect(failure.message).toContain('HUGGING_FACE_HUB_TOKEN');
     expect(await modelExists('models-ep-m-6')).toBe(false);
 
     // Against an address where nothing listens, any AWS call would fail with a network error

@@ -1,7 +1,8 @@
 // Transform-job, S3 and async-inference activities against the real local cloud (moto's S3,
 // model processes running the tiny GGUF): idempotent creates, the poll contracts, stop, and
-// record counting.
+// record counting (S3 prefix semantics, only this job's outputs, resumable from a heartbeat).
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../../activities';
 import type { CreateTransformJobInput } from '../../activities/transform';
@@ -58,6 +59,30 @@ describe('countS3Records', () => {
   });
 });
 
+describe('counting resumes where a lost attempt stopped', () => {
+  it('heartbeats the last object counted, and a retry with those details counts only the rest', async () => {
+    const beats: Array<{ after?: string; count: Record<string, number> }> = [];
+    const first = new MockActivityEnvironment();
+    first.on('heartbeat', (d) => beats.push(d));
+    expect(await first.run(a.countS3Records, { s3Uri: 's3://acts/in/' })).toMatchObject({ objects: 2, records: 15 });
+    const afterFirstObject = beats.find((b) => b.after === 'in/a.jsonl')!;
+    expect(afterFirstObject.count).toMatchObject({ objects: 1, records: 12 });
+
+    // Another worker picks the activity up with the last heartbeat's details.
+    const retry = new MockActivityEnvironment({ heartbeatDetails: afterFirstObject });
+    expect(await retry.run(a.countS3Records, { s3Uri: 's3://acts/in/' })).toMatchObject({ objects: 2, records: 15 });
+    // Had it started over, the resumed counts would have been added to a full recount.
+    const resumedAtEnd = new MockActivityEnvironment({ heartbeatDetails: beats.at(-1) });
+    expect(await resumedAtEnd.run(a.countS3Records, { s3Uri: 's3://acts/in/' })).toMatchObject({ objects: 2, records: 15 });
+  });
+
+  it('a prefix is a key prefix, as S3 matches it: s3://acts/in takes in-extra/ too', async () => {
+    await env.clients.s3.send(new PutObjectCommand({ Bucket: 'acts', Key: 'in-extra/c.jsonl', Body: lines(2) }));
+    expect(await a.countS3Records({ s3Uri: 's3://acts/in' })).toMatchObject({ objects: 3, records: 17 });
+    expect(await a.countS3Records({ s3Uri: 's3://acts/in/' })).toMatchObject({ objects: 2, records: 15 });
+  });
+});
+
 describe('transform job activities', () => {
   it('create is idempotent for the same run, polls to Completed, and the output matches the input', async () => {
     const first = await a.createTransformJob(job('tj-ok'));
@@ -69,7 +94,13 @@ describe('transform job activities', () => {
     expect(result.status).toBe('Completed');
     expect(Date.parse(result.endTime!)).toBeGreaterThanOrEqual(Date.parse(result.startTime!));
     expect(notYet.every((f) => f.message === 'Transform job tj-ok is InProgress')).toBe(true);
-    expect(await a.countS3Records({ s3Uri: 's3://acts/out-tj-ok/', suffix: '.out' })).toMatchObject({ objects: 2, records: 15 });
+    const outputs = { inputS3Uri: 's3://acts/in/', outputS3Uri: 's3://acts/out-tj-ok/' };
+    expect(await a.countTransformOutputs(outputs)).toMatchObject({ objects: 2, records: 15, missingObjects: 0 });
+
+    // A .out an earlier run left (its input is gone) is not this job's output.
+    await env.clients.s3.send(new PutObjectCommand({ Bucket: 'acts', Key: 'out-tj-ok/removed.jsonl.out', Body: lines(5) }));
+    expect(await a.countTransformOutputs(outputs)).toMatchObject({ objects: 2, records: 15, missingObjects: 0 });
+    expect(await a.countTransformOutputs({ ...outputs, splitType: 'None' })).toMatchObject({ objects: 2, records: 2 });
   });
 
   it("another run's job of the same name is a conflict, not ours to wait for", async () => {

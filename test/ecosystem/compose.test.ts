@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { projectRoot, venvBin, venvPython } from '../../dev/tools.js';
+import { projectRoot } from '../../common/project-paths.js';
+import { venvBin, venvPython } from '../../dev/tools.js';
 
 const COMPOSE_FILE = join(projectRoot, 'docker-compose.yml');
 

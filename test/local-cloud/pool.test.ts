@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { modelsDirs } from '../../common/project-paths.js';
 import { ContainerPool } from '../../local/instances/pool.js';
 import { ContainerStartError, LaunchAbortedError, type Fleet, type VariantLaunch } from '../../local/instances/types.js';
-import { NEVER_READY_ENV } from './support.js';
+import { NEVER_READY_ENV, testProcessEnvironment } from './support.js';
 import { isRunning } from '../../dev/processes.js';
 
 const TGI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04';
@@ -177,6 +177,7 @@ describe('ContainerPool cancellation', () => {
     modelsDirs: modelsDirs(),
     logDir,
     threads: 1,
+    processEnvironment: testProcessEnvironment,
     logger: pino({ level: 'info' }, { write: (line: string) => void events.push(JSON.parse(line)) }),
   });
   /** Pids of the processes started for `variantName` since `from` (an index into events). */

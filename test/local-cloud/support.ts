@@ -49,11 +49,16 @@ export function awsEnv(endpointUrl: string): NodeJS.ProcessEnv {
 
 /**
  * Added to a model's environment, makes its processes start and keep running but never answer
- * /ping (see fixtures/never-ready.cjs): a launch that only a cancellation can end.
+ * /ping (see fixtures/never-ready.cjs): a launch that only a cancellation can end. A model may
+ * not set NODE_OPTIONS itself (the local cloud refuses it), so the marker asks the test's pool
+ * to preload the fixture: pass `testProcessEnvironment` as the pool's `processEnvironment`.
  */
-export const NEVER_READY_ENV = {
-  NODE_OPTIONS: `--require "${fileURLToPath(new URL('./fixtures/never-ready.cjs', import.meta.url))}"`,
-};
+export const NEVER_READY_ENV = { LOCAL_TEST_NEVER_READY: '1' };
+
+export function testProcessEnvironment(launch: VariantLaunch): Record<string, string> {
+  if (launch.environment.LOCAL_TEST_NEVER_READY !== '1') return {};
+  return { NODE_OPTIONS: `--require "${fileURLToPath(new URL('./fixtures/never-ready.cjs', import.meta.url))}"` };
+}
 
 /** Pids of the model processes this test process has started and that are still running. */
 export function modelProcessPids(): number[] {
@@ -162,6 +167,8 @@ export async function settledTransformJob(
 
 /** The real pool, recorded and gateable, logging to a file in the state dir to keep test output clean. */
 export function recordingPool(stateDir: string): RecordingPool {
-  const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true }));
-  return new RecordingPool(new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger }));
+  const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true, mode: 0o600 }));
+  return new RecordingPool(
+    new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger, processEnvironment: testProcessEnvironment }),
+  );
 }

@@ -40,7 +40,7 @@ async function hitAt(k: number, mode: 'dense' | 'sparse' | 'hybrid'): Promise<nu
   for (const { question, answer } of RETRIEVAL_QUESTIONS) {
     const q = await rag.embedQuery({ query: question });
     const found = await rag.retrieve({ collection: 'quality', dense: q.dense, sparse: q.sparse, mode, topK: k });
-    if (found.some((c) => c.documentId === answer)) hits++;
+    if (found.some((c) => c.documentId === `corpus.jsonl#${answer}`)) hits++;
   }
   return hits / RETRIEVAL_QUESTIONS.length;
 }

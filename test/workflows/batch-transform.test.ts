@@ -3,7 +3,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchTransformInput } from '../../common/batch-input';
+import { batchTransformInputSchema, type BatchTransformInput } from '../../common/batch-input';
 import type { BatchTransformResult } from '../../workflows/batch-transform';
 import type { Progress } from '../../workflows/progress';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal';
@@ -54,7 +54,7 @@ describe('batchTransform', () => {
       `createModel ${result.jobName}-model`,
       `countS3Records ${IN}`,
       `createTransformJob ${result.jobName}`,
-      `countS3Records ${OUT}`,
+      `countTransformOutputs ${OUT}`,
       `deleteModel ${result.jobName}-model`,
     ]);
     expect(cloud.models.size).toBe(0);
@@ -126,5 +126,19 @@ describe('batchTransform', () => {
     expect(err.message).toContain('maxConcurrentTransforms: Too small');
     expect(err.message).toContain('output.s3Uri: must not lie inside input.s3Uri');
     expect(cloud.calls).toEqual([]);
+  });
+
+  it('checks input and output as S3 prefixes, not folders', () => {
+    const overlap = (inUri: string, outUri: string) =>
+      batchTransformInputSchema.safeParse(input({ input: { s3Uri: inUri }, output: { s3Uri: outUri } })).error?.issues.some((i) => i.path.join('.') === 'output.s3Uri') ?? false;
+    // `data` without a slash takes data-out/… in S3, so outputs there would be the next run's inputs.
+    expect(overlap('s3://demo-batch/data', 's3://demo-batch/data-out/')).toBe(true);
+    expect(overlap('s3://demo-batch/data', 's3://demo-batch/data-out')).toBe(true);
+    // Outputs go below <output>/, and <output>/x… lies under an input prefix <output>/x.
+    expect(overlap('s3://demo-batch/out/x', 's3://demo-batch/out')).toBe(true);
+    expect(overlap('s3://demo-batch/in/', 's3://demo-batch/in/out/')).toBe(true);
+    expect(overlap('s3://demo-batch', 's3://demo-batch/out/')).toBe(true);
+    expect(overlap('s3://demo-batch/data/', 's3://demo-batch/data-out/')).toBe(false);
+    expect(overlap('s3://demo-batch/in/', 's3://other-bucket/in/')).toBe(false);
   });
 });

@@ -226,4 +226,17 @@ describe('deployEndpoint', () => {
     expect(err.message).toContain('autoscaling.minInstances: minInstances must be less than or equal to maxInstances');
     expect(cloud.calls).toEqual([]);
   });
+
+  it('refuses a secret reference to a worker credential, and a literal token, before any activity runs', async () => {
+    const cloud = createFakeCloud();
+    const literal = 'hf_' + 'x1'.repeat(20);
+    const input = baseInput({
+      model: { ...baseInput().model, hfTokenSecret: { envVar: 'AWS_SECRET_ACCESS_KEY' }, environment: { EXTRA: literal } },
+    });
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, input)));
+    expect(err.message).toContain("model.hfTokenSecret.envVar: must name a token variable on the worker's allowlist");
+    expect(err.message).toContain('model.environment.EXTRA: must not hold a secret literally');
+    expect(err.message).not.toContain(literal);
+    expect(cloud.calls).toEqual([]);
+  });
 });

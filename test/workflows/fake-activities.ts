@@ -24,7 +24,7 @@ export interface FakeBehaviour {
   jobPolls?: number;
   /** How the transform job ends (default Completed). */
   jobEnd?: { status: 'Completed' } | { status: 'Failed'; reason: string };
-  /** Records under each S3 prefix, for countS3Records. */
+  /** Records under each S3 prefix, for countS3Records and countTransformOutputs. */
   s3Records?: Record<string, number>;
 }
 
@@ -146,6 +146,11 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       calls.push(`countS3Records ${s3Uri}`);
       const records = behaviour.s3Records?.[s3Uri] ?? 0;
       return { objects: records ? 1 : 0, records, bytes: records * 100 };
+    },
+    async countTransformOutputs({ outputS3Uri }) {
+      calls.push(`countTransformOutputs ${outputS3Uri}`);
+      const records = behaviour.s3Records?.[outputS3Uri] ?? 0;
+      return { objects: records ? 1 : 0, records, bytes: records * 100, missingObjects: 0 };
     },
     async createTransformJob({ jobName, modelName, runTag }) {
       calls.push(`createTransformJob ${jobName}`);
