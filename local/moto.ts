@@ -11,13 +11,15 @@
 //
 // moto runs with its global allow-all CORS off (MOTO_DISABLE_GLOBAL_CORS): which browser
 // origins may call is decided once for every service, by request-guard.ts.
-import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { freePort, httpReady, startProcess, waitUntil } from '../dev/processes.js';
 import { motoServer } from '../dev/tools.js';
 import { correctMotoError } from './moto-corrections.js';
+import { sendWireError } from './protocol-errors.js';
+import { operationName, serviceOf } from './request-identity.js';
 import { BodyTooLargeError, MAX_CONTROL_PLANE_BODY_BYTES } from './request-guard.js';
 import { PRIVATE_FILE_MODE, StateCipher } from './state-cipher.js';
 
@@ -38,23 +40,9 @@ interface JournalEntry {
 
 const READ_OPERATION = /^(Get|List|Describe|Head|Lookup|Search|Simulate|Decode)/;
 
-/** The operation name of a request in any AWS protocol moto speaks, if it names one. */
-function operationName(method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): string | undefined {
-  const target = headers['x-amz-target'];
-  if (typeof target === 'string') return target.slice(target.lastIndexOf('.') + 1); // JSON 1.0/1.1
-  const rpcV2 = /\/service\/[^/]+\/operation\/([^/?]+)/.exec(path); // Smithy RPC v2 (CloudWatch)
-  if (rpcV2) return rpcV2[1];
-  const query = new URLSearchParams(path.split('?')[1] ?? '').get('Action');
-  if (query) return query;
-  if (String(headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-    return new URLSearchParams(body.toString('utf8')).get('Action') ?? undefined; // Query (IAM, STS)
-  }
-  return undefined; // REST (S3): the method decides
-}
-
 function changesState(method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): boolean {
   if (path.startsWith('/moto-api/')) return false;
-  const op = operationName(method, path, headers, body);
+  const op = operationName(path, headers, body);
   if (op !== undefined) return !READ_OPERATION.test(op);
   return !['GET', 'HEAD', 'OPTIONS'].includes(method);
 }
@@ -65,27 +53,65 @@ function forwardableHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return rest;
 }
 
+/** The file operations the journal needs; injectable so a full disk can be simulated in tests. */
+export interface JournalFs {
+  appendFileSync(file: string, data: string, options: { mode: number }): void;
+  readFileSync(file: string, encoding: 'utf8'): string;
+  truncateSync(file: string, length: number): void;
+  existsSync(file: string): boolean;
+  rmSync(file: string, opts: { force: boolean }): void;
+}
+
+const nodeFs: JournalFs = { appendFileSync, readFileSync, truncateSync, existsSync, rmSync };
+
+/**
+ * One JSON line per state-changing request. A crash (or a full disk) in the middle of an append
+ * leaves a torn last line: it is dropped with a warning at the next start, and cut off the file
+ * so the next append starts on a fresh line. A line that does not parse anywhere else means the
+ * file was damaged some other way, and replaying past it would rebuild a different state, so
+ * the start fails naming the line.
+ */
 class MotoJournal {
   constructor(
     private readonly file: string,
     private readonly cipher: StateCipher,
+    private readonly fs: JournalFs,
+    private readonly log: Logger,
   ) {}
 
+  /** Throws (ENOSPC, EIO...) when the entry could not be written; the caller fails the request. */
   append(entry: JournalEntry): void {
-    appendFileSync(this.file, `${this.cipher.sealJson(entry)}\n`, { mode: PRIVATE_FILE_MODE });
+    this.fs.appendFileSync(this.file, `${this.cipher.sealJson(entry)}\n`, { mode: PRIVATE_FILE_MODE });
   }
 
   clear(): void {
-    rmSync(this.file, { force: true });
+    this.fs.rmSync(this.file, { force: true });
   }
 
   entries(): JournalEntry[] {
-    if (!existsSync(this.file)) return [];
-    return readFileSync(this.file, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      // Lines written in clear by an older local cloud still replay.
-      .map((line) => (StateCipher.isSealed(line) ? this.cipher.openJson<JournalEntry>(line) : (JSON.parse(line) as JournalEntry)));
+    if (!this.fs.existsSync(this.file)) return [];
+    const text = this.fs.readFileSync(this.file, 'utf8');
+    const lines = text.split('\n');
+    const entries: JournalEntry[] = [];
+    let goodLength = 0;
+    for (const [index, line] of lines.entries()) {
+      if (line === '') continue;
+      try {
+        // Lines written in clear by an older local cloud still replay.
+        entries.push(StateCipher.isSealed(line) ? this.cipher.openJson<JournalEntry>(line) : (JSON.parse(line) as JournalEntry));
+        goodLength += Buffer.byteLength(line) + 1;
+      } catch (err) {
+        const last = lines.slice(index + 1).every((rest) => rest === '');
+        if (!last) {
+          throw new Error(
+            `${this.file} line ${index + 1} is not a journal entry (${(err as Error).message}); move the file away to start with an empty moto`,
+          );
+        }
+        this.log.warn({ file: this.file, line: index + 1 }, 'dropping the torn last line of the moto journal (an append was cut short)');
+        this.fs.truncateSync(this.file, goodLength);
+      }
+    }
+    return entries;
   }
 }
 
@@ -111,9 +137,14 @@ export interface MotoOptions {
   cipher?: StateCipher;
   /** Bodies (S3 objects aside) past this are refused while they stream in. */
   maxBodyBytes?: (req: IncomingMessage) => number;
+  /** Default node:fs; tests pass one whose append fails. */
+  journalFs?: JournalFs;
 }
 
-export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MAX_CONTROL_PLANE_BODY_BYTES }: MotoOptions): Promise<Moto> {
+export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MAX_CONTROL_PLANE_BODY_BYTES, journalFs = nodeFs }: MotoOptions): Promise<Moto> {
+  // Read the journal first: one that cannot be replayed should fail before moto is spawned.
+  const journal = new MotoJournal(join(stateDir, 'moto-journal.jsonl'), cipher ?? StateCipher.forStateDir(stateDir), journalFs, log);
+  const entries = journal.entries();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logFile = join(stateDir, 'moto.log');
@@ -125,9 +156,7 @@ export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MA
   chmodSync(logFile, PRIVATE_FILE_MODE); // opened by now: moto has answered
 
   const agent = new Agent({ keepAlive: true });
-  const journal = new MotoJournal(join(stateDir, 'moto-journal.jsonl'), cipher ?? StateCipher.forStateDir(stateDir));
 
-  const entries = journal.entries();
   for (const entry of entries) {
     const status = await send(port, agent, entry);
     if (status >= 300) log.warn({ method: entry.method, path: entry.path, status }, 'moto journal entry did not replay cleanly');
@@ -160,15 +189,33 @@ export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MA
           });
           return;
         }
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
-        answer.pipe(res);
+        const status = answer.statusCode ?? 502;
+        if (path.startsWith('/moto-api/reset') && status < 300) journal.clear();
+        // The request body is fully sent by the time moto answers, so it is known here.
+        const body = Buffer.concat(chunks);
+        if (status >= 300 || !changesState(method, path, req.headers, body)) {
+          res.writeHead(status, answer.statusMessage, headers);
+          answer.pipe(res);
+          return;
+        }
+        // A change is acknowledged only once it is journalled: the answer (small for writes)
+        // waits for the append, and an append that fails (full disk) fails the request with a
+        // 5xx instead of the process. moto has applied the change; see docs/local-cloud.md.
+        const parts: Buffer[] = [];
+        answer.on('data', (c: Buffer) => parts.push(c));
         answer.on('end', () => {
-          const status = answer.statusCode ?? 500;
-          if (path.startsWith('/moto-api/reset') && status < 300) journal.clear();
-          const body = Buffer.concat(chunks);
-          if (status < 300 && changesState(method, path, req.headers, body)) {
+          try {
             journal.append({ method, path, headers: req.headers, body: body.toString('base64') });
+          } catch (err) {
+            log.error({ err, method, path }, 'could not journal a moto change');
+            sendWireError(req, res, serviceOf(req), {
+              code: 'InternalFailure',
+              message: `The local cloud could not record this change: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+              status: 500,
+            });
+            return;
           }
+          res.writeHead(status, answer.statusMessage, headers).end(Buffer.concat(parts));
         });
       },
     );
@@ -176,8 +223,7 @@ export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MA
       if (err instanceof BodyTooLargeError) return; // answered with a 413 already
       log.error({ err, method, path }, 'forwarding to moto failed');
       if (!res.headersSent) {
-        const body = JSON.stringify({ __type: 'ServiceUnavailable', message: `moto is not answering: ${err.message}` });
-        res.writeHead(503, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'ServiceUnavailable' }).end(body);
+        sendWireError(req, res, serviceOf(req), { code: 'ServiceUnavailable', message: `moto is not answering: ${err.message}`, status: 503 });
       } else {
         res.destroy(err);
       }

@@ -12,12 +12,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 
+/** The access key the local cloud's own S3 calls sign with, by which faults.ts tells them from clients'. */
+export const LOCAL_CLOUD_ACCESS_KEY_ID = 'local-cloud';
+
 export function localS3Client(endpoint: string): S3Client {
   return new S3Client({
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
-    credentials: { accessKeyId: 'local-cloud', secretAccessKey: 'local-cloud' },
+    credentials: { accessKeyId: LOCAL_CLOUD_ACCESS_KEY_ID, secretAccessKey: 'local-cloud' },
     maxAttempts: 2,
   });
 }

@@ -13,12 +13,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
+import { FaultInjector, faultSettingsFromEnv, type FaultSettings } from './faults.js';
 import { ContainerPool } from './instances/pool.js';
 import type { ContainerPoolApi } from './instances/types.js';
 import { startMoto } from './moto.js';
 import { bodyLimit, guardRequest, requestGuardOptionsFromEnv, type RequestGuardOptions, type RequestKind } from './request-guard.js';
 import { AsyncInvocations, DEFAULT_CONCURRENCY_PER_INSTANCE } from './runtime/async-invocations.js';
 import { createRuntimeHandler } from './runtime/routes.js';
+import { credentialScope, isRuntimeRequest } from './request-identity.js';
 import { localS3Client } from './s3.js';
 import { EndpointLifecycle } from './sagemaker/endpoint-lifecycle.js';
 import { sageMakerOperation } from './sagemaker/protocol.js';
@@ -43,6 +45,8 @@ export interface LocalCloudOptions {
   /** Which origins and extra host names are let through (request-guard.ts); default from LOCAL_CLOUD_ALLOWED_ORIGINS/_HOSTS. */
   requestGuard?: RequestGuardOptions;
   logger?: Logger;
+  /** Fault injection and rate limiting (local/faults.ts); default from LOCAL_CLOUD_* env vars, all off. */
+  faults?: FaultSettings;
 }
 
 export interface LocalCloud {
@@ -56,25 +60,8 @@ export interface LocalCloud {
 
 export const DEFAULT_REGION = 'us-east-1';
 
-/** SigV4's credential scope: `Credential=AKID/20240101/us-east-1/sagemaker/aws4_request`. */
-function credentialScope(req: IncomingMessage): { region?: string; service?: string } {
-  const match = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\//.exec(req.headers.authorization ?? '');
-  return { region: match?.[1], service: match?.[2] };
-}
-
 export function regionOf(req: IncomingMessage): string {
   return credentialScope(req).region ?? DEFAULT_REGION;
-}
-
-/**
- * SageMaker Runtime's paths. The signing service tells them apart from an S3 path-style
- * request to a bucket that happens to be called "endpoints"; unsigned requests (curl) count
- * as runtime calls.
- */
-function isRuntimeRequest(req: IncomingMessage): boolean {
-  if (!req.url?.startsWith('/endpoints/')) return false;
-  const { service } = credentialScope(req);
-  return service === undefined || service === 'sagemaker';
 }
 
 /** Which service a request is for, as far as the request guard's limits go. */
@@ -106,9 +93,10 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const store = SageMakerStore.open(join(stateDir, 'sagemaker.json'));
 
   const moto = await startMoto({ stateDir, log: log.child({ component: 'moto' }), maxBodyBytes: (req) => bodyLimit(requestKind(req)) });
-  const pool =
-    opts.pool ??
-    new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger: log.child({ component: 'pool' }) });
+  const faults = new FaultInjector(opts.faults ?? faultSettingsFromEnv());
+  const pool = faults.wrapPool(
+    opts.pool ?? new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger: log.child({ component: 'pool' }) }),
+  );
   // S3 goes through our own URL (journalled like any client's writes), known once we listen.
   let s3Client: S3Client | undefined;
   const s3 = () => {
@@ -150,6 +138,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const guard = opts.requestGuard ?? requestGuardOptionsFromEnv();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (guardRequest(req, res, requestKind(req), guard)) return;
+    if (await faults.intercept(req, res)) return;
     const operation = sageMakerOperation(req);
     if (operation !== undefined) {
       await handleSageMakerOperation(operation, req, res, { ...controlPlane, region: regionOf(req) });

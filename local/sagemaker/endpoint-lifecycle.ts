@@ -4,13 +4,13 @@
 //                            └─ContainerStartError─▶ Failed (FailureReason = err.reason)
 //   UpdateEndpoint   InService ▶ Updating ──launch new fleet (old keeps serving)──▶ activate ▶ InService (new config)
 //                                        └─failure─▶ RollingBack ▶ InService (old config, FailureReason set)
-//   DeleteEndpoint   any ▶ Deleting ──abort in-flight launch, deactivate──▶ gone
+//   DeleteEndpoint   InService / Failed / OutOfService ▶ Deleting ──deactivate──▶ gone
+//                    (refused while Creating, Updating, SystemUpdating or RollingBack, as on AWS: endpoints.ts)
 //
-// Operations on one endpoint run one after another (background-operations.ts; a delete
-// supersedes the launch in flight, whose processes the pool stops before the launch rejects, and
-// then deactivates), so the pool never sees two at once for a name. A delete therefore never
-// waits out a health check: the endpoint is Deleting for as long as stopping its processes
-// takes, then gone.
+// Operations on one endpoint run one after another (background-operations.ts), so the pool
+// never sees two at once for a name. A delete still supersedes any operation in flight (whose
+// processes the pool stops before it rejects): none should be, since DeleteEndpoint is refused
+// while one runs, but a delete must never queue behind a launch that waits out a health check.
 // Aborting never writes state: an operation cut short by shutdown leaves its record as it was,
 // and `recover` picks it up at the next start.
 import type { Logger } from 'pino';

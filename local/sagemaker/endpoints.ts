@@ -187,9 +187,19 @@ export const updateEndpoint: Operation<UpdateEndpointInput, UpdateEndpointOutput
   return { EndpointArn: endpoint.EndpointArn };
 };
 
+/**
+ * States in which AWS refuses DeleteEndpoint, as it refuses UpdateEndpoint, with "Cannot update
+ * in-progress endpoint" (sic: the same message for both operations; see docs/local-cloud.md
+ * "Endpoint states" for the sources). The caller waits for InService or Failed, then deletes.
+ */
+const IN_PROGRESS_STATUSES: readonly EndpointStatus[] = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack'];
+
 export const deleteEndpoint: Operation<DeleteEndpointInput, object> = (input, ctx) => {
   checkNames(input, false);
   const endpoint = requireEndpoint(input.EndpointName!, ctx);
+  if (IN_PROGRESS_STATUSES.includes(endpoint.EndpointStatus)) {
+    throw validationError(`Cannot update in-progress endpoint "${endpoint.EndpointArn}".`);
+  }
   // A second delete while the first is still stopping processes changes nothing.
   if (endpoint.EndpointStatus !== 'Deleting') ctx.endpoints.delete(endpoint);
   return {};

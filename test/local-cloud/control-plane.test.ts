@@ -31,14 +31,12 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
 import {
-  NEVER_READY_ENV,
   recordingPool,
   type RecordingPool,
   SAGEMAKER_TRUST_POLICY,
   TGI_IMAGE,
   TINY_MODEL_ID,
   clientConfig,
-  modelProcessPids,
   pidsOf,
   settledEndpoint,
 } from './support.js';
@@ -356,61 +354,32 @@ describe('SageMaker control plane', () => {
       expect(await settledEndpoint(c.sm, 'ep-broken')).toBeUndefined();
     });
 
-    it('stops the in-flight launch when a Creating endpoint is deleted', async () => {
-      const release = c.pool.hold();
-      await c.sm.send(new CreateEndpointCommand({ EndpointName: 'ep-abandoned', EndpointConfigName: 'ep-cfg-1' }));
-      expect((await c.sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-abandoned' }))).EndpointStatus).toBe('Creating');
-      await c.sm.send(new DeleteEndpointCommand({ EndpointName: 'ep-abandoned' }));
-      expect((await c.sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-abandoned' }))).EndpointStatus).toBe('Deleting');
+    it('refuses to delete or update an endpoint while it is Creating or Updating, as AWS does', async () => {
+      const inProgress = {
+        name: 'ValidationException',
+        message: `Cannot update in-progress endpoint "${arn('endpoint', 'ep-busy')}".`,
+      };
+      let release = c.pool.hold();
+      await c.sm.send(new CreateEndpointCommand({ EndpointName: 'ep-busy', EndpointConfigName: 'ep-cfg-1' }));
+      await expect(c.sm.send(new DeleteEndpointCommand({ EndpointName: 'ep-busy' }))).rejects.toMatchObject(inProgress);
+      await expect(c.sm.send(new UpdateEndpointCommand({ EndpointName: 'ep-busy', EndpointConfigName: 'ep-cfg-2' }))).rejects.toMatchObject(inProgress);
+      // The refused delete changed nothing: the create carries on.
+      expect((await c.sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-busy' }))).EndpointStatus).toBe('Creating');
       release();
+      expect(await settledEndpoint(c.sm, 'ep-busy')).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'ep-cfg-1' });
 
-      expect(await settledEndpoint(c.sm, 'ep-abandoned')).toBeUndefined();
-      // The held launch reached the pool already cancelled, so it started nothing.
-      expect(c.pool.fleets.filter((f) => f.endpointName === 'ep-abandoned')).toHaveLength(0);
-      expect(c.pool.cancelled).toContain('ep-abandoned');
-      expect(c.pool.pick('ep-abandoned')).toBeUndefined();
-    });
+      release = c.pool.hold();
+      await c.sm.send(new UpdateEndpointCommand({ EndpointName: 'ep-busy', EndpointConfigName: 'ep-cfg-2' }));
+      await expect(c.sm.send(new DeleteEndpointCommand({ EndpointName: 'ep-busy' }))).rejects.toMatchObject(inProgress);
+      await expect(c.sm.send(new UpdateEndpointCommand({ EndpointName: 'ep-busy', EndpointConfigName: 'ep-cfg-1' }))).rejects.toMatchObject(inProgress);
+      expect((await c.sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-busy' }))).EndpointStatus).toBe('Updating');
+      release();
+      expect(await settledEndpoint(c.sm, 'ep-busy')).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'ep-cfg-2' });
 
-    it('deletes a Creating endpoint without waiting out its health check, stopping its processes', async () => {
-      await c.sm.send(
-        new CreateModelCommand({
-          ModelName: 'never-ready',
-          PrimaryContainer: { Image: TGI_IMAGE, Environment: { ...tgiContainer().Environment, ...NEVER_READY_ENV } },
-          ExecutionRoleArn: roleArn,
-        }),
-      );
-      await c.sm.send(
-        new CreateEndpointConfigCommand({
-          EndpointConfigName: 'never-ready-cfg',
-          ProductionVariants: [{ ...variant('never-ready', 2), ContainerStartupHealthCheckTimeoutInSeconds: 3600 }],
-        }),
-      );
-      const before = new Set(modelProcessPids());
-      await c.sm.send(new CreateEndpointCommand({ EndpointName: 'ep-stuck', EndpointConfigName: 'never-ready-cfg' }));
-      // Both model processes run and will not pass /ping for as long as the test lasts.
-      let started: number[] = [];
-      await expect.poll(() => (started = modelProcessPids().filter((pid) => !before.has(pid))), { timeout: 30_000 }).toHaveLength(2);
-      expect((await c.sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-stuck' }))).EndpointStatus).toBe('Creating');
-
-      await c.sm.send(new DeleteEndpointCommand({ EndpointName: 'ep-stuck' }));
-      // Deleting until the processes are stopped, then gone: a bounded number of polls, far
-      // below the hour-long health check the launch would otherwise wait out.
-      const seen: string[] = [];
-      for (let poll = 0; poll < 60; poll++) {
-        const status = await c.sm.send(new DescribeEndpointCommand({ EndpointName: 'ep-stuck' })).then(
-          (e) => e.EndpointStatus!,
-          (err: Error) => (err.name === 'ValidationException' ? 'gone' : Promise.reject(err)),
-        );
-        seen.push(status);
-        if (status === 'gone') break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      expect(seen.at(-1)).toBe('gone');
-      expect(new Set(seen.slice(0, -1))).toEqual(new Set(seen.length > 1 ? ['Deleting'] : []));
-      expect(started.filter(isRunning)).toEqual([]);
-      expect(c.pool.cancelled).toContain('ep-stuck');
-      expect(c.pool.fleets.filter((f) => f.endpointName === 'ep-stuck')).toHaveLength(0);
-      await expect(c.sm.send(new ListEndpointsCommand({ NameContains: 'ep-stuck' }))).resolves.toMatchObject({ Endpoints: [] });
+      // Settled, it deletes; AWS also lets the config and model it was made from go first.
+      await c.sm.send(new DeleteEndpointCommand({ EndpointName: 'ep-busy' }));
+      expect(await settledEndpoint(c.sm, 'ep-busy')).toBeUndefined();
+      expect(c.pool.pick('ep-busy')).toBeUndefined();
     });
   });
 

@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FaultSettings } from '../../local/faults';
 import { startLocalCloud } from '../../local/server';
 import { createControlWorker } from '../../workers/control';
 import { createRagWorker } from '../../workers/rag';
@@ -21,6 +22,8 @@ export interface E2eStack {
   s3: S3Client;
   /** With `rag: true`: where the rag worker writes prompt-monitoring records. */
   monitoringFile: string;
+  /** The local cloud's URL (e.g. for its `/_localcloud/faults` admin route). */
+  cloudUrl: string;
   stop(): Promise<void>;
 }
 
@@ -29,11 +32,16 @@ export interface E2eStackOptions {
   rag?: boolean;
   /** The rag worker's vector store: this Qdrant when given, else LanceDB in the state directory. */
   qdrantUrl?: string;
+  /**
+   * Fault injection in the local cloud (local/faults.ts). Default: the LOCAL_CLOUD_* env vars,
+   * so any e2e suite can be run under faults; none when they are unset.
+   */
+  faults?: FaultSettings;
 }
 
-export async function startE2eStack({ rag = false, qdrantUrl }: E2eStackOptions = {}): Promise<E2eStack> {
+export async function startE2eStack({ rag = false, qdrantUrl, faults }: E2eStackOptions = {}): Promise<E2eStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'llmops-e2e-'));
-  const [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir })]);
+  const [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir, faults })]);
   const config = { region: 'us-east-1', endpoint: cloud.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const worker = await createControlWorker({ connection: env.nativeConnection, aws: config });
   const running = worker.run();
@@ -43,6 +51,7 @@ export async function startE2eStack({ rag = false, qdrantUrl }: E2eStackOptions 
   const ragRunning = ragWorker?.worker.run();
   return {
     monitoringFile,
+    cloudUrl: cloud.url,
     env,
     sagemaker: new SageMakerClient(config),
     runtime: new SageMakerRuntimeClient(config),
