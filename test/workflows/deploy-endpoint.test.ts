@@ -80,10 +80,12 @@ describe('deployEndpoint', () => {
       'smokeTest',
     ]);
     expect(cloud.calls.filter((c) => !c.startsWith('await'))).toEqual([
+      'runningWorkflow teardown-demo',
       'ensureExecutionRole',
       `createModel ${result.modelName}`,
       `createEndpointConfig ${result.endpointConfigName}`,
-      'createOrUpdateEndpoint demo',
+      'describeEndpointStatus demo',
+      'createEndpoint demo',
       'registerAutoscaling',
       'invokeEndpoint',
     ]);
@@ -112,8 +114,9 @@ describe('deployEndpoint', () => {
     expect(wait.durationMs).toBeGreaterThanOrEqual(60 * 60 * 1000);
   });
 
-  it('fails with the deadline and the current status when InService never comes', async () => {
-    const cloud = createFakeCloud({ pollsBeforeReady: 10_000 });
+  it('fails with the deadline and the current status when InService never comes, deleting the endpoint once AWS allows it', async () => {
+    // Creating for 15 polls of 30 s: past the 5-minute deadline, then compensation waits it out.
+    const cloud = createFakeCloud({ pollsBeforeReady: 15 });
     const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, baseInput({ timeouts: { inServiceMinutes: 5, pollIntervalSeconds: 30 } }))));
     expect(err.message).toMatch(/did not reach InService within 5 minutes \(status now: Creating\)/);
     expect(err.message).toMatch(/rolled back: delete endpoint demo, delete endpoint config demo-c-\w+, delete model demo-m-\w+/);
@@ -157,7 +160,7 @@ describe('deployEndpoint', () => {
   });
 
   it('cleans up when cancelled while waiting for InService, and ends cancelled', async () => {
-    const cloud = createFakeCloud({ pollsBeforeReady: 1_000_000 });
+    const cloud = createFakeCloud({ pollsBeforeReady: 30 });
     const { err, progress } = await withWorker(cloud, async (tq) => {
       // Real time passes here (nothing awaits a result, so the server does not skip): poll fast.
       const h = await deploy(tq, baseInput({ timeouts: { inServiceMinutes: 90, pollIntervalSeconds: 0.5 } }));
