@@ -33,7 +33,14 @@ export interface FakeBehaviour {
   updateRollbackFails?: boolean;
   /** If set, the smoke test invocation fails with this message. */
   smokeTestError?: string;
-  /** Real milliseconds createEndpoint / createTransformJob take (to cancel during one). */
+  /** Called when the smoke test runs (to change the world under the deploy). */
+  onSmokeTest?: () => void;
+  /**
+   * The first update call gets through to AWS and the update even finishes, but its answer is
+   * lost (a worker crash, a dropped connection): the attempt fails and is retried.
+   */
+  loseFirstUpdateAnswer?: boolean;
+  /** Real milliseconds createEndpoint / createTransformJob take to answer after AWS has acted. */
   createDelayMs?: number;
   /** How many awaitTransformJob polls see InProgress before the job ends. */
   jobPolls?: number;
@@ -80,6 +87,14 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       Object.assign(ep, { status: 'InService', configName: ep.pendingConfigName ?? ep.configName, pendingConfigName: undefined });
     }
   }
+  let updateAnswersLost = 0;
+  /** Applies loseFirstUpdateAnswer: the update completes, then the attempt fails. */
+  function maybeLoseAnswer(ep: FakeEndpoint): void {
+    if (!behaviour.loseFirstUpdateAnswer || updateAnswersLost++ > 0) return;
+    ep.pollsLeft = 0;
+    advance(ep);
+    throw ApplicationFailure.retryable('socket hang up', 'Error');
+  }
   const delay = () => new Promise((r) => setTimeout(r, behaviour.createDelayMs ?? 0));
   const uses = (endpointName: string | undefined) => {
     const ep = endpointName ? endpoints.get(endpointName) : undefined;
@@ -113,17 +128,18 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     /** Pre-v2 deploys' single create-or-update call. */
     async createOrUpdateEndpoint({ endpointName, configName, tags }) {
       calls.push(`createOrUpdateEndpoint ${endpointName}`);
-      await delay();
       const ep = endpoints.get(endpointName);
       const arn = `arn:endpoint/${endpointName}`;
       if (!ep) {
         endpoints.set(endpointName, { configName, status: 'Creating', runTag: tags.runTag, pollsLeft: ready });
+        await delay();
         return { endpointArn: arn, action: 'created' };
       }
       if (ep.configName === configName) return { endpointArn: arn, action: ep.runTag === tags.runTag ? 'created' : 'unchanged' };
       if (BUSY.has(ep.status)) throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointBusy');
       const previousConfigName = ep.configName;
       Object.assign(ep, { pendingConfigName: configName, status: 'Updating', pollsLeft: ready });
+      maybeLoseAnswer(ep);
       return { endpointArn: arn, action: 'updated', previousConfigName };
     },
     async describeEndpointStatus({ endpointName }): Promise<EndpointState> {
@@ -134,10 +150,10 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
     async createEndpoint({ endpointName, configName, tags }) {
       calls.push(`createEndpoint ${endpointName}`);
-      await delay();
       const ep = endpoints.get(endpointName);
       if (ep && ep.runTag !== tags.runTag) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} was created meanwhile by ${ep.runTag}`, 'ResourceConflict');
       if (!ep) endpoints.set(endpointName, { configName, status: 'Creating', runTag: tags.runTag, pollsLeft: ready });
+      await delay(); // AWS has it; the answer is slow
       return { endpointArn: `arn:endpoint/${endpointName}` };
     },
     async updateEndpoint({ endpointName, configName, ifExists }) {
@@ -152,6 +168,7 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       if (ep.status === 'Failed' || ep.status === 'UpdateRollbackFailed') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointFailed');
       if (ep.status !== 'InService') throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointBusy');
       Object.assign(ep, { pendingConfigName: configName, status: 'Updating', pollsLeft: ready, failureReason: undefined });
+      maybeLoseAnswer(ep);
       return { updated: true };
     },
     async awaitEndpointInService({ endpointName, expectedConfigName }) {
@@ -235,6 +252,7 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
     async invokeEndpoint({ inputs }) {
       calls.push('invokeEndpoint');
+      behaviour.onSmokeTest?.();
       if (behaviour.smokeTestError) throw ApplicationFailure.nonRetryable(behaviour.smokeTestError, 'ModelError');
       return { generatedText: `${inputs} ... and they lived happily.`, latencyMs: 5, invokedVariant: 'AllTraffic' };
     },
@@ -245,10 +263,10 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
     async createTransformJob({ jobName, modelName, runTag }) {
       calls.push(`createTransformJob ${jobName}`);
-      await delay();
       const existing = jobs.get(jobName);
       if (existing && existing.runTag !== runTag) throw ApplicationFailure.nonRetryable(`Transform job ${jobName} already exists`, 'ResourceConflict');
       if (!existing) jobs.set(jobName, { status: 'InProgress', pollsLeft: behaviour.jobPolls ?? 0, runTag, modelName });
+      await delay();
       return { jobArn: `arn:transform-job/${jobName}`, created: !existing };
     },
     async awaitTransformJob({ jobName }) {
