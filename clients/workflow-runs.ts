@@ -3,10 +3,11 @@
 // on the last poll ("Endpoint demo is Creating"), which is what a person watching a long wait
 // wants to see. ragQuery is a request/response call with a deadline, shared by `llmops ask`
 // and the RAG service.
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import type { DeployEndpointInput, TeardownEndpointInput } from '../common/endpoint-input';
 import type { RagQueryResult, RagQuerySpec } from '../common/rag-input';
+import { deployWorkflowId, inputFingerprint, teardownWorkflowId } from '../common/resource-names';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
 import type { DeployEndpointResult } from '../workflows/deploy-endpoint';
 import type { Progress } from '../workflows/progress';
@@ -38,7 +39,14 @@ async function follow(handle: WorkflowHandle, print: ProgressLine, done: Promise
   }
 }
 
-/** Starts `workflowType` with `workflowId`, follows its progress, returns its result. */
+/** The memo key holding the fingerprint of the input a run was started with. */
+export const INPUT_FINGERPRINT_MEMO = 'inputFingerprint';
+
+/**
+ * Starts `workflowType` with `workflowId`, or attaches to the run already going under that id
+ * when it was started with the same input; a different input fails clearly instead of silently
+ * following a run that does something else. Follows its progress and returns its result.
+ */
 export async function runWorkflow<T>(
   client: Client,
   workflowType: string,
@@ -47,23 +55,31 @@ export async function runWorkflow<T>(
   print: ProgressLine = () => {},
   taskQueue: string = CONTROL_TASK_QUEUE,
 ): Promise<T> {
-  const handle = await client.workflow.start(workflowType, {
-    taskQueue,
-    workflowId,
-    args: [input],
-    // A second start of the same run while it is going attaches to it instead of failing.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
+  const fingerprint = inputFingerprint(input);
+  let handle: WorkflowHandle;
+  try {
+    handle = await client.workflow.start(workflowType, { taskQueue, workflowId, args: [input], memo: { [INPUT_FINGERPRINT_MEMO]: fingerprint } });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    handle = client.workflow.getHandle(workflowId);
+    const running = await handle.describe();
+    if (running.memo?.[INPUT_FINGERPRINT_MEMO] !== fingerprint) {
+      throw new Error(
+        `${workflowId} is already running (run ${running.runId}, started ${running.startTime.toISOString()}) with a different input; ` +
+          `wait for it to finish or cancel it (temporal workflow cancel --workflow-id ${workflowId}), then start again`,
+      );
+    }
+  }
   const result = handle.result() as Promise<T>;
   await follow(handle, print, result);
   return result;
 }
 
 export const runDeploy = (client: Client, input: DeployEndpointInput, print?: ProgressLine) =>
-  runWorkflow<DeployEndpointResult>(client, 'deployEndpoint', `deploy-${input.endpointName}`, input, print);
+  runWorkflow<DeployEndpointResult>(client, 'deployEndpoint', deployWorkflowId(input.endpointName), input, print);
 
 export const runTeardown = (client: Client, input: TeardownEndpointInput, print?: ProgressLine) =>
-  runWorkflow<TeardownEndpointResult>(client, 'teardownEndpoint', `teardown-${input.endpointName}`, input, print);
+  runWorkflow<TeardownEndpointResult>(client, 'teardownEndpoint', teardownWorkflowId(input.endpointName), input, print);
 
 export interface RagQueryRun {
   result: RagQueryResult;

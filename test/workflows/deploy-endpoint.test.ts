@@ -5,6 +5,8 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployEndpointInput } from '../../common/endpoint-input';
 import type { Progress } from '../../workflows/progress';
+import { INPUT_FINGERPRINT_MEMO, runWorkflow } from '../../clients/workflow-runs';
+import { inputFingerprint } from '../../common/resource-names';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal';
 import { createFakeCloud, type FakeBehaviour } from './fake-activities';
 
@@ -335,5 +337,19 @@ describe('deployEndpoint saga under cancel, crash and retry', () => {
     const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, baseInput())));
     expect(err.message).toMatch(/^Deploy of endpoint demo refused: workflow teardown-demo \(run run-1\) is running/);
     expect(cloud.calls).toEqual(['runningWorkflow teardown-demo']);
+  });
+
+  it('finding 6: starting a deploy whose input differs from the running one fails clearly instead of attaching', async () => {
+    const cloud = createFakeCloud({ pollsBeforeReady: 1_000_000 });
+    const err = await withWorker(cloud, async (tq) => {
+      const slow = baseInput({ timeouts: { inServiceMinutes: 90, pollIntervalSeconds: 0.5 } });
+      const first = env.client.workflow.start('deployEndpoint', { taskQueue: tq, workflowId: 'deploy-demo', args: [slow], memo: { [INPUT_FINGERPRINT_MEMO]: inputFingerprint(slow) } });
+      const handle = await first;
+      const other = baseInput({ variant: { instanceType: 'ml.g5.2xlarge' }, timeouts: slow.timeouts });
+      const refused = await runWorkflow(env.client, 'deployEndpoint', 'deploy-demo', other, () => {}, tq).catch((e: unknown) => e);
+      await handle.terminate('test over');
+      return refused as Error;
+    });
+    expect(err.message).toMatch(/^deploy-demo is already running \(run [\w-]+, started .*\) with a different input; wait for it to finish or cancel it/);
   });
 });
