@@ -1,6 +1,8 @@
 // Worker for the `sagemaker-control` task queue: deploy, update, teardown workflows and their
 // AWS activities. AWS clients come from the standard chain and AWS_ENDPOINT_URL, so the same
-// worker drives real AWS or the local cloud.
+// worker drives real AWS or the local cloud. LLMOPS_WORKFLOW_BUNDLE names a workflow bundle
+// built ahead of time (bundleWorkflowCode's code, written to a file): a worker restarted after a
+// crash then polls within seconds instead of spending half a minute bundling on a small machine.
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities';
@@ -15,8 +17,11 @@ export interface ControlWorkerOptions extends WorkerConnectionOptions {
 }
 
 export async function createControlWorker(opts: ControlWorkerOptions = {}): Promise<Worker> {
+  const { workflowsPath, ...base } = await workerBase(opts, CONTROL_TASK_QUEUE);
+  const prebuilt = process.env.LLMOPS_WORKFLOW_BUNDLE;
   return Worker.create({
-    ...(await workerBase(opts, CONTROL_TASK_QUEUE)),
+    ...base,
+    ...(prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath }),
     activities: createActivities(createAwsClients(opts.aws)),
     // Control-plane calls are slow and rate-limited: a few at a time is plenty.
     maxConcurrentActivityTaskExecutions: 16,
