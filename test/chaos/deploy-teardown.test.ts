@@ -49,8 +49,8 @@ describe('SIGKILL of the control worker at every step', () => {
     console.table(tornDown.records);
     expect(removed.deletedModels).toEqual([result.modelName]);
     expect(await stack.leftovers('chaos')).toEqual({ endpoints: [], configs: [], models: [], targets: [] });
-    // Most steps are hit (a step quicker than one query round trip may slip by).
-    expect([...deployed.records, ...tornDown.records].filter((r) => !r.missed).length).toBeGreaterThanOrEqual(8);
+    // Nearly every step is hit (one quicker than a describe round trip may slip by).
+    expect([...deployed.records, ...tornDown.records].filter((r) => !r.missed).length).toBeGreaterThanOrEqual(10);
     await tornDown.worker.stop('SIGKILL');
   });
 });

@@ -1,7 +1,7 @@
 // Killing the control worker at every step of a workflow, for the chaos test and
 // bench/recovery.ts: a real Temporal dev server, the local cloud (moto and real model processes)
-// in this process, and the worker as a separate process (workers/control.ts run by tsx), which
-// is SIGKILLed whenever the workflow's `progress` query names the next step to hit, then
+// in this process, and the worker as a separate process (workers/control.ts under tsx's loader), which
+// is SIGKILLed whenever the server shows an activity of the next step to hit pending, then
 // started again (from a workflow bundle built once, so a restart takes seconds). The worker
 // reaches the local cloud through a proxy that delays each AWS call a little, so that even the
 // quick steps last long enough for the query to catch them. For each step it records how long the workflow stood still: from the kill until
@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localAwsEnvironment } from '../../clients/embedded-stack';
 import { projectRoot } from '../../common/project-paths';
+import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
 import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
 import { startLocalCloud, type LocalCloud } from '../../local/server';
-import type { Progress } from '../../workflows/progress';
 import { devServerEnv, workflowsPath } from '../support/temporal';
 
 /** How long the proxy holds each AWS call of the worker. */
@@ -51,6 +51,8 @@ export interface StepRecovery {
   recoveryMs?: number;
   /** Kill → the new worker process is polling (part of recoveryMs, not Temporal's doing). */
   workerBootMs?: number;
+  /** For a missed step: the activities pending when it was found behind. */
+  seen?: string;
 }
 
 export interface ChaosStack {
@@ -65,11 +67,31 @@ export interface ChaosStack {
   stop(): Promise<void>;
 }
 
-/** The steps of a deploy and of a teardown (progress step names, matched as prefixes). */
-export const DEPLOY_STEPS = ['ensureExecutionRole', 'createModel', 'createEndpointConfig', 'createOrUpdateEndpoint', 'waitForInService', 'registerAutoscaling', 'smokeTest'];
-export const TEARDOWN_STEPS = ['findResources', 'findScalableTargets', 'deregisterAutoscaling', 'deleteEndpoint', 'waitForDeleted', 'deleteEndpointConfig', 'deleteModel'];
+/** A step of a workflow (its progress name) and the activity types that run during it. */
+export interface ChaosStep {
+  step: string;
+  activities: string[];
+}
 
-const TSX = join(projectRoot, 'node_modules', '.bin', 'tsx');
+export const DEPLOY_STEPS: ChaosStep[] = [
+  { step: 'ensureExecutionRole', activities: ['ensureExecutionRole'] },
+  { step: 'createModel', activities: ['createModel'] },
+  { step: 'createEndpointConfig', activities: ['createEndpointConfig'] },
+  { step: 'createOrUpdateEndpoint', activities: ['describeEndpointStatus', 'createEndpoint'] },
+  { step: 'waitForInService', activities: ['awaitEndpointInService'] },
+  { step: 'registerAutoscaling', activities: ['registerAutoscaling'] },
+  { step: 'smokeTest', activities: ['invokeEndpoint'] },
+];
+export const TEARDOWN_STEPS: ChaosStep[] = [
+  { step: 'findResources', activities: ['findEndpointResources'] },
+  { step: 'findScalableTargets', activities: ['findScalableTargets'] },
+  { step: 'deregisterAutoscaling', activities: ['deregisterAutoscaling'] },
+  { step: 'deleteEndpoint', activities: ['deleteEndpoint'] },
+  { step: 'waitForDeleted', activities: ['awaitEndpointDeleted'] },
+  { step: 'deleteEndpointConfig', activities: ['deleteEndpointConfig'] },
+  { step: 'deleteModel', activities: ['deleteModel'] },
+];
+
 
 export async function startChaosStack(): Promise<ChaosStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'llmops-chaos-'));
@@ -103,16 +125,21 @@ export async function startChaosStack(): Promise<ChaosStack> {
       };
     },
     async startWorker() {
-      let ready = false;
-      const worker = startProcess(TSX, ['workers/control.ts'], {
+      // Node itself with tsx's loader, not the tsx CLI: the CLI runs the script in a child
+      // process, which a SIGKILL of the CLI would leave running.
+      const worker = startProcess(process.execPath, ['--import', 'tsx', 'workers/control.ts'], {
         cwd: projectRoot,
-        env: { ...process.env, ...localAwsEnvironment(proxy.url), TEMPORAL_ADDRESS: env.address, LLMOPS_LOG_LEVEL: 'info', LLMOPS_WORKFLOW_BUNDLE: bundlePath },
+        env: { ...process.env, ...localAwsEnvironment(proxy.url), TEMPORAL_ADDRESS: env.address, LLMOPS_WORKFLOW_BUNDLE: bundlePath },
         logFile: join(stateDir, `worker-${++started}.log`),
-        onOutput: (chunk) => (ready ||= chunk.includes('control worker started')),
       });
       workers.add(worker);
       void worker.exited.then(() => workers.delete(worker));
-      await waitUntil('control worker', async () => ready, { timeoutMs: 120_000, process: worker });
+      // Ready when the server has seen it poll for activities (its identity starts with its pid).
+      const polling = async () => {
+        const queue = await env.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: CONTROL_TASK_QUEUE }, taskQueueType: 2 });
+        return (queue.pollers ?? []).some((p) => p.identity?.startsWith(`${worker.child.pid}@`));
+      };
+      await waitUntil('control worker', polling, { timeoutMs: 120_000, intervalMs: 50, process: worker });
       return worker;
     },
     async stop() {
@@ -131,31 +158,43 @@ export async function startChaosStack(): Promise<ChaosStack> {
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function closed(handle: WorkflowHandle): Promise<boolean> {
-  return (await handle.describe()).status.name !== 'RUNNING';
+/** Which of `steps` the workflow is in, by its pending activities (read from the server, not the worker). */
+async function currentStep(handle: WorkflowHandle, steps: ChaosStep[]): Promise<{ index: number; closed: boolean; pending: string; startedAfter: (ms: number) => boolean }> {
+  const desc = await handle.describe();
+  const pending = desc.raw.pendingActivities ?? [];
+  const types = pending.map((a) => a.activityType?.name ?? '');
+  return {
+    pending: pending.map((a) => `${a.activityType?.name}:${a.state}:${a.attempt}`).join(','),
+    closed: desc.status.name !== 'RUNNING',
+    index: steps.findIndex((s) => s.activities.some((a) => types.includes(a))),
+    // PENDING_ACTIVITY_STATE_STARTED (2), by an attempt that began after `ms`.
+    startedAfter: (ms) => pending.some((a) => a.state === 2 && Number(a.lastStartedTime?.seconds ?? 0) * 1000 > ms),
+  };
 }
 
 /**
- * Runs `handle`'s workflow to its end on worker processes, killing the worker once at each of
- * `steps` (matched as a prefix of the progress query's step name), in order.
+ * Runs `handle`'s workflow to its end on worker processes, killing the worker once in each of
+ * `steps`, in order, while one of the step's activities is pending (running on the worker or
+ * waiting for its next attempt). A step already behind the workflow when its turn comes (one
+ * quicker than a describe round trip) is recorded as missed.
  */
-export async function killAtEachStep(stack: ChaosStack, handle: WorkflowHandle, steps: string[], worker: ManagedProcess): Promise<{ records: StepRecovery[]; worker: ManagedProcess }> {
+export async function killAtEachStep(stack: ChaosStack, handle: WorkflowHandle, steps: ChaosStep[], worker: ManagedProcess): Promise<{ records: StepRecovery[]; worker: ManagedProcess }> {
   const records: StepRecovery[] = [];
-  for (const step of steps) {
-    const at = (p: Progress) => p.step.startsWith(step) && p.steps.at(-1)?.name.startsWith(step) && p.steps.at(-1)?.outcome === undefined;
+  for (const [i, { step }] of steps.entries()) {
     let hit = false;
+    let seen = '';
     for (;;) {
-      if (await closed(handle)) break;
-      const p = await handle.query<Progress>('progress');
-      if (at(p)) {
+      const now = await currentStep(handle, steps);
+      seen = now.pending;
+      if (now.closed || now.index > i) break;
+      if (now.index === i) {
         hit = true;
         break;
       }
-      if (p.steps.some((s) => s.name.startsWith(step) && s.outcome !== undefined)) break;
-      await sleep(15);
+      await sleep(10);
     }
     if (!hit) {
-      records.push({ step, missed: true });
+      records.push({ step, missed: true, seen });
       continue;
     }
     worker.child.kill('SIGKILL');
@@ -165,19 +204,14 @@ export async function killAtEachStep(stack: ChaosStack, handle: WorkflowHandle, 
     let workerBootMs: number | undefined;
     void boot.then(() => (workerBootMs = Date.now() - killedAt));
     for (;;) {
-      const desc = await handle.describe();
-      if (desc.status.name !== 'RUNNING') break;
-      // PENDING_ACTIVITY_STATE_STARTED (2), by an attempt that began after the kill.
-      const running = (desc.raw.pendingActivities ?? []).some((a) => a.state === 2 && Number(a.lastStartedTime?.seconds ?? 0) * 1000 > killedAt);
-      if (running && workerBootMs !== undefined) break;
-      if (workerBootMs !== undefined) {
-        const p = await handle.query<Progress>('progress').catch(() => undefined);
-        if (p && !at(p)) break;
-      }
-      await sleep(50);
+      const now = await currentStep(handle, steps);
+      // Moving again: the run ended, an activity runs on the new worker, or a later step began.
+      seen = now.pending;
+      if (now.closed || (workerBootMs !== undefined && (now.startedAfter(killedAt) || now.index > i))) break;
+      await sleep(25);
     }
     worker = await boot;
-    records.push({ step, missed: false, recoveryMs: Date.now() - killedAt, workerBootMs });
+    records.push({ step, missed: false, recoveryMs: Date.now() - killedAt, workerBootMs, seen });
   }
   return { records, worker };
 }
