@@ -1,6 +1,8 @@
-// Turns AWS SDK errors into Temporal failures: errors that no retry can fix become
-// non-retryable ApplicationFailures carrying AWS's own message; throttling, 5xx and network
-// errors are rethrown as retryable so the activity's retry policy backs off.
+// Turns AWS SDK errors into Temporal failures: errors that no retry can fix (validation,
+// access denied, quota, in use) become non-retryable ApplicationFailures carrying AWS's own
+// message; throttling, 5xx, network errors and the 4xx codes that mean "try again" (a
+// concurrent change, a request timeout, expired credentials the chain will refresh) are
+// rethrown as retryable so the activity's retry policy backs off.
 import { ApplicationFailure } from '@temporalio/common';
 import { scrubSecrets } from './secret-registry';
 
@@ -30,6 +32,32 @@ const NON_RETRYABLE = new Set([
 ]);
 
 const THROTTLING = /throttl|toomanyrequests|requestlimitexceeded|slowdown/i;
+
+// 4xx codes that a later attempt can succeed on, from the services' own error lists
+// (botocore service models and AWS's "common errors" pages): another change to the same
+// resource is in flight (SageMaker/Auto Scaling ConcurrentUpdateException, IAM
+// ConcurrentModification, Route 53-style PriorRequestNotComplete), the request took too long
+// (S3 RequestTimeout), or the session credentials expired and the SDK's chain refreshes them.
+const RETRYABLE_4XX = new Set([
+  'ConcurrentUpdateException',
+  'ConcurrentModification',
+  'ConcurrentModificationException',
+  'PriorRequestNotComplete',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'RequestExpired',
+  'IDPCommunicationError',
+  'ProvisionedThroughputExceededException',
+]);
+
+/** Whether a retry can fix this AWS error: throttling, 5xx, and the codes above. */
+function isTransientAwsError(err: AwsError): boolean {
+  const name = err.name ?? '';
+  const status = err.$metadata?.httpStatusCode ?? 0;
+  return THROTTLING.test(name) || RETRYABLE_4XX.has(name) || err.$fault === 'server' || status >= 500 || status === 429;
+}
 
 export function isAwsError(err: unknown): err is AwsError {
   return typeof err === 'object' && err !== null && ('$metadata' in err || '$fault' in err);
@@ -65,7 +93,7 @@ export function classifyAwsError(err: unknown, action: string): never {
   const message = scrubSecrets(`${action}: ${name}: ${err.message ?? ''}`.trim());
   const details = [{ awsErrorCode: name, requestId: err.$metadata?.requestId, httpStatusCode: err.$metadata?.httpStatusCode }];
   const status = err.$metadata?.httpStatusCode ?? 0;
-  if (!THROTTLING.test(name) && (NON_RETRYABLE.has(name) || (err.$fault === 'client' && status >= 400 && status < 500 && status !== 429))) {
+  if (!isTransientAwsError(err) && (NON_RETRYABLE.has(name) || (status >= 400 && status < 500) || err.$fault === 'client')) {
     throw ApplicationFailure.create({ message, type: name, nonRetryable: true, details });
   }
   throw ApplicationFailure.create({ message, type: name, nonRetryable: false, details });

@@ -8,6 +8,7 @@ import { createRuntimeActivities } from './runtime';
 import { createS3Activities } from './s3';
 import { createSageMakerActivities } from './sagemaker';
 import { createTransformActivities } from './transform';
+import { createWorkflowRunActivities } from './workflow-runs';
 
 export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = process.env) {
   return {
@@ -18,6 +19,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
     ...createS3Activities(clients),
     ...createTransformActivities(clients),
     ...createAsyncInferenceActivities(clients),
+    ...createWorkflowRunActivities(),
   };
 }
 

@@ -5,6 +5,7 @@
 import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApplicationFailure } from '@temporalio/common';
 import { callAws } from './aws-errors';
+import { heartbeatWhile } from './heartbeat';
 import { generationRequestBody, generationStreamParser, parseGenerationResponse, type ContainerFormat, type GenerationParameters } from './generation';
 
 export interface InvokeInput {
@@ -73,15 +74,19 @@ export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntime
   return {
     async invokeEndpoint({ endpointName, inputs, parameters, format = 'tgi' }: InvokeInput): Promise<InvokeResult> {
       const started = performance.now();
-      const out = await callAws(`InvokeEndpoint ${endpointName}`, () =>
-        runtime.send(
-          new InvokeEndpointCommand({
-            EndpointName: endpointName,
-            ContentType: 'application/json',
-            Accept: 'application/json',
-            Body: generationRequestBody(format, inputs, parameters),
-          }),
+      // An invocation may take up to AWS's 60 s; heartbeats let a lost worker show sooner.
+      const out = await heartbeatWhile(
+        callAws(`InvokeEndpoint ${endpointName}`, () =>
+          runtime.send(
+            new InvokeEndpointCommand({
+              EndpointName: endpointName,
+              ContentType: 'application/json',
+              Accept: 'application/json',
+              Body: generationRequestBody(format, inputs, parameters),
+            }),
+          ),
         ),
+        { endpointName },
       );
       const body = new TextDecoder().decode(out.Body);
       let generatedText: string;

@@ -1,7 +1,9 @@
 // SageMaker control-plane activities. Each is idempotent: names are deterministic, "already
 // exists" means describe and compare, "not found" on delete means done. Whether a resource was
 // created by *this* workflow run is read from its tags, so a retried activity whose first
-// attempt succeeded still reports `created: true` and compensation still removes it.
+// attempt succeeded still reports `created: true`, and an undo given `ownedBy` removes only
+// what that run created and no endpoint still uses. AWS refuses to delete or update an
+// endpoint that is Creating or Updating: those calls answer "not yet" (retry-as-poll) then.
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -22,7 +24,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SecretRef } from '../common/endpoint-input';
 import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names';
-import { awsPages, callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, isNotFound, notYet } from './aws-errors';
+import { awsPages, callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, isAwsError, isNotFound, notYet } from './aws-errors';
 import { readTags, toTags, type ResourceTags } from './resource-tags';
 import { createSecretResolver } from './secrets';
 
@@ -63,12 +65,41 @@ export interface WaitInput {
 }
 
 export interface EndpointResources {
-  endpoint?: { arn: string; status: string; configName: string; variantNames: string[] };
+  /** `createdBy`: the endpoint's created-by-run tag; absent when this project did not make it. */
+  endpoint?: { arn: string; status: string; configName: string; variantNames: string[]; createdBy?: string };
   configNames: string[];
   modelNames: string[];
 }
 
-const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'UpdateRollbackFailed']);
+/** States AWS leaves on its own; an endpoint in one can be neither updated nor deleted. */
+const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack']);
+
+export interface EndpointState {
+  /** 'NotFound' when there is no such endpoint. */
+  status: string;
+  endpointArn?: string;
+  failureReason?: string;
+  configName?: string;
+  /** The config an update in progress is rolling out. */
+  pendingConfigName?: string;
+  /** The `llmops:created-by-run` tag: which run created the endpoint (absent: not this project). */
+  createdBy?: string;
+}
+
+/** An undo's guard: delete only what `ownedBy` created and `endpointName` does not use. */
+export interface OwnedDelete {
+  ownedBy?: string;
+  endpointName?: string;
+}
+
+export interface DeleteOutcome {
+  deleted: boolean;
+  /** Why an existing resource was left in place. */
+  kept?: string;
+}
+
+// AWS's answer to DeleteEndpoint/UpdateEndpoint on an endpoint that is Creating or Updating.
+const IN_PROGRESS = /Cannot (?:delete|update) (?:in-progress|\w+) endpoint/i;
 
 export function createSageMakerActivities({
   sagemaker,
@@ -101,6 +132,28 @@ export function createSageMakerActivities({
     const ref = hfTokenSecret ?? (hfTokenEnvVar ? { envVar: hfTokenEnvVar } : undefined);
     if (!ref) return environment;
     return { ...environment, HF_TOKEN: await resolveSecret(ref, 'model.hfTokenSecret') };
+  }
+
+  /** The configs an endpoint is on or moving to, and the models they serve. */
+  async function endpointUses(endpointName: string): Promise<{ configs: Set<string>; models: Set<string> }> {
+    const ep = await describeEndpoint(endpointName);
+    const configs = new Set([ep?.EndpointConfigName, ep?.PendingDeploymentSummary?.EndpointConfigName].filter((c): c is string => !!c));
+    const models = new Set<string>();
+    for (const configName of configs) {
+      const config = await callAwsOrUndefined(`DescribeEndpointConfig ${configName}`, () =>
+        sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName })),
+      );
+      for (const v of config?.ProductionVariants ?? []) if (v.ModelName) models.add(v.ModelName);
+    }
+    return { configs, models };
+  }
+
+  /** Why an undo must leave this resource alone, if it must: another run made it, or it is in use. */
+  async function keptBecause(arn: string, ownedBy: string, endpointName: string | undefined, inUse: (uses: Awaited<ReturnType<typeof endpointUses>>) => boolean) {
+    const owner = (await tagsOf(arn))[TAG_CREATED_BY];
+    if (owner !== ownedBy) return `created by ${owner ?? 'someone outside this project'}`;
+    if (endpointName && inUse(await endpointUses(endpointName))) return `in use by endpoint ${endpointName}`;
+    return undefined;
   }
 
   // Activities are registered as plain functions (no `this`), so siblings call through `self`.
@@ -171,7 +224,11 @@ export function createSageMakerActivities({
       return { configArn: existing.EndpointConfigArn!, created: tags[TAG_CREATED_BY] === input.tags.runTag };
     },
 
-    /** Creates the endpoint, or moves an existing one to `configName` (blue/green update). */
+    /**
+     * Creates the endpoint, or moves an existing one to `configName` (blue/green update). Only
+     * deploys started before the 'deploy-saga-v2' patch call it (they replay with it); newer
+     * ones describe first, register their undo, then call createEndpoint or updateEndpoint.
+     */
     async createOrUpdateEndpoint(input: { endpointName: string; configName: string; tags: ResourceTags }): Promise<EndpointChange> {
       const existing = await describeEndpoint(input.endpointName);
       if (!existing) {
@@ -239,23 +296,107 @@ export function createSageMakerActivities({
         }
         return { status, configName: ep.EndpointConfigName! };
       }
+      if (status === 'UpdateRollbackFailed') {
+        // AWS could not roll a failed update back; nothing changes until someone steps in.
+        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is UpdateRollbackFailed: ${ep.FailureReason ?? 'no FailureReason given'}`, 'EndpointUpdateRollbackFailed', {
+          failureReason: ep.FailureReason,
+        });
+      }
       if (TRANSITIONAL.has(status)) throw notYet(`Endpoint ${endpointName} is ${status}`, 'EndpointNotReady');
       throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${status}, which will not become InService`, 'EndpointUnexpectedStatus');
     },
 
-    async describeEndpointStatus({ endpointName }: { endpointName: string }): Promise<{ status: string; failureReason?: string }> {
+    async describeEndpointStatus({ endpointName }: { endpointName: string }): Promise<EndpointState> {
       const ep = await describeEndpoint(endpointName);
-      return { status: ep?.EndpointStatus ?? 'NotFound', failureReason: ep?.FailureReason };
+      if (!ep) return { status: 'NotFound' };
+      return {
+        status: ep.EndpointStatus ?? 'Unknown',
+        endpointArn: ep.EndpointArn,
+        failureReason: ep.FailureReason,
+        configName: ep.EndpointConfigName,
+        pendingConfigName: ep.PendingDeploymentSummary?.EndpointConfigName,
+        createdBy: (await tagsOf(ep.EndpointArn!))[TAG_CREATED_BY],
+      };
     },
 
-    async deleteEndpoint({ endpointName }: { endpointName: string }): Promise<{ deleted: boolean }> {
+    /**
+     * CreateEndpoint, for a deploy that saw no endpoint. "Already exists" is fine when the
+     * endpoint carries this run's tag (an earlier attempt created it); anyone else's is a conflict.
+     */
+    async createEndpoint(input: { endpointName: string; configName: string; tags: ResourceTags }): Promise<{ endpointArn: string }> {
+      try {
+        const out = await sagemaker.send(
+          new CreateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName, Tags: toTags(input.tags) }),
+        );
+        return { endpointArn: out.EndpointArn! };
+      } catch (err) {
+        if (!isAlreadyExists(err)) return classifyAwsError(err, `CreateEndpoint ${input.endpointName}`);
+      }
+      const existing = await describeEndpoint(input.endpointName);
+      if (!existing) throw notYet(`Endpoint ${input.endpointName} was reported to exist but cannot be described yet`, 'EndpointNotReady');
+      const owner = (await tagsOf(existing.EndpointArn!))[TAG_CREATED_BY];
+      if (owner !== input.tags.runTag) {
+        throw ApplicationFailure.nonRetryable(
+          `Endpoint ${input.endpointName} was created meanwhile by ${owner ?? 'someone outside this project'}; not taking it over`,
+          'ResourceConflict',
+        );
+      }
+      return { endpointArn: existing.EndpointArn! };
+    },
+
+    /**
+     * Moves an existing endpoint to `configName` (blue/green update, or a rollback). Done when
+     * the endpoint is on that config or rolling it out (a retried attempt whose first one got
+     * through); "not yet" while another change is under way. With `ifExists`, a missing
+     * endpoint is left missing: a rollback never creates one.
+     */
+    async updateEndpoint(input: { endpointName: string; configName: string; ifExists?: boolean }): Promise<{ updated: boolean }> {
+      const ep = await describeEndpoint(input.endpointName);
+      if (!ep) {
+        if (input.ifExists) return { updated: false };
+        throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpointName} does not exist (deleted meanwhile?)`, 'EndpointNotFound');
+      }
+      const status = ep.EndpointStatus ?? 'Unknown';
+      if (ep.PendingDeploymentSummary?.EndpointConfigName === input.configName) return { updated: true };
+      if (ep.EndpointConfigName === input.configName && !TRANSITIONAL.has(status)) return { updated: true };
+      if (status === 'Failed' || status === 'UpdateRollbackFailed') {
+        throw ApplicationFailure.nonRetryable(
+          `Endpoint ${input.endpointName} is ${status} (${ep.FailureReason ?? 'no FailureReason given'}); it cannot be updated`,
+          status === 'Failed' ? 'EndpointFailed' : 'EndpointUpdateRollbackFailed',
+          { failureReason: ep.FailureReason },
+        );
+      }
+      if (status !== 'InService') throw notYet(`Endpoint ${input.endpointName} is ${status}; waiting before updating it`, 'EndpointBusy');
+      try {
+        await sagemaker.send(new UpdateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName }));
+      } catch (err) {
+        if (isAwsError(err) && IN_PROGRESS.test(err.message ?? '')) throw notYet(`Endpoint ${input.endpointName} is busy: ${err.message}`, 'EndpointBusy');
+        return classifyAwsError(err, `UpdateEndpoint ${input.endpointName}`);
+      }
+      return { updated: true };
+    },
+
+    /**
+     * Starts deleting the endpoint. "Not yet" while it is Creating/Updating (AWS refuses then),
+     * so callers run it as a poll. With `ownedBy`, an endpoint another run created is kept.
+     */
+    async deleteEndpoint({ endpointName, ownedBy }: { endpointName: string; ownedBy?: string }): Promise<DeleteOutcome> {
+      const ep = await describeEndpoint(endpointName);
+      if (!ep) return { deleted: false };
+      if (ownedBy !== undefined) {
+        const owner = (await tagsOf(ep.EndpointArn!))[TAG_CREATED_BY];
+        if (owner !== ownedBy) return { deleted: false, kept: `created by ${owner ?? 'someone outside this project'}` };
+      }
+      if (ep.EndpointStatus === 'Deleting') return { deleted: true };
+      if (TRANSITIONAL.has(ep.EndpointStatus ?? '')) throw notYet(`Endpoint ${endpointName} is ${ep.EndpointStatus}; AWS cannot delete it until that ends`, 'EndpointNotDeletable');
       try {
         await sagemaker.send(new DeleteEndpointCommand({ EndpointName: endpointName }));
         return { deleted: true };
       } catch (err) {
         if (isNotFound(err)) return { deleted: false };
-        // Deleting an endpoint that is already Deleting is fine; anything else is classified.
+        // Deleting an endpoint that is already Deleting is fine; one that became busy is "not yet".
         if (/Deleting/.test((err as Error).message ?? '')) return { deleted: true };
+        if (isAwsError(err) && IN_PROGRESS.test(err.message ?? '')) throw notYet(`Endpoint ${endpointName} is busy: ${err.message}`, 'EndpointNotDeletable');
         return classifyAwsError(err, `DeleteEndpoint ${endpointName}`);
       }
     },
@@ -270,11 +411,29 @@ export function createSageMakerActivities({
       throw notYet(`Endpoint ${endpointName} is ${ep.EndpointStatus}; delete requested`, 'EndpointNotDeleted');
     },
 
-    deleteEndpointConfig: ({ configName }: { configName: string }) =>
-      deleteIfPresent(`DeleteEndpointConfig ${configName}`, () => sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: configName }))),
+    /** Deletes a config; with an OwnedDelete guard, only this run's and only if the endpoint is not on it. */
+    async deleteEndpointConfig({ configName, ownedBy, endpointName }: { configName: string } & OwnedDelete): Promise<DeleteOutcome> {
+      if (ownedBy !== undefined) {
+        const config = await callAwsOrUndefined(`DescribeEndpointConfig ${configName}`, () =>
+          sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName })),
+        );
+        if (!config) return { deleted: false };
+        const kept = await keptBecause(config.EndpointConfigArn!, ownedBy, endpointName, (uses) => uses.configs.has(configName));
+        if (kept) return { deleted: false, kept };
+      }
+      return deleteIfPresent(`DeleteEndpointConfig ${configName}`, () => sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: configName })));
+    },
 
-    deleteModel: ({ modelName }: { modelName: string }) =>
-      deleteIfPresent(`DeleteModel ${modelName}`, () => sagemaker.send(new DeleteModelCommand({ ModelName: modelName }))),
+    /** Deletes a model; with an OwnedDelete guard, only this run's and only if the endpoint does not serve it. */
+    async deleteModel({ modelName, ownedBy, endpointName }: { modelName: string } & OwnedDelete): Promise<DeleteOutcome> {
+      if (ownedBy !== undefined) {
+        const model = await callAwsOrUndefined(`DescribeModel ${modelName}`, () => sagemaker.send(new DescribeModelCommand({ ModelName: modelName })));
+        if (!model) return { deleted: false };
+        const kept = await keptBecause(model.ModelArn!, ownedBy, endpointName, (uses) => uses.models.has(modelName));
+        if (kept) return { deleted: false, kept };
+      }
+      return deleteIfPresent(`DeleteModel ${modelName}`, () => sagemaker.send(new DeleteModelCommand({ ModelName: modelName })));
+    },
 
     /**
      * Everything a deploy of `endpointName` may have left: the endpoint, and every config and
@@ -299,6 +458,7 @@ export function createSageMakerActivities({
           status: ep.EndpointStatus!,
           configName: ep.EndpointConfigName!,
           variantNames: (ep.ProductionVariants ?? []).map((v) => v.VariantName!),
+          createdBy: (await tagsOf(ep.EndpointArn!))[TAG_CREATED_BY],
         },
         configNames,
         modelNames,

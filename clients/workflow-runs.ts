@@ -3,10 +3,11 @@
 // on the last poll ("Endpoint demo is Creating"), which is what a person watching a long wait
 // wants to see. ragQuery is a request/response call with a deadline, shared by `llmops ask`
 // and the RAG service.
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import type { DeployEndpointInput, TeardownEndpointInput } from '../common/endpoint-input';
 import type { RagQueryResult, RagQuerySpec } from '../common/rag-input';
+import { deployWorkflowId, inputFingerprint, teardownWorkflowId } from '../common/resource-names';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
 import type { DeployEndpointResult } from '../workflows/deploy-endpoint';
 import type { Progress } from '../workflows/progress';
@@ -38,15 +39,30 @@ async function follow(handle: WorkflowHandle, print: ProgressLine, done: Promise
   }
 }
 
-/** Starts `workflowType` with `workflowId`, or attaches to the run of that id that is going. */
-export function startRun(client: Client, workflowType: string, workflowId: string, input: unknown, taskQueue: string = CONTROL_TASK_QUEUE): Promise<WorkflowHandle> {
-  return client.workflow.start(workflowType, {
-    taskQueue,
-    workflowId,
-    args: [input],
-    // A second start of the same run while it is going attaches to it instead of failing.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
+/** The memo key holding the fingerprint of the input a run was started with. */
+export const INPUT_FINGERPRINT_MEMO = 'inputFingerprint';
+
+/**
+ * Starts `workflowType` with `workflowId`, or attaches to the run already going under that id
+ * when it was started with the same input; a different input fails clearly instead of silently
+ * following a run that does something else.
+ */
+export async function startRun(client: Client, workflowType: string, workflowId: string, input: unknown, taskQueue: string = CONTROL_TASK_QUEUE): Promise<WorkflowHandle> {
+  const fingerprint = inputFingerprint(input);
+  try {
+    return await client.workflow.start(workflowType, { taskQueue, workflowId, args: [input], memo: { [INPUT_FINGERPRINT_MEMO]: fingerprint } });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const handle = client.workflow.getHandle(workflowId);
+    const running = await handle.describe();
+    if (running.memo?.[INPUT_FINGERPRINT_MEMO] !== fingerprint) {
+      throw new Error(
+        `${workflowId} is already running (run ${running.runId}, started ${running.startTime.toISOString()}) with a different input; ` +
+          `wait for it to finish or cancel it (temporal workflow cancel --workflow-id ${workflowId}), then start again`,
+      );
+    }
+    return handle;
+  }
 }
 
 /** Follows a run's progress (started here or found by id) and returns its result. */
@@ -56,7 +72,7 @@ export async function followRun<T>(handle: WorkflowHandle, print: ProgressLine =
   return result;
 }
 
-/** Starts `workflowType` with `workflowId`, follows its progress, returns its result. */
+/** Starts (or attaches to, see startRun) `workflowType` with `workflowId`, follows its progress, returns its result. */
 export async function runWorkflow<T>(
   client: Client,
   workflowType: string,
@@ -69,10 +85,7 @@ export async function runWorkflow<T>(
 }
 
 /** The workflow ids the endpoint runs get, so a re-run (or `llmops watch`) finds the same run. */
-export const runIds = {
-  deploy: (endpointName: string) => `deploy-${endpointName}`,
-  teardown: (endpointName: string) => `teardown-${endpointName}`,
-};
+export const runIds = { deploy: deployWorkflowId, teardown: teardownWorkflowId };
 
 export const runDeploy = (client: Client, input: DeployEndpointInput, print?: ProgressLine) =>
   runWorkflow<DeployEndpointResult>(client, 'deployEndpoint', runIds.deploy(input.endpointName), input, print);

@@ -148,6 +148,8 @@ export const deployEndpointInputSchema = z
 
 export const teardownEndpointInputSchema = z.strictObject({
   endpointName: endpointNameSchema,
+  /** Also delete an endpoint (and its scaling) that carries none of this project's tags. */
+  force: z.boolean().default(false),
   timeouts: z
     .strictObject({
       deletedMinutes: z.number().positive().max(24 * 60).default(30),

@@ -46,6 +46,16 @@ export function transformJobName(prefix: string, workflowId: string, firstExecut
   return `${prefix}-${fnv1a(`${workflowId}/${firstExecutionRunId}`)}`;
 }
 
+/** Workflow ids derived from the endpoint: one deploy and one teardown of it at a time. */
+export const deployWorkflowId = (endpointName: string) => `deploy-${endpointName}`;
+export const teardownWorkflowId = (endpointName: string) => `teardown-${endpointName}`;
+
+/**
+ * A fingerprint of a workflow input (sorted-key JSON, FNV-1a), kept in the run's memo so a
+ * second start can tell "the same deploy again" (attach to it) from a different one (refuse).
+ */
+export const inputFingerprint = (input: unknown): string => fnv1a(canonical(input));
+
 /** One shared execution role: it costs nothing, and per-endpoint roles would pile up. */
 export const DEFAULT_EXECUTION_ROLE_NAME = 'LlmOpsSageMakerExecutionRole';
 

@@ -1,6 +1,8 @@
 // Worker for the `sagemaker-control` task queue: deploy, update, teardown workflows and their
 // AWS activities. AWS clients come from the standard chain and AWS_ENDPOINT_URL, so the same
-// worker drives real AWS or the local cloud.
+// worker drives real AWS or the local cloud. LLMOPS_WORKFLOW_BUNDLE names a workflow bundle
+// built ahead of time (bundleWorkflowCode's code, written to a file): a worker restarted after a
+// crash then polls within seconds instead of spending half a minute bundling on a small machine.
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities';
@@ -9,7 +11,6 @@ import { CONTROL_TASK_QUEUE } from '../common/task-queues';
 import { temporalAddress } from '../common/temporal-connection';
 import { activeTracing } from '../common/tracing.js';
 import { logger } from './logger';
-import { workerTracingOptions } from './telemetry.js';
 import { workerBase, type WorkerConnectionOptions } from './worker-base';
 
 export interface ControlWorkerOptions extends WorkerConnectionOptions {
@@ -17,9 +18,11 @@ export interface ControlWorkerOptions extends WorkerConnectionOptions {
 }
 
 export async function createControlWorker(opts: ControlWorkerOptions = {}): Promise<Worker> {
+  const { workflowsPath, ...base } = await workerBase(opts, CONTROL_TASK_QUEUE, 'llmops-control-worker');
+  const prebuilt = process.env.LLMOPS_WORKFLOW_BUNDLE;
   return Worker.create({
-    ...(await workerBase(opts, CONTROL_TASK_QUEUE)),
-    ...workerTracingOptions('llmops-control-worker'),
+    ...base,
+    ...(prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath }),
     activities: createActivities(createAwsClients(opts.aws)),
     // Control-plane calls are slow and rate-limited: a few at a time is plenty.
     maxConcurrentActivityTaskExecutions: 16,

@@ -13,7 +13,6 @@ import { RAG_TASK_QUEUE } from '../common/task-queues';
 import { activeTracing, traceAwsSdkCalls } from '../common/tracing.js';
 import { temporalAddress } from '../common/temporal-connection';
 import { logger } from './logger';
-import { workerTracingOptions } from './telemetry.js';
 import { workerBase, type WorkerConnectionOptions } from './worker-base';
 
 export interface RagWorkerOptions extends WorkerConnectionOptions {
@@ -28,8 +27,7 @@ export async function createRagWorker(opts: RagWorkerOptions = {}): Promise<{ wo
   const embedder = new DenseEmbedder();
   let store: Promise<VectorStore> | undefined;
   const worker = await Worker.create({
-    ...(await workerBase(opts, RAG_TASK_QUEUE)),
-    ...workerTracingOptions('llmops-rag-worker'),
+    ...(await workerBase(opts, RAG_TASK_QUEUE, 'llmops-rag-worker')),
     activities: createRagActivities({
       s3: traceAwsSdkCalls(new S3Client({ ...clientConfig, forcePathStyle: Boolean(opts.aws?.endpoint ?? process.env.AWS_ENDPOINT_URL) })),
       runtime: traceAwsSdkCalls(new SageMakerRuntimeClient(clientConfig)),

@@ -1,13 +1,15 @@
 // What every worker of this project shares: Temporal logging through pino, the connection
 // (profile and TEMPORAL_* variables, see common/temporal-connection.ts, unless given), the data
 // converter (payload encryption when keys are configured), the one workflow bundle, and the
-// interceptor that scrubs resolved secrets out of every activity failure. Each worker adds its
+// interceptor that scrubs resolved secrets out of every activity failure, and tracing when
+// OTLP is configured. Each worker adds its
 // task queue's activities and concurrency limits.
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { scrubActivityFailures } from '../activities/secret-registry.js';
 import { connectOptions, temporalConnectionConfig, workerDataConverter } from '../common/temporal-connection.js';
 import { installTemporalLogging } from './logger.js';
+import { workerTracingOptions } from './telemetry.js';
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -22,8 +24,10 @@ export interface WorkerConnectionOptions {
 export async function workerBase(
   opts: WorkerConnectionOptions,
   defaultTaskQueue: string,
-): Promise<Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'workflowsPath' | 'dataConverter' | 'interceptors'>> {
+  serviceName: string,
+): Promise<Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'workflowsPath' | 'dataConverter' | 'interceptors' | 'sinks'>> {
   installTemporalLogging();
+  const tracing = workerTracingOptions(serviceName);
   const config = temporalConnectionConfig({ address: opts.address, namespace: opts.namespace });
   return {
     connection: opts.connection ?? (await NativeConnection.connect(connectOptions(config))),
@@ -31,7 +35,12 @@ export async function workerBase(
     taskQueue: opts.taskQueue ?? defaultTaskQueue,
     workflowsPath,
     dataConverter: workerDataConverter(),
-    // No failure leaves an activity carrying a secret this worker resolved.
-    interceptors: { activity: [scrubActivityFailures] },
+    interceptors: {
+      ...tracing.interceptors,
+      // No failure leaves an activity carrying a secret this worker resolved. Listed first, so it
+      // is the outermost interceptor and sees what every other one lets out.
+      activity: [scrubActivityFailures, ...(tracing.interceptors?.activity ?? [])],
+    },
+    sinks: tracing.sinks,
   };
 }

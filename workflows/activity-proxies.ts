@@ -1,10 +1,17 @@
 // How the workflows call activities: every proxy shape in one place. Control-plane calls
-// (short timeout, bounded retries with backoff); polls (retry-as-poll: unlimited attempts,
-// each "not yet" is a failed attempt retried after the poll interval, bounded by the caller's
-// deadline, and none of it is recorded in history until the last attempt); and the RAG
-// shapes: ingest batches (long, heartbeating), the in-process query steps (local activities,
-// no task-queue round trip each) and generation through the endpoint (heartbeating).
-import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+// (short start-to-close timeout, bounded retries with backoff); polls (retry-as-poll: unlimited
+// attempts, each "not yet" is a failed attempt retried after the poll interval, bounded by the
+// caller's deadline, and none of it is recorded in history until the last attempt); undos
+// (retry-as-poll until the compensation's own deadline); the smoke-test invocation
+// (heartbeating); and the RAG shapes: ingest batches (long, heartbeating), the in-process query
+// steps (local activities, no task-queue round trip each) and generation (heartbeating).
+//
+// Crash recovery: a worker that dies mid-activity is noticed when the attempt's start-to-close
+// (quick calls, 15 s) or heartbeat (long calls, 10 s) timeout passes, so another worker carries
+// on within about 15 s. Every saga call waits for a cancelled activity to finish
+// (WAIT_CANCELLATION_COMPLETED): a create still in flight when the run is cancelled has either
+// happened or not by the time compensation looks, so nothing is created behind its back.
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RagActivities } from '../activities/rag';
 
@@ -18,21 +25,26 @@ const NON_RETRYABLE = [
   'ResourceConflict',
   'EndpointFailed',
   'EndpointUpdateFailed',
+  'EndpointUpdateRollbackFailed',
   'SecretNotFound',
   'ExecutionRoleMismatch',
 ];
 
+/** One AWS call (or a handful): a lost worker is noticed after this long. */
+export const QUICK_CALL_TIMEOUT = '15 seconds';
+
 export function controlPlaneActivities(summary?: string): Activities {
   return proxyActivities<Activities>({
-    startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+    startToCloseTimeout: QUICK_CALL_TIMEOUT,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     ...(summary ? { summary } : {}),
   });
 }
 
 export function pollingActivities(opts: { deadlineMs: number; pollIntervalMs: number; summary?: string }): Activities {
   const options: ActivityOptions = {
-    startToCloseTimeout: '1 minute',
+    startToCloseTimeout: QUICK_CALL_TIMEOUT,
     scheduleToCloseTimeout: opts.deadlineMs,
     retry: {
       initialInterval: opts.pollIntervalMs,
@@ -40,6 +52,7 @@ export function pollingActivities(opts: { deadlineMs: number; pollIntervalMs: nu
       maximumInterval: opts.pollIntervalMs,
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     ...(opts.summary ? { summary: opts.summary } : {}),
   };
   return proxyActivities<Activities>(options);
@@ -54,6 +67,32 @@ export function countingActivities(): Activities {
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+}
+
+/** How long compensation keeps trying one undo before it reports it as not undone. */
+export const COMPENSATION_DEADLINE_MS = 60 * 60_000;
+
+/**
+ * Undos: each attempt is one try (or one "not deletable yet" poll), retried every poll interval
+ * (backing off to 30 s on errors) until the compensation deadline, not a handful of attempts.
+ */
+export function compensationActivities(opts: { pollIntervalMs: number; deadlineMs?: number }): Activities {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: QUICK_CALL_TIMEOUT,
+    scheduleToCloseTimeout: opts.deadlineMs ?? COMPENSATION_DEADLINE_MS,
+    retry: { initialInterval: opts.pollIntervalMs, backoffCoefficient: 1.5, maximumInterval: Math.max(opts.pollIntervalMs, 30_000), nonRetryableErrorTypes: NON_RETRYABLE },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
+
+/** The deploy's smoke test: an invocation can take up to AWS's 60 s; it heartbeats meanwhile. */
+export function invocationActivities(): Activities {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '70 seconds',
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: [...NON_RETRYABLE, 'ModelError', 'UnexpectedModelResponse'] },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 }
 

@@ -2,7 +2,10 @@
 // validate → (model for the job) → count input records → create job → wait for it (O(1)
 // history however long it runs) → count output records → delete the job's own model.
 // Cancelling stops the job and waits until it is Stopped; a missed deadline does the same.
-import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+// The stop is armed before CreateTransformJob is attempted (and that call is waited for when
+// cancelled), so a job created while the run is being cancelled is stopped too. The job's name
+// and ownership tag both come from the first run of the chain, so a retried run adopts its job.
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { batchTransformInputSchema, type BatchTransformInput } from '../common/batch-input';
 import { modelContainer } from '../common/model-container';
 import { DEFAULT_EXECUTION_ROLE_NAME, transformJobName } from '../common/resource-names';
@@ -30,11 +33,13 @@ export interface BatchTransformResult {
 
 export async function batchTransform(rawInput: BatchTransformInput): Promise<BatchTransformResult> {
   const spec = validateInput(batchTransformInputSchema, 'batchTransform', rawInput);
-  const { workflowId, firstExecutionRunId } = workflowInfo();
+  const { workflowId, runId, firstExecutionRunId } = workflowInfo();
   const jobName = transformJobName(spec.jobNamePrefix, workflowId, firstExecutionRunId);
-  // The ownership tag comes from the same run id as the name: a retried run (a new runId) must
-  // recognise the job and model its first run made as its own.
-  const runTag = `${workflowId}/${firstExecutionRunId}`;
+  // The ownership tag comes from the same run id as the name, so a retried run (a new runId)
+  // recognises the job and model its first run made as its own. Runs started before this change
+  // replay with their own run id and the stop armed after create.
+  const sagaV2 = patched('batch-saga-v2');
+  const runTag = `${workflowId}/${sagaV2 ? firstExecutionRunId : runId}`;
   const progress = new ProgressTracker('batchTransform', jobName);
   const controlPlane = controlPlaneActivities();
   const counting = countingActivities();
@@ -79,6 +84,7 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
     if (input.objects === 0) throw ApplicationFailure.nonRetryable(`input.s3Uri: no objects under ${spec.input.s3Uri}`, 'EmptyInput');
     progress.resource('inputRecords', String(input.records));
 
+    if (sagaV2) jobCreated = true; // may exist from here on; stopping one that does not is a no-op
     const job = await progress.step('createTransformJob', () =>
       controlPlane.createTransformJob({
         jobName,
@@ -134,7 +140,7 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
     };
   } catch (err) {
     const cancelled = isCancellation(err);
-    if (cancelled && jobCreated) {
+    if (jobCreated && (cancelled || sagaV2)) {
       progress.compensating();
       await CancellationScope.nonCancellable(stopJob);
     }

@@ -2,16 +2,27 @@
 // validate → execution role → model → endpoint config → endpoint (create or blue/green update)
 // → wait for InService → autoscaling → smoke test. Any failure (or cancellation) undoes what
 // this run created, newest first, unless the input asks to retain it.
-import { ApplicationFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+//
+// The saga's rules (issue 9): each undo is registered before its create is attempted, and the
+// undo itself checks the ownership tags, so an undo that finds nothing, or finds what another
+// run made, does nothing; an endpoint is deleted only once AWS allows it (not Creating or
+// Updating); a config or model the endpoint still uses is kept; autoscaling is deregistered only
+// if this run registered it; an update's previous config is read before the update starts, so a
+// retried update keeps its rollback, and the rollback never creates an endpoint.
+import { ApplicationFailure, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { deployEndpointInputSchema, type DeployEndpointInput, type DeploySpec } from '../common/endpoint-input';
 import { modelContainer } from '../common/model-container';
-import { DEFAULT_EXECUTION_ROLE_NAME, endpointConfigName, modelName } from '../common/resource-names';
+import { DEFAULT_EXECUTION_ROLE_NAME, endpointConfigName, modelName, teardownWorkflowId, variantResourceId } from '../common/resource-names';
 import type { EndpointChange } from '../activities/sagemaker';
-import { controlPlaneActivities, pollingActivities } from './activity-proxies';
+import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies';
 import { Compensations } from './compensation';
+import { refuseWhileRunning } from './endpoint-exclusion';
 import { isDeadline, reasonOf } from './failures';
 import { ProgressTracker } from './progress';
 import { tagWithEndpointName, validateInput } from './workflow-input';
+
+/** Marks runs with the issue-9 saga; runs started before it replay the old sequence. */
+export const DEPLOY_SAGA_V2 = 'deploy-saga-v2';
 
 export interface DeployEndpointResult {
   endpointName: string;
@@ -33,15 +44,30 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
   tagWithEndpointName(endpointName);
   const progress = new ProgressTracker('deployEndpoint', endpointName);
   const undo = new Compensations();
-  const { workflowId, runId } = workflowInfo();
-  const tags = { endpointName, runTag: `${workflowId}/${runId}`, extra: spec.tags };
+  const sagaV2 = patched(DEPLOY_SAGA_V2);
+  const { workflowId, runId, firstExecutionRunId } = workflowInfo();
+  // The whole chain of runs (a retried workflow included) owns what its first run created.
+  const runTag = `${workflowId}/${sagaV2 ? firstExecutionRunId : runId}`;
+  const tags = { endpointName, runTag, extra: spec.tags };
   const controlPlane = controlPlaneActivities();
+  const pollIntervalMs = spec.timeouts.pollIntervalSeconds * 1000;
+  const compensate = compensationActivities({ pollIntervalMs });
+  const owned = { ownedBy: runTag, endpointName };
   const names = { model: modelName(spec), config: endpointConfigName(spec) };
   const waitForInService = pollingActivities({
     deadlineMs: spec.timeouts.inServiceMinutes * 60_000,
-    pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000,
+    pollIntervalMs,
     summary: `Wait for ${endpointName} to be InService (deadline ${spec.timeouts.inServiceMinutes} min)`,
   });
+  /** Runs a create with its undo registered first (pre-v2 runs registered it after, if created). */
+  const createWithUndo = async <T extends { created: boolean }>(description: string, run: () => Promise<unknown>, create: () => Promise<T>): Promise<T> => {
+    if (sagaV2) undo.push(description, run);
+    const result = await create();
+    if (!sagaV2 && result.created) undo.push(description, run);
+    return result;
+  };
+
+  if (sagaV2) await refuseWhileRunning(controlPlane, teardownWorkflowId(endpointName), `Deploy of endpoint ${endpointName}`);
 
   try {
     const roleArn = spec.executionRoleArn
@@ -49,50 +75,86 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
       : (await progress.step('ensureExecutionRole', () => controlPlane.ensureExecutionRole({ roleName: DEFAULT_EXECUTION_ROLE_NAME }))).roleArn;
     progress.resource('roleArn', roleArn);
 
-    const model = await progress.step('createModel', () =>
-      controlPlane.createModel({
-        modelName: names.model,
-        ...modelContainer(spec.model),
-        roleArn,
-        tags,
-      }),
+    const model = await createWithUndo(
+      `delete model ${names.model}`,
+      () => compensate.deleteModel({ modelName: names.model, ...owned }),
+      () => progress.step('createModel', () => controlPlane.createModel({ modelName: names.model, ...modelContainer(spec.model), roleArn, tags })),
     );
     progress.resource('modelName', names.model);
-    if (model.created) undo.push(`delete model ${names.model}`, () => controlPlane.deleteModel({ modelName: names.model }));
 
-    const config = await progress.step('createEndpointConfig', () =>
-      controlPlane.createEndpointConfig({
-        configName: names.config,
-        modelName: names.model,
-        variantName: spec.variant.name,
-        instanceType: spec.variant.instanceType,
-        initialInstanceCount: spec.variant.initialInstanceCount,
-        containerStartupHealthCheckTimeoutSeconds: spec.variant.containerStartupHealthCheckTimeoutSeconds,
-        asyncInference: spec.asyncInference,
-        tags,
-      }),
+    const config = await createWithUndo(
+      `delete endpoint config ${names.config}`,
+      () => compensate.deleteEndpointConfig({ configName: names.config, ...owned }),
+      () =>
+        progress.step('createEndpointConfig', () =>
+          controlPlane.createEndpointConfig({
+            configName: names.config,
+            modelName: names.model,
+            variantName: spec.variant.name,
+            instanceType: spec.variant.instanceType,
+            initialInstanceCount: spec.variant.initialInstanceCount,
+            containerStartupHealthCheckTimeoutSeconds: spec.variant.containerStartupHealthCheckTimeoutSeconds,
+            asyncInference: spec.asyncInference,
+            tags,
+          }),
+        ),
     );
     progress.resource('endpointConfigName', names.config);
-    if (config.created) undo.push(`delete endpoint config ${names.config}`, () => controlPlane.deleteEndpointConfig({ configName: names.config }));
 
-    const change = await progress.step(
-      'createOrUpdateEndpoint',
-      () => controlPlane.createOrUpdateEndpoint({ endpointName, configName: names.config, tags }),
-      (c) => c.action,
-    );
+    const deleteEndpoint = async () => {
+      if ((await compensate.deleteEndpoint({ endpointName, ownedBy: runTag })).deleted) await compensate.awaitEndpointDeleted({ endpointName });
+    };
+    const rollBackTo = (previous: string) => async () => {
+      // Waits out the update being undone (or AWS's own rollback), then moves back; never creates.
+      if ((await compensate.updateEndpoint({ endpointName, configName: previous, ifExists: true })).updated) {
+        await compensate.awaitEndpointInService({ endpointName, expectedConfigName: previous });
+      }
+    };
+    const change: EndpointChange = sagaV2 ? await createOrUpdate() : await legacyCreateOrUpdate();
     progress.resource('endpointArn', change.endpointArn);
-    if (change.action === 'created') {
-      undo.push(`delete endpoint ${endpointName}`, async () => {
-        await controlPlane.deleteEndpoint({ endpointName });
-        await pollingActivities({ deadlineMs: 30 * 60_000, pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000 }).awaitEndpointDeleted({ endpointName });
-      });
-    } else if (change.action === 'updated' && change.previousConfigName) {
-      const previous = change.previousConfigName;
-      undo.push(`roll endpoint ${endpointName} back to ${previous}`, async () => {
-        // The update being undone may still be rolling out; wait it out (EndpointBusy) first.
-        await waitForInService.createOrUpdateEndpoint({ endpointName, configName: previous, tags });
-        await waitForInService.awaitEndpointInService({ endpointName, expectedConfigName: previous });
-      });
+
+    async function createOrUpdate(): Promise<EndpointChange> {
+      // Read once, before anything changes, and kept in history: a retried update still knows
+      // the config to roll back to even when its first attempt already finished.
+      let before = await controlPlane.describeEndpointStatus({ endpointName });
+      if (before.status === 'Failed') {
+        throw ApplicationFailure.nonRetryable(
+          `Endpoint ${endpointName} exists in status Failed (${before.failureReason ?? 'no reason given'}); tear it down before deploying again`,
+          'EndpointFailed',
+        );
+      }
+      if (before.status === 'NotFound' || before.createdBy === runTag) {
+        undo.push(`delete endpoint ${endpointName}`, deleteEndpoint);
+        const created = await progress.step('createOrUpdateEndpoint', () => controlPlane.createEndpoint({ endpointName, configName: names.config, tags }), () => 'created');
+        return { endpointArn: created.endpointArn, action: 'created' };
+      }
+      if (before.configName === names.config || before.pendingConfigName === names.config) {
+        progress.skip('createOrUpdateEndpoint', `endpoint already on ${names.config}`);
+        return { endpointArn: before.endpointArn!, action: 'unchanged' };
+      }
+      if (before.status !== 'InService') {
+        // Someone else's change is under way; let it settle so "previous" is what it left.
+        await progress.step('waitForEndpointIdle', () => waitForInService.awaitEndpointInService({ endpointName }));
+        before = await controlPlane.describeEndpointStatus({ endpointName });
+      }
+      const previousConfigName = before.configName!;
+      undo.push(`roll endpoint ${endpointName} back to ${previousConfigName}`, rollBackTo(previousConfigName));
+      await progress.step('createOrUpdateEndpoint', () => waitForInService.updateEndpoint({ endpointName, configName: names.config }), () => 'updated');
+      return { endpointArn: before.endpointArn!, action: 'updated', previousConfigName };
+    }
+
+    /** Deploys started before DEPLOY_SAGA_V2 replay this: one call, undo registered after. */
+    async function legacyCreateOrUpdate(): Promise<EndpointChange> {
+      const c = await progress.step('createOrUpdateEndpoint', () => controlPlane.createOrUpdateEndpoint({ endpointName, configName: names.config, tags }), (r) => r.action);
+      if (c.action === 'created') undo.push(`delete endpoint ${endpointName}`, deleteEndpoint);
+      else if (c.action === 'updated' && c.previousConfigName) {
+        const previous = c.previousConfigName;
+        undo.push(`roll endpoint ${endpointName} back to ${previous}`, async () => {
+          await waitForInService.createOrUpdateEndpoint({ endpointName, configName: previous, tags });
+          await waitForInService.awaitEndpointInService({ endpointName, expectedConfigName: previous });
+        });
+      }
+      return c;
     }
 
     try {
@@ -111,11 +173,13 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
     let autoscaling: DeployEndpointResult['autoscaling'];
     if (spec.autoscaling) {
       const scaling = spec.autoscaling;
-      autoscaling = await progress.step('registerAutoscaling', () =>
-        controlPlane.registerAutoscaling({ endpointName, variantName: spec.variant.name, ...scaling }),
-      );
-      const resourceId = autoscaling.resourceId;
-      undo.push(`deregister autoscaling ${resourceId}`, () => controlPlane.deregisterAutoscaling({ resourceId }));
+      const resourceId = variantResourceId(endpointName, spec.variant.name);
+      const deregister = () => compensate.deregisterAutoscaling({ resourceId });
+      // Only a target this run adds is removed on failure: an existing one serves a live endpoint.
+      const existed = sagaV2 && change.action !== 'created' && (await controlPlane.findScalableTargets({ endpointName })).includes(resourceId);
+      if (sagaV2 && !existed) undo.push(`deregister autoscaling ${resourceId}`, deregister);
+      autoscaling = await progress.step('registerAutoscaling', () => controlPlane.registerAutoscaling({ endpointName, variantName: spec.variant.name, ...scaling }));
+      if (!sagaV2) undo.push(`deregister autoscaling ${resourceId}`, deregister);
     } else {
       progress.skip('registerAutoscaling', 'no autoscaling in input');
     }
@@ -127,7 +191,7 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
     } else if (spec.smokeTest) {
       const { prompt, maxNewTokens } = spec.smokeTest;
       const out = await progress.step('smokeTest', () =>
-        controlPlane.invokeEndpoint({ endpointName, inputs: prompt, parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 } }),
+        invocationActivities().invokeEndpoint({ endpointName, inputs: prompt, parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 } }),
       );
       smokeTest = { prompt, ...out };
     } else {

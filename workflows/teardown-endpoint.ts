@@ -2,9 +2,15 @@
 // AWS needs: scaling policies and targets → endpoint → (wait until gone) → configs → models.
 // Every step treats "not found" as done, so running it twice, or after a half-finished
 // deploy, is fine. The shared execution role is kept: it costs nothing and others use it.
-import { ApplicationFailure } from '@temporalio/workflow';
+// Only what this project made is touched: an endpoint without our created-by tag is refused
+// unless `force: true` (configs and models are found by our endpoint tag in the first place).
+// A teardown never runs alongside a deploy of the same endpoint (endpoint-exclusion.ts), and
+// an endpoint still Creating or Updating is deleted as soon as AWS allows it.
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import { teardownEndpointInputSchema, type TeardownEndpointInput } from '../common/endpoint-input';
+import { deployWorkflowId } from '../common/resource-names';
 import { controlPlaneActivities, pollingActivities } from './activity-proxies';
+import { refuseWhileRunning } from './endpoint-exclusion';
 import { isDeadline, reasonOf } from './failures';
 import { ProgressTracker } from './progress';
 import { tagWithEndpointName, validateInput } from './workflow-input';
@@ -24,6 +30,14 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
   tagWithEndpointName(endpointName);
   const progress = new ProgressTracker('teardownEndpoint', endpointName);
   const controlPlane = controlPlaneActivities();
+  // Runs started before ownership and exclusion replay without them.
+  const guarded = patched('teardown-ownership-v2');
+  const waitForDeleted = pollingActivities({
+    deadlineMs: spec.timeouts.deletedMinutes * 60_000,
+    pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000,
+    summary: `Wait for ${endpointName} to be deleted`,
+  });
+  if (guarded) await refuseWhileRunning(controlPlane, deployWorkflowId(endpointName), `Teardown of endpoint ${endpointName}`);
 
   try {
     const found = await progress.step(
@@ -31,6 +45,12 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
       () => controlPlane.findEndpointResources({ endpointName }),
       (r) => `endpoint ${r.endpoint?.status ?? 'absent'}, ${r.configNames.length} configs, ${r.modelNames.length} models`,
     );
+    if (guarded && found.endpoint && !found.endpoint.createdBy && !spec.force) {
+      throw ApplicationFailure.nonRetryable(
+        `Endpoint ${endpointName} was not created by this project (it has no llmops:created-by-run tag); nothing was deleted. Pass force: true to delete it and its scaling anyway`,
+        'NotOwnedByProject',
+      );
+    }
     const targets = await progress.step('findScalableTargets', () => controlPlane.findScalableTargets({ endpointName }));
 
     for (const resourceId of targets) {
@@ -40,18 +60,13 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
     let endpointDeleted = false;
     if (found.endpoint) {
       progress.resource('endpointArn', found.endpoint.arn);
-      endpointDeleted = (await progress.step('deleteEndpoint', () => controlPlane.deleteEndpoint({ endpointName }))).deleted;
+      // As a poll: AWS refuses to delete an endpoint while it is Creating or Updating.
+      endpointDeleted = (await progress.step('deleteEndpoint', () => (guarded ? waitForDeleted : controlPlane).deleteEndpoint({ endpointName }))).deleted;
     } else {
       progress.skip('deleteEndpoint', 'endpoint does not exist');
     }
     try {
-      await progress.step('waitForDeleted', () =>
-        pollingActivities({
-          deadlineMs: spec.timeouts.deletedMinutes * 60_000,
-          pollIntervalMs: spec.timeouts.pollIntervalSeconds * 1000,
-          summary: `Wait for ${endpointName} to be deleted`,
-        }).awaitEndpointDeleted({ endpointName }),
-      );
+      await progress.step('waitForDeleted', () => waitForDeleted.awaitEndpointDeleted({ endpointName }));
     } catch (err) {
       if (!isDeadline(err)) throw err;
       throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} was not deleted within ${spec.timeouts.deletedMinutes} minutes`, 'DeadlineExceeded');

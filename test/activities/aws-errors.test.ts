@@ -97,6 +97,24 @@ describe('classifyAwsError', () => {
     }
   });
 
+  it('4xx codes that mean "try again" are retryable: concurrent changes, request timeouts, expired tokens', () => {
+    for (const err of [
+      sdkError('ConcurrentUpdateException', 'Concurrent update on endpoint/demo/variant/AllTraffic', 'client', 400),
+      sdkError('ConcurrentModification', 'Cannot perform the operation on the same entity at the same time', 'client', 409),
+      sdkError('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period', 'client', 400),
+      sdkError('PriorRequestNotComplete', 'The request was rejected because it is still processing a prior request', 'client', 400),
+      sdkError('ExpiredToken', 'The security token included in the request is expired', 'client', 400),
+      sdkError('ExpiredTokenException', 'The security token included in the request is expired', 'client', 403),
+    ]) {
+      expect(classified(err), err.name).toMatchObject({ type: err.name, nonRetryable: false });
+    }
+  });
+
+  it('a 5xx without a fault marker is still retryable', () => {
+    const err = Object.assign(new Error('Bad gateway'), { name: 'Unknown', $metadata: { httpStatusCode: 502 } });
+    expect(classified(err)).toMatchObject({ nonRetryable: false });
+  });
+
   it('access-denied, quota and resource-in-use errors are non-retryable', () => {
     for (const err of [
       sdkError('AccessDeniedException', 'User is not authorized', 'client', 400),

@@ -141,4 +141,15 @@ describe('batchTransform', () => {
     expect(overlap('s3://demo-batch/data/', 's3://demo-batch/data-out/')).toBe(false);
     expect(overlap('s3://demo-batch/in/', 's3://other-bucket/in/')).toBe(false);
   });
+
+  it('finding 1: a cancel while CreateTransformJob is in flight still stops the job it makes', async () => {
+    const { result, cloud } = await withWorker({ jobPolls: 1_000_000, createDelayMs: 1500 }, async (start, c) => {
+      const h = await start(input({ timeouts: { jobMinutes: 60, pollIntervalSeconds: 0.5 } }));
+      while (!c.calls.some((call) => call.startsWith('createTransformJob'))) await new Promise((r) => setTimeout(r, 20));
+      await h.cancel();
+      return h.result().catch((e: unknown) => e);
+    });
+    expect((result as WorkflowFailedError).cause?.name).toBe('CancelledFailure');
+    expect([...cloud.jobs.values()].map((j) => j.status)).toEqual(['Stopped']);
+  });
 });

@@ -5,6 +5,8 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployEndpointInput } from '../../common/endpoint-input';
 import type { Progress } from '../../workflows/progress';
+import { INPUT_FINGERPRINT_MEMO, runWorkflow } from '../../clients/workflow-runs';
+import { inputFingerprint } from '../../common/resource-names';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal';
 import { createFakeCloud, type FakeBehaviour } from './fake-activities';
 
@@ -80,10 +82,12 @@ describe('deployEndpoint', () => {
       'smokeTest',
     ]);
     expect(cloud.calls.filter((c) => !c.startsWith('await'))).toEqual([
+      'runningWorkflow teardown-demo',
       'ensureExecutionRole',
       `createModel ${result.modelName}`,
       `createEndpointConfig ${result.endpointConfigName}`,
-      'createOrUpdateEndpoint demo',
+      'describeEndpointStatus demo',
+      'createEndpoint demo',
       'registerAutoscaling',
       'invokeEndpoint',
     ]);
@@ -112,8 +116,9 @@ describe('deployEndpoint', () => {
     expect(wait.durationMs).toBeGreaterThanOrEqual(60 * 60 * 1000);
   });
 
-  it('fails with the deadline and the current status when InService never comes', async () => {
-    const cloud = createFakeCloud({ pollsBeforeReady: 10_000 });
+  it('fails with the deadline and the current status when InService never comes, deleting the endpoint once AWS allows it', async () => {
+    // Creating for 15 polls of 30 s: past the 5-minute deadline, then compensation waits it out.
+    const cloud = createFakeCloud({ pollsBeforeReady: 15 });
     const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, baseInput({ timeouts: { inServiceMinutes: 5, pollIntervalSeconds: 30 } }))));
     expect(err.message).toMatch(/did not reach InService within 5 minutes \(status now: Creating\)/);
     expect(err.message).toMatch(/rolled back: delete endpoint demo, delete endpoint config demo-c-\w+, delete model demo-m-\w+/);
@@ -157,7 +162,7 @@ describe('deployEndpoint', () => {
   });
 
   it('cleans up when cancelled while waiting for InService, and ends cancelled', async () => {
-    const cloud = createFakeCloud({ pollsBeforeReady: 1_000_000 });
+    const cloud = createFakeCloud({ pollsBeforeReady: 30 });
     const { err, progress } = await withWorker(cloud, async (tq) => {
       // Real time passes here (nothing awaits a result, so the server does not skip): poll fast.
       const h = await deploy(tq, baseInput({ timeouts: { inServiceMinutes: 90, pollIntervalSeconds: 0.5 } }));
@@ -238,5 +243,126 @@ describe('deployEndpoint', () => {
     expect(err.message).toContain('model.environment.EXTRA: must not hold a secret literally');
     expect(err.message).not.toContain(literal);
     expect(cloud.calls).toEqual([]);
+  });
+});
+
+// Regression tests for issue 9's saga findings: each fails on the code before the fix.
+describe('deployEndpoint saga under cancel, crash and retry', () => {
+  const nothingLeft = (cloud: ReturnType<typeof createFakeCloud>) => cloud.endpoints.size + cloud.configs.size + cloud.models.size + cloud.targets.size;
+
+  it('finding 1: a cancel while CreateEndpoint is in flight still deletes the endpoint it makes', async () => {
+    const cloud = createFakeCloud({ createDelayMs: 1500, pollsBeforeReady: 3 });
+    const err = await withWorker(cloud, async (tq) => {
+      const h = await deploy(tq, baseInput());
+      while (!cloud.calls.some((c) => /^create(OrUpdate)?Endpoint demo/.test(c))) await new Promise((r) => setTimeout(r, 20));
+      await h.cancel();
+      return h.result().catch((e: unknown) => e);
+    });
+    expect((err as WorkflowFailedError).cause?.name).toBe('CancelledFailure');
+    expect(nothingLeft(cloud)).toBe(0);
+  });
+
+  it('finding 2: compensation waits while the endpoint is Creating, and deletes config and model only after it is gone', async () => {
+    // Creating for 40 looks: the InService deadline passes first, AWS refuses deletes meanwhile.
+    const cloud = createFakeCloud({ pollsBeforeReady: 40 });
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, baseInput({ timeouts: { inServiceMinutes: 2, pollIntervalSeconds: 10 } }))));
+    expect(err.message).toMatch(/did not reach InService within 2 minutes/);
+    expect(err.message).not.toMatch(/could not undo/);
+    expect(nothingLeft(cloud)).toBe(0);
+    const gone = cloud.calls.lastIndexOf('awaitEndpointDeleted');
+    expect(cloud.calls.findIndex((c) => c.startsWith('deleteEndpointConfig'))).toBeGreaterThan(gone);
+    expect(cloud.calls.findIndex((c) => c.startsWith('deleteModel'))).toBeGreaterThan(gone);
+  });
+
+  it('finding 3: an identical re-deploy whose smoke test fails leaves the healthy endpoint and its autoscaling alone', async () => {
+    const behaviour: FakeBehaviour = {};
+    const cloud = createFakeCloud(behaviour);
+    const err = await withWorker(cloud, async (tq) => {
+      await (await deploy(tq, baseInput())).result();
+      behaviour.smokeTestError = 'Received client error (424) from primary';
+      return failureOf(await deploy(tq, baseInput()));
+    });
+    expect(err.message).toContain('failed at step smokeTest');
+    expect([...cloud.targets]).toEqual(['endpoint/demo/variant/AllTraffic']);
+    expect(cloud.endpoints.get('demo')?.status).toBe('InService');
+    expect(cloud.configs.size + cloud.models.size).toBe(2);
+  });
+
+  it('finding 4: an update retried after its first attempt finished still rolls back, and keeps what the endpoint serves', async () => {
+    const behaviour: FakeBehaviour = {};
+    const cloud = createFakeCloud(behaviour);
+    const { first, err } = await withWorker(cloud, async (tq) => {
+      const first = await (await deploy(tq, baseInput())).result();
+      Object.assign(behaviour, { loseFirstUpdateAnswer: true, smokeTestError: 'Received client error (424) from primary' });
+      return { first, err: await failureOf(await deploy(tq, baseInput({ variant: { instanceType: 'ml.g5.2xlarge' } }))) };
+    });
+    expect(err.message).toMatch(new RegExp(`rolled back: .*roll endpoint demo back to ${first.endpointConfigName}`));
+    const ep = cloud.endpoints.get('demo')!;
+    expect(ep).toMatchObject({ status: 'InService', configName: first.endpointConfigName });
+    expect([...cloud.configs.keys()]).toEqual([first.endpointConfigName]);
+    expect([...cloud.models.keys()]).toEqual([first.modelName]);
+  });
+
+  it('finding 4: UpdateRollbackFailed fails the deploy at once with AWS\'s reason, and the new config it still holds is kept', async () => {
+    const reason = 'Unable to roll back: instance capacity is unavailable.';
+    const behaviour: FakeBehaviour = {};
+    const cloud = createFakeCloud(behaviour);
+    const err = await withWorker(cloud, async (tq) => {
+      await (await deploy(tq, baseInput())).result();
+      Object.assign(behaviour, { pollsBeforeReady: 2, failUpdateWith: reason, updateRollbackFails: true });
+      return failureOf(await deploy(tq, baseInput({ variant: { instanceType: 'ml.g5.2xlarge' }, timeouts: { inServiceMinutes: 600, pollIntervalSeconds: 10 } })));
+    });
+    expect(err.message).toContain(`UpdateRollbackFailed: ${reason}`);
+    // A handful of polls, not a 10-hour wait.
+    expect(cloud.polls()).toBeLessThan(20);
+    expect(cloud.endpoints.get('demo')?.status).toBe('UpdateRollbackFailed');
+    expect(cloud.configs.size).toBe(2);
+  });
+
+  it('finding 4: the rollback never creates an endpoint that disappeared meanwhile', async () => {
+    const behaviour: FakeBehaviour = {};
+    const cloud = createFakeCloud(behaviour);
+    await withWorker(cloud, async (tq) => {
+      await (await deploy(tq, baseInput())).result();
+      Object.assign(behaviour, { smokeTestError: 'boom', onSmokeTest: () => cloud.endpoints.delete('demo') });
+      return failureOf(await deploy(tq, baseInput({ variant: { instanceType: 'ml.g5.2xlarge' } })));
+    });
+    expect(cloud.endpoints.size).toBe(0);
+    expect(cloud.calls.filter((c) => /^create(OrUpdate)?Endpoint demo/.test(c))).toEqual(['createEndpoint demo']);
+  });
+
+  it('an undo leaves alone what another run made: a re-deploy that fails before the endpoint keeps the first run\'s model and config', async () => {
+    const behaviour: FakeBehaviour = {};
+    const cloud = createFakeCloud(behaviour);
+    await withWorker(cloud, async (tq) => {
+      await (await deploy(tq, baseInput())).result();
+      cloud.endpoints.clear(); // the endpoint went away, its model and config are still there
+      behaviour.failWith = 'health check';
+      return failureOf(await deploy(tq, baseInput()));
+    });
+    expect(cloud.models.size + cloud.configs.size).toBe(2);
+    expect(cloud.endpoints.size).toBe(0);
+  });
+
+  it('finding 6: a deploy refuses to start while a teardown of the same endpoint runs', async () => {
+    const cloud = createFakeCloud();
+    cloud.running.add('teardown-demo');
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, baseInput())));
+    expect(err.message).toMatch(/^Deploy of endpoint demo refused: workflow teardown-demo \(run run-1\) is running/);
+    expect(cloud.calls).toEqual(['runningWorkflow teardown-demo']);
+  });
+
+  it('finding 6: starting a deploy whose input differs from the running one fails clearly instead of attaching', async () => {
+    const cloud = createFakeCloud({ pollsBeforeReady: 1_000_000 });
+    const err = await withWorker(cloud, async (tq) => {
+      const slow = baseInput({ timeouts: { inServiceMinutes: 90, pollIntervalSeconds: 0.5 } });
+      const first = env.client.workflow.start('deployEndpoint', { taskQueue: tq, workflowId: 'deploy-demo', args: [slow], memo: { [INPUT_FINGERPRINT_MEMO]: inputFingerprint(slow) } });
+      const handle = await first;
+      const other = baseInput({ variant: { instanceType: 'ml.g5.2xlarge' }, timeouts: slow.timeouts });
+      const refused = await runWorkflow(env.client, 'deployEndpoint', 'deploy-demo', other, () => {}, tq).catch((e: unknown) => e);
+      await handle.terminate('test over');
+      return refused as Error;
+    });
+    expect(err.message).toMatch(/^deploy-demo is already running \(run [\w-]+, started .*\) with a different input; wait for it to finish or cancel it/);
   });
 });

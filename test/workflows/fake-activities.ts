@@ -1,25 +1,47 @@
 // An in-memory stand-in for the activities, for workflow unit tests only: it keeps enough
-// state (models, configs, endpoints, scaling targets) to check sequencing, idempotent
-// re-runs, compensation and teardown without any AWS or local cloud.
+// state (models, configs, endpoints, scaling targets, jobs) to check sequencing, idempotent
+// re-runs, compensation and teardown without any AWS or local cloud. It refuses what AWS
+// refuses, the way the real activities report it: an endpoint that is Creating or Updating
+// cannot be deleted or updated yet ("not yet", retryable), an endpoint moves through Creating
+// and Updating (the config it is on stays the old one until an update finishes, the new one is
+// pending), an update can fail and be rolled back by AWS or end UpdateRollbackFailed. Time is
+// counted in calls: each call that looks at a busy endpoint moves it one step on.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
+import type { DeleteOutcome, EndpointState } from '../../activities/sagemaker';
 
 interface FakeEndpoint {
   configName: string;
+  /** The config an update is rolling out. */
+  pendingConfigName?: string;
   status: string;
   failureReason?: string;
-  runTag: string;
-  /** Polls left before Creating/Updating settles. */
+  /** The created-by-run tag; undefined: made outside this project. */
+  runTag?: string;
+  /** Steps left before Creating/Updating settles. */
   pollsLeft: number;
 }
 
 export interface FakeBehaviour {
-  /** How many awaitEndpointInService polls see Creating before InService (or failure). */
+  /** How many looks at a Creating/Updating endpoint before it settles. */
   pollsBeforeReady?: number;
-  /** If set, the endpoint ends Failed with this reason instead of InService. */
+  /** If set, a created endpoint ends Failed with this reason instead of InService. */
   failWith?: string;
+  /** If set, an update fails with this reason and AWS rolls it back (InService on the old config). */
+  failUpdateWith?: string;
+  /** With failUpdateWith: AWS's rollback fails too, leaving UpdateRollbackFailed. */
+  updateRollbackFails?: boolean;
   /** If set, the smoke test invocation fails with this message. */
   smokeTestError?: string;
+  /** Called when the smoke test runs (to change the world under the deploy). */
+  onSmokeTest?: () => void;
+  /**
+   * The first update call gets through to AWS and the update even finishes, but its answer is
+   * lost (a worker crash, a dropped connection): the attempt fails and is retried.
+   */
+  loseFirstUpdateAnswer?: boolean;
+  /** Real milliseconds createEndpoint / createTransformJob take to answer after AWS has acted. */
+  createDelayMs?: number;
   /** How many awaitTransformJob polls see InProgress before the job ends. */
   jobPolls?: number;
   /** How the transform job ends (default Completed). */
@@ -35,14 +57,56 @@ interface FakeJob {
   modelName: string;
 }
 
+const BUSY = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack']);
+const notYet = (message: string, type: string) => ApplicationFailure.create({ message, type, category: 'BENIGN' });
+
 export function createFakeCloud(behaviour: FakeBehaviour = {}) {
   const models = new Map<string, { runTag: string; image: string }>();
   const configs = new Map<string, { runTag: string; modelName: string }>();
   const endpoints = new Map<string, FakeEndpoint>();
   const targets = new Set<string>();
   const jobs = new Map<string, FakeJob>();
+  /** Workflow ids the fake Temporal reports as running (runningWorkflow). */
+  const running = new Set<string>();
   const calls: string[] = [];
   let polls = 0;
+  const ready = behaviour.pollsBeforeReady ?? 0;
+
+  /** One step of time for a busy endpoint. */
+  function advance(ep: FakeEndpoint): void {
+    if (!BUSY.has(ep.status)) return;
+    if (ep.pollsLeft-- > 0) return;
+    if (ep.status === 'Creating') {
+      if (behaviour.failWith) Object.assign(ep, { status: 'Failed', failureReason: behaviour.failWith });
+      else ep.status = 'InService';
+    } else if (ep.status === 'Updating' && behaviour.failUpdateWith) {
+      ep.failureReason = behaviour.failUpdateWith;
+      ep.status = behaviour.updateRollbackFails ? 'UpdateRollbackFailed' : 'InService';
+      if (!behaviour.updateRollbackFails) ep.pendingConfigName = undefined;
+    } else {
+      Object.assign(ep, { status: 'InService', configName: ep.pendingConfigName ?? ep.configName, pendingConfigName: undefined });
+    }
+  }
+  let updateAnswersLost = 0;
+  /** Applies loseFirstUpdateAnswer: the update completes, then the attempt fails. */
+  function maybeLoseAnswer(ep: FakeEndpoint): void {
+    if (!behaviour.loseFirstUpdateAnswer || updateAnswersLost++ > 0) return;
+    ep.pollsLeft = 0;
+    advance(ep);
+    throw ApplicationFailure.retryable('socket hang up', 'Error');
+  }
+  const delay = () => new Promise((r) => setTimeout(r, behaviour.createDelayMs ?? 0));
+  const uses = (endpointName: string | undefined) => {
+    const ep = endpointName ? endpoints.get(endpointName) : undefined;
+    const used = [ep?.configName, ep?.pendingConfigName].filter((c): c is string => !!c);
+    return { configs: new Set(used), models: new Set(used.map((c) => configs.get(c)?.modelName)) };
+  };
+  /** An undo's guard, as the real activities apply it. */
+  const keptBecause = (owner: string | undefined, ownedBy: string | undefined, inUse: boolean): string | undefined => {
+    if (ownedBy === undefined) return undefined;
+    if (owner !== ownedBy) return `created by ${owner ?? 'someone outside this project'}`;
+    return inUse ? 'in use' : undefined;
+  };
 
   const activities = {
     async ensureExecutionRole({ roleName }) {
@@ -61,57 +125,102 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       if (!existing) configs.set(configName, { runTag: tags.runTag, modelName });
       return { configArn: `arn:endpoint-config/${configName}`, created: configs.get(configName)!.runTag === tags.runTag };
     },
+    /** Pre-v2 deploys' single create-or-update call. */
     async createOrUpdateEndpoint({ endpointName, configName, tags }) {
       calls.push(`createOrUpdateEndpoint ${endpointName}`);
       const ep = endpoints.get(endpointName);
       const arn = `arn:endpoint/${endpointName}`;
       if (!ep) {
-        endpoints.set(endpointName, { configName, status: 'Creating', runTag: tags.runTag, pollsLeft: behaviour.pollsBeforeReady ?? 0 });
+        endpoints.set(endpointName, { configName, status: 'Creating', runTag: tags.runTag, pollsLeft: ready });
+        await delay();
         return { endpointArn: arn, action: 'created' };
       }
       if (ep.configName === configName) return { endpointArn: arn, action: ep.runTag === tags.runTag ? 'created' : 'unchanged' };
+      if (BUSY.has(ep.status)) throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointBusy');
       const previousConfigName = ep.configName;
-      Object.assign(ep, { configName, status: 'Updating', pollsLeft: behaviour.pollsBeforeReady ?? 0 });
+      Object.assign(ep, { pendingConfigName: configName, status: 'Updating', pollsLeft: ready });
+      maybeLoseAnswer(ep);
       return { endpointArn: arn, action: 'updated', previousConfigName };
     },
-    async awaitEndpointInService({ endpointName }) {
+    async describeEndpointStatus({ endpointName }): Promise<EndpointState> {
+      calls.push(`describeEndpointStatus ${endpointName}`);
+      const ep = endpoints.get(endpointName);
+      if (!ep) return { status: 'NotFound' };
+      return { status: ep.status, endpointArn: `arn:endpoint/${endpointName}`, failureReason: ep.failureReason, configName: ep.configName, pendingConfigName: ep.pendingConfigName, createdBy: ep.runTag };
+    },
+    async createEndpoint({ endpointName, configName, tags }) {
+      calls.push(`createEndpoint ${endpointName}`);
+      const ep = endpoints.get(endpointName);
+      if (ep && ep.runTag !== tags.runTag) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} was created meanwhile by ${ep.runTag}`, 'ResourceConflict');
+      if (!ep) endpoints.set(endpointName, { configName, status: 'Creating', runTag: tags.runTag, pollsLeft: ready });
+      await delay(); // AWS has it; the answer is slow
+      return { endpointArn: `arn:endpoint/${endpointName}` };
+    },
+    async updateEndpoint({ endpointName, configName, ifExists }) {
+      calls.push(`updateEndpoint ${endpointName} ${configName}`);
+      const ep = endpoints.get(endpointName);
+      if (!ep) {
+        if (ifExists) return { updated: false };
+        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} does not exist`, 'EndpointNotFound');
+      }
+      advance(ep);
+      if (ep.pendingConfigName === configName || (ep.configName === configName && !BUSY.has(ep.status))) return { updated: true };
+      if (ep.status === 'Failed' || ep.status === 'UpdateRollbackFailed') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointFailed');
+      if (ep.status !== 'InService') throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointBusy');
+      Object.assign(ep, { pendingConfigName: configName, status: 'Updating', pollsLeft: ready, failureReason: undefined });
+      maybeLoseAnswer(ep);
+      return { updated: true };
+    },
+    async awaitEndpointInService({ endpointName, expectedConfigName }) {
       polls++;
       calls.push('awaitEndpointInService');
       const ep = endpoints.get(endpointName);
       if (!ep) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} does not exist`, 'EndpointNotFound');
-      if (ep.pollsLeft > 0) {
-        ep.pollsLeft--;
-        throw ApplicationFailure.retryable(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointNotReady');
+      advance(ep);
+      if (ep.status === 'Failed') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} failed: ${ep.failureReason}`, 'EndpointFailed');
+      if (ep.status === 'UpdateRollbackFailed') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is UpdateRollbackFailed: ${ep.failureReason}`, 'EndpointUpdateRollbackFailed');
+      if (BUSY.has(ep.status)) throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointNotReady');
+      if (expectedConfigName && ep.configName !== expectedConfigName) {
+        throw ApplicationFailure.nonRetryable(`Update of endpoint ${endpointName} to ${expectedConfigName} failed and was rolled back to ${ep.configName}: ${ep.failureReason}`, 'EndpointUpdateFailed');
       }
-      if (behaviour.failWith) {
-        ep.status = 'Failed';
-        ep.failureReason = behaviour.failWith;
-        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} failed: ${behaviour.failWith}`, 'EndpointFailed');
-      }
-      ep.status = 'InService';
       return { status: 'InService', configName: ep.configName };
     },
-    async describeEndpointStatus({ endpointName }) {
-      const ep = endpoints.get(endpointName);
-      return { status: ep?.status ?? 'NotFound', failureReason: ep?.failureReason };
-    },
-    async deleteEndpoint({ endpointName }) {
+    async deleteEndpoint({ endpointName, ownedBy }): Promise<DeleteOutcome> {
       calls.push(`deleteEndpoint ${endpointName}`);
       const ep = endpoints.get(endpointName);
       if (!ep) return { deleted: false };
+      const kept = keptBecause(ep.runTag, ownedBy, false);
+      if (kept) return { deleted: false, kept };
+      advance(ep);
+      // AWS: ValidationException "Cannot delete in-progress endpoint"; the activity polls on it.
+      if (BUSY.has(ep.status)) throw notYet(`Endpoint ${endpointName} is ${ep.status}; AWS cannot delete it until that ends`, 'EndpointNotDeletable');
       ep.status = 'Deleting';
       return { deleted: true };
     },
     async awaitEndpointDeleted({ endpointName }) {
       calls.push('awaitEndpointDeleted');
+      const ep = endpoints.get(endpointName);
+      if (!ep) return;
+      if (ep.status !== 'Deleting') {
+        advance(ep);
+        if (BUSY.has(ep.status)) throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointNotDeleted');
+      }
       endpoints.delete(endpointName);
     },
-    async deleteEndpointConfig({ configName }) {
+    async deleteEndpointConfig({ configName, ownedBy, endpointName }): Promise<DeleteOutcome> {
       calls.push(`deleteEndpointConfig ${configName}`);
+      const config = configs.get(configName);
+      if (!config) return { deleted: false };
+      const kept = keptBecause(config.runTag, ownedBy, uses(endpointName).configs.has(configName));
+      if (kept) return { deleted: false, kept };
       return { deleted: configs.delete(configName) };
     },
-    async deleteModel({ modelName }) {
+    async deleteModel({ modelName, ownedBy, endpointName }): Promise<DeleteOutcome> {
       calls.push(`deleteModel ${modelName}`);
+      const model = models.get(modelName);
+      if (!model) return { deleted: false };
+      const kept = keptBecause(model.runTag, ownedBy, uses(endpointName).models.has(modelName));
+      if (kept) return { deleted: false, kept };
       return { deleted: models.delete(modelName) };
     },
     async findEndpointResources({ endpointName }) {
@@ -119,10 +228,14 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       const ep = endpoints.get(endpointName);
       const mine = (name: string) => name.startsWith(`${endpointName}-`);
       return {
-        endpoint: ep && { arn: `arn:endpoint/${endpointName}`, status: ep.status, configName: ep.configName, variantNames: ['AllTraffic'] },
+        endpoint: ep && { arn: `arn:endpoint/${endpointName}`, status: ep.status, configName: ep.configName, variantNames: ['AllTraffic'], createdBy: ep.runTag },
         configNames: [...configs.keys()].filter(mine),
         modelNames: [...models.keys()].filter(mine),
       };
+    },
+    async runningWorkflow({ workflowId }) {
+      calls.push(`runningWorkflow ${workflowId}`);
+      return running.has(workflowId) ? { running: true, runId: 'run-1', workflowType: 'fake' } : { running: false };
     },
     async registerAutoscaling({ endpointName, variantName }) {
       calls.push('registerAutoscaling');
@@ -139,6 +252,7 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
     async invokeEndpoint({ inputs }) {
       calls.push('invokeEndpoint');
+      behaviour.onSmokeTest?.();
       if (behaviour.smokeTestError) throw ApplicationFailure.nonRetryable(behaviour.smokeTestError, 'ModelError');
       return { generatedText: `${inputs} ... and they lived happily.`, latencyMs: 5, invokedVariant: 'AllTraffic' };
     },
@@ -157,6 +271,7 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       const existing = jobs.get(jobName);
       if (existing && existing.runTag !== runTag) throw ApplicationFailure.nonRetryable(`Transform job ${jobName} already exists`, 'ResourceConflict');
       if (!existing) jobs.set(jobName, { status: 'InProgress', pollsLeft: behaviour.jobPolls ?? 0, runTag, modelName });
+      await delay();
       return { jobArn: `arn:transform-job/${jobName}`, created: !existing };
     },
     async awaitTransformJob({ jobName }) {
@@ -183,5 +298,5 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
   } satisfies Partial<Activities>;
 
-  return { activities, jobs, models, configs, endpoints, targets, calls, polls: () => polls };
+  return { activities, jobs, models, configs, endpoints, targets, running, calls, polls: () => polls };
 }

@@ -81,4 +81,38 @@ describe('teardownEndpoint', () => {
     expect((err as WorkflowFailedError).cause?.message).toMatch(/^Invalid teardownEndpoint input: endpointName: must match/);
     expect(cloud.calls).toEqual([]);
   });
+
+  it('finding 6: refuses an endpoint this project did not create, unless force is set', async () => {
+    const cloud = createFakeCloud();
+    cloud.endpoints.set('demo', { configName: 'theirs', status: 'InService', pollsLeft: 0 });
+    cloud.targets.add('endpoint/demo/variant/AllTraffic');
+    const err = await run(cloud, 'teardownEndpoint', { endpointName: 'demo' }).catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/Endpoint demo was not created by this project .*nothing was deleted\. Pass force: true/);
+    expect(cloud.endpoints.has('demo')).toBe(true);
+    expect(cloud.targets.size).toBe(1);
+
+    const forced = await run(cloud, 'teardownEndpoint', { endpointName: 'demo', force: true });
+    expect(forced).toMatchObject({ endpointDeleted: true, deregisteredScalableTargets: ['endpoint/demo/variant/AllTraffic'] });
+    expect(cloud.endpoints.size + cloud.targets.size).toBe(0);
+  });
+
+  it('finding 6: refuses to run while a deploy of the same endpoint runs', async () => {
+    const cloud = createFakeCloud();
+    await run(cloud, 'deployEndpoint', deployInput);
+    cloud.running.add('deploy-demo');
+    cloud.calls.length = 0;
+    const err = await run(cloud, 'teardownEndpoint', { endpointName: 'demo' }).catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/^Teardown of endpoint demo refused: workflow deploy-demo \(run run-1\) is running/);
+    expect(cloud.calls).toEqual(['runningWorkflow deploy-demo']);
+    expect(cloud.endpoints.size).toBe(1);
+  });
+
+  it('finding 2: an endpoint still Creating is deleted once AWS allows it, not given up on', async () => {
+    const cloud = createFakeCloud({ pollsBeforeReady: 20 });
+    await run(cloud, 'deployEndpoint', { ...deployInput, smokeTest: false, retainOnFailure: true, timeouts: { inServiceMinutes: 1, pollIntervalSeconds: 10 } }).catch(() => undefined);
+    expect(cloud.endpoints.get('demo')?.status).toBe('Creating');
+    const result = await run(cloud, 'teardownEndpoint', { endpointName: 'demo' });
+    expect(result.endpointDeleted).toBe(true);
+    expect(cloud.endpoints.size + cloud.configs.size + cloud.models.size).toBe(0);
+  });
 });
