@@ -2,9 +2,11 @@
 // with 1, 2, 4 and 8 concurrent streams, for the same process decoding one request at a time
 // (MAX_BATCH_SIZE=1) and batching them (MAX_BATCH_SIZE=8), side by side. Generation is
 // deterministic (greedy, `ignore_eos`, a fixed max_new_tokens), so every request does the same
-// work. Loopback only; prints figures, asserts nothing.
+// work. On a shared machine wall-clock rates swing with other load, so each row also gives
+// tokens per CPU-second of the container process (from /proc), which batching raises whatever
+// else runs. Loopback only; prints figures, asserts nothing.
 //   npx tsx bench/model-server.ts   (BENCH_ROUNDS=5, BENCH_THREADS=1, BENCH_MODELS=tiny,gemma)
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { modelsDirs } from '../common/project-paths.js';
 import { freePort, waitUntil } from '../dev/processes.js';
@@ -35,8 +37,20 @@ interface StreamSample {
 
 interface Figures {
   tokensPerSecond: number;
+  tokensPerCpuSecond: number;
   ttftP50: number;
   ttftP95: number;
+}
+
+// /proc/<pid>/stat counts CPU time in clock ticks; Linux reports them at 100 per second.
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 function available(modelId: string): boolean {
@@ -64,10 +78,12 @@ async function stream(url: string, inputs: string, maxNewTokens: number): Promis
 }
 
 /** Rounds of `concurrency` simultaneous streams; tokens/s over each round's wall time. */
-async function measure(url: string, concurrency: number, maxNewTokens: number): Promise<Figures> {
+async function measure(url: string, pid: number, concurrency: number, maxNewTokens: number): Promise<Figures> {
   const rates: number[] = [];
   const firsts: number[] = [];
+  let cpuAtStart = 0;
   for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
+    if (round === WARMUP_ROUNDS) cpuAtStart = cpuSeconds(pid);
     const t0 = performance.now();
     const samples = await Promise.all(
       Array.from({ length: concurrency }, (_, i) => stream(url, PROMPTS[(round + i) % PROMPTS.length], maxNewTokens)),
@@ -77,7 +93,11 @@ async function measure(url: string, concurrency: number, maxNewTokens: number): 
     rates.push((samples.reduce((sum, s) => sum + s.tokens, 0) / wallMs) * 1000);
     firsts.push(...samples.map((s) => s.firstTokenMs));
   }
-  return { tokensPerSecond: percentile(rates, 50), ttftP50: percentile(firsts, 50), ttftP95: percentile(firsts, 95) };
+  const cpu = cpuSeconds(pid) - cpuAtStart;
+  return {
+    tokensPerSecond: percentile(rates, 50),
+    tokensPerCpuSecond: (ROUNDS * concurrency * maxNewTokens) / cpu,
+    ttftP50: percentile(firsts, 50), ttftP95: percentile(firsts, 95) };
 }
 
 async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<Figures[]> {
@@ -98,7 +118,7 @@ async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<Fi
   try {
     await waitUntil('model container', async () => (await fetch(`${url}/ping`)).status === 200, { timeoutMs: 120_000, process: proc });
     const figures: Figures[] = [];
-    for (const concurrency of CONCURRENCY) figures.push(await measure(url, concurrency, model.maxNewTokens));
+    for (const concurrency of CONCURRENCY) figures.push(await measure(url, proc.child.pid!, concurrency, model.maxNewTokens));
     return figures;
   } catch (err) {
     console.error(output);
@@ -123,12 +143,26 @@ async function main(): Promise<void> {
       `${model.label}: 1 process, ${THREADS} thread(s); greedy, ignore_eos, max_new_tokens=${model.maxNewTokens}; ` +
         `${ROUNDS} rounds per row after ${WARMUP_ROUNDS} warm-up rounds; tokens/s = all streams' tokens / round wall time (p50 of rounds)`,
     );
-    const header = ['streams', 'tok/s one-at-a-time', 'tok/s batched', '× vs 1 stream', 'TTFT p50 one-at-a-time', 'TTFT p50 batched', 'TTFT p95 batched'];
+    const header = [
+      'streams',
+      'tok/s one-at-a-time',
+      'tok/s batched',
+      '× vs 1 stream',
+      'tok/CPU-s one-at-a-time',
+      'tok/CPU-s batched',
+      '× vs 1 stream',
+      'TTFT p50 one-at-a-time',
+      'TTFT p50 batched',
+      'TTFT p95 batched',
+    ];
     const rows = CONCURRENCY.map((c, i) => [
       String(c),
       sequential[i].tokensPerSecond.toFixed(0),
       batched[i].tokensPerSecond.toFixed(0),
       (batched[i].tokensPerSecond / batched[0].tokensPerSecond).toFixed(2),
+      sequential[i].tokensPerCpuSecond.toFixed(0),
+      batched[i].tokensPerCpuSecond.toFixed(0),
+      (batched[i].tokensPerCpuSecond / batched[0].tokensPerCpuSecond).toFixed(2),
       `${sequential[i].ttftP50.toFixed(1)} ms`,
       `${batched[i].ttftP50.toFixed(1)} ms`,
       `${batched[i].ttftP95.toFixed(1)} ms`,
