@@ -27,7 +27,7 @@ interface BenchModel {
 
 const MODELS: Record<string, BenchModel> = {
   tiny: { label: 'ggml-org/tiny-llamas (stories260K)', modelId: 'ggml-org/tiny-llamas', maxNewTokens: 128 },
-  gemma: { label: 'google/gemma-3-270m (Q4_K_M)', modelId: 'google/gemma-3-270m', maxNewTokens: 48 },
+  gemma: { label: 'google/gemma-3-270m (Q4_K_M)', modelId: 'google/gemma-3-270m', maxNewTokens: 32 },
 };
 
 interface StreamSample {
@@ -110,6 +110,9 @@ async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<Fi
       LLMOPS_MODELS_DIRS: modelsDirs().join(delimiter),
       LLMOPS_MODEL_THREADS: THREADS,
       MAX_BATCH_SIZE: String(maxBatchSize),
+      // Room for the prompt and the generation and no more: every sequence allocates this many KV cells.
+      MAX_TOTAL_TOKENS: '512',
+      MAX_INPUT_LENGTH: '256',
       LOG_LEVEL: 'warn',
     },
     onOutput: (chunk) => (output += chunk),

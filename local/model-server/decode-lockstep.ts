@@ -6,6 +6,8 @@
 // that take turns (measured: 2 streams → 254 decodes of 1 token for 256 tokens). Here every
 // request, once it has its token, waits until each running request has its own (or has
 // ended); then all of them ask for the next token in the same turn of the event loop.
+// A newcomer's prompt is evaluated within one such step, so running requests pause for a long
+// prompt's prefill, as TGI's router pauses decoding to prefill a new batch.
 
 export class DecodeLockstep {
   private readonly participants = new Set<symbol>();
