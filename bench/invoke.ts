@@ -1,7 +1,10 @@
-// What the SageMaker Runtime layer costs on top of a model process, and what streaming buys:
-// InvokeEndpoint (AWS SDK → runtime handler → container) against POSTing to the container
-// directly, and time to first token against time to the full response when streaming.
-// Loopback only, a bounded number of iterations; prints figures, asserts nothing.
+// What the SageMaker Runtime layer costs on top of a model process, and what streaming buys.
+// Three rows per mode: POSTing to the container directly, POSTing the same bytes to the local
+// cloud's runtime routes with the same HTTP client (the difference is the local cloud's own
+// overhead), and the AWS SDK's InvokeEndpoint / InvokeEndpointWithResponseStream (adding the
+// SDK's signing and parsing). Generation is deterministic (greedy, `ignore_eos`, a fixed
+// max_new_tokens), so every request does the same work. Loopback only, a bounded number of
+// iterations; prints figures, asserts nothing.
 //   npx tsx bench/invoke.ts            (BENCH_ITERATIONS=50, BENCH_MAX_NEW_TOKENS=64 by default)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,6 +20,7 @@ import pino from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
 import { ContainerPool } from '../local/instances/pool.js';
 import { createRuntimeHandler } from '../local/runtime/routes.js';
+import { formatTable, percentile } from './stats.js';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 50);
 const WARMUP = 10;
@@ -24,9 +28,9 @@ const MAX_NEW_TOKENS = Number(process.env.BENCH_MAX_NEW_TOKENS ?? 64);
 const ENDPOINT = 'bench';
 const IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04';
 const PROMPT = 'Once upon a time';
-// `ignore` of EOS is not a TGI parameter, so the token count per request varies a little; the
-// rate is computed from the count each response reports.
-const body = (stream: boolean) => JSON.stringify({ inputs: PROMPT, parameters: { max_new_tokens: MAX_NEW_TOKENS, details: true }, stream });
+// ignore_eos is the local container's bench-only parameter: every request yields MAX_NEW_TOKENS.
+const body = (stream: boolean) =>
+  JSON.stringify({ inputs: PROMPT, parameters: { max_new_tokens: MAX_NEW_TOKENS, details: true, ignore_eos: true }, stream });
 
 interface Sample {
   ms: number;
@@ -34,10 +38,6 @@ interface Sample {
   firstTokenMs?: number;
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 // Paths take turns within each iteration, so warm-up and drift affect them alike.
 async function measure(paths: Array<[string, () => Promise<Sample>]>): Promise<Array<[string, Sample[]]>> {
@@ -53,6 +53,29 @@ async function measure(paths: Array<[string, () => Promise<Sample>]>): Promise<A
 
 function tokensOfSse(text: string): number {
   return text.split('\n\n').filter((block) => block.startsWith('data:') && block.includes('"token"')).length;
+}
+
+async function postJson(url: string): Promise<Sample> {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body(false) });
+  const [out] = (await res.json()) as [{ details: { generated_tokens: number } }];
+  return { ms: performance.now() - t0, tokens: out.details.generated_tokens };
+}
+
+/** SSE straight from the container, or the same bytes inside event-stream frames from the runtime. */
+async function postStream(url: string, framed: boolean): Promise<Sample> {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body(true) });
+  let text = '';
+  let firstTokenMs: number | undefined;
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body!) {
+    text += decoder.decode(chunk, { stream: true });
+    firstTokenMs ??= text.includes('"token"') ? performance.now() - t0 : undefined;
+  }
+  // Inside frames each event is one PayloadPart; its JSON is still there as text.
+  const tokens = framed ? text.split('"token"').length - 1 : tokensOfSse(text);
+  return { ms: performance.now() - t0, tokens, firstTokenMs };
 }
 
 async function main(): Promise<void> {
@@ -82,38 +105,25 @@ async function main(): Promise<void> {
   });
   const server = createServer((req, res) => void handler(req, res, 'us-east-1'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const runtimeUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new SageMakerRuntimeClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: runtimeUrl,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
 
   try {
     const results = await measure([
-      ['container direct, JSON', async () => {
-        const t0 = performance.now();
-        const res = await fetch(`${containerUrl}/invocations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body(false) });
-        const [out] = (await res.json()) as [{ details: { generated_tokens: number } }];
-        return { ms: performance.now() - t0, tokens: out.details.generated_tokens };
-      }],
+      ['container direct, JSON', () => postJson(`${containerUrl}/invocations`)],
+      ['runtime route, JSON (same client)', () => postJson(`${runtimeUrl}/endpoints/${ENDPOINT}/invocations`)],
       ['InvokeEndpoint (SDK → runtime)', async () => {
         const t0 = performance.now();
         const out = await client.send(new InvokeEndpointCommand({ EndpointName: ENDPOINT, ContentType: 'application/json', Body: Buffer.from(body(false)) }));
         const [parsed] = JSON.parse(Buffer.from(out.Body!).toString()) as [{ details: { generated_tokens: number } }];
         return { ms: performance.now() - t0, tokens: parsed.details.generated_tokens };
       }],
-      ['container direct, SSE', async () => {
-        const t0 = performance.now();
-        const res = await fetch(`${containerUrl}/invocations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body(true) });
-        let text = '';
-        let firstTokenMs: number | undefined;
-        const decoder = new TextDecoder();
-        for await (const chunk of res.body!) {
-          text += decoder.decode(chunk, { stream: true });
-          firstTokenMs ??= text.includes('"token"') ? performance.now() - t0 : undefined;
-        }
-        return { ms: performance.now() - t0, tokens: tokensOfSse(text), firstTokenMs };
-      }],
+      ['container direct, SSE', () => postStream(`${containerUrl}/invocations`, false)],
+      ['runtime route, stream (same client)', () => postStream(`${runtimeUrl}/endpoints/${ENDPOINT}/invocations-response-stream`, true)],
       ['InvokeEndpointWithResponseStream', async () => {
         const t0 = performance.now();
         const out = await client.send(
@@ -130,9 +140,16 @@ async function main(): Promise<void> {
       }],
     ]);
 
-    console.log(`model: ggml-org/tiny-llamas (stories260K), 1 process, 1 thread; max_new_tokens=${MAX_NEW_TOKENS}; ${ITERATIONS} iterations per path (interleaved) after ${WARMUP} warm-up rounds`);
+    console.log(
+      `model: ggml-org/tiny-llamas (stories260K), 1 process, 1 thread; greedy, ignore_eos, max_new_tokens=${MAX_NEW_TOKENS}; ` +
+        `${ITERATIONS} iterations per path (interleaved) after ${WARMUP} warm-up rounds`,
+    );
     console.log(`fleet launch (spawn → /ping 200): ${launchMs.toFixed(0)} ms`);
     console.log('');
+    const p50 = (samples: Sample[], pick: (s: Sample) => number | undefined) => {
+      const values = samples.flatMap((s) => (pick(s) === undefined ? [] : [pick(s)!]));
+      return values.length ? percentile(values, 50) : undefined;
+    };
     const header = ['path', 'p50 ms', 'p95 ms', 'tokens/s (p50)', 'TTFT p50 ms', 'TTFT p95 ms'];
     const rows = results.map(([label, samples]) => {
       const firsts = samples.flatMap((s) => (s.firstTokenMs === undefined ? [] : [s.firstTokenMs]));
@@ -146,8 +163,16 @@ async function main(): Promise<void> {
         firsts.length ? percentile(firsts, 95).toFixed(2) : '-',
       ];
     });
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    for (const row of [header, ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
+    console.log(formatTable(header, rows));
+    const byLabel = new Map(results);
+    const gap = (label: string, base: string, pick: (s: Sample) => number | undefined) =>
+      (p50(byLabel.get(label)!, pick)! - p50(byLabel.get(base)!, pick)!).toFixed(2);
+    console.log('');
+    console.log(
+      `local cloud overhead (p50, runtime route − container direct): InvokeEndpoint ${gap('runtime route, JSON (same client)', 'container direct, JSON', (s) => s.ms)} ms, ` +
+        `stream total ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.ms)} ms, ` +
+        `first token ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.firstTokenMs)} ms`,
+    );
   } finally {
     client.destroy();
     server.closeAllConnections();

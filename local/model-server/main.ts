@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const generator = await TextGenerator.load({
     modelPath,
     threads: config.threads,
-    contextSize: (trainContextSize) => (configured = family.configure(process.env, trainContextSize)).contextSize,
+    layout: (trainContextSize) => (configured = family.configure(process.env, trainContextSize)).layout,
     logger: log,
   });
   server.ready(configured!.createHandler(generator, log));

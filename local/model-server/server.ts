@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import { abortOnClose, sendJson, sendText } from './http-io.js';
-import type { TextGenerator } from './text-generator.js';
+import type { BatchLayout, TextGenerator } from './text-generator.js';
 
 export interface Invocation {
   body: Buffer;
@@ -20,12 +20,12 @@ export interface InvocationHandler {
   invoke(invocation: Invocation, res: ServerResponse): Promise<void>;
 }
 
-/** What an image family needs to run: its settings decide the context size before a handler exists. */
+/** What an image family needs to run: its settings decide the batch layout before a handler exists. */
 export interface FamilyRuntime {
   configure(
     env: NodeJS.ProcessEnv,
     trainContextSize: number,
-  ): { contextSize: number; createHandler(generator: TextGenerator, logger: Logger): InvocationHandler };
+  ): { layout: BatchLayout; createHandler(generator: TextGenerator, logger: Logger): InvocationHandler };
 }
 
 export interface ContainerServer {

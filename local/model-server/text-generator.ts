@@ -1,9 +1,13 @@
-// The model behind every image family: a GGUF file run by node-llama-cpp on one context
-// sequence. Requests take turns on that sequence (a container serves one at a time and queues
-// the rest); tokens are yielded as they are sampled so streaming is real, each with its id,
-// text and log-probability the way TGI reports them.
+// The model behind every image family: a GGUF file run by node-llama-cpp with continuous
+// batching. The context holds several sequences; each request takes a free one (see
+// batch-admission.ts for who gets in and who waits) and node-llama-cpp decodes the pending
+// tokens of all active sequences in one batch per step, so concurrent requests share each
+// forward pass the way TGI and vLLM batch them. Tokens are yielded as they are sampled so
+// streaming is real, each with its id, text and log-probability the way TGI reports them.
 import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { Logger } from 'pino';
+import { BatchAdmission } from './batch-admission.js';
+import { DecodeLockstep } from './decode-lockstep.js';
 
 export type FinishReason = 'length' | 'eos_token' | 'stop_sequence';
 
@@ -26,6 +30,8 @@ export interface GenerationRequest {
   /** Additive penalty by count of earlier occurrences; 0 = off. */
   frequencyPenalty: number;
   stop: readonly string[];
+  /** Keep generating past end-of-sequence tokens until maxNewTokens (vLLM's ignore_eos; for benches). */
+  ignoreEos?: boolean;
   /** How many most likely alternatives to report per position (0 = none). */
   topN: number;
   signal?: AbortSignal;
@@ -57,25 +63,38 @@ export interface GenerationResult {
 const MAX_BYTES_PER_CHAR = 4;
 const DETOKENIZE_CONTEXT = 8;
 
+/** How the context is laid out for batching; an image family derives it from its settings. */
+export interface BatchLayout {
+  /** Tokens one sequence holds: the longest prompt + generation a request may have. */
+  contextSize: number;
+  /** Requests decoded together at most; each sequence holds `contextSize` KV cells. */
+  sequences: number;
+  /** Cap on the sum of prompt + max_new_tokens over the requests running at once. */
+  maxBatchTotalTokens: number;
+}
+
 export interface TextGeneratorOptions {
   modelPath: string;
   threads: number;
-  /** Picks the context size once the model's training context is known. */
-  contextSize: (trainContextSize: number) => number;
+  /** Picks the batch layout once the model's training context is known. */
+  layout: (trainContextSize: number) => BatchLayout;
   logger: Logger;
 }
 
 export class TextGenerator {
-  private queue: Promise<void> = Promise.resolve();
-  private waiting = 0;
+  private readonly admission: BatchAdmission<LlamaContextSequence>;
+  private readonly lockstep = new DecodeLockstep();
 
   private constructor(
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
-    private readonly sequence: LlamaContextSequence,
-  ) {}
+    layout: BatchLayout,
+  ) {
+    const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
+    this.admission = new BatchAdmission(sequences, layout.maxBatchTotalTokens);
+  }
 
-  static async load({ modelPath, threads, contextSize, logger }: TextGeneratorOptions): Promise<TextGenerator> {
+  static async load({ modelPath, threads, layout: chooseLayout, logger }: TextGeneratorOptions): Promise<TextGenerator> {
     const llama = await getLlama({
       gpu: false,
       build: 'never',
@@ -83,18 +102,18 @@ export class TextGenerator {
       logger: (level, message) => logger.warn({ llamaLevel: level }, message.trim()),
     });
     const model = await llama.loadModel({ modelPath });
-    const context = await model.createContext({ threads, contextSize: contextSize(model.trainContextSize), sequences: 1 });
-    logger.info({ modelPath, contextSize: context.contextSize, threads }, 'model loaded');
-    return new TextGenerator(model, context, context.getSequence());
+    const layout = chooseLayout(model.trainContextSize);
+    const context = await model.createContext({ threads, contextSize: layout.contextSize, sequences: layout.sequences });
+    logger.info(
+      { modelPath, contextSize: context.contextSize, sequences: context.totalSequences, batchSize: context.batchSize, threads },
+      'model loaded',
+    );
+    return new TextGenerator(model, context, layout);
   }
 
-  get contextSize(): number {
-    return this.context.contextSize;
-  }
-
-  /** Requests queued or running; lets a family refuse work when overloaded. */
+  /** Requests running or waiting for a place in the batch; lets a family refuse work when overloaded. */
   get inFlight(): number {
-    return this.waiting;
+    return this.admission.running + this.admission.queued;
   }
 
   /** Prompt tokens as the model sees them, with the BOS token the model expects. */
@@ -108,11 +127,18 @@ export class TextGenerator {
     return this.model.detokenize(tokens, false, lastTokens);
   }
 
+  /** Waits for a place in the batch (RequestAbortedError if the caller leaves first), then generates. */
   async *generate(req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
-    const release = await this.takeTurn();
+    const { slot, release } = await this.admission.admit(
+      req.input.length + req.maxNewTokens,
+      (free) => longestSharedPrefix(free, req.input),
+      req.signal,
+    );
+    const step = this.lockstep.join();
     try {
-      return yield* this.run(req);
+      return yield* this.run(slot, step, req);
     } finally {
+      this.lockstep.leave(step);
       release();
     }
   }
@@ -122,21 +148,8 @@ export class TextGenerator {
     await this.model.dispose();
   }
 
-  private takeTurn(): Promise<() => void> {
-    this.waiting += 1;
-    let release!: () => void;
-    const turn = new Promise<void>((r) => (release = r));
-    const previous = this.queue;
-    this.queue = previous.then(() => turn);
-    return previous.then(() => () => {
-      this.waiting -= 1;
-      release();
-    });
-  }
-
   /** Keeps the evaluated prefix the new prompt shares with the last one, so it is not recomputed. */
-  private async tokensToEvaluate(input: readonly Token[]): Promise<Token[]> {
-    const seq = this.sequence;
+  private async tokensToEvaluate(seq: LlamaContextSequence, input: readonly Token[]): Promise<Token[]> {
     const { firstDifferentIndex } = seq.compareContextTokens(input as Token[]);
     // At least one prompt token must be evaluated to get logits for the first new token.
     const keep = Math.min(firstDifferentIndex, input.length - 1);
@@ -144,12 +157,12 @@ export class TextGenerator {
     return input.slice(keep);
   }
 
-  private async *run(req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
+  private async *run(seq: LlamaContextSequence, step: symbol, req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
     const model = this.model;
     const all: Token[] = [...req.input];
     const penalise = req.repetitionPenalty !== 1 || req.frequencyPenalty !== 0;
-    const outputs = this.sequence.evaluateWithMetadata(
-      await this.tokensToEvaluate(req.input),
+    const outputs = seq.evaluateWithMetadata(
+      await this.tokensToEvaluate(seq, req.input),
       { confidence: true, probabilities: req.topN > 0 },
       {
         temperature: req.sampling?.temperature ?? 0,
@@ -173,6 +186,8 @@ export class TextGenerator {
     let text = '';
     let pending: Token[] = [];
     let finishReason: FinishReason | undefined;
+    // The prompt joins the running requests' next decode rather than going alone.
+    await this.lockstep.arrive(step);
     for await (const out of outputs) {
       if (req.signal?.aborted) break;
       generated += 1;
@@ -195,7 +210,7 @@ export class TextGenerator {
       const finish: FinishReason | undefined =
         generated >= req.maxNewTokens
           ? 'length'
-          : special
+          : special && !req.ignoreEos
             ? 'eos_token'
             : piece && req.stop.some((s) => text.includes(s, Math.max(0, text.length - piece.length - s.length + 1)))
               ? 'stop_sequence'
@@ -213,6 +228,7 @@ export class TextGenerator {
         finishReason = finish;
         break;
       }
+      await this.lockstep.arrive(step);
     }
     return { finishReason, generatedTokens: generated, text };
   }
@@ -226,4 +242,15 @@ export class TextGenerator {
     }
     return top;
   }
+}
+
+/** Index of the free sequence that already holds the longest prefix of `input` (its KV is reused). */
+function longestSharedPrefix(free: readonly LlamaContextSequence[], input: readonly Token[]): number {
+  let best = 0;
+  let bestLength = -1;
+  for (const [i, seq] of free.entries()) {
+    const shared = seq.compareContextTokens(input as Token[]).firstDifferentIndex;
+    if (shared > bestLength) [best, bestLength] = [i, shared];
+  }
+  return best;
 }

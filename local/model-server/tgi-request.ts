@@ -27,6 +27,9 @@ const parameters = z
     top_n_tokens: z.number().int().nonnegative().nullish(),
     grammar: z.unknown().optional(),
     adapter_id: z.string().nullish(),
+    // Local-only (vLLM's name; TGI has no such parameter): keep going past EOS, so benches
+    // generate exactly max_new_tokens. Real TGI ignores it like any unknown parameter.
+    ignore_eos: z.boolean().default(false),
   })
   .loose();
 
@@ -55,11 +58,20 @@ export interface TgiLimits {
   maxTopNTokens: number;
   maxBestOf: number;
   maxConcurrentRequests: number;
+  /** Requests decoded together at most (TGI's MAX_BATCH_SIZE). */
+  maxBatchSize: number;
+  /** Sum of prompt + max_new_tokens over the running requests (TGI's MAX_BATCH_TOTAL_TOKENS). */
+  maxBatchTotalTokens: number;
 }
 
 // TGI's default cap on new tokens when the request names none (DEFAULT_GENERATION_LENGTH).
 const DEFAULT_GENERATION_LENGTH = 1024;
 const DEFAULT_MAX_TOTAL_TOKENS = 4096;
+// TGI's fallback when the model cannot report its own budget: max(16000, max_total_tokens).
+const DEFAULT_MAX_BATCH_TOTAL_TOKENS = 16_000;
+// Each sequence allocates MAX_TOTAL_TOKENS KV cells up front (TGI pages its cache instead), and
+// two cores saturate well before this many streams, so the derived batch stops here.
+const DEFAULT_MAX_BATCH_SIZE_CAP = 8;
 
 /**
  * TGI's launcher settings, from the same environment variables the SageMaker TGI images read.
@@ -75,14 +87,27 @@ export function tgiLimitsFromEnv(env: NodeJS.ProcessEnv, trainContextSize: numbe
       `\`max_input_tokens\` must be < \`max_total_tokens\` (MAX_INPUT_LENGTH=${maxInputTokens}, MAX_TOTAL_TOKENS=${maxTotalTokens})`,
     );
   }
+  const maxBatchTotalTokens = positiveIntEnv(env, 'MAX_BATCH_TOTAL_TOKENS', Math.max(DEFAULT_MAX_BATCH_TOTAL_TOKENS, maxTotalTokens));
+  if (maxTotalTokens > maxBatchTotalTokens) {
+    throw new ContainerConfigError(
+      `\`max_total_tokens\` must be <= \`max_batch_total_tokens\`. Given: ${maxTotalTokens} and ${maxBatchTotalTokens}`,
+    );
+  }
+  // Unset, the batch is as many full-length requests as the token budget holds (so the KV
+  // cells allocated stay within MAX_BATCH_TOTAL_TOKENS), up to the cap.
+  const maxBatchSize =
+    positiveIntEnv(env, 'MAX_BATCH_SIZE') ??
+    Math.max(1, Math.min(DEFAULT_MAX_BATCH_SIZE_CAP, Math.floor(maxBatchTotalTokens / maxTotalTokens)));
   return {
     maxInputTokens,
     maxTotalTokens,
     maxStopSequences: positiveIntEnv(env, 'MAX_STOP_SEQUENCES', 4),
     maxTopNTokens: positiveIntEnv(env, 'MAX_TOP_N_TOKENS', 5),
-    // Only one sequence runs per process, so best_of > 1 is refused as TGI does with MAX_BEST_OF=1.
+    // best_of > 1 would need several sequences per request; refused as TGI does with MAX_BEST_OF=1.
     maxBestOf: 1,
     maxConcurrentRequests: positiveIntEnv(env, 'MAX_CONCURRENT_REQUESTS', 128),
+    maxBatchSize,
+    maxBatchTotalTokens,
   };
 }
 
@@ -165,6 +190,7 @@ export function validateTgiRequest(
       repetitionPenalty,
       frequencyPenalty,
       stop: p.stop,
+      ignoreEos: p.ignore_eos,
       topN,
     },
     inputTokens: input.length,

@@ -111,8 +111,11 @@ export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, lo
         ended = finishReason !== undefined;
       }
     } catch (err) {
-      logger.error({ err }, 'generation failed');
-      writeEvent(res, errorBody(`Request failed during generation: ${String(err)}`, 'generation'));
+      // The caller left (perhaps while the request waited for the batch): no one to tell.
+      if (!invocation.signal.aborted) {
+        logger.error({ err }, 'generation failed');
+        writeEvent(res, errorBody(`Request failed during generation: ${String(err)}`, 'generation'));
+      }
       res.end();
       return;
     }
@@ -157,6 +160,7 @@ export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, lo
       try {
         await respondJson(request.inputs, valid, invocation, res);
       } catch (err) {
+        if (invocation.signal.aborted) return;
         logger.error({ err }, 'generation failed');
         sendJson(res, STATUS.generation, errorBody(`Request failed during generation: ${String(err)}`, 'generation'));
       }
@@ -167,6 +171,9 @@ export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, lo
 export const tgiRuntime: FamilyRuntime = {
   configure(env, trainContextSize) {
     const limits = tgiLimitsFromEnv(env, trainContextSize);
-    return { contextSize: limits.maxTotalTokens, createHandler: (generator, logger) => createTgiHandler(generator, limits, logger) };
+    return {
+      layout: { contextSize: limits.maxTotalTokens, sequences: limits.maxBatchSize, maxBatchTotalTokens: limits.maxBatchTotalTokens },
+      createHandler: (generator, logger) => createTgiHandler(generator, limits, logger),
+    };
   },
 };

@@ -1,66 +1,12 @@
 // A real model container process with the tiny TinyStories model, spoken to over HTTP the way
 // SageMaker and TGI clients speak to it.
-import { delimiter } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, waitUntil, type ManagedProcess } from '../../dev/processes.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { modelsDirs } from '../../common/project-paths.js';
-import { startContainerProcess } from '../../local/model-server/launch.js';
+import { generate, invoke, launchContainer, PROMPT, startContainer, type StartedContainer } from './container-process.js';
 import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';
 
-const TINY = 'ggml-org/tiny-llamas';
-const PROMPT = 'Once upon a time';
-const started: ManagedProcess[] = [];
-
-interface Started {
-  url: string;
-  proc: ManagedProcess;
-  output: () => string;
-}
-
-async function launch(env: Record<string, string>): Promise<Started> {
-  const port = await freePort();
-  let output = '';
-  const proc = startContainerProcess({
-    port,
-    env: { HF_MODEL_ID: TINY, LLMOPS_MODELS_DIRS: modelsDirs().join(delimiter), ...env },
-    onOutput: (chunk) => (output += chunk),
-  });
-  started.push(proc);
-  return { url: `http://127.0.0.1:${port}`, proc, output: () => output };
-}
-
-async function startContainer(env: Record<string, string> = {}): Promise<Started> {
-  const container = await launch(env);
-  await waitUntil(
-    'model container',
-    async () => (await fetch(`${container.url}/ping`)).status === 200,
-    { timeoutMs: 60_000, process: container.proc },
-  );
-  return container;
-}
-
-async function invoke(url: string, body: unknown) {
-  const res = await fetch(`${url}/invocations`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
-}
-
-async function generate(url: string, parameters: Record<string, unknown> = {}, inputs = PROMPT) {
-  const res = await invoke(url, { inputs, parameters });
-  expect(res.status, res.text).toBe(200);
-  return res.json() as Array<{ generated_text: string; details?: Record<string, any> }>;
-}
-
-afterAll(async () => {
-  await Promise.all(started.map((p) => p.stop()));
-});
-
 describe('model container (TGI stand-in)', () => {
-  let tgi: Started;
+  let tgi: StartedContainer;
   beforeAll(async () => {
     tgi = await startContainer({ LLMOPS_INSTANCE_ID: 'i-test' });
   });
@@ -199,7 +145,7 @@ describe('model container (TGI stand-in)', () => {
 });
 
 describe('model container limits (MAX_INPUT_LENGTH / MAX_TOTAL_TOKENS)', () => {
-  let limited: Started;
+  let limited: StartedContainer;
   beforeAll(async () => {
     limited = await startContainer({ MAX_INPUT_LENGTH: '8', MAX_TOTAL_TOKENS: '16' });
   });
@@ -227,14 +173,14 @@ describe('model container limits (MAX_INPUT_LENGTH / MAX_TOTAL_TOKENS)', () => {
 
 describe('model container start-up failures', () => {
   it('exits with a reason naming HF_MODEL_ID and the directories searched when the model is missing', async () => {
-    const container = await launch({ HF_MODEL_ID: 'nobody/missing-model' });
+    const container = await launchContainer({ HF_MODEL_ID: 'nobody/missing-model' });
     expect(await container.proc.exited).toBe(1);
     expect(container.output()).toContain('HF_MODEL_ID=nobody/missing-model');
     for (const dir of modelsDirs()) expect(container.output()).toContain(dir);
   });
 
   it('refuses to start when MAX_INPUT_LENGTH is not below MAX_TOTAL_TOKENS, as the TGI launcher does', async () => {
-    const container = await launch({ MAX_INPUT_LENGTH: '32', MAX_TOTAL_TOKENS: '32' });
+    const container = await launchContainer({ MAX_INPUT_LENGTH: '32', MAX_TOTAL_TOKENS: '32' });
     expect(await container.proc.exited).toBe(1);
     expect(container.output()).toContain('`max_input_tokens` must be < `max_total_tokens`');
   });

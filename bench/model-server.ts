@@ -1,0 +1,181 @@
+// What continuous batching buys one model process: aggregate tokens/s and time to first token
+// with 1, 2, 4 and 8 concurrent streams, for the same process decoding one request at a time
+// (MAX_BATCH_SIZE=1) and batching them (MAX_BATCH_SIZE=8), side by side. Generation is
+// deterministic (greedy, `ignore_eos`, a fixed max_new_tokens), so every request does the same
+// work. On a shared machine wall-clock rates swing with other load, so each row also gives
+// tokens per CPU-second of the container process (from /proc), which batching raises whatever
+// else runs. Loopback only; prints figures, asserts nothing.
+//   npx tsx bench/model-server.ts   (BENCH_ROUNDS=5, BENCH_THREADS=1, BENCH_MODELS=tiny,gemma)
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { modelsDirs } from '../common/project-paths.js';
+import { freePort, waitUntil } from '../dev/processes.js';
+import { startContainerProcess } from '../local/model-server/launch.js';
+import { formatTable, percentile } from './stats.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WARMUP_ROUNDS = 2;
+const THREADS = process.env.BENCH_THREADS ?? '1';
+const CONCURRENCY = [1, 2, 4, 8];
+const PROMPTS = ['Once upon a time', 'The little dog ran', 'Lily and Ben went to', 'One day a bird', 'Tom had a red ball', 'The sun was hot', 'Mom said', 'There was a big tree'];
+
+interface BenchModel {
+  label: string;
+  modelId: string;
+  maxNewTokens: number;
+}
+
+const MODELS: Record<string, BenchModel> = {
+  tiny: { label: 'ggml-org/tiny-llamas (stories260K)', modelId: 'ggml-org/tiny-llamas', maxNewTokens: 128 },
+  gemma: { label: 'google/gemma-3-270m (Q4_K_M)', modelId: 'google/gemma-3-270m', maxNewTokens: 32 },
+};
+
+interface StreamSample {
+  firstTokenMs: number;
+  tokens: number;
+}
+
+interface Figures {
+  tokensPerSecond: number;
+  tokensPerCpuSecond: number;
+  ttftP50: number;
+  ttftP95: number;
+}
+
+// /proc/<pid>/stat counts CPU time in clock ticks; Linux reports them at 100 per second.
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+function available(modelId: string): boolean {
+  return modelsDirs().some((dir) => existsSync(join(dir, modelId)) && readdirSync(join(dir, modelId)).some((f) => f.endsWith('.gguf')));
+}
+
+async function stream(url: string, inputs: string, maxNewTokens: number): Promise<StreamSample> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/invocations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ inputs, parameters: { max_new_tokens: maxNewTokens, ignore_eos: true }, stream: true }),
+  });
+  if (res.status !== 200) throw new Error(`container answered ${res.status}: ${await res.text()}`);
+  const decoder = new TextDecoder();
+  let text = '';
+  let firstTokenMs: number | undefined;
+  for await (const chunk of res.body!) {
+    text += decoder.decode(chunk, { stream: true });
+    firstTokenMs ??= text.includes('"token"') ? performance.now() - t0 : undefined;
+  }
+  const tokens = text.split('\n\n').filter((block) => block.startsWith('data:') && block.includes('"token"')).length;
+  if (tokens !== maxNewTokens) throw new Error(`expected ${maxNewTokens} tokens, got ${tokens}: ${text.slice(-300)}`);
+  return { firstTokenMs: firstTokenMs!, tokens };
+}
+
+/** Rounds of `concurrency` simultaneous streams; tokens/s over each round's wall time. */
+async function measure(url: string, pid: number, concurrency: number, maxNewTokens: number): Promise<Figures> {
+  const rates: number[] = [];
+  const firsts: number[] = [];
+  let cpuAtStart = 0;
+  for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
+    if (round === WARMUP_ROUNDS) cpuAtStart = cpuSeconds(pid);
+    const t0 = performance.now();
+    const samples = await Promise.all(
+      Array.from({ length: concurrency }, (_, i) => stream(url, PROMPTS[(round + i) % PROMPTS.length], maxNewTokens)),
+    );
+    const wallMs = performance.now() - t0;
+    if (round < WARMUP_ROUNDS) continue;
+    rates.push((samples.reduce((sum, s) => sum + s.tokens, 0) / wallMs) * 1000);
+    firsts.push(...samples.map((s) => s.firstTokenMs));
+  }
+  const cpu = cpuSeconds(pid) - cpuAtStart;
+  return {
+    tokensPerSecond: percentile(rates, 50),
+    tokensPerCpuSecond: (ROUNDS * concurrency * maxNewTokens) / cpu,
+    ttftP50: percentile(firsts, 50), ttftP95: percentile(firsts, 95) };
+}
+
+async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<Figures[]> {
+  const port = await freePort();
+  let output = '';
+  const proc = startContainerProcess({
+    port,
+    env: {
+      HF_MODEL_ID: model.modelId,
+      LLMOPS_MODELS_DIRS: modelsDirs().join(delimiter),
+      LLMOPS_MODEL_THREADS: THREADS,
+      MAX_BATCH_SIZE: String(maxBatchSize),
+      // Room for the prompt and the generation and no more: every sequence allocates this many KV cells.
+      MAX_TOTAL_TOKENS: '512',
+      MAX_INPUT_LENGTH: '256',
+      LOG_LEVEL: 'warn',
+    },
+    onOutput: (chunk) => (output += chunk),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntil('model container', async () => (await fetch(`${url}/ping`)).status === 200, { timeoutMs: 120_000, process: proc });
+    const figures: Figures[] = [];
+    for (const concurrency of CONCURRENCY) figures.push(await measure(url, proc.child.pid!, concurrency, model.maxNewTokens));
+    return figures;
+  } catch (err) {
+    console.error(output);
+    throw err;
+  } finally {
+    await proc.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const wanted = (process.env.BENCH_MODELS ?? 'tiny,gemma').split(',').map((m) => m.trim());
+  for (const name of wanted) {
+    const model = MODELS[name];
+    if (!model) throw new Error(`BENCH_MODELS: unknown model ${name} (known: ${Object.keys(MODELS).join(', ')})`);
+    if (!available(model.modelId)) {
+      console.log(`${model.label}: not in ${modelsDirs().join(', ')}; skipped\n`);
+      continue;
+    }
+    const sequential = await benchProcess(model, 1);
+    const batched = await benchProcess(model, 8);
+    console.log(
+      `${model.label}: 1 process, ${THREADS} thread(s); greedy, ignore_eos, max_new_tokens=${model.maxNewTokens}; ` +
+        `${ROUNDS} rounds per row after ${WARMUP_ROUNDS} warm-up rounds; tokens/s = all streams' tokens / round wall time (p50 of rounds)`,
+    );
+    const header = [
+      'streams',
+      'tok/s one-at-a-time',
+      'tok/s batched',
+      '× vs 1 stream',
+      'tok/CPU-s one-at-a-time',
+      'tok/CPU-s batched',
+      '× vs 1 stream',
+      'TTFT p50 one-at-a-time',
+      'TTFT p50 batched',
+      'TTFT p95 batched',
+    ];
+    const rows = CONCURRENCY.map((c, i) => [
+      String(c),
+      sequential[i].tokensPerSecond.toFixed(0),
+      batched[i].tokensPerSecond.toFixed(0),
+      (batched[i].tokensPerSecond / batched[0].tokensPerSecond).toFixed(2),
+      sequential[i].tokensPerCpuSecond.toFixed(0),
+      batched[i].tokensPerCpuSecond.toFixed(0),
+      (batched[i].tokensPerCpuSecond / batched[0].tokensPerCpuSecond).toFixed(2),
+      `${sequential[i].ttftP50.toFixed(1)} ms`,
+      `${batched[i].ttftP50.toFixed(1)} ms`,
+      `${batched[i].ttftP95.toFixed(1)} ms`,
+    ]);
+    console.log(formatTable(header, rows));
+    console.log('');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
