@@ -271,8 +271,11 @@ export class InferenceComponentLifecycle {
       }
       releaseCopy(capacity, placed[i].copyId);
       if (!signal.aborted) {
+        // The pool speaks of the production variant it was given, which is the component here.
         startFailure ??= launchFailureReason(r.reason, (reason) =>
-          reason.replace(`production variant ${ic.InferenceComponentName}`, `inference component ${ic.InferenceComponentName}`),
+          reason
+            .replace(`Production variant ${ic.InferenceComponentName}`, `Inference component ${ic.InferenceComponentName}`)
+            .replace(`production variant ${ic.InferenceComponentName}`, `inference component ${ic.InferenceComponentName}`),
         );
       }
     });
