@@ -317,7 +317,7 @@ describe('inference components', () => {
       RuntimeConfig: { CurrentCopyCount: 2 },
       FailureReason: expect.stringContaining('rolled back'),
     });
-    expect(rolledBack?.FailureReason).toContain('inference component llm');
+    expect(rolledBack?.FailureReason).toMatch(/Inference component llm: Could not find model data/);
     expect((await rawInvoke('ic-ep', 'llm')).status).toBe(200);
   });
 
