@@ -12,6 +12,7 @@
 // Operations on one component run one after another (background-operations.ts); placement is
 // synchronous, so components of one endpoint never race for the same room.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { InferenceComponentCapacitySize } from '@aws-sdk/client-sagemaker';
 import type { Logger } from 'pino';
 import { instanceTypeSize, type CopyRequirements } from '../../common/instance-types.js';
 import { ComponentCopyRouter, type RoutingStrategy, type ServingCopy } from '../instances/component-copies.js';
@@ -27,6 +28,15 @@ const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 600;
 export function copyRequirements(ic: Pick<InferenceComponentRecord, 'Specification'>): CopyRequirements {
   const r = ic.Specification.ComputeResourceRequirements;
   return { cpus: r?.NumberOfCpuCoresRequired ?? 0, acceleratorDevices: r?.NumberOfAcceleratorDevicesRequired ?? 0, memoryMiB: r?.MinMemoryRequiredInMb ?? 0 };
+}
+
+/**
+ * Copies replaced per batch: MaximumBatchSize as a copy count, or as a percentage of the desired
+ * copies (rounded up); without a policy, all at once. At least one.
+ */
+export function rollingBatchSize(size: InferenceComponentCapacitySize | undefined, desired: number): number {
+  const n = size?.Type === 'COPY_COUNT' ? size.Value ?? desired : size?.Type === 'CAPACITY_PERCENT' ? Math.ceil(((size.Value ?? 100) * desired) / 100) : desired;
+  return Math.max(1, n);
 }
 
 interface Scaled {
@@ -107,11 +117,7 @@ export class InferenceComponentLifecycle {
     this.operations.start(ic.InferenceComponentName, async (signal) => {
       const policy = ic.LastDeploymentConfig?.RollingUpdatePolicy;
       const desired = ic.DesiredCopyCount;
-      const size = policy?.MaximumBatchSize;
-      const batch = Math.max(
-        1,
-        size?.Type === 'COPY_COUNT' ? size.Value ?? desired : size?.Type === 'CAPACITY_PERCENT' ? Math.ceil(((size.Value ?? 100) * desired) / 100) : desired,
-      );
+      const batch = rollingBatchSize(policy?.MaximumBatchSize, desired);
       const waitMs = (policy?.WaitIntervalInSeconds ?? 0) * 1000;
       const old = [...this.router.copies(ic.InferenceComponentName)];
       const started: ServingCopy[] = [];

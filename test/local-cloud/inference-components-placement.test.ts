@@ -1,7 +1,9 @@
 // Placement of inference-component copies onto instances by their compute resource
-// requirements, with and without managed instance scaling (local/sagemaker/ic-placement.ts).
+// requirements, with and without managed instance scaling (local/sagemaker/ic-placement.ts),
+// and the batch size of a rolling update.
 import { describe, expect, it } from 'vitest';
 import { INSTANCE_TYPES, exceedsInstance } from '../../common/instance-types.js';
+import { rollingBatchSize } from '../../local/sagemaker/inference-component-lifecycle.js';
 import { newCapacity, placeCopy, releaseCopy, removeEmptyInstances } from '../../local/sagemaker/ic-placement.js';
 
 const copy = (copyId: string, cpus: number, memoryMiB = 1024, acceleratorDevices = 0) => ({
@@ -77,5 +79,15 @@ describe('copy placement', () => {
     const cap = newCapacity('AllTraffic', 'ml.m5.large', INSTANCE_TYPES['ml.m5.large'], 0, { min: 0, max: 5 });
     expect(placeCopy(cap, copy('huge', 4))).toBeUndefined();
     expect(cap.instances).toHaveLength(0);
+  });
+});
+
+describe('rolling update batches', () => {
+  it('takes MaximumBatchSize as a copy count or a percentage of the desired copies, rounded up', () => {
+    expect(rollingBatchSize({ Type: 'COPY_COUNT', Value: 2 }, 5)).toBe(2);
+    expect(rollingBatchSize({ Type: 'CAPACITY_PERCENT', Value: 50 }, 5)).toBe(3);
+    expect(rollingBatchSize({ Type: 'CAPACITY_PERCENT', Value: 10 }, 4)).toBe(1);
+    expect(rollingBatchSize(undefined, 4)).toBe(4);
+    expect(rollingBatchSize(undefined, 0)).toBe(1);
   });
 });
