@@ -27,7 +27,7 @@ import { notFoundMessage, putTags } from './tags.js';
 import { InputChecks } from './validation.js';
 
 /** AWS's default for ContainerStartupHealthCheckTimeoutInSeconds. */
-const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 600;
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 600;
 
 const ENDPOINT_STATUSES: EndpointStatus[] = [
   'OutOfService',

@@ -4,8 +4,8 @@
 // Instances here are bookkeeping only (no process): each copy is its own model process.
 // With ManagedInstanceScaling enabled, an instance is added (up to MaxInstanceCount) when a copy
 // fits on none, and empty instances are removed (down to MinInstanceCount, which may be 0).
-import { randomBytes } from 'node:crypto';
 import { exceedsInstance, type CopyRequirements, type InstanceTypeSize } from '../../common/instance-types.js';
+import { newInstanceId } from '../instances/instance.js';
 
 export interface PlacedCopy {
   copyId: string;
@@ -25,10 +25,6 @@ export interface VariantCapacity {
   /** Absent without ManagedInstanceScaling (Status ENABLED): the instance count stays as created. */
   managed?: { min: number; max: number };
   instances: VirtualInstance[];
-}
-
-function newInstanceId(): string {
-  return `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 }
 
 export function newCapacity(

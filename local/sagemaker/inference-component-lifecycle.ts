@@ -18,11 +18,9 @@ import { instanceTypeSize, type CopyRequirements } from '../../common/instance-t
 import { ComponentCopyRouter, type RoutingStrategy, type ServingCopy } from '../instances/component-copies.js';
 import { launchFailureReason, type ContainerPoolApi } from '../instances/types.js';
 import { BackgroundOperations } from './background-operations.js';
+import { DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS } from './endpoints.js';
 import { newCapacity, noRoomReason, placeCopy, releaseCopy, removeEmptyInstances, type VariantCapacity } from './ic-placement.js';
 import type { CapacityVariant, EndpointRecord, InferenceComponentRecord, SageMakerStore } from './store.js';
-
-/** AWS's default for ContainerStartupHealthCheckTimeoutInSeconds. */
-const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 600;
 
 /** What a component's copies ask for, from its spec's ComputeResourceRequirements. */
 export function copyRequirements(ic: Pick<InferenceComponentRecord, 'Specification'>): CopyRequirements {
