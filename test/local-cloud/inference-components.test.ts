@@ -368,3 +368,57 @@ describe('inference components', () => {
     await waitUntil('copy processes to exit', async () => modelProcessPids().length === before - 1);
   });
 });
+
+describe('inference components across a restart of the local cloud', () => {
+  let stateDir: string;
+  let cloud: LocalCloud | undefined;
+
+  afterAll(async () => {
+    await cloud?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('keeps the component and starts its copies again', async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'inference-components-restart-'));
+    cloud = await startLocalCloud({ port: 0, stateDir, pool: recordingPool(stateDir) });
+    let sm = new SageMakerClient(clientConfig(cloud.url));
+    const iam = new IAMClient(clientConfig(cloud.url));
+    const roleArn = (await iam.send(new CreateRoleCommand({ RoleName: 'ic-restart', AssumeRolePolicyDocument: SAGEMAKER_TRUST_POLICY }))).Role!.Arn!;
+    await sm.send(
+      new CreateModelCommand({ ModelName: 'tiny', ExecutionRoleArn: roleArn, PrimaryContainer: { Image: TGI_IMAGE, Environment: { HF_MODEL_ID: TINY_MODEL_ID } } }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'restart-cfg',
+        ExecutionRoleArn: roleArn,
+        ProductionVariants: [{ VariantName: 'AllTraffic', InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1 }],
+      }),
+    );
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'restart-ep', EndpointConfigName: 'restart-cfg' }));
+    expect((await settledEndpoint(sm, 'restart-ep'))?.EndpointStatus).toBe('InService');
+    await sm.send(
+      new CreateInferenceComponentCommand({
+        InferenceComponentName: 'kept',
+        EndpointName: 'restart-ep',
+        Specification: { ModelName: 'tiny', ComputeResourceRequirements: { NumberOfAcceleratorDevicesRequired: 1, MinMemoryRequiredInMb: 1024 } },
+        RuntimeConfig: { CopyCount: 1 },
+      }),
+    );
+    expect((await settledComponent(sm, 'kept'))?.InferenceComponentStatus).toBe('InService');
+    const before = (await sm.send(new DescribeInferenceComponentCommand({ InferenceComponentName: 'kept' }))).CreationTime;
+    await cloud.close();
+
+    cloud = await startLocalCloud({ port: 0, stateDir, pool: recordingPool(stateDir) });
+    sm = new SageMakerClient(clientConfig(cloud.url));
+    expect((await settledEndpoint(sm, 'restart-ep'))?.EndpointStatus).toBe('InService');
+    expect(await settledComponent(sm, 'kept')).toMatchObject({
+      InferenceComponentStatus: 'InService',
+      CreationTime: before,
+      RuntimeConfig: { DesiredCopyCount: 1, CurrentCopyCount: 1 },
+    });
+    const out = await new SageMakerRuntimeClient(clientConfig(cloud.url)).send(
+      new InvokeEndpointCommand({ EndpointName: 'restart-ep', InferenceComponentName: 'kept', ContentType: 'application/json', Body: PROMPT }),
+    );
+    expect(JSON.parse(new TextDecoder().decode(out.Body))[0].generated_text).toEqual(expect.any(String));
+  }, 120_000);
+});
