@@ -23,10 +23,11 @@ import { createRuntimeHandler } from './runtime/routes.js';
 import { credentialScope, isRuntimeRequest } from './request-identity.js';
 import { localS3Client } from './s3.js';
 import { EndpointLifecycle } from './sagemaker/endpoint-lifecycle.js';
+import { InferenceComponentLifecycle } from './sagemaker/inference-component-lifecycle.js';
 import { sageMakerOperation } from './sagemaker/protocol.js';
 import { iamRoleVerifier } from './sagemaker/roles.js';
 import { handleSageMakerOperation } from './sagemaker/routes.js';
-import { ACCOUNT_ID, SageMakerStore } from './sagemaker/store.js';
+import { ACCOUNT_ID, isInferenceComponentEndpoint, SageMakerStore } from './sagemaker/store.js';
 import { TransformJobRunner } from './sagemaker/transform-runner.js';
 import { makePrivateDir, PRIVATE_FILE_MODE } from './state-cipher.js';
 
@@ -103,13 +104,15 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     if (!s3Client) throw new Error('S3 is not reachable before the local cloud listens');
     return s3Client;
   };
-  const endpoints = new EndpointLifecycle(store, pool, log.child({ component: 'endpoints' }));
+  const components = new InferenceComponentLifecycle(store, pool, log.child({ component: 'inference-components' }));
+  const endpoints = new EndpointLifecycle(store, pool, log.child({ component: 'endpoints' }), (name) => components.endpointDeleted(name));
   const transformJobs = new TransformJobRunner(store, pool, s3, log.child({ component: 'transform-jobs' }), {
     logDir: opts.pool ? undefined : join(stateDir, 'logs'),
   });
   const controlPlane = {
     store,
     endpoints,
+    components,
     transformJobs,
     s3,
     verifyRole: iamRoleVerifier(moto.url),
@@ -129,7 +132,11 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   });
   const runtime = createRuntimeHandler({
     pool,
-    getEndpoint: (name) => store.endpoints.get(name),
+    getEndpoint: (name) => {
+      const endpoint = store.endpoints.get(name);
+      return endpoint && { ...endpoint, inferenceComponentBased: isInferenceComponentEndpoint(endpoint) };
+    },
+    components: components.router,
     accountId: ACCOUNT_ID,
     asyncInvocations,
     logger: log.child({ component: 'runtime' }),
@@ -172,6 +179,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
 
   // Endpoints that were live before a restart get their model processes back, in the background.
   endpoints.recover();
+  components.recover();
   transformJobs.recover();
 
   let closing: Promise<void> | undefined;
@@ -186,6 +194,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         server.closeIdleConnections();
         // Jobs and queued async requests first, so they see a shutdown, not processes dying under them.
         await Promise.all([transformJobs.close(), asyncInvocations.close()]);
+        await components.close();
         await endpoints.close();
         server.closeAllConnections();
         await stopped;

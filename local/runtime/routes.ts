@@ -8,6 +8,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { buffer } from 'node:stream/consumers';
 import type { AsyncInferenceConfig } from '@aws-sdk/client-sagemaker';
 import pino, { type Logger } from 'pino';
+import type { ComponentCopyRouter } from '../instances/component-copies.js';
 import { createContainerCaller, InvocationTimeoutError, type ContainerCall } from '../instances/container-call.js';
 import type { ContainerPoolApi } from '../instances/types.js';
 import { abortOnClose, sendJson } from '../model-server/http-io.js';
@@ -34,6 +35,8 @@ export interface RuntimeEndpoint {
   EndpointName: string;
   /** Set when the endpoint's config has one: the endpoint takes InvokeEndpointAsync only. */
   AsyncInferenceConfig?: AsyncInferenceConfig;
+  /** Its variants have no model: every invocation names an inference component. */
+  inferenceComponentBased?: boolean;
 }
 
 export interface RuntimeDeps {
@@ -42,6 +45,8 @@ export interface RuntimeDeps {
   accountId: string;
   /** The queue behind InvokeEndpointAsync; without it, async invocations are refused. */
   asyncInvocations?: AsyncInvocations;
+  /** The copies of inference components, for invocations that name one. */
+  components?: Pick<ComponentCopyRouter, 'route'>;
   /** How long a container has to answer (SageMaker's limit: 60 s). */
   invocationTimeoutMs?: number;
   logger?: Logger;
@@ -60,6 +65,9 @@ const DEFAULT_ASYNC_INVOCATION_TIMEOUT_SECONDS = 15 * 60;
 
 const H = {
   targetVariant: 'x-amzn-sagemaker-target-variant',
+  inferenceComponent: 'x-amzn-sagemaker-inference-component',
+  /** Local only: which inference-component copy served, so callers can see requests spread. */
+  servedByCopy: 'X-Local-Cloud-Copy',
   customAttributes: 'x-amzn-sagemaker-custom-attributes',
   streamAccept: 'x-amzn-sagemaker-accept',
   streamContentType: 'X-Amzn-SageMaker-Content-Type',
@@ -156,6 +164,30 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
   const timeoutMs = deps.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS;
   const callContainer = createContainerCaller();
 
+  /** The copy of the named inference component that takes the request (IC endpoints only). */
+  function servingCopy(endpoint: RuntimeEndpoint, component: string | undefined) {
+    const name = endpoint.EndpointName;
+    if (!endpoint.inferenceComponentBased) {
+      if (component === undefined) return undefined;
+      throw validationError(`Inference Component Name header is not allowed for endpoint ${name} of account ${deps.accountId}: it has no inference components.`);
+    }
+    if (component === undefined) {
+      throw validationError(
+        'Inference Component Name header is required for endpoints to which you plan to deploy inference components. Please include Inference Component Name header or consider using SageMaker models.',
+      );
+    }
+    const choice = deps.components?.route(name, component) ?? { kind: 'unknown-component' as const };
+    if (choice.kind === 'unknown-component') {
+      throw validationError(`Inference Component ${component} of account ${deps.accountId} not found on endpoint ${name}.`);
+    }
+    if (choice.kind === 'no-capacity') {
+      throw validationError(
+        'Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API.',
+      );
+    }
+    return { variantName: choice.variantName, url: choice.copy.url, copyId: choice.copy.copyId, done: choice.done };
+  }
+
   function servingInstance(endpointName: string, targetVariant: string | undefined) {
     const choice = deps.pool.pick(endpointName, targetVariant);
     if (choice) return choice;
@@ -173,9 +205,24 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     return modelError(logs, 0, timedOut ? INVOCATION_TIMEOUT_MESSAGE : `Could not reach container ${CONTAINER_NAME}: ${String(err)}`);
   }
 
-  async function invoke(req: IncomingMessage, res: ServerResponse, logs: EndpointLogs, body: Buffer, stream: boolean) {
+  async function invoke(req: IncomingMessage, res: ServerResponse, endpoint: RuntimeEndpoint, logs: EndpointLogs, body: Buffer, stream: boolean) {
+    const copy = servingCopy(endpoint, headerValue(req, H.inferenceComponent));
+    if (!copy) return invokeInstance(req, res, logs, body, stream, servingInstance(logs.endpointName, headerValue(req, H.targetVariant)));
+    // The copy counts as busy until the whole response has gone out (least outstanding requests).
+    res.once('close', copy.done);
+    res.setHeader(H.servedByCopy, copy.copyId);
+    return invokeInstance(req, res, logs, body, stream, copy);
+  }
+
+  async function invokeInstance(
+    req: IncomingMessage,
+    res: ServerResponse,
+    logs: EndpointLogs,
+    body: Buffer,
+    stream: boolean,
+    instance: { variantName: string; url: string },
+  ) {
     const { endpointName } = logs;
-    const instance = servingInstance(endpointName, headerValue(req, H.targetVariant));
     const signal = abortOnClose(res);
     let call: ContainerCall | undefined;
     try {
@@ -307,7 +354,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
         );
       }
       const logs = { endpointName, region, accountId: deps.accountId };
-      await invoke(req, res, logs, body, operation === 'invocations-response-stream');
+      await invoke(req, res, endpoint, logs, body, operation === 'invocations-response-stream');
     } catch (err) {
       const error =
         err instanceof RuntimeError ? err : new RuntimeError(500, 'InternalFailure', `An internal failure occurred: ${String(err)}`);
