@@ -14,6 +14,9 @@ import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
 import { ContainerPool } from './instances/pool.js';
+import { SageMakerMetrics } from './metrics/sagemaker-metrics.js';
+import { TimeScale } from './metrics/time-scale.js';
+import { cloudWatchPublisher, localCloudWatchClient, storeFleetSizes } from './metrics/wiring.js';
 import type { ContainerPoolApi } from './instances/types.js';
 import { startMoto } from './moto.js';
 import { bodyLimit, guardRequest, requestGuardOptionsFromEnv, type RequestGuardOptions, type RequestKind } from './request-guard.js';
@@ -42,6 +45,8 @@ export interface LocalCloudOptions {
   pool?: ContainerPoolApi;
   /** Which origins and extra host names are let through (request-guard.ts); default from LOCAL_CLOUD_ALLOWED_ORIGINS/_HOSTS. */
   requestGuard?: RequestGuardOptions;
+  /** How much faster than AWS metric periods, alarms and cooldowns run; default LOCAL_CLOUD_TIME_SCALE, else 1. */
+  timeScale?: number;
   logger?: Logger;
 }
 
@@ -104,6 +109,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const log = opts.logger ?? fileLogger(stateDir);
   // Read state first: a state file we cannot read should fail before anything is spawned.
   const store = SageMakerStore.open(join(stateDir, 'sagemaker.json'));
+  const timeScale = opts.timeScale !== undefined ? new TimeScale(opts.timeScale) : TimeScale.fromEnv();
 
   const moto = await startMoto({ stateDir, log: log.child({ component: 'moto' }), maxBodyBytes: (req) => bodyLimit(requestKind(req)) });
   const pool =
@@ -139,11 +145,20 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       return perInstance * Math.max(1, instances);
     },
   });
+  const cloudWatch = localCloudWatchClient(moto.url);
+  const metrics = new SageMakerMetrics({
+    publish: cloudWatchPublisher(cloudWatch),
+    sizes: storeFleetSizes(store),
+    timeScale,
+    logger: log.child({ component: 'metrics' }),
+  });
+  metrics.start();
   const runtime = createRuntimeHandler({
     pool,
     getEndpoint: (name) => store.endpoints.get(name),
     accountId: ACCOUNT_ID,
     asyncInvocations,
+    metrics,
     logger: log.child({ component: 'runtime' }),
   });
 
@@ -200,6 +215,8 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         await endpoints.close();
         server.closeAllConnections();
         await stopped;
+        await metrics.close();
+        cloudWatch.destroy();
         s3Client?.destroy();
         await moto.stop();
         store.close();
