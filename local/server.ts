@@ -3,7 +3,9 @@
 // service shares the one URL:
 //   X-Amz-Target: SageMaker.<Op>  → our SageMaker control plane (local/sagemaker)
 //   /endpoints/<name>/...         → our SageMaker Runtime (local/runtime), served by model processes
-//   anything else                 → moto (IAM, STS, S3, Application Auto Scaling, CloudWatch)
+//   X-Amz-Target: AnyScaleFrontendService.<Op> with ServiceNamespace sagemaker
+//                                 → our Application Auto Scaling (local/autoscaling); other namespaces → moto
+//   anything else                 → moto (IAM, STS, S3, CloudWatch, other Application Auto Scaling)
 // Transform jobs and async inference read and write S3 through this same URL (local/s3.ts).
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
+import { autoScalingOperation, handleAutoScalingRequest } from './autoscaling/routes.js';
+import { createLocalAutoScaling } from './autoscaling/wiring.js';
 import { ContainerPool } from './instances/pool.js';
 import { SageMakerMetrics } from './metrics/sagemaker-metrics.js';
 import { TimeScale } from './metrics/time-scale.js';
@@ -153,6 +157,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     logger: log.child({ component: 'metrics' }),
   });
   metrics.start();
+  const autoScaling = createLocalAutoScaling({ stateDir, store, motoCloudWatch: cloudWatch, timeScale, log: log.child({ component: 'autoscaling' }) });
   const runtime = createRuntimeHandler({
     pool,
     getEndpoint: (name) => store.endpoints.get(name),
@@ -170,6 +175,8 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       await handleSageMakerOperation(operation, req, res, { ...controlPlane, region: regionOf(req) });
     } else if (isRuntimeRequest(req)) {
       await runtime(req, res, regionOf(req));
+    } else if (autoScalingOperation(req) !== undefined) {
+      await handleAutoScalingRequest(autoScalingOperation(req)!, req, res, autoScaling.context(regionOf(req)), moto.forward);
     } else {
       moto.forward(req, res);
     }
@@ -194,6 +201,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   s3Client = localS3Client(url);
+  autoScaling.listening(url);
   log.info({ url, motoUrl: moto.url, stateDir }, 'local cloud ready');
 
   // Endpoints that were live before a restart get their model processes back, in the background.
@@ -211,11 +219,12 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         const stopped = new Promise<void>((done) => server.close(() => done()));
         server.closeIdleConnections();
         // Jobs and queued async requests first, so they see a shutdown, not processes dying under them.
-        await Promise.all([transformJobs.close(), asyncInvocations.close()]);
+        await Promise.all([transformJobs.close(), asyncInvocations.close(), autoScaling.evaluator.close()]);
         await endpoints.close();
         server.closeAllConnections();
         await stopped;
         await metrics.close();
+        await autoScaling.close();
         cloudWatch.destroy();
         s3Client?.destroy();
         await moto.stop();

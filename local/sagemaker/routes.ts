@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Operation, OperationContext } from './context.js';
 import { createEndpointConfig, deleteEndpointConfig, describeEndpointConfig, listEndpointConfigs } from './endpoint-configs.js';
+import { updateEndpointWeightsAndCapacities } from './endpoint-capacity.js';
 import { createEndpoint, deleteEndpoint, describeEndpoint, listEndpoints, updateEndpoint } from './endpoints.js';
 import { createModel, deleteModel, describeModel, listModels } from './models.js';
 import { AwsServiceError, readJsonBody, sendError, sendResult } from './protocol.js';
@@ -25,6 +26,7 @@ const operations: Record<string, Operation<any, unknown>> = {
   UpdateEndpoint: updateEndpoint,
   DeleteEndpoint: deleteEndpoint,
   ListEndpoints: listEndpoints,
+  UpdateEndpointWeightsAndCapacities: updateEndpointWeightsAndCapacities,
   CreateTransformJob: createTransformJob,
   DescribeTransformJob: describeTransformJob,
   StopTransformJob: stopTransformJob,
