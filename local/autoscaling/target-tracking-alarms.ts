@@ -90,10 +90,10 @@ export class TargetTrackingAlarms {
         DatapointsToAlarm: LOW_DATAPOINTS,
         Threshold: target * LOW_THRESHOLD_RATIO,
         ComparisonOperator: 'LessThanThreshold',
-        // A policy that never scales in needs no scale-in alarm; AWS creates none either.
         AlarmActions: [policyArn],
       },
     ];
+    // A policy that never scales in gets no scale-in alarm.
     const wanted = config.DisableScaleIn ? alarms.slice(0, 1) : alarms;
     for (const alarm of wanted) await this.cloudWatch().send(new PutMetricAlarmCommand(alarm));
     const stale = previous.filter((a) => !wanted.some((w) => w.AlarmName === a.AlarmName)).map((a) => a.AlarmName!);
