@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScalableCapacity } from '../../local/autoscaling/capacity.js';
 import { ScalingEvaluator } from '../../local/autoscaling/evaluator.js';
 import { putScalingPolicy, registerScalableTarget, type AutoScalingContext } from '../../local/autoscaling/operations.js';
+import type { SageMakerResource } from '../../local/autoscaling/scalable-resources.js';
 import { AutoScalingStore } from '../../local/autoscaling/store.js';
 import { TargetTrackingAlarms } from '../../local/autoscaling/target-tracking-alarms.js';
 import { TimeScale } from '../../local/metrics/time-scale.js';
@@ -27,14 +28,17 @@ let evaluator: ScalingEvaluator;
 const capacities = new Map<string, number>();
 const changes: { resourceId: string; to: number }[] = [];
 
+const resourceIdOf = (r: SageMakerResource) =>
+  r.kind === 'variant' ? `endpoint/${r.endpointName}/variant/${r.variantName}` : `inference-component/${r.inferenceComponentName}`;
+
 const capacity: ScalableCapacity = {
   async read(resource) {
-    const id = resource.kind === 'variant' ? `endpoint/${resource.endpointName}/variant/${resource.variantName}` : `inference-component/${resource.inferenceComponentName}`;
+    const id = resourceIdOf(resource);
     const desired = capacities.get(id);
     return desired === undefined ? undefined : { desired, settled: true };
   },
   async set(resource, to) {
-    const id = resource.kind === 'variant' ? `endpoint/${resource.endpointName}/variant/${resource.variantName}` : `inference-component/${resource.inferenceComponentName}`;
+    const id = resourceIdOf(resource);
     capacities.set(id, to);
     changes.push({ resourceId: id, to });
   },
