@@ -3,7 +3,9 @@
 // service shares the one URL:
 //   X-Amz-Target: SageMaker.<Op>  → our SageMaker control plane (local/sagemaker)
 //   /endpoints/<name>/...         → our SageMaker Runtime (local/runtime), served by model processes
-//   anything else                 → moto (IAM, STS, S3, Application Auto Scaling, CloudWatch)
+//   X-Amz-Target: AnyScaleFrontendService.<Op> with ServiceNamespace sagemaker
+//                                 → our Application Auto Scaling (local/autoscaling); other namespaces → moto
+//   anything else                 → moto (IAM, STS, S3, CloudWatch, other Application Auto Scaling)
 // Transform jobs and async inference read and write S3 through this same URL (local/s3.ts).
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,8 +15,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
+import { autoScalingOperation, handleAutoScalingRequest } from './autoscaling/routes.js';
+import { createLocalAutoScaling } from './autoscaling/wiring.js';
 import { FaultInjector, faultSettingsFromEnv, type FaultSettings } from './faults.js';
 import { ContainerPool } from './instances/pool.js';
+import { SageMakerMetrics } from './metrics/sagemaker-metrics.js';
+import { TimeScale } from './metrics/time-scale.js';
+import { cloudWatchPublisher, localCloudWatchClient, storeFleetSizes } from './metrics/wiring.js';
 import type { ContainerPoolApi } from './instances/types.js';
 import { startMoto } from './moto.js';
 import { bodyLimit, guardRequest, requestGuardOptionsFromEnv, type RequestGuardOptions, type RequestKind } from './request-guard.js';
@@ -45,6 +52,8 @@ export interface LocalCloudOptions {
   pool?: ContainerPoolApi;
   /** Which origins and extra host names are let through (request-guard.ts); default from LOCAL_CLOUD_ALLOWED_ORIGINS/_HOSTS. */
   requestGuard?: RequestGuardOptions;
+  /** How much faster than AWS metric periods, alarms and cooldowns run; default LOCAL_CLOUD_TIME_SCALE, else 1. */
+  timeScale?: number;
   logger?: Logger;
   /** Fault injection and rate limiting (local/faults.ts); default from LOCAL_CLOUD_* env vars, all off. */
   faults?: FaultSettings;
@@ -92,6 +101,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const log = opts.logger ?? fileLogger(stateDir);
   // Read state first: a state file we cannot read should fail before anything is spawned.
   const store = SageMakerStore.open(join(stateDir, 'sagemaker.json'));
+  const timeScale = opts.timeScale !== undefined ? new TimeScale(opts.timeScale) : TimeScale.fromEnv();
 
   const moto = await startMoto({ stateDir, log: log.child({ component: 'moto' }), maxBodyBytes: (req) => bodyLimit(requestKind(req)) });
   const faults = new FaultInjector(opts.faults ?? faultSettingsFromEnv());
@@ -130,6 +140,15 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       return perInstance * Math.max(1, instances);
     },
   });
+  const cloudWatch = localCloudWatchClient(moto.url);
+  const metrics = new SageMakerMetrics({
+    publish: cloudWatchPublisher(cloudWatch),
+    sizes: storeFleetSizes(store, components.router),
+    timeScale,
+    logger: log.child({ component: 'metrics' }),
+  });
+  metrics.start();
+  const autoScaling = createLocalAutoScaling({ stateDir, store, motoCloudWatch: cloudWatch, timeScale, log: log.child({ component: 'autoscaling' }) });
   const runtime = createRuntimeHandler({
     pool,
     getEndpoint: (name) => {
@@ -139,6 +158,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     components: components.router,
     accountId: ACCOUNT_ID,
     asyncInvocations,
+    metrics,
     logger: log.child({ component: 'runtime' }),
   });
 
@@ -151,6 +171,8 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       await handleSageMakerOperation(operation, req, res, { ...controlPlane, region: regionOf(req) });
     } else if (isRuntimeRequest(req)) {
       await runtime(req, res, regionOf(req));
+    } else if (autoScalingOperation(req) !== undefined) {
+      await handleAutoScalingRequest(autoScalingOperation(req)!, req, res, autoScaling.context(regionOf(req)), moto.forward);
     } else {
       moto.forward(req, res);
     }
@@ -175,6 +197,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   s3Client = localS3Client(url);
+  autoScaling.listening(url);
   log.info({ url, motoUrl: moto.url, stateDir }, 'local cloud ready');
 
   // Endpoints that were live before a restart get their model processes back, in the background.
@@ -193,11 +216,14 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         const stopped = new Promise<void>((done) => server.close(() => done()));
         server.closeIdleConnections();
         // Jobs and queued async requests first, so they see a shutdown, not processes dying under them.
-        await Promise.all([transformJobs.close(), asyncInvocations.close()]);
+        await Promise.all([transformJobs.close(), asyncInvocations.close(), autoScaling.evaluator.close()]);
         await components.close();
         await endpoints.close();
         server.closeAllConnections();
         await stopped;
+        await metrics.close();
+        await autoScaling.close();
+        cloudWatch.destroy();
         s3Client?.destroy();
         await moto.stop();
         store.close();

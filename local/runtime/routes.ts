@@ -16,6 +16,7 @@ import { BodyTooLargeError, invocationTooLargeMessage, MAX_INVOCATION_BODY_BYTES
 import { joinS3Uri, parseS3Uri } from '../s3.js';
 import { AwsServiceError } from '../sagemaker/protocol.js';
 import { InputChecks } from '../sagemaker/validation.js';
+import type { InvocationTarget, InvocationTiming } from '../metrics/sagemaker-metrics.js';
 import type { AsyncInvocations } from './async-invocations.js';
 import {
   CONTAINER_NAME,
@@ -49,6 +50,8 @@ export interface RuntimeDeps {
   components?: Pick<ComponentCopyRouter, 'route'>;
   /** How long a container has to answer (SageMaker's limit: 60 s). */
   invocationTimeoutMs?: number;
+  /** Records each served invocation for the endpoint's CloudWatch metrics (local/metrics). */
+  metrics?: { begin(target: InvocationTarget): InvocationTiming };
   logger?: Logger;
 }
 
@@ -205,13 +208,22 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     return modelError(logs, 0, timedOut ? INVOCATION_TIMEOUT_MESSAGE : `Could not reach container ${CONTAINER_NAME}: ${String(err)}`);
   }
 
-  async function invoke(req: IncomingMessage, res: ServerResponse, endpoint: RuntimeEndpoint, logs: EndpointLogs, body: Buffer, stream: boolean) {
-    const copy = servingCopy(endpoint, headerValue(req, H.inferenceComponent));
-    if (!copy) return invokeInstance(req, res, logs, body, stream, servingInstance(logs.endpointName, headerValue(req, H.targetVariant)));
+  async function invoke(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: RuntimeEndpoint,
+    logs: EndpointLogs,
+    body: Buffer,
+    stream: boolean,
+    trace: { timing?: InvocationTiming },
+  ) {
+    const component = headerValue(req, H.inferenceComponent);
+    const copy = servingCopy(endpoint, component);
+    if (!copy) return invokeInstance(req, res, logs, body, stream, servingInstance(logs.endpointName, headerValue(req, H.targetVariant)), trace);
     // The copy counts as busy until the whole response has gone out (least outstanding requests).
     res.once('close', copy.done);
     res.setHeader(H.servedByCopy, copy.copyId);
-    return invokeInstance(req, res, logs, body, stream, copy);
+    return invokeInstance(req, res, logs, body, stream, copy, trace, component);
   }
 
   async function invokeInstance(
@@ -221,11 +233,15 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     body: Buffer,
     stream: boolean,
     instance: { variantName: string; url: string },
+    trace: { timing?: InvocationTiming },
+    inferenceComponentName?: string,
   ) {
     const { endpointName } = logs;
+    trace.timing = deps.metrics?.begin({ endpointName, variantName: instance.variantName, inferenceComponentName });
     const signal = abortOnClose(res);
     let call: ContainerCall | undefined;
     try {
+      trace.timing?.modelStarted();
       call = await callContainer(instance.url, {
         body,
         headers: present({
@@ -254,6 +270,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
         if (signal.aborted) return;
         throw unanswered(logs, err, call);
       }
+      trace.timing?.modelEnded();
       if (status < 200 || status >= 300) throw modelError(logs, status, payload.toString('utf8'));
       res.writeHead(200, present({ ...replyHeaders, 'Content-Type': response.headers['content-type'], 'Content-Length': String(payload.length) }));
       res.end(payload);
@@ -274,6 +291,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
         parts += 1;
       }
       if (!response.complete) throw new Error('the container closed the connection before the end of the response');
+      trace.timing?.modelEnded();
     } catch (err) {
       if (signal.aborted) return;
       logger.warn({ endpoint: endpointName, err }, 'response stream broken');
@@ -321,6 +339,9 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
 
   return async (req, res, region) => {
     res.setHeader(H.requestId, randomUUID());
+    // Set once a variant is chosen: only then does the invocation count in that variant's metrics.
+    const trace: { timing?: InvocationTiming } = {};
+    res.on('close', () => trace.timing?.end(res.statusCode));
     try {
       const match = req.method === 'POST' ? ROUTE.exec((req.url ?? '').split('?')[0]) : null;
       if (!match) throw new RuntimeError(404, 'UnknownOperationException', `No SageMaker Runtime operation for ${req.method} ${req.url}`);
@@ -354,7 +375,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
         );
       }
       const logs = { endpointName, region, accountId: deps.accountId };
-      await invoke(req, res, endpoint, logs, body, operation === 'invocations-response-stream');
+      await invoke(req, res, endpoint, logs, body, operation === 'invocations-response-stream', trace);
     } catch (err) {
       const error =
         err instanceof RuntimeError ? err : new RuntimeError(500, 'InternalFailure', `An internal failure occurred: ${String(err)}`);

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Operation, OperationContext } from './context.js';
 import { createEndpointConfig, deleteEndpointConfig, describeEndpointConfig, listEndpointConfigs } from './endpoint-configs.js';
+import { updateEndpointWeightsAndCapacities } from './endpoint-capacity.js';
 import { createEndpoint, deleteEndpoint, describeEndpoint, listEndpoints, updateEndpoint } from './endpoints.js';
 import {
   createInferenceComponent,
@@ -39,6 +40,7 @@ const operations: Record<string, Operation<any, unknown>> = {
   UpdateInferenceComponent: updateInferenceComponent,
   UpdateInferenceComponentRuntimeConfig: updateInferenceComponentRuntimeConfig,
   DeleteInferenceComponent: deleteInferenceComponent,
+  UpdateEndpointWeightsAndCapacities: updateEndpointWeightsAndCapacities,
   CreateTransformJob: createTransformJob,
   DescribeTransformJob: describeTransformJob,
   StopTransformJob: stopTransformJob,
