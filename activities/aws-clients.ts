@@ -2,6 +2,7 @@
 // chain; the endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, which the SDK reads
 // itself, so the same code talks to AWS or to the local cloud.
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -14,6 +15,8 @@ export interface AwsClients {
   iam: IAMClient;
   autoscaling: ApplicationAutoScalingClient;
   s3: S3Client;
+  /** Reads the endpoint's Invocations metric for the idle guard. */
+  cloudwatch: CloudWatchClient;
   /** Resolves model.hfTokenSecret.secretId (the local cloud serves it through moto). */
   secretsManager: SecretsManagerClient;
 }
@@ -40,6 +43,7 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     iam: new IAMClient(config),
     autoscaling: new ApplicationAutoScalingClient(config),
     secretsManager: new SecretsManagerClient(config),
+    cloudwatch: new CloudWatchClient(config),
     // A custom endpoint (the local cloud) cannot do virtual-hosted buckets on 127.0.0.1.
     s3: new S3Client({ ...config, forcePathStyle: Boolean(opts.endpoint ?? process.env.AWS_ENDPOINT_URL) }),
   };

@@ -3,6 +3,7 @@
 import { createAsyncInferenceActivities } from './async-inference';
 import type { AwsClients } from './aws-clients';
 import { createAutoscalingActivities } from './autoscaling';
+import { createEndpointActivityActivities } from './endpoint-activity';
 import { createIamActivities } from './iam';
 import { createRuntimeActivities } from './runtime';
 import { createS3Activities } from './s3';
@@ -18,6 +19,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
     ...createS3Activities(clients),
     ...createTransformActivities(clients),
     ...createAsyncInferenceActivities(clients),
+    ...createEndpointActivityActivities(clients),
   };
 }
 
