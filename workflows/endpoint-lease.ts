@@ -12,6 +12,7 @@ import {
   CancellationScope,
   ChildWorkflowCancellationType,
   condition,
+  ContinueAsNew,
   continueAsNew,
   defineQuery,
   defineSignal,
@@ -278,6 +279,7 @@ export async function endpointLease(rawInput: EndpointLeaseInput): Promise<Endpo
       }
     }
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err; // how a run hands over to the next, not a failure
     if (isCancellation(err)) return end('ended', 'lease workflow cancelled');
     state = 'ended';
     endedReason = reasonOf(err);
