@@ -27,18 +27,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import {
-  endpointLeaseInputSchema,
-  extendLeaseInputSchema,
-  leaseTiming,
-  leaseWorkflowId,
-  type EndpointLeaseInput,
-  type ExtendLeaseInput,
-  type LeaseAction,
-  type LeaseCarried,
-  type LeaseTerms,
-  type LeaseTermsInput,
-} from '../common/lease-input';
+import { endpointLeaseInputSchema, extendLeaseInputSchema, leaseWorkflowId, type EndpointLeaseInput, type ExtendLeaseInput, type LeaseCarried } from '../common/lease-input';
+import { leaseTiming, type LeaseAction, type LeaseTerms, type LeaseTermsInput } from '../common/lease-terms';
 import { parseInput } from '../common/input-parsing';
 import { LEASE_DEADLINE_ATTRIBUTE, LEASE_STATE_ATTRIBUTE } from '../common/resource-names';
 import { controlPlaneActivities } from './activity-proxies';
