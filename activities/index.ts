@@ -3,6 +3,7 @@
 import { createAsyncInferenceActivities } from './async-inference';
 import type { AwsClients } from './aws-clients';
 import { createAutoscalingActivities } from './autoscaling';
+import { createEndpointActivityActivities } from './endpoint-activity';
 import { createIamActivities } from './iam';
 import { createRuntimeActivities } from './runtime';
 import { createS3Activities } from './s3';
@@ -20,6 +21,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
     ...createTransformActivities(clients),
     ...createAsyncInferenceActivities(clients),
     ...createWorkflowRunActivities(),
+    ...createEndpointActivityActivities(clients),
   };
 }
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { s3UriSchema } from './s3-uri';
 import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes';
+import { checkLeaseTerms, leaseTermsFields } from './lease-terms';
 
 // AWS's pattern for endpoint, config and model names (63 characters at most).
 export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -140,7 +141,10 @@ export const deployEndpointInputSchema = z
     /** Keep half-created resources after a failure, for debugging. */
     retainOnFailure: z.boolean().default(false),
     tags: z.record(z.string(), z.string()).default({}),
+    /** The idle guard: `idle` and/or `ttl` start an endpointLease that outlives the deploy. */
+    ...leaseTermsFields,
   })
+  .superRefine((d, ctx) => checkLeaseTerms(d, ctx, false))
   .refine(
     (d) => !d.autoscaling || (d.variant.initialInstanceCount >= d.autoscaling.minInstances && d.variant.initialInstanceCount <= d.autoscaling.maxInstances),
     { message: 'initialInstanceCount must lie between autoscaling.minInstances and autoscaling.maxInstances', path: ['variant', 'initialInstanceCount'] },

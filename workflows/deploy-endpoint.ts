@@ -16,6 +16,7 @@ import { DEFAULT_EXECUTION_ROLE_NAME, endpointConfigName, modelName, teardownWor
 import type { EndpointChange } from '../activities/sagemaker';
 import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies';
 import { Compensations } from './compensation';
+import { startEndpointLease } from './endpoint-lease';
 import { refuseWhileRunning } from './endpoint-exclusion';
 import { isDeadline, reasonOf } from './failures';
 import { ProgressTracker } from './progress';
@@ -196,6 +197,15 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
       smokeTest = { prompt, ...out };
     } else {
       progress.skip('smokeTest', 'smokeTest: false');
+    }
+
+    // The idle guard outlives this run (parent close policy ABANDON); a lease already watching the
+    // endpoint takes the new terms. Runs started before the lease existed replay without it.
+    if ((spec.idle || spec.ttl) && patched('endpoint-lease')) {
+      const { idle, ttl, warnMinutesBefore, checkIntervalMinutes } = spec;
+      await progress.step('startLease', () => startEndpointLease(endpointName, { idle, ttl, warnMinutesBefore, checkIntervalMinutes }));
+    } else {
+      progress.skip('startLease', 'no idle or ttl in input');
     }
 
     progress.finish('succeeded');
