@@ -85,6 +85,8 @@ export interface RagQueryRun {
   workflowId: string;
   /** Wall-clock milliseconds from start request to result, as the caller saw them. */
   elapsedMs: number;
+  /** The server handed the first workflow task to this process's worker (eagerStart granted). */
+  eagerlyStarted: boolean;
 }
 
 export class RagQueryTimeoutError extends Error {
@@ -137,7 +139,7 @@ export async function executeRagQuery(
   });
   try {
     const result = (await Promise.race([handle.result(), stopped])) as RagQueryResult;
-    return { result, workflowId, elapsedMs: Math.round(performance.now() - started) };
+    return { result, workflowId, elapsedMs: Math.round(performance.now() - started), eagerlyStarted: handle.eagerlyStarted ?? false };
   } catch (err) {
     if (err instanceof RagQueryTimeoutError || err instanceof RagQueryAbandonedError) void handle.cancel().catch(() => {});
     throw err;
