@@ -223,9 +223,11 @@ export function createRagActivities(deps: RagDeps) {
     },
 
     async generate({ endpointName, prompt, format, generation }: { endpointName: string; prompt: string; format: 'tgi' | 'lmi'; generation: Generation }) {
-      // Heartbeat while the endpoint generates: if this worker dies, Temporal notices within the
-      // heartbeat timeout and retries on another worker, instead of waiting out the whole attempt.
-      const beat = asyncLocalStorage.getStore() ? setInterval(() => heartbeat(), 1000) : undefined;
+      // As an ordinary activity, heartbeat while the endpoint generates: if this worker dies,
+      // Temporal notices within the heartbeat timeout and retries on another worker, instead of
+      // waiting out the whole attempt. A local activity has no heartbeat: its workflow task's
+      // timeout plays that part (workflows/activity-proxies.ts).
+      const beat = asyncLocalStorage.getStore()?.info.isLocal === false ? setInterval(() => heartbeat(), 1000) : undefined;
       let out;
       try {
         out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: ragGenerationParameters(generation), format });
