@@ -1,11 +1,14 @@
 // Temporal servers for tests, from the binaries scripts/setup.sh installs (no downloads).
-import { temporal } from '@temporalio/proto';
+// A CommonJS module whose named exports Node's ESM loader cannot see (worker subprocesses load this file too).
+import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { installTemporalLogging } from '../../workers/logger';
 import { fileURLToPath } from 'node:url';
 import { SEARCH_ATTRIBUTES } from '../../common/resource-names';
 import { temporalCli, temporalTestServer } from '../../dev/tools';
+
+const { temporal } = proto;
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
