@@ -6,6 +6,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,9 +35,10 @@ const program = new Command('demo')
   .option('--batch-input <file>', 'batchTransform input', join(projectRoot, 'examples', 'batch-local.json'))
   .option('--no-batch', 'skip the batch transform step')
   .option('--keep', 'leave the stack running afterwards (Ctrl-C to stop) to browse the Web UI')
+  .option('--no-encryption', 'do not encrypt payloads (by default the demo makes a key for this run unless LLMOPS_CODEC_KEYS is set)')
   .option('--qdrant', 'run the RAG steps on Qdrant (QDRANT_URL, QDRANT_BIN, or one on localhost:6333); also LLMOPS_QDRANT=1')
   .parse();
-const opts = program.opts<{ input: string; prompt: string; ingestInput: string; question: string; expect: string; batchInput: string; batch: boolean; keep?: boolean; qdrant?: boolean }>();
+const opts = program.opts<{ input: string; prompt: string; ingestInput: string; question: string; expect: string; batchInput: string; batch: boolean; encryption: boolean; keep?: boolean; qdrant?: boolean }>();
 
 const say = (line: string) => console.log(line);
 
@@ -70,6 +72,20 @@ async function sseStep(client: Awaited<ReturnType<typeof connectClient>>, runtim
   }
 }
 
+/** What Temporal stored for a run, read without the key: every payload's encoding. */
+async function showEncryptedHistory(temporalAddress: string, workflowId: string): Promise<void> {
+  const raw = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
+  const events = (await raw.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const encodings = events.flatMap((e) =>
+    [e.workflowExecutionStartedEventAttributes?.input, e.activityTaskScheduledEventAttributes?.input, e.activityTaskCompletedEventAttributes?.result, e.workflowExecutionCompletedEventAttributes?.result]
+      .flatMap((p) => p?.payloads ?? [])
+      .map((p) => Buffer.from(p.metadata?.encoding ?? []).toString('utf8')),
+  );
+  const encrypted = encodings.filter((e) => e === 'binary/encrypted').length;
+  say(`  history of ${workflowId}, read without the key: ${encrypted} of ${encodings.length} payloads are binary/encrypted`);
+  await raw.connection.close();
+}
+
 /** Uploads the sample prompts and runs them through a Batch Transform job. */
 async function batchStep(client: Awaited<ReturnType<typeof connectClient>>): Promise<void> {
   const batch = JSON.parse(readFileSync(opts.batchInput, 'utf8')) as BatchTransformInput;
@@ -98,11 +114,18 @@ async function main(): Promise<void> {
   const stateDir = join(projectRoot, '.demo');
   rmSync(stateDir, { recursive: true, force: true }); // each demo starts from an empty cloud
 
+  // Payload encryption on, as a user would run it: a key for this run only (its history goes with
+  // .demo/), unless the user brought keys of their own. Never printed.
+  if (opts.encryption && !process.env.LLMOPS_CODEC_KEYS && !process.env.LLMOPS_CODEC_KEYS_FILE) {
+    process.env.LLMOPS_CODEC_KEYS = `demo-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`;
+  }
+
   section('Starting the embedded stack');
   const t0 = performance.now();
   const stack = await startStack({ stateDir, qdrant: opts.qdrant || ['1', 'true'].includes(process.env.LLMOPS_QDRANT ?? '') });
   say(`Temporal ${stack.temporalAddress}, Web UI ${stack.webUiUrl}, local cloud ${stack.awsEndpointUrl} (${seconds(performance.now() - t0)})`);
   if (stack.qdrant) say(`Vector store: Qdrant, ${stack.qdrant.how}`);
+  if (stack.codecServerUrl) say(`Payloads encrypted (AES-256-GCM); the Web UI decodes them through the codec server at ${stack.codecServerUrl}`);
   let ok = false;
   let statesFact = false;
   try {
@@ -121,6 +144,7 @@ async function main(): Promise<void> {
     if (deployed.autoscaling) say(`  autoscaling: ${deployed.autoscaling.resourceId}`);
     say(`  step timings: ${Object.entries(deployed.timings).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
     if (deployed.smokeTest) say(`  smoke test (${deployed.smokeTest.latencyMs} ms): ${JSON.stringify(deployed.smokeTest.generatedText)}`);
+    if (stack.codecServerUrl) await showEncryptedHistory(stack.temporalAddress, `deploy-${input.endpointName}`);
 
     section(`RAG: ${opts.question}`);
     const answer = await runWorkflow<RagQueryResult>(

@@ -6,6 +6,8 @@ import type { Worker } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { loadCodecKeyring } from '../common/codec-keys.js';
+import { AesGcmPayloadCodec } from '../common/payload-codec.js';
 import { SEARCH_ATTRIBUTES } from '../common/resource-names';
 import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes';
 import { projectRoot } from '../common/project-paths';
@@ -16,6 +18,7 @@ import { startLocalCloud, type LocalCloud } from '../local/server';
 import { createControlWorker } from '../workers/control';
 import { createRagWorker } from '../workers/rag';
 import { installTemporalLogging, logger } from '../workers/logger';
+import { startCodecServer } from './codec-server.js';
 
 export interface StackOptions {
   /** Temporal frontend port; default 7233 when free, else any free port. */
@@ -30,6 +33,12 @@ export interface StackOptions {
 }
 
 export interface StackAddresses {
+  /**
+   * When payload encryption is on (codec keys configured): the codec server the dev server's Web
+   * UI decodes through. No token (the local Web UI cannot send one); loopback, Host and Origin
+   * checks stay on, and only the UI's origin may call it.
+   */
+  codecServerUrl?: string;
   temporalAddress: string;
   webUiUrl: string;
   awsEndpointUrl: string;
@@ -76,6 +85,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 
   try {
+    const keyring = loadCodecKeyring();
+    const codec = keyring && (await startCodecServer({ codec: new AesGcmPayloadCodec(keyring), auth: 'none', allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`], logger }));
+    if (codec) stops.push(() => codec.close());
     const temporal: ManagedProcess = startProcess(
       temporalCli(),
       [
@@ -88,6 +100,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         '--log-level', 'warn',
         // No internet here: don't let the UI try to fetch its news feed.
         '--ui-disable-news-fetch',
+        ...(codec ? ['--ui-codec-endpoint', codec.url] : []),
       ],
       { logFile: join(logsDir, 'temporal.log') },
     );
@@ -134,7 +147,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await rag.close();
     });
 
-    return { temporalAddress, webUiUrl: `http://127.0.0.1:${uiPort}`, awsEndpointUrl: cloud.url, stateDir, logsDir, qdrant: qdrant && { url: qdrant.url, how: qdrant.how }, stop };
+    return { temporalAddress, webUiUrl: `http://127.0.0.1:${uiPort}`, awsEndpointUrl: cloud.url, stateDir, logsDir, codecServerUrl: codec?.url, qdrant: qdrant && { url: qdrant.url, how: qdrant.how }, stop };
   } catch (err) {
     await stop();
     throw err;
