@@ -4,6 +4,7 @@ import { createAsyncInferenceActivities } from './async-inference';
 import type { AwsClients } from './aws-clients';
 import { createAutoscalingActivities } from './autoscaling';
 import { createIamActivities } from './iam';
+import { createInferenceComponentActivities } from './inference-components';
 import { createRuntimeActivities } from './runtime';
 import { createS3Activities } from './s3';
 import { createSageMakerActivities } from './sagemaker';
@@ -14,6 +15,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
   return {
     ...createIamActivities(clients),
     ...createSageMakerActivities({ sagemaker: clients.sagemaker, secretsManager: clients.secretsManager, env }),
+    ...createInferenceComponentActivities(clients),
     ...createAutoscalingActivities(clients),
     ...createRuntimeActivities(clients),
     ...createS3Activities(clients),
