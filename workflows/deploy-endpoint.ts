@@ -1,7 +1,9 @@
 // deployEndpoint: the runbook for putting a Hugging Face LLM behind a SageMaker endpoint.
 // validate → execution role → model → endpoint config → endpoint (create or blue/green update)
 // → wait for InService → autoscaling → smoke test. Any failure (or cancellation) undoes what
-// this run created, newest first, unless the input asks to retain it.
+// this run created, newest first, unless the input asks to retain it. Endpoints that host
+// inference components (endpointType "inferenceComponents") follow their own runbook,
+// deploy-inference-components.ts, under the same saga rules.
 //
 // The saga's rules (issue 9): each undo is registered before its create is attempted, and the
 // undo itself checks the ownership tags, so an undo that finds nothing, or finds what another
