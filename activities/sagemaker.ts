@@ -47,7 +47,8 @@ export interface CreateEndpointConfigInput {
   variantName: string;
   instanceType: string;
   initialInstanceCount: number;
-  containerStartupHealthCheckTimeoutSeconds: number;
+  /** Model-based variants only: on an IC endpoint each component has its own startup timeouts. */
+  containerStartupHealthCheckTimeoutSeconds?: number;
   asyncInference?: { outputS3Uri: string; failureS3Uri?: string; maxConcurrentInvocationsPerInstance?: number };
   /** An endpoint that hosts inference components: routing, managed scaling, and the role AWS wants here. */
   inferenceComponents?: {
@@ -198,8 +199,7 @@ export function createSageMakerActivities({
         InstanceType: input.instanceType as never,
         InitialInstanceCount: input.initialInstanceCount,
         InitialVariantWeight: 1,
-        // For IC endpoints the startup timeouts belong to each component, not the variant.
-        ContainerStartupHealthCheckTimeoutInSeconds: ic ? undefined : input.containerStartupHealthCheckTimeoutSeconds,
+        ContainerStartupHealthCheckTimeoutInSeconds: input.containerStartupHealthCheckTimeoutSeconds,
         RoutingConfig: ic && { RoutingStrategy: ic.routingStrategy },
         ManagedInstanceScaling: ic?.managedInstanceScaling && {
           Status: 'ENABLED' as const,

@@ -84,7 +84,6 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
         variantName: spec.variant.name,
         instanceType: spec.variant.instanceType,
         initialInstanceCount: spec.variant.initialInstanceCount,
-        containerStartupHealthCheckTimeoutSeconds: 0, // not used on IC endpoints
         inferenceComponents: { executionRoleArn: roleArn, routingStrategy: spec.variant.routingStrategy, managedInstanceScaling: spec.variant.managedInstanceScaling },
         tags,
       }),
