@@ -191,7 +191,14 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
           { failureReason: ic.FailureReason },
         );
       }
-      return { status, desiredCopies: ic.RuntimeConfig?.DesiredCopyCount, currentCopies: ic.RuntimeConfig?.CurrentCopyCount };
+      const desired = ic.RuntimeConfig?.DesiredCopyCount;
+      const current = ic.RuntimeConfig?.CurrentCopyCount;
+      // A copy-count change can leave the component InService while copies are still starting
+      // (or short of room on the instances): wait until every copy it asked for serves.
+      if (desired !== undefined && current !== undefined && current < desired) {
+        throw notYet(`Inference component ${componentName} has ${current} of ${desired} copies${ic.FailureReason ? ` (${ic.FailureReason})` : ''}`, 'InferenceComponentNotReady');
+      }
+      return { status, desiredCopies: desired, currentCopies: current };
     },
 
     /** Deletes a component; with `ownedBy`, only one that run created. "Not yet" while busy. */
