@@ -3,6 +3,7 @@
 // itself, so the same code talks to AWS or to the local cloud. Each call is traced (a span under
 // the caller's, e.g. the activity's) when tracing is set up (common/tracing.ts).
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -16,6 +17,8 @@ export interface AwsClients {
   iam: IAMClient;
   autoscaling: ApplicationAutoScalingClient;
   s3: S3Client;
+  /** Reads the endpoint's Invocations metric for the idle guard. */
+  cloudwatch: CloudWatchClient;
   /** Resolves model.hfTokenSecret.secretId (the local cloud serves it through moto). */
   secretsManager: SecretsManagerClient;
 }
@@ -42,6 +45,7 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     iam: traceAwsSdkCalls(new IAMClient(config)),
     autoscaling: traceAwsSdkCalls(new ApplicationAutoScalingClient(config)),
     secretsManager: traceAwsSdkCalls(new SecretsManagerClient(config)),
+    cloudwatch: traceAwsSdkCalls(new CloudWatchClient(config)),
     // A custom endpoint (the local cloud) cannot do virtual-hosted buckets on 127.0.0.1.
     s3: traceAwsSdkCalls(new S3Client({ ...config, forcePathStyle: Boolean(opts.endpoint ?? process.env.AWS_ENDPOINT_URL) })),
   };

@@ -3,6 +3,7 @@
 import { createAsyncInferenceActivities } from './async-inference';
 import type { AwsClients } from './aws-clients';
 import { createAutoscalingActivities } from './autoscaling';
+import { createEndpointActivityActivities } from './endpoint-activity';
 import { createIamActivities } from './iam';
 import { createInferenceComponentActivities } from './inference-components';
 import { createRuntimeActivities } from './runtime';
@@ -22,6 +23,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
     ...createTransformActivities(clients),
     ...createAsyncInferenceActivities(clients),
     ...createWorkflowRunActivities(),
+    ...createEndpointActivityActivities(clients),
   };
 }
 

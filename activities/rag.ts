@@ -73,6 +73,12 @@ function chunkingHash(text: string, chunkTokens: number, overlapTokens: number):
   return createHash('sha256').update(`${chunkTokens}\u0000${overlapTokens}\u0000${text}`).digest('hex').slice(0, 16);
 }
 
+/**
+ * Documents of an ingest batch in flight at once (embedding queued or running, upsert pending).
+ * Three keep the embedder's contexts fed while a finished document is upserted.
+ */
+const INGEST_PIPELINE_DEPTH = 3;
+
 export function createRagActivities(deps: RagDeps) {
   const { invokeEndpoint } = createRuntimeActivities({ runtime: deps.runtime });
   const tokenizer = () => WordPieceTokenizer.forEmbeddingModel();
@@ -99,7 +105,19 @@ export function createRagActivities(deps: RagDeps) {
     async ingestFiles(input: { collection: string; source: SourceSpec; files: string[]; chunkTokens: number; overlapTokens: number }): Promise<IngestBatchResult> {
       const store = await deps.store();
       const result: IngestBatchResult = { documents: 0, chunks: 0, upserted: 0, unchanged: 0, removed: 0, failed: [] };
+      // Documents overlap: while the embedder works through one document's chunks, the next
+      // ones are read, chunked and checked, and the one before is upserted. The embedder serves
+      // calls in order, so documents finish in order; at most INGEST_PIPELINE_DEPTH are in flight.
+      const inFlight = new Map<string, Promise<void>>();
+      let failure: { error: unknown } | undefined;
+      const start = (documentId: string, work: () => Promise<void>) => {
+        const done = work()
+          .catch((error: unknown) => void (failure ??= { error }))
+          .finally(() => inFlight.delete(documentId));
+        inFlight.set(documentId, done);
+      };
       for (const file of input.files) {
+        if (failure) break;
         let docs;
         try {
           docs = await readDocuments(deps.s3, input.source, [file]);
@@ -108,8 +126,11 @@ export function createRagActivities(deps: RagDeps) {
           continue;
         }
         for (const doc of docs) {
+          if (failure) break;
           // Called directly too (tests, benches), where there is no activity to heartbeat.
           if (asyncLocalStorage.getStore()) heartbeat({ file, documentId: doc.id });
+          // A document's counts must see its own earlier writes.
+          await inFlight.get(doc.id);
           result.documents++;
           const text = cleanText(doc.text);
           const contentHash = chunkingHash(text, input.chunkTokens, input.overlapTokens);
@@ -122,37 +143,44 @@ export function createRagActivities(deps: RagDeps) {
             result.unchanged++;
             continue;
           }
-          if (current !== chunks.length) {
-            const dense = await deps.embedder.embed(chunks.map((c) => c.text));
-            await store.upsert(
-              input.collection,
-              chunks.map((c, i) => ({
-                id: stableUuid(`${doc.id}\u0000${c.index}\u0000${contentHash}`),
-                dense: dense[i],
-                sparse: sparseDocumentVector(c.text),
-                payload: {
-                  ...doc.metadata,
-                  documentId: doc.id,
-                  chunkIndex: c.index,
-                  contentHash,
-                  text: c.text,
-                  source: doc.source,
-                  ...(doc.title ? { title: doc.title } : {}),
-                  ...(doc.author ? { author: doc.author } : {}),
-                  ...(doc.url ? { url: doc.url } : {}),
-                },
-              })),
-            );
-            result.upserted += chunks.length;
-          }
-          // Stale points: an earlier version's chunks, or an earlier chunking's. Only after the
-          // current chunks are all stored, so the document is never missing from search.
-          if (stored > current) {
-            await store.deleteByFilter(input.collection, { ...sameDoc, mustNot: [{ key: 'contentHash', match: { value: contentHash } }] });
-            result.removed += stored - current;
-          }
+          while (inFlight.size >= INGEST_PIPELINE_DEPTH) await Promise.race(inFlight.values());
+          // Embedding starts now, in this document's turn in the embedder's queue.
+          const dense = current !== chunks.length ? deps.embedder.embed(chunks.map((c) => c.text)) : undefined;
+          start(doc.id, async () => {
+            if (dense) {
+              const vectors = await dense;
+              await store.upsert(
+                input.collection,
+                chunks.map((c, i) => ({
+                  id: stableUuid(`${doc.id}\u0000${c.index}\u0000${contentHash}`),
+                  dense: vectors[i],
+                  sparse: sparseDocumentVector(c.text),
+                  payload: {
+                    ...doc.metadata,
+                    documentId: doc.id,
+                    chunkIndex: c.index,
+                    contentHash,
+                    text: c.text,
+                    source: doc.source,
+                    ...(doc.title ? { title: doc.title } : {}),
+                    ...(doc.author ? { author: doc.author } : {}),
+                    ...(doc.url ? { url: doc.url } : {}),
+                  },
+                })),
+              );
+              result.upserted += chunks.length;
+            }
+            // Stale points: an earlier version's chunks, or an earlier chunking's. Only after the
+            // current chunks are all stored, so the document is never missing from search.
+            if (stored > current) {
+              await store.deleteByFilter(input.collection, { ...sameDoc, mustNot: [{ key: 'contentHash', match: { value: contentHash } }] });
+              result.removed += stored - current;
+            }
+          });
         }
       }
+      await Promise.all(inFlight.values());
+      if (failure) throw failure.error;
       return result;
     },
 
@@ -195,9 +223,11 @@ export function createRagActivities(deps: RagDeps) {
     },
 
     async generate({ endpointName, prompt, format, generation }: { endpointName: string; prompt: string; format: 'tgi' | 'lmi'; generation: Generation }) {
-      // Heartbeat while the endpoint generates: if this worker dies, Temporal notices within the
-      // heartbeat timeout and retries on another worker, instead of waiting out the whole attempt.
-      const beat = asyncLocalStorage.getStore() ? setInterval(() => heartbeat(), 1000) : undefined;
+      // As an ordinary activity, heartbeat while the endpoint generates: if this worker dies,
+      // Temporal notices within the heartbeat timeout and retries on another worker, instead of
+      // waiting out the whole attempt. A local activity has no heartbeat: its workflow task's
+      // timeout plays that part (workflows/activity-proxies.ts).
+      const beat = asyncLocalStorage.getStore()?.info.isLocal === false ? setInterval(() => heartbeat(), 1000) : undefined;
       let out;
       try {
         out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: ragGenerationParameters(generation), format });

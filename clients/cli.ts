@@ -13,10 +13,12 @@ import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
 import { batchTransformInputSchema } from '../common/batch-input';
 import { deployEndpointInputSchema, teardownEndpointInputSchema } from '../common/endpoint-input';
 import { parseInput } from '../common/input-parsing';
+import { extendLeaseInputSchema, leaseWorkflowId } from '../common/lease-input';
 import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input';
 import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
 import { temporalConnectionConfig, type TemporalConnectionConfig } from '../common/temporal-connection.js';
+import type { LeaseStatus } from '../workflows/endpoint-lease';
 import type { Progress } from '../workflows/progress';
 import { CliInputError, EXIT, formatFailure, reportFailure } from './cli-failures.js';
 import { taskQueuePollers, waitForWorker } from './task-queue-workers.js';
@@ -210,7 +212,35 @@ program
     });
   });
 
-const PROJECT_WORKFLOW_TYPES = ['deployEndpoint', 'teardownEndpoint', 'batchTransform', 'asyncInvoke', 'ingestDocuments', 'ragQuery'];
+program
+  .command('lease')
+  .description("show an endpoint's idle-guard lease (workflow lease-<endpoint-name>); --extend-hours moves its deadline, --cancel ends it")
+  .argument('<endpoint-name>')
+  .addOption(new Option('--extend-hours <n>', 'move the deadline this many hours later').argParser(Number).conflicts('cancel'))
+  .option('--cancel', 'end the lease: the endpoint stays, nothing watches it any more')
+  .action(async (endpointName: string, opts: { extendHours?: number; cancel?: boolean }) => {
+    const extend = opts.extendHours === undefined ? undefined : parseInput(extendLeaseInputSchema, 'extend', { hours: opts.extendHours });
+    const { client } = await temporal();
+    const handle = client.workflow.getHandle(leaseWorkflowId(endpointName));
+    const { status } = await handle.describe(); // no lease: fails here (exit 2)
+    if ((extend || opts.cancel) && status.name !== 'RUNNING') throw new CliInputError(`endpoint-name: the lease of ${endpointName} is ${status.name}, not running`);
+    let lease: LeaseStatus;
+    if (extend) lease = await handle.executeUpdate<LeaseStatus, [typeof extend]>('extendLease', { args: [extend] });
+    else {
+      if (opts.cancel) await handle.signal('end', { reason: 'cancelled with llmops lease --cancel' });
+      lease = await handle.query<LeaseStatus>('lease');
+    }
+    output(lease, (l: LeaseStatus) => {
+      console.log(`lease ${l.endpointName}: ${opts.cancel ? 'end requested' : l.state}${l.deadline ? `, ${l.action} at ${l.deadline} (${l.cause}; warning from ${l.warnAt})` : ''}`);
+      if (l.idle) console.log(`  idle: ${l.idle.action} after ${l.idle.afterMinutes} minutes without invocations`);
+      if (l.ttl) console.log(`  ttl: ${l.ttl.action} ${l.ttl.hours} hours after the lease started (${l.startedAt})`);
+      console.log(`  last invocation seen: ${l.lastInvocationAt ?? 'none'}; last check: ${l.lastCheckedAt ?? 'none yet'}; checks ${l.checks}, run ${l.runs}; extended ${l.extendedHours} h`);
+      if (l.lastAction) console.log(`  last action: ${l.lastAction}`);
+      if (l.endedReason) console.log(`  ended: ${l.endedReason}`);
+    });
+  });
+
+const PROJECT_WORKFLOW_TYPES = ['deployEndpoint', 'teardownEndpoint', 'endpointLease', 'batchTransform', 'asyncInvoke', 'ingestDocuments', 'ragQuery'];
 const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timedout', 'continuedasnew'];
 const VISIBILITY_STATUS: Record<string, string> = { running: 'Running', completed: 'Completed', failed: 'Failed', cancelled: 'Canceled', terminated: 'Terminated', timedout: 'TimedOut', continuedasnew: 'ContinuedAsNew' };
 const quoted = (value: string) => `'${value.replace(/['\\]/g, '\\$&')}'`;

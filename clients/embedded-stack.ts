@@ -1,11 +1,12 @@
 // The whole system on one machine: a Temporal dev server (with its Web UI), the local cloud
 // (our SageMaker emulator in front of moto), the control worker and the rag worker. `npm run demo` runs it in
 // process; `npm run stack:up` runs it in a background process (clients/stack.ts).
+import { TypedSearchAttributes } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
+import { SEARCH_ATTRIBUTES } from '../common/resource-names';
 import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes';
 import { projectRoot } from '../common/project-paths';
 import { localTemporalConnection } from '../common/temporal-connection.js';
@@ -83,7 +84,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         '--port', String(temporalPort),
         '--ui-port', String(uiPort),
         '--db-filename', join(stateDir, 'temporal.db'),
-        '--search-attribute', `${ENDPOINT_NAME_ATTRIBUTE.name}=Keyword`,
+        ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`]),
         '--log-level', 'warn',
         // No internet here: don't let the UI try to fetch its news feed.
         '--ui-disable-news-fetch',

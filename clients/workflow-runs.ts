@@ -98,6 +98,8 @@ export interface RagQueryRun {
   workflowId: string;
   /** Wall-clock milliseconds from start request to result, as the caller saw them. */
   elapsedMs: number;
+  /** The server handed the first workflow task to this process's worker (eagerStart granted). */
+  eagerlyStarted: boolean;
 }
 
 export class RagQueryTimeoutError extends Error {
@@ -120,7 +122,8 @@ export class RagQueryAbandonedError extends Error {
  * that, or when `signal` aborts (the caller is gone), the run is cancelled (nobody is waiting for
  * it any more) and RagQueryTimeoutError or RagQueryAbandonedError thrown. An already aborted
  * signal starts nothing. The server also ends the run at twice the timeout, in case the caller
- * dies before cancelling.
+ * dies before cancelling. `eagerStart` is for a client on the NativeConnection of a rag worker
+ * in the same process (the RAG service hosting one).
  */
 export async function executeRagQuery(
   client: Client,
@@ -130,11 +133,15 @@ export async function executeRagQuery(
     timeoutMs = 60_000,
     workflowId = `rag-${randomUUID()}`,
     signal,
-  }: { taskQueue?: string; timeoutMs?: number; workflowId?: string; signal?: AbortSignal } = {},
+    eagerStart = false,
+  }: { taskQueue?: string; timeoutMs?: number; workflowId?: string; signal?: AbortSignal; eagerStart?: boolean } = {},
 ): Promise<RagQueryRun> {
   if (signal?.aborted) throw new RagQueryAbandonedError(workflowId);
   const started = performance.now();
-  const handle = await client.workflow.start('ragQuery', { taskQueue, workflowId, args: [spec], workflowExecutionTimeout: timeoutMs * 2 });
+  // Eager start: the server hands the first workflow task back in the start response to the
+  // worker of this process (the client must share that worker's NativeConnection), so there is no
+  // task-queue match; with every step a local activity, the whole query is that one task.
+  const handle = await client.workflow.start('ragQuery', { taskQueue, workflowId, args: [spec], workflowExecutionTimeout: timeoutMs * 2, requestEagerStart: eagerStart });
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
@@ -145,7 +152,7 @@ export async function executeRagQuery(
   });
   try {
     const result = (await Promise.race([handle.result(), stopped])) as RagQueryResult;
-    return { result, workflowId, elapsedMs: Math.round(performance.now() - started) };
+    return { result, workflowId, elapsedMs: Math.round(performance.now() - started), eagerlyStarted: handle.eagerlyStarted ?? false };
   } catch (err) {
     if (err instanceof RagQueryTimeoutError || err instanceof RagQueryAbandonedError) void handle.cancel().catch(() => {});
     throw err;

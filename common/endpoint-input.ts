@@ -1,9 +1,10 @@
 // Inputs of the endpoint workflows, validated with zod. This module is imported by workflow
 // code, so it must stay deterministic: no I/O, no clocks, no environment.
 import { z } from 'zod';
-import { INSTANCE_TYPES } from './instance-types';
+import { exceedsInstance, INSTANCE_TYPES, instanceTypeSize } from './instance-types';
 import { s3UriSchema } from './s3-uri';
 import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes';
+import { checkLeaseTerms, leaseTermsFields } from './lease-terms';
 
 // AWS's pattern for endpoint, config and model names (63 characters at most).
 export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -143,7 +144,10 @@ export const modelEndpointInputSchema = z
     /** Keep half-created resources after a failure, for debugging. */
     retainOnFailure: z.boolean().default(false),
     tags: z.record(z.string(), z.string()).default({}),
+    /** The idle guard: `idle` and/or `ttl` start an endpointLease that outlives the deploy. */
+    ...leaseTermsFields,
   })
+  .superRefine((d, ctx) => checkLeaseTerms(d, ctx, false))
   .refine(
     (d) => !d.autoscaling || (d.variant.initialInstanceCount >= d.autoscaling.minInstances && d.variant.initialInstanceCount <= d.autoscaling.maxInstances),
     { message: 'initialInstanceCount must lie between autoscaling.minInstances and autoscaling.maxInstances', path: ['variant', 'initialInstanceCount'] },
@@ -220,7 +224,7 @@ export const inferenceComponentsEndpointInputSchema = z
     tags: z.record(z.string(), z.string()).default({}),
   })
   .superRefine((d, ctx) => {
-    const instance = INSTANCE_TYPES[d.variant.instanceType];
+    const instance = instanceTypeSize(d.variant.instanceType);
     if (!instance) {
       ctx.addIssue({ code: 'custom', path: ['variant', 'instanceType'], message: `is not in the instance-type table (${Object.keys(INSTANCE_TYPES).join(', ')}), so component requirements cannot be checked` });
     }
@@ -237,12 +241,8 @@ export const inferenceComponentsEndpointInputSchema = z
       const { numberOfCpuCoresRequired: cpus, numberOfAcceleratorDevicesRequired: accelerators, minMemoryRequiredInMb: minMemory, maxMemoryRequiredInMb: maxMemory } = c.compute;
       if (maxMemory !== undefined && maxMemory < minMemory) ctx.addIssue({ code: 'custom', path: at('compute', 'maxMemoryRequiredInMb'), message: 'must be at least minMemoryRequiredInMb' });
       if (!instance) return;
-      const type = d.variant.instanceType;
-      if (cpus !== undefined && cpus > instance.vcpus) ctx.addIssue({ code: 'custom', path: at('compute', 'numberOfCpuCoresRequired'), message: `must fit the instance: ${type} has ${instance.vcpus} vCPUs` });
-      if (accelerators !== undefined && accelerators > instance.acceleratorDevices) {
-        ctx.addIssue({ code: 'custom', path: at('compute', 'numberOfAcceleratorDevicesRequired'), message: `must fit the instance: ${type} has ${instance.acceleratorDevices} accelerator devices` });
-      }
-      if (minMemory > instance.memoryMiB) ctx.addIssue({ code: 'custom', path: at('compute', 'minMemoryRequiredInMb'), message: `must fit the instance: ${type} has ${instance.memoryMiB} MiB of memory` });
+      const over = exceedsInstance({ cpus: cpus ?? 0, acceleratorDevices: accelerators ?? 0, memoryMiB: minMemory }, instance);
+      if (over) ctx.addIssue({ code: 'custom', path: at('compute'), message: `must fit one ${d.variant.instanceType} instance: a copy asks for ${over}` });
     });
   });
 

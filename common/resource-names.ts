@@ -84,3 +84,10 @@ export const TAG_CREATED_BY = 'llmops:created-by-run';
 
 /** Search attribute set by every endpoint workflow, so the Web UI can filter by endpoint. */
 export const ENDPOINT_NAME_ATTRIBUTE = defineSearchAttributeKey('EndpointName', SearchAttributeType.KEYWORD);
+
+/** Set by the lease workflow, so the Web UI lists endpoints by lease state and deadline. */
+export const LEASE_STATE_ATTRIBUTE = defineSearchAttributeKey('LeaseState', SearchAttributeType.KEYWORD);
+export const LEASE_DEADLINE_ATTRIBUTE = defineSearchAttributeKey('LeaseDeadline', SearchAttributeType.DATETIME);
+
+/** Every custom search attribute, for the dev server's and the test servers' registration. */
+export const SEARCH_ATTRIBUTES = [ENDPOINT_NAME_ATTRIBUTE, LEASE_STATE_ATTRIBUTE, LEASE_DEADLINE_ATTRIBUTE];

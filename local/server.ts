@@ -3,7 +3,9 @@
 // service shares the one URL:
 //   X-Amz-Target: SageMaker.<Op>  → our SageMaker control plane (local/sagemaker)
 //   /endpoints/<name>/...         → our SageMaker Runtime (local/runtime), served by model processes
-//   anything else                 → moto (IAM, STS, S3, Application Auto Scaling, CloudWatch)
+//   X-Amz-Target: AnyScaleFrontendService.<Op> with ServiceNamespace sagemaker
+//                                 → our Application Auto Scaling (local/autoscaling); other namespaces → moto
+//   anything else                 → moto (IAM, STS, S3, CloudWatch, other Application Auto Scaling)
 // Transform jobs and async inference read and write S3 through this same URL (local/s3.ts).
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,8 +15,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
+import { autoScalingOperation, handleAutoScalingRequest } from './autoscaling/routes.js';
+import { createLocalAutoScaling } from './autoscaling/wiring.js';
 import { FaultInjector, faultSettingsFromEnv, type FaultSettings } from './faults.js';
 import { ContainerPool } from './instances/pool.js';
+import { SageMakerMetrics } from './metrics/sagemaker-metrics.js';
+import { TimeScale } from './metrics/time-scale.js';
+import { cloudWatchPublisher, localCloudWatchClient, storeFleetSizes } from './metrics/wiring.js';
 import type { ContainerPoolApi } from './instances/types.js';
 import { startMoto } from './moto.js';
 import { bodyLimit, guardRequest, requestGuardOptionsFromEnv, type RequestGuardOptions, type RequestKind } from './request-guard.js';
@@ -23,10 +30,11 @@ import { createRuntimeHandler } from './runtime/routes.js';
 import { credentialScope, isRuntimeRequest } from './request-identity.js';
 import { localS3Client } from './s3.js';
 import { EndpointLifecycle } from './sagemaker/endpoint-lifecycle.js';
+import { InferenceComponentLifecycle } from './sagemaker/inference-component-lifecycle.js';
 import { sageMakerOperation } from './sagemaker/protocol.js';
 import { iamRoleVerifier } from './sagemaker/roles.js';
 import { handleSageMakerOperation } from './sagemaker/routes.js';
-import { ACCOUNT_ID, SageMakerStore } from './sagemaker/store.js';
+import { ACCOUNT_ID, isInferenceComponentEndpoint, SageMakerStore } from './sagemaker/store.js';
 import { TransformJobRunner } from './sagemaker/transform-runner.js';
 import { makePrivateDir, PRIVATE_FILE_MODE } from './state-cipher.js';
 
@@ -44,6 +52,8 @@ export interface LocalCloudOptions {
   pool?: ContainerPoolApi;
   /** Which origins and extra host names are let through (request-guard.ts); default from LOCAL_CLOUD_ALLOWED_ORIGINS/_HOSTS. */
   requestGuard?: RequestGuardOptions;
+  /** How much faster than AWS metric periods, alarms and cooldowns run; default LOCAL_CLOUD_TIME_SCALE, else 1. */
+  timeScale?: number;
   logger?: Logger;
   /** Fault injection and rate limiting (local/faults.ts); default from LOCAL_CLOUD_* env vars, all off. */
   faults?: FaultSettings;
@@ -91,6 +101,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const log = opts.logger ?? fileLogger(stateDir);
   // Read state first: a state file we cannot read should fail before anything is spawned.
   const store = SageMakerStore.open(join(stateDir, 'sagemaker.json'));
+  const timeScale = opts.timeScale !== undefined ? new TimeScale(opts.timeScale) : TimeScale.fromEnv();
 
   const moto = await startMoto({ stateDir, log: log.child({ component: 'moto' }), maxBodyBytes: (req) => bodyLimit(requestKind(req)) });
   const faults = new FaultInjector(opts.faults ?? faultSettingsFromEnv());
@@ -103,13 +114,15 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     if (!s3Client) throw new Error('S3 is not reachable before the local cloud listens');
     return s3Client;
   };
-  const endpoints = new EndpointLifecycle(store, pool, log.child({ component: 'endpoints' }));
+  const components = new InferenceComponentLifecycle(store, pool, log.child({ component: 'inference-components' }));
+  const endpoints = new EndpointLifecycle(store, pool, log.child({ component: 'endpoints' }), (name) => components.endpointDeleted(name));
   const transformJobs = new TransformJobRunner(store, pool, s3, log.child({ component: 'transform-jobs' }), {
     logDir: opts.pool ? undefined : join(stateDir, 'logs'),
   });
   const controlPlane = {
     store,
     endpoints,
+    components,
     transformJobs,
     s3,
     verifyRole: iamRoleVerifier(moto.url),
@@ -127,11 +140,25 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       return perInstance * Math.max(1, instances);
     },
   });
+  const cloudWatch = localCloudWatchClient(moto.url);
+  const metrics = new SageMakerMetrics({
+    publish: cloudWatchPublisher(cloudWatch),
+    sizes: storeFleetSizes(store, components.router),
+    timeScale,
+    logger: log.child({ component: 'metrics' }),
+  });
+  metrics.start();
+  const autoScaling = createLocalAutoScaling({ stateDir, store, motoCloudWatch: cloudWatch, timeScale, log: log.child({ component: 'autoscaling' }) });
   const runtime = createRuntimeHandler({
     pool,
-    getEndpoint: (name) => store.endpoints.get(name),
+    getEndpoint: (name) => {
+      const endpoint = store.endpoints.get(name);
+      return endpoint && { ...endpoint, inferenceComponentBased: isInferenceComponentEndpoint(endpoint) };
+    },
+    components: components.router,
     accountId: ACCOUNT_ID,
     asyncInvocations,
+    metrics,
     logger: log.child({ component: 'runtime' }),
   });
 
@@ -144,6 +171,8 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       await handleSageMakerOperation(operation, req, res, { ...controlPlane, region: regionOf(req) });
     } else if (isRuntimeRequest(req)) {
       await runtime(req, res, regionOf(req));
+    } else if (autoScalingOperation(req) !== undefined) {
+      await handleAutoScalingRequest(autoScalingOperation(req)!, req, res, autoScaling.context(regionOf(req)), moto.forward);
     } else {
       moto.forward(req, res);
     }
@@ -168,10 +197,12 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   s3Client = localS3Client(url);
+  autoScaling.listening(url);
   log.info({ url, motoUrl: moto.url, stateDir }, 'local cloud ready');
 
   // Endpoints that were live before a restart get their model processes back, in the background.
   endpoints.recover();
+  components.recover();
   transformJobs.recover();
 
   let closing: Promise<void> | undefined;
@@ -185,10 +216,14 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         const stopped = new Promise<void>((done) => server.close(() => done()));
         server.closeIdleConnections();
         // Jobs and queued async requests first, so they see a shutdown, not processes dying under them.
-        await Promise.all([transformJobs.close(), asyncInvocations.close()]);
+        await Promise.all([transformJobs.close(), asyncInvocations.close(), autoScaling.evaluator.close()]);
+        await components.close();
         await endpoints.close();
         server.closeAllConnections();
         await stopped;
+        await metrics.close();
+        await autoScaling.close();
+        cloudWatch.destroy();
         s3Client?.destroy();
         await moto.stop();
         store.close();

@@ -4,7 +4,8 @@
 // caller's deadline, and none of it is recorded in history until the last attempt); undos
 // (retry-as-poll until the compensation's own deadline); the smoke-test invocation
 // (heartbeating); and the RAG shapes: ingest batches (long, heartbeating), the in-process query
-// steps (local activities, no task-queue round trip each) and generation (heartbeating).
+// steps (local activities, no task-queue round trip each) and generation through the endpoint (a local activity too;
+// the heartbeating ordinary activity for runs started before that).
 //
 // Crash recovery: a worker that dies mid-activity is noticed when the attempt's start-to-close
 // (quick calls, 15 s) or heartbeat (long calls, 10 s) timeout passes, so another worker carries
@@ -113,7 +114,22 @@ export function ragLocalActivities(): RagActivities {
   });
 }
 
-/** Generation through the endpoint: an ordinary activity, so a lost worker retries just it. */
+/**
+ * Generation through the endpoint as a local activity: no task-queue round trip before and after
+ * it, so a whole query is one workflow task (ragQuery since the 'rag-generate-local-activity'
+ * patch). No heartbeat is needed to notice a lost worker: while a local activity runs, the SDK
+ * keeps its workflow task alive with workflow-task heartbeats, and when the worker dies the task
+ * times out (the workflow task timeout, 10 s by default) and another worker replays the query,
+ * running the steps not yet recorded again (they only read, so that is safe).
+ */
+export function generationLocalActivities(): RagActivities {
+  return proxyLocalActivities<RagActivities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'] },
+  });
+}
+
+/** Generation through the endpoint as an ordinary activity: what runs started before the patch use. */
 export function generationActivities(): RagActivities {
   return proxyActivities<RagActivities>({
     startToCloseTimeout: '2 minutes',

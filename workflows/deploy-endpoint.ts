@@ -19,6 +19,7 @@ import type { EndpointChange } from '../activities/sagemaker';
 import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies';
 import { Compensations, failDeploy } from './compensation';
 import { deployInferenceComponents, type InferenceComponentsDeployResult } from './deploy-inference-components';
+import { startEndpointLease } from './endpoint-lease';
 import { refuseWhileRunning } from './endpoint-exclusion';
 import { isDeadline } from './failures';
 import { ProgressTracker } from './progress';
@@ -201,6 +202,15 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
       smokeTest = { prompt, ...out };
     } else {
       progress.skip('smokeTest', 'smokeTest: false');
+    }
+
+    // The idle guard outlives this run (parent close policy ABANDON); a lease already watching the
+    // endpoint takes the new terms. Runs started before the lease existed replay without it.
+    if ((spec.idle || spec.ttl) && patched('endpoint-lease')) {
+      const { idle, ttl, warnMinutesBefore, checkIntervalMinutes } = spec;
+      await progress.step('startLease', () => startEndpointLease(endpointName, { idle, ttl, warnMinutesBefore, checkIntervalMinutes }));
+    } else {
+      progress.skip('startLease', 'no idle or ttl in input');
     }
 
     progress.finish('succeeded');

@@ -5,3 +5,4 @@ export { batchTransform } from './batch-transform';
 export { asyncInvoke } from './async-invoke';
 export { ingestDocuments } from './ingest-documents';
 export { ragQuery } from './rag-query';
+export { endpointLease } from './endpoint-lease';

@@ -1,17 +1,20 @@
 // ragQuery: one question answered from the corpus. embed → retrieve → (rerank: skipped, no
 // reranker model here) → build the prompt → generate through the endpoint → record
-// monitoring. The fast in-process steps are local activities (no task-queue round trip
-// each); generation is an ordinary activity, so a worker restart mid-generation retries just
-// that step.
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+// monitoring. Every step is a local activity, so a query is a single workflow task: with an
+// eager start (a rag worker in the caller's process) no task queue is involved at all. A
+// worker lost mid-query shows as that task's timeout, and another worker runs the query again
+// from the last recorded step (activity-proxies.ts says why that is within seconds). Runs
+// started before the 'rag-generate-local-activity' patch generate through an ordinary activity.
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { NO_RERANKER, ragQueryInputSchema, type RagQueryInput, type RagQueryResult } from '../common/rag-input';
-import { generationActivities, ragLocalActivities } from './activity-proxies';
+import { generationActivities, generationLocalActivities, ragLocalActivities } from './activity-proxies';
 import { reasonOf } from './failures';
 import { ProgressTracker } from './progress';
 import { validateInput } from './workflow-input';
 
 const local = ragLocalActivities();
 const remote = generationActivities();
+const localGeneration = generationLocalActivities();
 
 export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult> {
   const spec = validateInput(ragQueryInputSchema, 'ragQuery', rawInput);
@@ -35,8 +38,9 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
       reranker: NO_RERANKER,
     };
     if (!spec.prepareOnly) {
+      const generation = patched('rag-generate-local-activity') ? localGeneration : remote;
       const generated = await progress.step('generate', () =>
-        remote.generate({ endpointName: spec.endpointName, prompt: built.prompt, format: spec.format, generation: spec.generation }),
+        generation.generate({ endpointName: spec.endpointName, prompt: built.prompt, format: spec.format, generation: spec.generation }),
       );
       result.answer = generated.answer;
       result.usage.completionTokens = generated.completionTokens;

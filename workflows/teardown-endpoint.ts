@@ -8,12 +8,13 @@
 // unless `force: true` (configs and models are found by our endpoint tag in the first place).
 // A teardown never runs alongside a deploy of the same endpoint (endpoint-exclusion.ts), and
 // an endpoint still Creating or Updating is deleted as soon as AWS allows it.
-import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { teardownEndpointInputSchema, type TeardownEndpointInput } from '../common/endpoint-input';
 import { deployWorkflowId } from '../common/resource-names';
 import { controlPlaneActivities, pollingActivities } from './activity-proxies';
 import { refuseWhileRunning } from './endpoint-exclusion';
 import { isDeadline, reasonOf } from './failures';
+import { endEndpointLease } from './endpoint-lease';
 import { ProgressTracker } from './progress';
 import { tagWithEndpointName, validateInput } from './workflow-input';
 
@@ -41,6 +42,9 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
     summary: `Wait for ${endpointName} to be deleted`,
   });
   if (guarded) await refuseWhileRunning(controlPlane, deployWorkflowId(endpointName), `Teardown of endpoint ${endpointName}`);
+  // The endpoint's idle guard ends with it (nothing to end is fine; a lease running this very
+  // teardown ignores the signal). Runs started before the lease existed replay without it.
+  if (patched('endpoint-lease')) await progress.step('endLease', () => endEndpointLease(endpointName, `torn down by ${workflowInfo().workflowId}`));
 
   try {
     const found = await progress.step(

@@ -2,6 +2,12 @@
 // normalised) run by node-llama-cpp from the GGUF that scripts/prepare-embedding-model.py makes.
 // Passages and queries use the same model and no prefix (the model has none). The model loads
 // lazily, once per DenseEmbedder; DenseEmbedder.shared() gives one per process.
+//
+// Every text of every embed() call goes through one FIFO queue that the contexts pull from, so
+// concurrent callers (an ingest pipelining documents, queries beside it) keep all contexts busy
+// without per-call idle tails, and earlier calls finish first. node-llama-cpp 3.22's embedding
+// context reads the pooled vector of sequence 0 only, so one decode holds one text; the
+// parallelism is across contexts.
 import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel, type Token } from 'node-llama-cpp';
 import { EMBEDDING_DIMENSIONS, EMBEDDING_MODEL_ID, resolveGguf } from './model-files.js';
 
@@ -14,7 +20,7 @@ export interface DenseEmbedderOptions {
    */
   threads?: number;
   /**
-   * Embedding contexts evaluating the texts of a batch in parallel. Default 2, or
+   * Embedding contexts evaluating queued texts in parallel. Default 2, or
    * LLMOPS_EMBED_CONTEXTS. On 2 cores, 2 contexts x 1 thread embedded batches ~1.4-1.7x faster
    * than 1 context x 2 threads and single short queries as fast (bench/embeddings.ts); a lone
    * long text is faster with 1 x 2.
@@ -94,8 +100,17 @@ function sharedLlama(): Promise<Llama> {
 interface Loaded {
   model: LlamaModel;
   contexts: LlamaEmbeddingContext[];
+  /** Contexts not evaluating a text right now. */
+  idle: LlamaEmbeddingContext[];
   bos: Token;
   sep: Token;
+}
+
+/** One text waiting for a context. */
+interface EmbedJob {
+  input: Token[];
+  resolve: (vector: Float32Array) => void;
+  reject: (err: unknown) => void;
 }
 
 export class DenseEmbedder {
@@ -107,6 +122,7 @@ export class DenseEmbedder {
   private readonly modelPathOption?: string;
   private loading?: Promise<Loaded>;
   private readonly cache: LruCache<string, Float32Array>;
+  private readonly queue: EmbedJob[] = [];
   private hits = 0;
   private misses = 0;
 
@@ -156,7 +172,7 @@ export class DenseEmbedder {
       for (let i = 0; i < this.contextCount; i++) {
         contexts.push(await model.createEmbeddingContext({ contextSize: MODEL_CONTEXT, batchSize: MODEL_CONTEXT, threads: this.threads }));
       }
-      return { model, contexts, bos, sep };
+      return { model, contexts, idle: [...contexts], bos, sep };
     } catch (err) {
       await model.dispose();
       throw err;
@@ -179,25 +195,32 @@ export class DenseEmbedder {
   /** L2-normalised 384-d embeddings of passages (or queries), in input order. */
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const { model, contexts, bos, sep } = await this.load();
+    const loaded = await this.load();
+    const { model, bos, sep } = loaded;
     const inputs = texts.map((t) => {
       if (typeof t !== 'string') throw new TypeError('embed() takes strings');
       return this.inputTokens(model, bos, sep, t);
     });
-    const out: Float32Array[] = new Array(inputs.length);
-    let next = 0;
-    // One worker per context pulls the next text; each context evaluates one sequence at a time
-    // (node-llama-cpp reads pooled embeddings of sequence 0 only, so there is no multi-sequence batch).
-    await Promise.all(
-      contexts.map(async (context) => {
-        while (next < inputs.length) {
-          const i = next++;
-          const { vector } = await context.getEmbeddingFor(inputs[i]);
-          out[i] = normalize(vector);
-        }
-      }),
-    );
+    const out = Promise.all(inputs.map((input) => new Promise<Float32Array>((resolve, reject) => this.queue.push({ input, resolve, reject }))));
+    this.dispatch(loaded);
     return out;
+  }
+
+  /** Hands queued texts to idle contexts, in queue order; each context takes the next when done. */
+  private dispatch(loaded: Loaded): void {
+    while (loaded.idle.length > 0 && this.queue.length > 0) {
+      const context = loaded.idle.pop()!;
+      const job = this.queue.shift()!;
+      context
+        .getEmbeddingFor(job.input)
+        .then((e) => normalize(e.vector))
+        .then(job.resolve, job.reject)
+        .finally(() => {
+          if (context.disposed) return;
+          loaded.idle.push(context);
+          this.dispatch(loaded);
+        });
+    }
   }
 
   /**
@@ -234,6 +257,7 @@ export class DenseEmbedder {
     if (!loading) return;
     const loaded = await loading.catch(() => undefined);
     if (!loaded) return;
+    for (const job of this.queue.splice(0)) job.reject(new Error('DenseEmbedder was disposed before this text was embedded'));
     for (const c of loaded.contexts) await c.dispose();
     await loaded.model.dispose();
     if (DenseEmbedder.instance === this) DenseEmbedder.instance = undefined;

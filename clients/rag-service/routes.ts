@@ -30,6 +30,8 @@ export interface RouteDeps {
   client: Client;
   runtime: SageMakerRuntimeClient;
   taskQueue: string;
+  /** A rag worker runs in this process on the client's connection: start ragQuery eagerly on it. */
+  eagerStart: boolean;
   workflowTimeoutMs: number;
   /** How long /rag/stream may generate before it ends the stream with an error event. */
   generationTimeoutMs: number;
@@ -53,7 +55,7 @@ export function createRoutes(deps: RouteDeps): Route {
     const spec = await deps.admit(req, ctx, stream);
     ctx.workflowId = `rag-${randomUUID()}`;
     try {
-      const run = await executeRagQuery(deps.client, spec, { taskQueue: deps.taskQueue, timeoutMs: deps.workflowTimeoutMs, workflowId: ctx.workflowId, signal: ctx.gone });
+      const run = await executeRagQuery(deps.client, spec, { taskQueue: deps.taskQueue, timeoutMs: deps.workflowTimeoutMs, workflowId: ctx.workflowId, signal: ctx.gone, eagerStart: deps.eagerStart });
       return { spec, run };
     } catch (err) {
       const httpErr = workflowHttpError(err);

@@ -10,6 +10,7 @@
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,7 @@ import { createRagServiceMetrics, routeLabel, type RagServiceMetrics } from './m
 import { createReadiness } from './readiness.js';
 import { HttpError, SEE_LOG, sendError, type RequestContext } from './http.js';
 import { createRoutes } from './routes.js';
+import { createRagWorker, type RagWorkerOptions } from '../../workers/rag.js';
 
 export interface RagServiceOptions extends AdmissionOptions {
   /** 0 (or omitted) picks a free port. */
@@ -44,6 +46,13 @@ export interface RagServiceOptions extends AdmissionOptions {
   /** Connections beyond this many are closed at once, unanswered (default 256). */
   maxConnections?: number;
   taskQueue?: string;
+  /**
+   * Run a rag worker for `taskQueue` in this process, on the client's connection (which must then
+   * be a NativeConnection), and start each ragQuery eagerly on it: the start response carries the
+   * first workflow task, so a query costs no task-queue round trip. Other rag workers may serve
+   * the same queue; a query whose worker here dies is retried by them after the workflow task timeout.
+   */
+  ragWorker?: Omit<RagWorkerOptions, 'connection' | 'taskQueue' | 'namespace'>;
   /** Where /rag/stream appends its prompt-monitoring records (default: LLMOPS_MONITORING_FILE or .monitoring/prompts.jsonl). */
   monitoringFile?: string;
   logger?: Logger;
@@ -87,6 +96,7 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
   const log = opts.logger ?? pino({ level: process.env.LLMOPS_LOG_LEVEL ?? 'info', base: { service: 'rag' } }, pino.destination(2));
   const taskQueue = opts.taskQueue ?? RAG_TASK_QUEUE;
   const limits = serverLimits(opts);
+  const hosted = opts.ragWorker && (await hostRagWorker(opts, taskQueue));
   const streams = new Set<AbortController>();
   const metrics = createRagServiceMetrics();
   const endpointStatus = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000);
@@ -99,6 +109,7 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
     client: opts.client,
     runtime: opts.runtime,
     taskQueue,
+    eagerStart: Boolean(hosted),
     workflowTimeoutMs: limits.workflowTimeoutMs,
     generationTimeoutMs: limits.generationTimeoutMs,
     monitoringFile: opts.monitoringFile,
@@ -144,10 +155,15 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => log.warn({ maxConnections: limits.maxConnections }, 'connection refused: maxConnections reached'));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    await hosted?.stop();
+    throw err;
+  }
   const { port, address } = server.address() as AddressInfo;
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   log.info({ url, taskQueue, keys: opts.apiKeys.length, rateLimitPerMinute: opts.rateLimitPerMinute ?? ADMISSION_DEFAULTS.rateLimitPerMinute, ...limits }, 'rag service listening');
@@ -164,6 +180,24 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
       const force = setTimeout(() => server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(force);
+      await hosted?.stop();
+    },
+  };
+}
+
+/** Starts the in-process rag worker on the client's NativeConnection; stop() drains and closes it. */
+async function hostRagWorker(opts: RagServiceOptions, taskQueue: string): Promise<{ stop(): Promise<void> }> {
+  const connection = opts.client.connection;
+  if (!(connection instanceof NativeConnection)) {
+    throw new Error('ragWorker: the client must be created on a NativeConnection (the worker shares it for eager workflow start)');
+  }
+  const rag = await createRagWorker({ ...opts.ragWorker, connection, taskQueue, namespace: opts.client.options.namespace });
+  const running = rag.worker.run();
+  return {
+    async stop() {
+      if (rag.worker.getState() === 'RUNNING') rag.worker.shutdown();
+      await running;
+      await rag.close();
     },
   };
 }

@@ -36,7 +36,7 @@ const PORT_ATTEMPTS = 3;
 const PING_INTERVAL_MS = 100;
 
 /** Like an EC2 instance id, so log streams read `<variant>/i-...` as in CloudWatch. */
-function newInstanceId(): string {
+export function newInstanceId(): string {
   return `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 }
 

@@ -8,6 +8,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { buffer } from 'node:stream/consumers';
 import type { AsyncInferenceConfig } from '@aws-sdk/client-sagemaker';
 import pino, { type Logger } from 'pino';
+import type { ComponentCopyRouter } from '../instances/component-copies.js';
 import { createContainerCaller, InvocationTimeoutError, type ContainerCall } from '../instances/container-call.js';
 import type { ContainerPoolApi } from '../instances/types.js';
 import { abortOnClose, sendJson } from '../model-server/http-io.js';
@@ -15,6 +16,7 @@ import { BodyTooLargeError, invocationTooLargeMessage, MAX_INVOCATION_BODY_BYTES
 import { joinS3Uri, parseS3Uri } from '../s3.js';
 import { AwsServiceError } from '../sagemaker/protocol.js';
 import { InputChecks } from '../sagemaker/validation.js';
+import type { InvocationTarget, InvocationTiming } from '../metrics/sagemaker-metrics.js';
 import type { AsyncInvocations } from './async-invocations.js';
 import {
   CONTAINER_NAME,
@@ -34,6 +36,8 @@ export interface RuntimeEndpoint {
   EndpointName: string;
   /** Set when the endpoint's config has one: the endpoint takes InvokeEndpointAsync only. */
   AsyncInferenceConfig?: AsyncInferenceConfig;
+  /** Its variants have no model: every invocation names an inference component. */
+  inferenceComponentBased?: boolean;
 }
 
 export interface RuntimeDeps {
@@ -42,8 +46,12 @@ export interface RuntimeDeps {
   accountId: string;
   /** The queue behind InvokeEndpointAsync; without it, async invocations are refused. */
   asyncInvocations?: AsyncInvocations;
+  /** The copies of inference components, for invocations that name one. */
+  components?: Pick<ComponentCopyRouter, 'route'>;
   /** How long a container has to answer (SageMaker's limit: 60 s). */
   invocationTimeoutMs?: number;
+  /** Records each served invocation for the endpoint's CloudWatch metrics (local/metrics). */
+  metrics?: { begin(target: InvocationTarget): InvocationTiming };
   logger?: Logger;
 }
 
@@ -60,6 +68,9 @@ const DEFAULT_ASYNC_INVOCATION_TIMEOUT_SECONDS = 15 * 60;
 
 const H = {
   targetVariant: 'x-amzn-sagemaker-target-variant',
+  inferenceComponent: 'x-amzn-sagemaker-inference-component',
+  /** Local only: which inference-component copy served, so callers can see requests spread. */
+  servedByCopy: 'X-Local-Cloud-Copy',
   customAttributes: 'x-amzn-sagemaker-custom-attributes',
   streamAccept: 'x-amzn-sagemaker-accept',
   streamContentType: 'X-Amzn-SageMaker-Content-Type',
@@ -156,6 +167,30 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
   const timeoutMs = deps.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS;
   const callContainer = createContainerCaller();
 
+  /** The copy of the named inference component that takes the request (IC endpoints only). */
+  function servingCopy(endpoint: RuntimeEndpoint, component: string | undefined) {
+    const name = endpoint.EndpointName;
+    if (!endpoint.inferenceComponentBased) {
+      if (component === undefined) return undefined;
+      throw validationError(`Inference Component Name header is not allowed for endpoint ${name} of account ${deps.accountId}: it has no inference components.`);
+    }
+    if (component === undefined) {
+      throw validationError(
+        'Inference Component Name header is required for endpoints to which you plan to deploy inference components. Please include Inference Component Name header or consider using SageMaker models.',
+      );
+    }
+    const choice = deps.components?.route(name, component) ?? { kind: 'unknown-component' as const };
+    if (choice.kind === 'unknown-component') {
+      throw validationError(`Inference Component ${component} of account ${deps.accountId} not found on endpoint ${name}.`);
+    }
+    if (choice.kind === 'no-capacity') {
+      throw validationError(
+        'Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API.',
+      );
+    }
+    return { variantName: choice.variantName, url: choice.copy.url, copyId: choice.copy.copyId, done: choice.done };
+  }
+
   function servingInstance(endpointName: string, targetVariant: string | undefined) {
     const choice = deps.pool.pick(endpointName, targetVariant);
     if (choice) return choice;
@@ -173,12 +208,40 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     return modelError(logs, 0, timedOut ? INVOCATION_TIMEOUT_MESSAGE : `Could not reach container ${CONTAINER_NAME}: ${String(err)}`);
   }
 
-  async function invoke(req: IncomingMessage, res: ServerResponse, logs: EndpointLogs, body: Buffer, stream: boolean) {
+  async function invoke(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: RuntimeEndpoint,
+    logs: EndpointLogs,
+    body: Buffer,
+    stream: boolean,
+    trace: { timing?: InvocationTiming },
+  ) {
+    const component = headerValue(req, H.inferenceComponent);
+    const copy = servingCopy(endpoint, component);
+    if (!copy) return invokeInstance(req, res, logs, body, stream, servingInstance(logs.endpointName, headerValue(req, H.targetVariant)), trace);
+    // The copy counts as busy until the whole response has gone out (least outstanding requests).
+    res.once('close', copy.done);
+    res.setHeader(H.servedByCopy, copy.copyId);
+    return invokeInstance(req, res, logs, body, stream, copy, trace, component);
+  }
+
+  async function invokeInstance(
+    req: IncomingMessage,
+    res: ServerResponse,
+    logs: EndpointLogs,
+    body: Buffer,
+    stream: boolean,
+    instance: { variantName: string; url: string },
+    trace: { timing?: InvocationTiming },
+    inferenceComponentName?: string,
+  ) {
     const { endpointName } = logs;
-    const instance = servingInstance(endpointName, headerValue(req, H.targetVariant));
+    trace.timing = deps.metrics?.begin({ endpointName, variantName: instance.variantName, inferenceComponentName });
     const signal = abortOnClose(res);
     let call: ContainerCall | undefined;
     try {
+      trace.timing?.modelStarted();
       call = await callContainer(instance.url, {
         body,
         headers: present({
@@ -207,6 +270,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
         if (signal.aborted) return;
         throw unanswered(logs, err, call);
       }
+      trace.timing?.modelEnded();
       if (status < 200 || status >= 300) throw modelError(logs, status, payload.toString('utf8'));
       res.writeHead(200, present({ ...replyHeaders, 'Content-Type': response.headers['content-type'], 'Content-Length': String(payload.length) }));
       res.end(payload);
@@ -227,6 +291,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
         parts += 1;
       }
       if (!response.complete) throw new Error('the container closed the connection before the end of the response');
+      trace.timing?.modelEnded();
     } catch (err) {
       if (signal.aborted) return;
       logger.warn({ endpoint: endpointName, err }, 'response stream broken');
@@ -274,6 +339,9 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
 
   return async (req, res, region) => {
     res.setHeader(H.requestId, randomUUID());
+    // Set once a variant is chosen: only then does the invocation count in that variant's metrics.
+    const trace: { timing?: InvocationTiming } = {};
+    res.on('close', () => trace.timing?.end(res.statusCode));
     try {
       const match = req.method === 'POST' ? ROUTE.exec((req.url ?? '').split('?')[0]) : null;
       if (!match) throw new RuntimeError(404, 'UnknownOperationException', `No SageMaker Runtime operation for ${req.method} ${req.url}`);
@@ -307,7 +375,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
         );
       }
       const logs = { endpointName, region, accountId: deps.accountId };
-      await invoke(req, res, logs, body, operation === 'invocations-response-stream');
+      await invoke(req, res, endpoint, logs, body, operation === 'invocations-response-stream', trace);
     } catch (err) {
       const error =
         err instanceof RuntimeError ? err : new RuntimeError(500, 'InternalFailure', `An internal failure occurred: ${String(err)}`);

@@ -1,8 +1,9 @@
 // What every control-plane operation gets besides its input: the state, the endpoint
-// lifecycle and transform jobs (model processes), S3, the IAM check, and the region of the request.
+// lifecycle, inference components and transform jobs (model processes), S3, the IAM check, and the region of the request.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { EndpointLifecycle } from './endpoint-lifecycle.js';
+import type { InferenceComponentLifecycle } from './inference-component-lifecycle.js';
 import type { Wire } from './protocol.js';
 import type { RoleVerifier } from './roles.js';
 import type { SageMakerStore } from './store.js';
@@ -13,6 +14,7 @@ export interface OperationContext {
   region: string;
   store: SageMakerStore;
   endpoints: EndpointLifecycle;
+  components: InferenceComponentLifecycle;
   transformJobs: TransformJobRunner;
   /** S3 (moto) as the local cloud's own features reach it. */
   s3: () => S3Client;

@@ -27,6 +27,38 @@ function checkVariant(checks: InputChecks, v: Wire<ProductionVariant>, path: str
   checks.integerAtLeast(v.ContainerStartupHealthCheckTimeoutInSeconds, `${path}.containerStartupHealthCheckTimeoutInSeconds`, 60, 3600);
   checks.integerAtLeast(v.ModelDataDownloadTimeoutInSeconds, `${path}.modelDataDownloadTimeoutInSeconds`, 60, 3600);
   checks.optionalString(v.InstanceType, `${path}.instanceType`);
+  const scaling = v.ManagedInstanceScaling;
+  if (scaling) {
+    checks.oneOf(scaling.Status, `${path}.managedInstanceScaling.status`, ['ENABLED', 'DISABLED']);
+    checks.integerAtLeast(scaling.MinInstanceCount, `${path}.managedInstanceScaling.minInstanceCount`, 0);
+    checks.integerAtLeast(scaling.MaxInstanceCount, `${path}.managedInstanceScaling.maxInstanceCount`, 1);
+  }
+  if (v.RoutingConfig && checks.required(v.RoutingConfig.RoutingStrategy, `${path}.routingConfig.routingStrategy`)) {
+    checks.oneOf(v.RoutingConfig.RoutingStrategy, `${path}.routingConfig.routingStrategy`, ['LEAST_OUTSTANDING_REQUESTS', 'RANDOM', 'PREFIX_AWARE', 'KV_AWARE']);
+  }
+}
+
+/** Inference-component variants (no ModelName): what AWS allows there and the local cloud can run. */
+function checkCapacityVariants(variants: Wire<ProductionVariant>[]): void {
+  const capacity = variants.filter((v) => !v.ModelName);
+  for (const v of variants) {
+    if (v.ModelName && v.ManagedInstanceScaling) throw validationError('ManagedInstanceScaling is only supported for inference component endpoints.');
+  }
+  if (capacity.length === 0) return;
+  if (capacity.length !== variants.length) {
+    throw validationError('An endpoint configuration for inference components cannot also have production variants with a ModelName.');
+  }
+  for (const v of capacity) {
+    if (v.ServerlessConfig) throw validationError(`Production variant "${v.VariantName}" has no ModelName: inference components need instances, not a ServerlessConfig.`);
+    const scaling = v.ManagedInstanceScaling;
+    if (scaling?.MinInstanceCount !== undefined && scaling.MaxInstanceCount !== undefined && scaling.MinInstanceCount > scaling.MaxInstanceCount) {
+      throw validationError(`ManagedInstanceScaling of production variant "${v.VariantName}": MinInstanceCount must not be greater than MaxInstanceCount.`);
+    }
+    const strategy = v.RoutingConfig?.RoutingStrategy;
+    if (strategy && strategy !== 'LEAST_OUTSTANDING_REQUESTS' && strategy !== 'RANDOM') {
+      throw validationError(`RoutingStrategy ${strategy} is not supported by the local cloud (LEAST_OUTSTANDING_REQUESTS or RANDOM).`);
+    }
+  }
 }
 
 const DESTINATION_S3_URI_PATTERN = '(https|s3)://([^/])/?(.*)';
@@ -107,6 +139,8 @@ export const createEndpointConfig: Operation<CreateEndpointConfigInput, CreateEn
       );
     }
   }
+
+  checkCapacityVariants(variants);
 
   const name = input.EndpointConfigName!;
   const arn = sageMakerArn(region, 'endpoint-config', name);

@@ -25,6 +25,8 @@ export class EndpointLifecycle {
     private readonly store: SageMakerStore,
     private readonly pool: ContainerPoolApi,
     private readonly log: Logger,
+    /** Stops what else runs on the endpoint (its inference components' copies) before it is forgotten. */
+    private readonly onDeleted: (endpointName: string) => Promise<void> = async () => undefined,
   ) {
     this.operations = new BackgroundOperations(log, { field: 'endpoint', operation: 'endpoint operation' });
   }
@@ -70,7 +72,13 @@ export class EndpointLifecycle {
             ? `The update to endpoint configuration "${interruptedUpdate}" was interrupted by a restart of the local cloud; the endpoint stays on "${deployed.EndpointConfigName}".`
             : endpoint.FailureReason,
           deployed: { ...deployed, instanceCounts: Object.fromEntries(Object.keys(deployed.instanceCounts).map((v) => [v, 0])) },
-          pending: { kind: 'relaunch', EndpointConfigName: deployed.EndpointConfigName, variants: deployed.variants, startedAt: Date.now() },
+          pending: {
+            kind: 'relaunch',
+            EndpointConfigName: deployed.EndpointConfigName,
+            variants: deployed.variants,
+            capacity: deployed.capacity,
+            startedAt: Date.now(),
+          },
         });
         this.launch(endpoint);
       } else if (status !== 'Failed' && status !== 'OutOfService') {
@@ -131,6 +139,7 @@ export class EndpointLifecycle {
       deployed: {
         EndpointConfigName: pending.EndpointConfigName,
         variants: pending.variants,
+        capacity: pending.capacity,
         instanceCounts: Object.fromEntries((fleet?.variants ?? []).map((v) => [v.variantName, v.instances.length])),
         deployedAt: Date.now(),
       },
@@ -154,6 +163,7 @@ export class EndpointLifecycle {
 
   private async finishDelete(endpoint: EndpointRecord): Promise<void> {
     try {
+      await this.onDeleted(endpoint.EndpointName);
       await this.pool.deactivate(endpoint.EndpointName);
     } catch (err) {
       this.log.warn({ err, endpoint: endpoint.EndpointName }, 'deactivate failed; forgetting the endpoint anyway');

@@ -22,12 +22,12 @@ import { checkInstanceQuota } from './instance-quota.js';
 import { listRecords } from './listing.js';
 import { servingContainer } from './models.js';
 import { validationError } from './protocol.js';
-import { sageMakerArn, type DeployedFleet, type EndpointConfigRecord, type EndpointRecord, type FleetSpec } from './store.js';
+import { sageMakerArn, type CapacityVariant, type DeployedFleet, type EndpointConfigRecord, type EndpointRecord, type FleetSpec } from './store.js';
 import { notFoundMessage, putTags } from './tags.js';
 import { InputChecks } from './validation.js';
 
 /** AWS's default for ContainerStartupHealthCheckTimeoutInSeconds. */
-const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 600;
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 600;
 
 const ENDPOINT_STATUSES: EndpointStatus[] = [
   'OutOfService',
@@ -47,8 +47,19 @@ const ENDPOINT_STATUSES: EndpointStatus[] = [
  */
 function fleetSpecOf(config: EndpointConfigRecord, { store, region }: OperationContext): FleetSpec {
   const variants: VariantLaunch[] = [];
+  const capacity: CapacityVariant[] = [];
   for (const pv of config.ProductionVariants) {
-    if (!pv.ModelName) continue; // inference-component capacity: components launch their own copies
+    if (!pv.ModelName) {
+      // Inference-component capacity: instances that components place their copies on.
+      capacity.push({
+        variantName: pv.VariantName!,
+        instanceType: pv.InstanceType!,
+        initialInstanceCount: pv.InitialInstanceCount ?? 1,
+        ManagedInstanceScaling: pv.ManagedInstanceScaling,
+        RoutingConfig: pv.RoutingConfig,
+      });
+      continue;
+    }
     const model = store.models.get(pv.ModelName);
     if (!model) throw validationError(notFoundMessage.model(sageMakerArn(region, 'model', pv.ModelName)));
     const container = servingContainer(model);
@@ -63,7 +74,7 @@ function fleetSpecOf(config: EndpointConfigRecord, { store, region }: OperationC
       weight: pv.InitialVariantWeight ?? 1,
     });
   }
-  return { EndpointConfigName: config.EndpointConfigName, variants };
+  return { EndpointConfigName: config.EndpointConfigName, variants, ...(capacity.length && { capacity }) };
 }
 
 function checkNames(input: { EndpointName?: string; EndpointConfigName?: string }, withConfig: boolean): void {
@@ -117,6 +128,19 @@ function resolvedImage(image: string): string {
   return `${repository}@sha256:${createHash('sha256').update(image).digest('hex')}`;
 }
 
+/** Inference-component variants: no image of their own; instances as placement has them. */
+function capacitySummaries(endpoint: EndpointRecord, fleet: DeployedFleet, ctx: OperationContext): ProductionVariantSummary[] {
+  return (fleet.capacity ?? []).map((v) => ({
+    VariantName: v.variantName,
+    CurrentWeight: 1,
+    DesiredWeight: 1,
+    CurrentInstanceCount: ctx.components.instanceCount(endpoint, v.variantName) ?? v.initialInstanceCount,
+    DesiredInstanceCount: ctx.components.instanceCount(endpoint, v.variantName) ?? v.initialInstanceCount,
+    ManagedInstanceScaling: v.ManagedInstanceScaling,
+    RoutingConfig: v.RoutingConfig ?? { RoutingStrategy: 'LEAST_OUTSTANDING_REQUESTS' },
+  }));
+}
+
 function variantSummaries(fleet: DeployedFleet): ProductionVariantSummary[] {
   return fleet.variants.map((v) => ({
     VariantName: v.variantName,
@@ -138,7 +162,7 @@ export const describeEndpoint: Operation<DescribeEndpointInput, DescribeEndpoint
     EndpointName: e.EndpointName,
     EndpointArn: e.EndpointArn,
     EndpointConfigName: e.EndpointConfigName,
-    ProductionVariants: e.deployed ? variantSummaries(e.deployed) : undefined,
+    ProductionVariants: e.deployed ? [...variantSummaries(e.deployed), ...capacitySummaries(e, e.deployed, ctx)] : undefined,
     EndpointStatus: e.EndpointStatus,
     FailureReason: e.FailureReason,
     CreationTime: new Date(e.CreationTime),

@@ -4,7 +4,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Operation, OperationContext } from './context.js';
 import { createEndpointConfig, deleteEndpointConfig, describeEndpointConfig, listEndpointConfigs } from './endpoint-configs.js';
+import { updateEndpointWeightsAndCapacities } from './endpoint-capacity.js';
 import { createEndpoint, deleteEndpoint, describeEndpoint, listEndpoints, updateEndpoint } from './endpoints.js';
+import {
+  createInferenceComponent,
+  deleteInferenceComponent,
+  describeInferenceComponent,
+  listInferenceComponents,
+  updateInferenceComponent,
+  updateInferenceComponentRuntimeConfig,
+} from './inference-components.js';
 import { createModel, deleteModel, describeModel, listModels } from './models.js';
 import { AwsServiceError, readJsonBody, sendError, sendResult } from './protocol.js';
 import { addTags, deleteTags, listTags } from './tags.js';
@@ -25,6 +34,13 @@ const operations: Record<string, Operation<any, unknown>> = {
   UpdateEndpoint: updateEndpoint,
   DeleteEndpoint: deleteEndpoint,
   ListEndpoints: listEndpoints,
+  CreateInferenceComponent: createInferenceComponent,
+  DescribeInferenceComponent: describeInferenceComponent,
+  ListInferenceComponents: listInferenceComponents,
+  UpdateInferenceComponent: updateInferenceComponent,
+  UpdateInferenceComponentRuntimeConfig: updateInferenceComponentRuntimeConfig,
+  DeleteInferenceComponent: deleteInferenceComponent,
+  UpdateEndpointWeightsAndCapacities: updateEndpointWeightsAndCapacities,
   CreateTransformJob: createTransformJob,
   DescribeTransformJob: describeTransformJob,
   StopTransformJob: stopTransformJob,

@@ -1,4 +1,4 @@
-// SageMaker control-plane state: models, endpoint configs, endpoints, transform jobs and tags, persisted as one
+// SageMaker control-plane state: models, endpoint configs, endpoints, inference components, transform jobs and tags, persisted as one
 // JSON file under the local cloud's state dir so that a restart keeps every resource.
 //
 // Names are one namespace per account, shared by all regions: the model processes behind an
@@ -24,9 +24,14 @@ import type {
   DeploymentConfig,
   EndpointStatus,
   ExperimentConfig,
+  InferenceComponentDeploymentConfig,
+  InferenceComponentSpecification,
+  InferenceComponentStatus,
   InferenceExecutionConfig,
   ModelClientConfig,
   ProductionVariant,
+  ProductionVariantManagedInstanceScaling,
+  ProductionVariantRoutingConfig,
   Tag,
   TransformInput,
   TransformJobStatus,
@@ -40,7 +45,7 @@ import { makePrivateDir, PRIVATE_FILE_MODE, StateCipher } from '../state-cipher.
 /** moto's default account, so ARNs from IAM/STS (moto) and SageMaker (ours) agree. */
 export const ACCOUNT_ID = '123456789012';
 
-export type ResourceType = 'model' | 'endpoint-config' | 'endpoint' | 'transform-job';
+export type ResourceType = 'model' | 'endpoint-config' | 'endpoint' | 'inference-component' | 'transform-job';
 
 export function sageMakerArn(region: string, type: ResourceType, name: string): string {
   return `arn:aws:sagemaker:${region}:${ACCOUNT_ID}:${type}/${name.toLowerCase()}`;
@@ -80,6 +85,25 @@ export interface EndpointConfigRecord {
 export interface FleetSpec {
   EndpointConfigName: string;
   variants: VariantLaunch[];
+  /**
+   * Variants without a model: instances that inference components place their copies on.
+   * Absent in state written before inference components existed, and for model-based endpoints.
+   */
+  capacity?: CapacityVariant[];
+}
+
+/** A production variant of an inference-component endpoint, as its config defined it. */
+export interface CapacityVariant {
+  variantName: string;
+  instanceType: string;
+  initialInstanceCount: number;
+  ManagedInstanceScaling?: ProductionVariantManagedInstanceScaling;
+  RoutingConfig?: ProductionVariantRoutingConfig;
+}
+
+/** True for an endpoint whose (serving or pending) config has variants without a model. */
+export function isInferenceComponentEndpoint(endpoint: EndpointRecord): boolean {
+  return Boolean((endpoint.deployed ?? endpoint.pending)?.capacity?.length);
 }
 
 export interface DeployedFleet extends FleetSpec {
@@ -135,6 +159,27 @@ export interface TransformJobRecord {
   container: { image: string; environment: Record<string, string> };
 }
 
+/**
+ * An inference component as Create/UpdateInferenceComponent described it. Its copies (model
+ * processes) are not state: they are relaunched after a restart (inference-component-lifecycle.ts).
+ */
+export interface InferenceComponentRecord {
+  InferenceComponentName: string;
+  InferenceComponentArn: string;
+  EndpointName: string;
+  EndpointArn: string;
+  VariantName: string;
+  InferenceComponentStatus: InferenceComponentStatus;
+  FailureReason?: string;
+  CreationTime: number;
+  LastModifiedTime: number;
+  Specification: InferenceComponentSpecification;
+  DesiredCopyCount: number;
+  LastDeploymentConfig?: InferenceComponentDeploymentConfig;
+  /** The model's serving container, resolved when the spec was set (deleting the model later changes nothing). */
+  container: { image: string; environment: Record<string, string> };
+}
+
 /** One resource type's records, keyed case-insensitively by name. */
 export class ResourceTable<T> {
   private readonly rows = new Map<string, T>();
@@ -164,6 +209,8 @@ interface PersistedState {
   endpoints: EndpointRecord[];
   /** Absent in state files written before transform jobs existed. */
   transformJobs?: TransformJobRecord[];
+  /** Absent in state files written before inference components existed. */
+  inferenceComponents?: InferenceComponentRecord[];
   tags: Record<string, Tag[]>;
 }
 
@@ -172,6 +219,7 @@ export class SageMakerStore {
   readonly endpointConfigs = new ResourceTable<EndpointConfigRecord>((r) => r.EndpointConfigName);
   readonly endpoints = new ResourceTable<EndpointRecord>((r) => r.EndpointName);
   readonly transformJobs = new ResourceTable<TransformJobRecord>((r) => r.TransformJobName);
+  readonly inferenceComponents = new ResourceTable<InferenceComponentRecord>((r) => r.InferenceComponentName);
   /** Tags by resource ARN. */
   readonly tags = new Map<string, Tag[]>();
 
@@ -205,6 +253,7 @@ export class SageMakerStore {
     state.endpointConfigs.forEach((r) => store.endpointConfigs.put(r));
     state.endpoints.forEach((r) => store.endpoints.put(r));
     state.transformJobs?.forEach((r) => store.transformJobs.put(r));
+    state.inferenceComponents?.forEach((r) => store.inferenceComponents.put(r));
     for (const [arn, tags] of Object.entries(state.tags)) store.tags.set(arn, tags);
     return store;
   }
@@ -228,6 +277,7 @@ export class SageMakerStore {
       endpointConfigs: this.endpointConfigs.values(),
       endpoints: this.endpoints.values(),
       transformJobs: this.transformJobs.values(),
+      inferenceComponents: this.inferenceComponents.values(),
       tags: Object.fromEntries(this.tags),
     };
     makePrivateDir(dirname(this.file));

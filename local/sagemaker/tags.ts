@@ -21,6 +21,7 @@ export const notFoundMessage: Record<ResourceType, (arn: string) => string> = {
   model: (arn) => `Could not find model "${arn}".`,
   'endpoint-config': (arn) => `Could not find endpoint configuration "${arn}".`,
   endpoint: (arn) => `Could not find endpoint "${arn}".`,
+  'inference-component': (arn) => `Could not find inference component "${arn}".`,
   // AWS names jobs, not ARNs, in this message.
   'transform-job': (arn) => `Could not find requested job with name ${arn.slice(arn.lastIndexOf('/') + 1)}`,
 };
@@ -31,6 +32,7 @@ function resourceExists(store: SageMakerStore, arn: string): boolean {
     store.models.values().some((r) => r.ModelArn === arn) ||
     store.endpointConfigs.values().some((r) => r.EndpointConfigArn === arn) ||
     store.endpoints.values().some((r) => r.EndpointArn === arn) ||
+    store.inferenceComponents.values().some((r) => r.InferenceComponentArn === arn) ||
     store.transformJobs.values().some((r) => r.TransformJobArn === arn)
   );
 }

@@ -107,6 +107,31 @@ describe('DenseEmbedder', () => {
     }
   });
 
+  it('serves concurrent calls from one queue: same vectors as one by one, earlier calls finish first', async () => {
+    const two = new DenseEmbedder({ contexts: 2, threads: 1, queryCacheSize: 0 });
+    try {
+      const docs = Array.from({ length: 3 }, (_, d) => Array.from({ length: 3 }, (_, i) => `Chunk ${i} of document ${d}: endpoints scale out when traffic grows and back in when it falls.`));
+      const oneByOne: Float32Array[][] = [];
+      for (const doc of docs) oneByOne.push(await Promise.all(doc.map(async (t) => (await two.embed([t]))[0])));
+      const finished: number[] = [];
+      const concurrent = await Promise.all(docs.map((doc, d) => two.embed(doc).then((v) => (finished.push(d), v))));
+      for (let d = 0; d < docs.length; d++) for (let i = 0; i < docs[d].length; i++) expect(cosine(concurrent[d][i], oneByOne[d][i])).toBeGreaterThanOrEqual(0.9999);
+      // With a queue per call, the second call's texts took a context before the first call's
+      // third text did, and a later call could finish first.
+      expect(finished).toEqual([0, 1, 2]);
+    } finally {
+      await two.dispose();
+    }
+  });
+
+  it('rejects texts still queued when disposed', async () => {
+    const one = new DenseEmbedder({ contexts: 1, threads: 1 });
+    await one.load();
+    const rejected = expect(one.embed(Array.from({ length: 4 }, (_, i) => `text ${i}`))).rejects.toThrow(/disposed/);
+    await one.dispose();
+    await rejected;
+  });
+
   it('ranks paraphrases above unrelated sentences', async () => {
     const triplets: Array<[string, string, string]> = [
       ['How do I scale a SageMaker endpoint?', 'Configure autoscaling for a SageMaker inference endpoint.', 'The recipe needs two cups of flour and an egg.'],

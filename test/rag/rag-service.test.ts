@@ -173,6 +173,13 @@ describe('GET /healthz', () => {
   });
 });
 
+describe('hosting a rag worker', () => {
+  it('refuses a client that is not on a NativeConnection, before listening', async () => {
+    // env.client talks gRPC through @temporalio/client's Connection: no worker can share it.
+    await expect(start({ ragWorker: {} })).rejects.toThrow('ragWorker: the client must be created on a NativeConnection');
+  });
+});
+
 describe('auth', () => {
   it('a missing API key is 401 naming the x-api-key header', async () => {
     const message = await expectError(await post('/rag', { query: 'hi' }, { key: null }), 401, 'unauthorized');

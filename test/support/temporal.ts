@@ -1,9 +1,10 @@
 // Temporal servers for tests, from the binaries scripts/setup.sh installs (no downloads).
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { installTemporalLogging } from '../../workers/logger';
 import { fileURLToPath } from 'node:url';
-import { ENDPOINT_NAME_ATTRIBUTE } from '../../common/resource-names';
+import { SEARCH_ATTRIBUTES } from '../../common/resource-names';
 import { temporalCli, temporalTestServer } from '../../dev/tools';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -16,18 +17,18 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   // The test server has no CLI flag for custom search attributes; its operator API does.
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
-    searchAttributes: { [ENDPOINT_NAME_ATTRIBUTE.name]: 2 /* INDEXED_VALUE_TYPE_KEYWORD */ },
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]])),
   });
   return env;
 }
 
-/** A real dev server (the one `npm run stack:up` runs), with our search attribute registered. */
+/** A real dev server (the one `npm run stack:up` runs), with our search attributes registered. */
 export function devServerEnv(): Promise<TestWorkflowEnvironment> {
   installTemporalLogging();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCli() },
-      searchAttributes: [ENDPOINT_NAME_ATTRIBUTE],
+      searchAttributes: SEARCH_ATTRIBUTES,
       extraArgs: ['--headless', '--log-level', 'error'],
     },
   });

@@ -80,6 +80,7 @@ describe('deployEndpoint', () => {
       'waitForInService',
       'registerAutoscaling',
       'smokeTest',
+      'startLease',
     ]);
     expect(cloud.calls.filter((c) => !c.startsWith('await'))).toEqual([
       'runningWorkflow teardown-demo',

@@ -104,9 +104,9 @@ describe('deployEndpoint with inference components', () => {
       ],
     });
     const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, bad)));
-    expect(err.message).toContain('components.0.compute.numberOfCpuCoresRequired: must fit the instance: ml.m5.large has 2 vCPUs');
-    expect(err.message).toContain('components.0.compute.numberOfAcceleratorDevicesRequired: must fit the instance: ml.m5.large has 0 accelerator devices');
-    expect(err.message).toContain('components.0.compute.minMemoryRequiredInMb: must fit the instance: ml.m5.large has 8192 MiB of memory');
+    expect(err.message).toContain(
+      'components.0.compute: must fit one ml.m5.large instance: a copy asks for 4 CPU cores (the instance has 2), 1 accelerator devices (the instance has 0), 16384 MB of memory (the instance has 8192)',
+    );
     expect(err.message).toContain('components.1.name: repeats component name demo-ic-llm');
     expect(err.message).toContain('components.1.copyCount: must be at least 1');
     expect(err.message).toContain('components.2.name: must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$');

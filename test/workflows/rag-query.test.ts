@@ -1,14 +1,19 @@
-// ragQuery on a real dev server (real time: the worker-loss case waits out a real heartbeat
-// timeout, which the time-skipping server does not skip while an attempt is in flight) with
-// in-memory activities: the step order, the
-// prepareOnly mode, and a query that survives the loss of the worker generating its answer.
+// ragQuery on a real dev server (real time: the worker-loss case waits out a real workflow task
+// timeout, which the time-skipping server does not skip) with in-memory activities: the step
+// order, the prepareOnly mode, an eager start on a worker sharing the client's NativeConnection,
+// and a query that survives the loss (SIGKILL) of the worker process generating its answer.
+import { activityInfo } from '@temporalio/activity';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RagActivities } from '../../activities/rag';
+import { executeRagQuery } from '../../clients/workflow-runs';
 import { NO_RERANKER, type RagQueryResult } from '../../common/rag-input';
+import { startProcess, type ManagedProcess } from '../../dev/processes';
 import { devServerEnv, workflowBundle } from '../support/temporal';
+import { fakeRag } from './fake-rag';
 
 let env: TestWorkflowEnvironment;
 let n = 0;
@@ -17,19 +22,6 @@ beforeAll(async () => {
   await workflowBundle();
 });
 afterAll(() => env?.teardown());
-
-function fakeRag(calls: string[], generate: RagActivities['generate']): Partial<RagActivities> {
-  return {
-    embedQuery: async () => (calls.push('embedQuery'), { dense: [1, 0], sparse: { indices: [1], values: [1] } }),
-    retrieve: async () => (calls.push('retrieve'), [{ id: 'a', score: 0.9, text: 'Scale with target tracking.', source: 'scaling.md', documentId: 'scaling.md', chunkIndex: 0 }]),
-    buildPrompt: async ({ query, hits }) => (
-      calls.push('buildPrompt'),
-      { prompt: `Q: ${query}\n${hits[0].text}`, promptTokens: 12, contextChunks: 1, sources: [{ id: 'a', score: 0.9, source: 'scaling.md', snippet: 'Scale with target tracking.' }] }
-    ),
-    generate: async (input) => (calls.push('generate'), generate(input)),
-    recordMonitoring: async () => void calls.push('recordMonitoring'),
-  };
-}
 
 // A short grace time: on shutdown, running activities are told to stop (cancellationSignal) at once.
 const newWorker = async (taskQueue: string, activities: Partial<RagActivities>) =>
@@ -61,30 +53,44 @@ describe('ragQuery', () => {
     expect(result.prompt).toContain('Scale with target tracking.');
   });
 
-  it('a query whose worker goes away mid-generation is finished by the next worker', async () => {
+  it('starts eagerly on a worker that shares the client NativeConnection, every step a local activity', async () => {
+    const calls: string[] = [];
+    const local: boolean[] = [];
+    const taskQueue = `rag-test-${++n}`;
+    const worker = await newWorker(taskQueue, fakeRag(calls, async () => (local.push(activityInfo().isLocal), { answer: 'Eager.', latencyMs: 1, completionTokens: 1 })));
+    const client = new Client({ connection: env.nativeConnection });
+    const run = await worker.runUntil(executeRagQuery(client, input as never, { taskQueue, eagerStart: true }));
+    expect(run.eagerlyStarted).toBe(true);
+    expect(run.result.answer).toBe('Eager.');
+    expect(local).toEqual([true]);
+    // One workflow task did it all: no activity task was scheduled on the queue.
+    const { events } = await client.workflow.getHandle(run.workflowId).fetchHistory();
+    expect(events?.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+    expect(events?.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+  });
+
+  it('a query whose worker process dies mid-generation is finished by the next worker', async () => {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
+    // Worker A, its own process, runs the steps and hangs in generate (a local activity); it is
+    // SIGKILLed there. Its workflow task times out (10 s, real time) and worker B runs the query.
+    let out = '';
     let generating!: () => void;
     const started = new Promise<void>((r) => (generating = r));
-    // Worker A takes the generate step, heartbeats once, and is shut down while it runs: its
-    // attempt is lost, and the heartbeat timeout (10 s, real time) hands the step to worker B.
-    const workerA = await newWorker(taskQueue, fakeRag(calls, async () => {
-      heartbeat();
-      generating();
-      await new Promise((_, reject) => cancellationSignal().addEventListener('abort', () => reject(new Error('worker shutting down'))));
-      throw new Error('unreachable');
-    }));
-    const runningA = workerA.run();
+    const workerA: ManagedProcess = startProcess(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./rag-query-hung-worker.ts', import.meta.url)), env.address, taskQueue], {
+      onOutput: (chunk) => {
+        out += chunk;
+        if (out.includes('generating')) generating();
+      },
+    });
     const handle = await env.client.workflow.start('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [input] });
     await started;
-    workerA.shutdown();
-    await runningA.catch(() => {}); // a forced shutdown rejects; either way worker A is gone
+    await workerA.stop('SIGKILL', 5000);
 
-    const workerB = await newWorker(taskQueue, fakeRag(calls, async () => ({ answer: 'Answered after the restart.', latencyMs: 5, completionTokens: 4 })));
+    const workerB = await newWorker(taskQueue, fakeRag(calls, async () => ({ answer: 'Answered after the crash.', latencyMs: 5, completionTokens: 4 })));
     const result: RagQueryResult = await workerB.runUntil(handle.result());
-    expect(result.answer).toBe('Answered after the restart.');
-    // Only the interrupted step ran again; the earlier steps' results came from history.
-    expect(calls.filter((c) => c === 'generate')).toHaveLength(2);
-    expect(calls.filter((c) => c === 'retrieve')).toHaveLength(1);
-  });
+    expect(result.answer).toBe('Answered after the crash.');
+    expect(calls.at(-2)).toBe('generate');
+    expect(calls.filter((c) => c === 'recordMonitoring')).toHaveLength(1);
+  }, 120_000);
 });
