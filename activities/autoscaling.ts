@@ -1,5 +1,6 @@
-// Application Auto Scaling for a production variant: a scalable target on the variant's
-// instance count and a target-tracking policy on invocations per instance, as in the
+// Application Auto Scaling for a production variant (a scalable target on the variant's
+// instance count, target tracking on invocations per instance) or for an inference component
+// (its copy count, target tracking on invocations or concurrent requests per copy), as in the
 // reference design. Both calls are upserts, so re-running them is harmless.
 import {
   DeleteScalingPolicyCommand,
@@ -10,11 +11,25 @@ import {
   RegisterScalableTargetCommand,
   type ApplicationAutoScalingClient,
 } from '@aws-sdk/client-application-auto-scaling';
-import { scalingPolicyName, variantResourceId } from '../common/resource-names';
+import { inferenceComponentResourceId, scalingPolicyName, variantResourceId } from '../common/resource-names';
 import { awsPages, callAws, callAwsOrUndefined } from './aws-errors';
 
 const SERVICE = 'sagemaker' as const;
 const DIMENSION = 'sagemaker:variant:DesiredInstanceCount' as const;
+const COPY_DIMENSION = 'sagemaker:inference-component:DesiredCopyCount' as const;
+
+/** The dimension a resource id scales on: instances of a variant, or copies of a component. */
+const dimensionOf = (resourceId: string) => (resourceId.startsWith('inference-component/') ? COPY_DIMENSION : DIMENSION);
+
+export interface RegisterComponentAutoscalingInput {
+  componentName: string;
+  minCopies: number;
+  maxCopies: number;
+  targetValue: number;
+  metric: 'SageMakerInferenceComponentInvocationsPerCopy' | 'SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution';
+  scaleInCooldownSeconds: number;
+  scaleOutCooldownSeconds: number;
+}
 
 export interface RegisterAutoscalingInput {
   endpointName: string;
@@ -61,12 +76,44 @@ export function createAutoscalingActivities({ autoscaling }: { autoscaling: Appl
       return { resourceId, policyArn: policy.PolicyARN! };
     },
 
-    /** Scalable targets registered for any variant of the endpoint (also after it is gone). */
-    async findScalableTargets({ endpointName }: { endpointName: string }): Promise<string[]> {
+    /** A target on the component's copy count (MinCapacity 0 is scale to zero) and its policy. */
+    async registerComponentAutoscaling(input: RegisterComponentAutoscalingInput): Promise<{ resourceId: string; policyArn: string }> {
+      const resourceId = inferenceComponentResourceId(input.componentName);
+      await callAws(`RegisterScalableTarget ${resourceId}`, () =>
+        autoscaling.send(
+          new RegisterScalableTargetCommand({ ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: COPY_DIMENSION, MinCapacity: input.minCopies, MaxCapacity: input.maxCopies }),
+        ),
+      );
+      const policy = await callAws(`PutScalingPolicy ${resourceId}`, () =>
+        autoscaling.send(
+          new PutScalingPolicyCommand({
+            PolicyName: `${input.componentName}-per-copy`,
+            ServiceNamespace: SERVICE,
+            ResourceId: resourceId,
+            ScalableDimension: COPY_DIMENSION,
+            PolicyType: 'TargetTrackingScaling',
+            TargetTrackingScalingPolicyConfiguration: {
+              TargetValue: input.targetValue,
+              PredefinedMetricSpecification: { PredefinedMetricType: input.metric },
+              ScaleInCooldown: input.scaleInCooldownSeconds,
+              ScaleOutCooldown: input.scaleOutCooldownSeconds,
+            },
+          }),
+        ),
+      );
+      return { resourceId, policyArn: policy.PolicyARN! };
+    },
+
+    /**
+     * Scalable targets registered for any variant of the endpoint (also after it is gone), and
+     * for the named inference components.
+     */
+    async findScalableTargets({ endpointName, componentNames = [] }: { endpointName: string; componentNames?: string[] }): Promise<string[]> {
+      const components = new Set(componentNames.map(inferenceComponentResourceId));
       const ids: string[] = [];
       for await (const page of awsPages('DescribeScalableTargets', paginateDescribeScalableTargets({ client: autoscaling }, { ServiceNamespace: SERVICE }))) {
         for (const t of page.ScalableTargets ?? []) {
-          if (t.ResourceId?.startsWith(`endpoint/${endpointName}/variant/`)) ids.push(t.ResourceId);
+          if (t.ResourceId?.startsWith(`endpoint/${endpointName}/variant/`) || components.has(t.ResourceId ?? '')) ids.push(t.ResourceId!);
         }
       }
       return ids;
@@ -74,6 +121,7 @@ export function createAutoscalingActivities({ autoscaling }: { autoscaling: Appl
 
     /** Deletes the target's policies, then the target; absent ones count as done. */
     async deregisterAutoscaling({ resourceId }: { resourceId: string }): Promise<{ deregistered: boolean }> {
+      const DIMENSION = dimensionOf(resourceId);
       const policies = await callAws(`DescribeScalingPolicies ${resourceId}`, () =>
         autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION })),
       );

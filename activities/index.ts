@@ -5,6 +5,7 @@ import type { AwsClients } from './aws-clients';
 import { createAutoscalingActivities } from './autoscaling';
 import { createEndpointActivityActivities } from './endpoint-activity';
 import { createIamActivities } from './iam';
+import { createInferenceComponentActivities } from './inference-components';
 import { createRuntimeActivities } from './runtime';
 import { createS3Activities } from './s3';
 import { createSageMakerActivities } from './sagemaker';
@@ -15,6 +16,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
   return {
     ...createIamActivities(clients),
     ...createSageMakerActivities({ sagemaker: clients.sagemaker, secretsManager: clients.secretsManager, env }),
+    ...createInferenceComponentActivities(clients),
     ...createAutoscalingActivities(clients),
     ...createRuntimeActivities(clients),
     ...createS3Activities(clients),

@@ -14,6 +14,8 @@ export interface InvokeInput {
   parameters?: GenerationParameters;
   /** The container family's request/response format (default TGI). */
   format?: ContainerFormat;
+  /** On an inference-component endpoint: the component to route to (AWS requires one). */
+  inferenceComponentName?: string;
 }
 
 export interface InvokeResult {
@@ -72,7 +74,7 @@ export async function streamGenerate(
 
 export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntimeClient }) {
   return {
-    async invokeEndpoint({ endpointName, inputs, parameters, format = 'tgi' }: InvokeInput): Promise<InvokeResult> {
+    async invokeEndpoint({ endpointName, inputs, parameters, format = 'tgi', inferenceComponentName }: InvokeInput): Promise<InvokeResult> {
       const started = performance.now();
       // An invocation may take up to AWS's 60 s; heartbeats let a lost worker show sooner.
       const out = await heartbeatWhile(
@@ -80,6 +82,7 @@ export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntime
           runtime.send(
             new InvokeEndpointCommand({
               EndpointName: endpointName,
+              InferenceComponentName: inferenceComponentName,
               ContentType: 'application/json',
               Accept: 'application/json',
               Body: generationRequestBody(format, inputs, parameters),

@@ -42,12 +42,20 @@ export interface CreateModelInput {
 
 export interface CreateEndpointConfigInput {
   configName: string;
-  modelName: string;
+  /** Absent for an inference-component endpoint: its models are on the components. */
+  modelName?: string;
   variantName: string;
   instanceType: string;
   initialInstanceCount: number;
-  containerStartupHealthCheckTimeoutSeconds: number;
+  /** Model-based variants only: on an IC endpoint each component has its own startup timeouts. */
+  containerStartupHealthCheckTimeoutSeconds?: number;
   asyncInference?: { outputS3Uri: string; failureS3Uri?: string; maxConcurrentInvocationsPerInstance?: number };
+  /** An endpoint that hosts inference components: routing, managed scaling, and the role AWS wants here. */
+  inferenceComponents?: {
+    executionRoleArn: string;
+    routingStrategy: 'LEAST_OUTSTANDING_REQUESTS' | 'RANDOM';
+    managedInstanceScaling?: { minInstanceCount: number; maxInstanceCount: number };
+  };
   tags: ResourceTags;
 }
 
@@ -184,6 +192,7 @@ export function createSageMakerActivities({
     },
 
     async createEndpointConfig(input: CreateEndpointConfigInput): Promise<{ configArn: string; created: boolean }> {
+      const ic = input.inferenceComponents;
       const variant = {
         VariantName: input.variantName,
         ModelName: input.modelName,
@@ -191,12 +200,19 @@ export function createSageMakerActivities({
         InitialInstanceCount: input.initialInstanceCount,
         InitialVariantWeight: 1,
         ContainerStartupHealthCheckTimeoutInSeconds: input.containerStartupHealthCheckTimeoutSeconds,
+        RoutingConfig: ic && { RoutingStrategy: ic.routingStrategy },
+        ManagedInstanceScaling: ic?.managedInstanceScaling && {
+          Status: 'ENABLED' as const,
+          MinInstanceCount: ic.managedInstanceScaling.minInstanceCount,
+          MaxInstanceCount: ic.managedInstanceScaling.maxInstanceCount,
+        },
       };
       try {
         const out = await sagemaker.send(
           new CreateEndpointConfigCommand({
             EndpointConfigName: input.configName,
             ProductionVariants: [variant],
+            ExecutionRoleArn: ic?.executionRoleArn,
             AsyncInferenceConfig: input.asyncInference && {
               OutputConfig: { S3OutputPath: input.asyncInference.outputS3Uri, S3FailurePath: input.asyncInference.failureS3Uri },
               ClientConfig: input.asyncInference.maxConcurrentInvocationsPerInstance
@@ -218,6 +234,8 @@ export function createSageMakerActivities({
         ['model', variant.ModelName, have?.ModelName],
         ['instance type', variant.InstanceType, have?.InstanceType],
         ['instance count', variant.InitialInstanceCount, have?.InitialInstanceCount],
+        ['routing strategy', variant.RoutingConfig?.RoutingStrategy, have?.RoutingConfig?.RoutingStrategy],
+        ['execution role', ic?.executionRoleArn, existing.ExecutionRoleArn],
         ['async output path', input.asyncInference?.outputS3Uri, existing.AsyncInferenceConfig?.OutputConfig?.S3OutputPath],
       ]);
       const tags = await tagsOf(existing.EndpointConfigArn!);

@@ -1,6 +1,7 @@
 // Inputs of the endpoint workflows, validated with zod. This module is imported by workflow
 // code, so it must stay deterministic: no I/O, no clocks, no environment.
 import { z } from 'zod';
+import { exceedsInstance, INSTANCE_TYPES, instanceTypeSize } from './instance-types';
 import { s3UriSchema } from './s3-uri';
 import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes';
 import { checkLeaseTerms, leaseTermsFields } from './lease-terms';
@@ -127,8 +128,10 @@ const smokeTestSchema = z.strictObject({
   maxNewTokens: z.number().int().min(1).max(512).default(16),
 });
 
-export const deployEndpointInputSchema = z
+/** A model-based endpoint: one model per variant (the default, and what older inputs are). */
+export const modelEndpointInputSchema = z
   .strictObject({
+    endpointType: z.literal('model').default('model'),
     endpointName: endpointNameSchema,
     model: modelSchema,
     variant: variantSchema,
@@ -150,6 +153,108 @@ export const deployEndpointInputSchema = z
     { message: 'initialInstanceCount must lie between autoscaling.minInstances and autoscaling.maxInstances', path: ['variant', 'initialInstanceCount'] },
   );
 
+const INFERENCE_COMPONENT_NAME_RULE = 'must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$ (letters, digits and hyphens, 1-63 characters)';
+
+const componentAutoscalingSchema = z
+  .strictObject({
+    /** 0 asks for scale to zero (the component may have no copy at all). */
+    minCopies: z.number().int().min(0, 'must be at least 0'),
+    maxCopies: z.number().int().min(1, 'must be at least 1'),
+    /** Target per copy: invocations per minute, or concurrent requests with that metric. */
+    targetValue: z.number().positive(),
+    metric: z.enum(['SageMakerInferenceComponentInvocationsPerCopy', 'SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution']).default('SageMakerInferenceComponentInvocationsPerCopy'),
+    scaleInCooldownSeconds: z.number().int().min(0).default(300),
+    scaleOutCooldownSeconds: z.number().int().min(0).default(60),
+  })
+  .refine((a) => a.minCopies <= a.maxCopies, { message: 'minCopies must be less than or equal to maxCopies', path: ['minCopies'] });
+
+/** UpdateInferenceComponent's DeploymentConfig, for a component whose spec changed. */
+const rollingUpdateSchema = z.strictObject({
+  maximumBatchSize: z.strictObject({ type: z.enum(['COPY_COUNT', 'CAPACITY_PERCENT']), value: z.number().int().min(1) }).default({ type: 'COPY_COUNT', value: 1 }),
+  waitIntervalInSeconds: z.number().int().min(0).max(3600).default(60),
+  maximumExecutionTimeoutInSeconds: z.number().int().min(600).max(28800).optional(),
+  rollbackMaximumBatchSize: z.strictObject({ type: z.enum(['COPY_COUNT', 'CAPACITY_PERCENT']), value: z.number().int().min(1) }).optional(),
+  /** CloudWatch alarms that make SageMaker roll the update back. */
+  alarms: z.array(z.string().min(1).max(255)).max(10).default([]),
+});
+
+const componentSchema = z.strictObject({
+  name: z.string().max(63, 'must be at most 63 characters').regex(SAGEMAKER_NAME, INFERENCE_COMPONENT_NAME_RULE),
+  model: modelSchema,
+  compute: z.strictObject({
+    numberOfCpuCoresRequired: z.number().min(0.25, 'must be at least 0.25 (AWS NumberOfCpuCores)').optional(),
+    numberOfAcceleratorDevicesRequired: z.number().min(1, 'must be at least 1 (AWS NumberOfAcceleratorDevices)').optional(),
+    minMemoryRequiredInMb: z.number().int().min(128, 'must be at least 128 (AWS MemoryInMb)'),
+    maxMemoryRequiredInMb: z.number().int().min(128, 'must be at least 128 (AWS MemoryInMb)').optional(),
+  }),
+  startupParameters: z
+    .strictObject({
+      modelDataDownloadTimeoutInSeconds: z.number().int().min(60).max(3600).optional(),
+      containerStartupHealthCheckTimeoutInSeconds: z.number().int().min(60).max(3600).optional(),
+    })
+    .default({}),
+  copyCount: z.number().int().min(0),
+  autoscaling: componentAutoscalingSchema.optional(),
+  rollingUpdate: rollingUpdateSchema.optional(),
+});
+
+export type ComponentSpec = z.output<typeof componentSchema>;
+
+/** An endpoint whose variant hosts inference components; the models are on the components. */
+export const inferenceComponentsEndpointInputSchema = z
+  .strictObject({
+    endpointType: z.literal('inferenceComponents'),
+    endpointName: endpointNameSchema,
+    variant: z.strictObject({
+      name: z.string().regex(SAGEMAKER_NAME, 'must match AWS variant name pattern').default('AllTraffic'),
+      instanceType: z.string().regex(INSTANCE_TYPE, 'must look like ml.<family>.<size>, e.g. ml.g5.2xlarge'),
+      initialInstanceCount: z.number().int().min(1, 'must be at least 1').default(1),
+      routingStrategy: z.enum(['LEAST_OUTSTANDING_REQUESTS', 'RANDOM']).default('LEAST_OUTSTANDING_REQUESTS'),
+      managedInstanceScaling: z
+        .strictObject({ minInstanceCount: z.number().int().min(0, 'must be at least 0'), maxInstanceCount: z.number().int().min(1, 'must be at least 1') })
+        .refine((m) => m.minInstanceCount <= m.maxInstanceCount, { message: 'minInstanceCount must be less than or equal to maxInstanceCount', path: ['minInstanceCount'] })
+        .optional(),
+    }),
+    /** The endpoint config's execution role (AWS requires it there for ICs); default: the ensured role. */
+    executionRoleArn: z.string().regex(ROLE_ARN, 'must be an IAM role ARN').optional(),
+    components: z.array(componentSchema).min(1, 'must list at least one inference component'),
+    timeouts: timeoutsSchema.default({ inServiceMinutes: 30, pollIntervalSeconds: 15 }),
+    smokeTest: z.union([smokeTestSchema, z.literal(false)]).default({ prompt: 'Once upon a time', maxNewTokens: 16 }),
+    retainOnFailure: z.boolean().default(false),
+    tags: z.record(z.string(), z.string()).default({}),
+  })
+  .superRefine((d, ctx) => {
+    const instance = instanceTypeSize(d.variant.instanceType);
+    if (!instance) {
+      ctx.addIssue({ code: 'custom', path: ['variant', 'instanceType'], message: `is not in the instance-type table (${Object.keys(INSTANCE_TYPES).join(', ')}), so component requirements cannot be checked` });
+    }
+    const seen = new Set<string>();
+    d.components.forEach((c, i) => {
+      const at = (...path: (string | number)[]) => ['components', i, ...path];
+      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: at('name'), message: `repeats component name ${c.name}; names must be unique` });
+      seen.add(c.name);
+      const scaleToZero = c.autoscaling?.minCopies === 0;
+      if (c.copyCount < 1 && !scaleToZero) ctx.addIssue({ code: 'custom', path: at('copyCount'), message: 'must be at least 1 (0 only with autoscaling.minCopies 0, scale to zero)' });
+      if (c.autoscaling && (c.copyCount < c.autoscaling.minCopies || c.copyCount > c.autoscaling.maxCopies)) {
+        ctx.addIssue({ code: 'custom', path: at('copyCount'), message: 'must lie between autoscaling.minCopies and autoscaling.maxCopies' });
+      }
+      const { numberOfCpuCoresRequired: cpus, numberOfAcceleratorDevicesRequired: accelerators, minMemoryRequiredInMb: minMemory, maxMemoryRequiredInMb: maxMemory } = c.compute;
+      if (maxMemory !== undefined && maxMemory < minMemory) ctx.addIssue({ code: 'custom', path: at('compute', 'maxMemoryRequiredInMb'), message: 'must be at least minMemoryRequiredInMb' });
+      if (!instance) return;
+      const over = exceedsInstance({ cpus: cpus ?? 0, acceleratorDevices: accelerators ?? 0, memoryMiB: minMemory }, instance);
+      if (over) ctx.addIssue({ code: 'custom', path: at('compute'), message: `must fit one ${d.variant.instanceType} instance: a copy asks for ${over}` });
+    });
+  });
+
+/**
+ * What deployEndpoint accepts: either kind, told apart by `endpointType`; an input without it
+ * is model-based, so inputs written before inference components keep working.
+ */
+export const deployEndpointInputSchema = z.preprocess(
+  (raw) => (raw && typeof raw === 'object' && !Array.isArray(raw) && !('endpointType' in raw) ? { ...raw, endpointType: 'model' } : raw),
+  z.discriminatedUnion('endpointType', [modelEndpointInputSchema, inferenceComponentsEndpointInputSchema]),
+);
+
 export const teardownEndpointInputSchema = z.strictObject({
   endpointName: endpointNameSchema,
   /** Also delete an endpoint (and its scaling) that carries none of this project's tags. */
@@ -162,7 +267,11 @@ export const teardownEndpointInputSchema = z.strictObject({
     .default({ deletedMinutes: 30, pollIntervalSeconds: 10 }),
 });
 
-export type DeployEndpointInput = z.input<typeof deployEndpointInputSchema>;
-export type DeploySpec = z.output<typeof deployEndpointInputSchema>;
+/** A model-based deploy's input (`endpointType` may be left out). */
+export type DeployEndpointInput = z.input<typeof modelEndpointInputSchema>;
+export type DeploySpec = z.output<typeof modelEndpointInputSchema>;
+export type InferenceComponentsDeployInput = z.input<typeof inferenceComponentsEndpointInputSchema>;
+export type InferenceComponentsDeploySpec = z.output<typeof inferenceComponentsEndpointInputSchema>;
+export type AnyDeployEndpointInput = DeployEndpointInput | InferenceComponentsDeployInput;
 export type TeardownEndpointInput = z.input<typeof teardownEndpointInputSchema>;
 export type TeardownSpec = z.output<typeof teardownEndpointInputSchema>;

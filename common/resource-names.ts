@@ -2,7 +2,8 @@
 // config, so a re-run finds what an earlier run created instead of duplicating it, and a
 // changed model or variant gets a new config name, which is what a blue/green update needs.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { DeploySpec } from './endpoint-input';
+import type { DeploySpec, InferenceComponentsDeploySpec } from './endpoint-input';
+import type { ModelSpec } from './model-container';
 
 /** FNV-1a, 32 bit: tiny, pure and stable across runtimes (workflow code may not use crypto). */
 function fnv1a(text: string): string {
@@ -29,9 +30,17 @@ function canonical(value: unknown): string {
 // Names are capped at 63 characters; keep room for "-m-" / "-c-" and an 8-hex hash.
 const base = (endpointName: string) => endpointName.slice(0, 50).replace(/-+$/, '');
 
-export function modelName(spec: DeploySpec): string {
+export function modelName(spec: Pick<DeploySpec, 'endpointName' | 'model'>): string {
   return `${base(spec.endpointName)}-m-${fnv1a(canonical(spec.model))}`;
 }
+
+/** An inference-component endpoint's config: the variant and role only (no model in it). */
+export function inferenceComponentsConfigName(spec: InferenceComponentsDeploySpec, roleArn: string): string {
+  return `${base(spec.endpointName)}-c-${fnv1a(canonical({ variant: spec.variant, roleArn }))}`;
+}
+
+/** The model behind one inference component (same naming as a model-based deploy's). */
+export const componentModelName = (endpointName: string, model: ModelSpec): string => modelName({ endpointName, model });
 
 export function endpointConfigName(spec: DeploySpec): string {
   return `${base(spec.endpointName)}-c-${fnv1a(canonical({ model: modelName(spec), variant: spec.variant, asyncInference: spec.asyncInference }))}`;
@@ -62,6 +71,9 @@ export const DEFAULT_EXECUTION_ROLE_NAME = 'LlmOpsSageMakerExecutionRole';
 /** Application Auto Scaling's id for a production variant. */
 export const variantResourceId = (endpointName: string, variantName: string) =>
   `endpoint/${endpointName}/variant/${variantName}`;
+
+/** Application Auto Scaling's id for an inference component. */
+export const inferenceComponentResourceId = (componentName: string) => `inference-component/${componentName}`;
 
 export const scalingPolicyName = (endpointName: string, variantName: string) =>
   `${endpointName}-${variantName}-invocations-per-instance`;

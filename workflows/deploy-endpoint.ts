@@ -1,7 +1,9 @@
 // deployEndpoint: the runbook for putting a Hugging Face LLM behind a SageMaker endpoint.
 // validate → execution role → model → endpoint config → endpoint (create or blue/green update)
 // → wait for InService → autoscaling → smoke test. Any failure (or cancellation) undoes what
-// this run created, newest first, unless the input asks to retain it.
+// this run created, newest first, unless the input asks to retain it. Endpoints that host
+// inference components (endpointType "inferenceComponents") follow their own runbook,
+// deploy-inference-components.ts, under the same saga rules.
 //
 // The saga's rules (issue 9): each undo is registered before its create is attempted, and the
 // undo itself checks the ownership tags, so an undo that finds nothing, or finds what another
@@ -9,16 +11,17 @@
 // Updating); a config or model the endpoint still uses is kept; autoscaling is deregistered only
 // if this run registered it; an update's previous config is read before the update starts, so a
 // retried update keeps its rollback, and the rollback never creates an endpoint.
-import { ApplicationFailure, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
-import { deployEndpointInputSchema, type DeployEndpointInput, type DeploySpec } from '../common/endpoint-input';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import { deployEndpointInputSchema, type AnyDeployEndpointInput } from '../common/endpoint-input';
 import { modelContainer } from '../common/model-container';
 import { DEFAULT_EXECUTION_ROLE_NAME, endpointConfigName, modelName, teardownWorkflowId, variantResourceId } from '../common/resource-names';
 import type { EndpointChange } from '../activities/sagemaker';
 import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies';
-import { Compensations } from './compensation';
+import { Compensations, failDeploy } from './compensation';
+import { deployInferenceComponents, type InferenceComponentsDeployResult } from './deploy-inference-components';
 import { startEndpointLease } from './endpoint-lease';
 import { refuseWhileRunning } from './endpoint-exclusion';
-import { isDeadline, reasonOf } from './failures';
+import { isDeadline } from './failures';
 import { ProgressTracker } from './progress';
 import { tagWithEndpointName, validateInput } from './workflow-input';
 
@@ -39,10 +42,12 @@ export interface DeployEndpointResult {
   timings: Record<string, number>;
 }
 
-export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<DeployEndpointResult> {
-  const spec: DeploySpec = validateInput(deployEndpointInputSchema, 'deployEndpoint', rawInput);
+export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<DeployEndpointResult | InferenceComponentsDeployResult> {
+  const spec = validateInput(deployEndpointInputSchema, 'deployEndpoint', rawInput);
   const { endpointName } = spec;
   tagWithEndpointName(endpointName);
+  // Inference-component endpoints have their own runbook; the model-based one continues here.
+  if (spec.endpointType === 'inferenceComponents') return deployInferenceComponents(spec);
   const progress = new ProgressTracker('deployEndpoint', endpointName);
   const undo = new Compensations();
   const sagaV2 = patched(DEPLOY_SAGA_V2);
@@ -223,23 +228,6 @@ export async function deployEndpoint(rawInput: DeployEndpointInput): Promise<Dep
       timings: progress.timings(),
     };
   } catch (err) {
-    const cancelled = isCancellation(err);
-    const reason = cancelled ? 'cancelled' : reasonOf(err);
-    let cleanup = 'resources retained (retainOnFailure)';
-    if (!spec.retainOnFailure) {
-      progress.compensating();
-      const { undone, failed } = await undo.runAll();
-      cleanup = [undone.length ? `rolled back: ${undone.join(', ')}` : 'nothing to roll back', failed.length ? `could not undo: ${failed.join(', ')}` : '']
-        .filter(Boolean)
-        .join('; ');
-    }
-    progress.finish(cancelled ? 'cancelled' : 'failed', `${reason} (${cleanup})`);
-    if (cancelled) throw err;
-    throw ApplicationFailure.create({
-      message: `Deploy of endpoint ${endpointName} failed at step ${progress.snapshot().step}: ${reason} (${cleanup})`,
-      type: 'DeployFailed',
-      nonRetryable: true,
-      details: [progress.snapshot()],
-    });
+    return failDeploy(err, { endpointName, retainOnFailure: spec.retainOnFailure, progress, undo });
   }
 }

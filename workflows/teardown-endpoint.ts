@@ -1,5 +1,7 @@
 // teardownEndpoint: removes everything a deploy of this endpoint may have left, in the order
-// AWS needs: scaling policies and targets → endpoint → (wait until gone) → configs → models.
+// AWS needs: scaling policies and targets (the variant's and each inference component's) →
+// inference components (deleted, waited until gone: AWS refuses to delete an endpoint that
+// still hosts one) → endpoint → (wait until gone) → configs → models.
 // Every step treats "not found" as done, so running it twice, or after a half-finished
 // deploy, is fine. The shared execution role is kept: it costs nothing and others use it.
 // Only what this project made is touched: an endpoint without our created-by tag is refused
@@ -19,6 +21,7 @@ import { tagWithEndpointName, validateInput } from './workflow-input';
 export interface TeardownEndpointResult {
   endpointName: string;
   deregisteredScalableTargets: string[];
+  deletedInferenceComponents: string[];
   endpointDeleted: boolean;
   deletedEndpointConfigs: string[];
   deletedModels: string[];
@@ -55,10 +58,24 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
         'NotOwnedByProject',
       );
     }
-    const targets = await progress.step('findScalableTargets', () => controlPlane.findScalableTargets({ endpointName }));
+    // Runs started before inference components replay without looking for them.
+    const componentNames = found.endpoint && patched('teardown-inference-components') ? await progress.step('findInferenceComponents', () => controlPlane.listInferenceComponents({ endpointName })) : [];
+    const targets = await progress.step('findScalableTargets', () => controlPlane.findScalableTargets({ endpointName, componentNames }));
 
     for (const resourceId of targets) {
       await progress.step(`deregisterAutoscaling ${resourceId}`, () => controlPlane.deregisterAutoscaling({ resourceId }));
+    }
+
+    const deletedInferenceComponents: string[] = [];
+    for (const componentName of componentNames) {
+      // As a poll: AWS refuses to delete a component while it is Creating or Updating.
+      if ((await progress.step(`deleteInferenceComponent ${componentName}`, () => waitForDeleted.deleteInferenceComponent({ componentName }))).deleted) deletedInferenceComponents.push(componentName);
+      try {
+        await progress.step(`waitForComponentDeleted ${componentName}`, () => waitForDeleted.awaitInferenceComponentDeleted({ componentName }));
+      } catch (err) {
+        if (!isDeadline(err)) throw err;
+        throw ApplicationFailure.nonRetryable(`Inference component ${componentName} was not deleted within ${spec.timeouts.deletedMinutes} minutes`, 'DeadlineExceeded');
+      }
     }
 
     let endpointDeleted = false;
@@ -87,7 +104,7 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
     }
 
     progress.finish('succeeded');
-    return { endpointName, deregisteredScalableTargets: targets, endpointDeleted, deletedEndpointConfigs, deletedModels, timings: progress.timings() };
+    return { endpointName, deregisteredScalableTargets: targets, deletedInferenceComponents, endpointDeleted, deletedEndpointConfigs, deletedModels, timings: progress.timings() };
   } catch (err) {
     progress.finish('failed', reasonOf(err));
     throw ApplicationFailure.create({

@@ -5,10 +5,29 @@
 // cannot be deleted or updated yet ("not yet", retryable), an endpoint moves through Creating
 // and Updating (the config it is on stays the old one until an update finishes, the new one is
 // pending), an update can fail and be rolled back by AWS or end UpdateRollbackFailed. Time is
-// counted in calls: each call that looks at a busy endpoint moves it one step on.
+// counted in calls: each call that looks at a busy endpoint moves it one step on. Inference
+// components behave the same way: Creating/Updating/Deleting settle after some looks, a busy
+// one cannot be updated or deleted yet, a create can end Failed with a reason, a rolling update
+// can be rolled back by SageMaker (InService on the old spec), and an endpoint that still hosts
+// a component cannot be deleted.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
+import type { InferenceComponentState } from '../../activities/inference-components';
 import type { DeleteOutcome, EndpointState } from '../../activities/sagemaker';
+import { sameComponentSpec, type ComponentSpecShape } from '../../common/inference-component-spec';
+
+interface FakeComponent {
+  endpointName: string;
+  spec: ComponentSpecShape;
+  desiredCopies: number;
+  currentCopies: number;
+  status: string;
+  failureReason?: string;
+  runTag: string;
+  pollsLeft: number;
+  /** While Updating: what a rollback returns to. */
+  previous?: { spec: ComponentSpecShape; copies: number };
+}
 
 interface FakeEndpoint {
   configName: string;
@@ -46,6 +65,10 @@ export interface FakeBehaviour {
   jobPolls?: number;
   /** How the transform job ends (default Completed). */
   jobEnd?: { status: 'Completed' } | { status: 'Failed'; reason: string };
+  /** Components whose creation ends Failed, with AWS's FailureReason. */
+  componentFailWith?: Record<string, string>;
+  /** If set, a component's rolling update fails with this reason and SageMaker rolls it back. */
+  componentUpdateRollbackWith?: string;
   /** Records under each S3 prefix, for countS3Records and countTransformOutputs. */
   s3Records?: Record<string, number>;
 }
@@ -62,7 +85,8 @@ const notYet = (message: string, type: string) => ApplicationFailure.create({ me
 
 export function createFakeCloud(behaviour: FakeBehaviour = {}) {
   const models = new Map<string, { runTag: string; image: string }>();
-  const configs = new Map<string, { runTag: string; modelName: string }>();
+  const configs = new Map<string, { runTag: string; modelName?: string }>();
+  const components = new Map<string, FakeComponent>();
   const endpoints = new Map<string, FakeEndpoint>();
   const targets = new Set<string>();
   const jobs = new Map<string, FakeJob>();
@@ -87,6 +111,21 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       Object.assign(ep, { status: 'InService', configName: ep.pendingConfigName ?? ep.configName, pendingConfigName: undefined });
     }
   }
+  /** One step of time for a busy component. */
+  function advanceComponent(name: string, ic: FakeComponent): void {
+    if (!BUSY.has(ic.status) && ic.status !== 'Deleting') return;
+    if (ic.pollsLeft-- > 0) return;
+    if (ic.status === 'Deleting') components.delete(name);
+    else if (ic.status === 'Creating' && behaviour.componentFailWith?.[name]) Object.assign(ic, { status: 'Failed', failureReason: behaviour.componentFailWith[name], currentCopies: 0 });
+    else if (ic.status === 'Updating' && ic.previous && behaviour.componentUpdateRollbackWith) {
+      Object.assign(ic, { status: 'InService', spec: ic.previous.spec, desiredCopies: ic.previous.copies, currentCopies: ic.previous.copies, failureReason: behaviour.componentUpdateRollbackWith, previous: undefined });
+    } else Object.assign(ic, { status: 'InService', currentCopies: ic.desiredCopies, previous: undefined });
+  }
+  const componentState = (name: string): InferenceComponentState => {
+    const ic = components.get(name);
+    if (!ic) return { status: 'NotFound' };
+    return { status: ic.status, arn: `arn:inference-component/${name}`, endpointName: ic.endpointName, spec: ic.spec, desiredCopies: ic.desiredCopies, currentCopies: ic.currentCopies, failureReason: ic.failureReason, createdBy: ic.runTag };
+  };
   let updateAnswersLost = 0;
   /** Applies loseFirstUpdateAnswer: the update completes, then the attempt fails. */
   function maybeLoseAnswer(ep: FakeEndpoint): void {
@@ -191,6 +230,8 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       if (!ep) return { deleted: false };
       const kept = keptBecause(ep.runTag, ownedBy, false);
       if (kept) return { deleted: false, kept };
+      const hosted = [...components.values()].filter((c) => c.endpointName === endpointName);
+      if (hosted.length) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} still hosts ${hosted.length} inference component(s); delete them first`, 'ValidationException');
       advance(ep);
       // AWS: ValidationException "Cannot delete in-progress endpoint"; the activity polls on it.
       if (BUSY.has(ep.status)) throw notYet(`Endpoint ${endpointName} is ${ep.status}; AWS cannot delete it until that ends`, 'EndpointNotDeletable');
@@ -233,6 +274,89 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
         modelNames: [...models.keys()].filter(mine),
       };
     },
+    async describeInferenceComponentStatus({ componentName }) {
+      calls.push(`describeInferenceComponentStatus ${componentName}`);
+      return componentState(componentName);
+    },
+    async createInferenceComponent({ componentName, endpointName, spec, copyCount, tags }) {
+      calls.push(`createInferenceComponent ${componentName}`);
+      const ep = endpoints.get(endpointName);
+      if (!ep || ep.status !== 'InService') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is not InService`, 'ValidationException');
+      if (!models.has(spec.modelName)) throw ApplicationFailure.nonRetryable(`Could not find model ${spec.modelName}`, 'ValidationException');
+      const existing = components.get(componentName);
+      if (existing && (existing.endpointName !== endpointName || !sameComponentSpec(existing.spec, spec))) throw ApplicationFailure.nonRetryable(`Inference component ${componentName} already exists with a different spec`, 'ResourceConflict');
+      if (!existing) components.set(componentName, { endpointName, spec, desiredCopies: copyCount, currentCopies: 0, status: 'Creating', runTag: tags.runTag, pollsLeft: ready });
+      return { arn: `arn:inference-component/${componentName}`, created: components.get(componentName)!.runTag === tags.runTag };
+    },
+    async updateInferenceComponent({ componentName, spec, copyCount, ifExists }) {
+      calls.push(`updateInferenceComponent ${componentName}`);
+      const ic = components.get(componentName);
+      if (!ic) {
+        if (ifExists) return { updated: false };
+        throw ApplicationFailure.nonRetryable(`Inference component ${componentName} does not exist`, 'InferenceComponentNotFound');
+      }
+      advanceComponent(componentName, ic);
+      if (sameComponentSpec(ic.spec, spec) && (copyCount === undefined || ic.desiredCopies === copyCount) && !BUSY.has(ic.status)) return { updated: true };
+      if (BUSY.has(ic.status)) throw notYet(`Inference component ${componentName} is ${ic.status}`, 'InferenceComponentBusy');
+      Object.assign(ic, { previous: { spec: ic.spec, copies: ic.desiredCopies }, spec, desiredCopies: copyCount ?? ic.desiredCopies, status: 'Updating', pollsLeft: ready, failureReason: undefined });
+      return { updated: true };
+    },
+    async updateInferenceComponentCopyCount({ componentName, copyCount, ifExists }) {
+      calls.push(`updateInferenceComponentCopyCount ${componentName} ${copyCount}`);
+      const ic = components.get(componentName);
+      if (!ic) {
+        if (ifExists) return { updated: false };
+        throw ApplicationFailure.nonRetryable(`Inference component ${componentName} does not exist`, 'InferenceComponentNotFound');
+      }
+      if (ic.desiredCopies === copyCount) return { updated: true };
+      advanceComponent(componentName, ic);
+      if (BUSY.has(ic.status)) throw notYet(`Inference component ${componentName} is ${ic.status}`, 'InferenceComponentBusy');
+      Object.assign(ic, { desiredCopies: copyCount, status: 'Updating', pollsLeft: ready });
+      return { updated: true };
+    },
+    async awaitInferenceComponentInService({ componentName, expected }) {
+      polls++;
+      calls.push(`awaitInferenceComponentInService ${componentName}`);
+      const ic = components.get(componentName);
+      if (!ic) throw ApplicationFailure.nonRetryable(`Inference component ${componentName} does not exist`, 'InferenceComponentNotFound');
+      advanceComponent(componentName, ic);
+      if (ic.status === 'Failed') throw ApplicationFailure.nonRetryable(`Inference component ${componentName} failed: ${ic.failureReason}`, 'InferenceComponentFailed');
+      if (ic.status !== 'InService') throw notYet(`Inference component ${componentName} is ${ic.status}`, 'InferenceComponentNotReady');
+      if (expected && !sameComponentSpec(ic.spec, expected)) {
+        throw ApplicationFailure.nonRetryable(`Update of inference component ${componentName} was rolled back (still on model ${ic.spec.modelName}): ${ic.failureReason}`, 'InferenceComponentUpdateFailed');
+      }
+      return { status: ic.status, desiredCopies: ic.desiredCopies, currentCopies: ic.currentCopies };
+    },
+    async deleteInferenceComponent({ componentName, ownedBy }): Promise<DeleteOutcome> {
+      calls.push(`deleteInferenceComponent ${componentName}`);
+      const ic = components.get(componentName);
+      if (!ic) return { deleted: false };
+      const kept = keptBecause(ic.runTag, ownedBy, false);
+      if (kept) return { deleted: false, kept };
+      if (ic.status === 'Deleting') return { deleted: true };
+      advanceComponent(componentName, ic);
+      if (BUSY.has(ic.status)) throw notYet(`Inference component ${componentName} is ${ic.status}`, 'InferenceComponentNotDeletable');
+      Object.assign(ic, { status: 'Deleting', pollsLeft: ready });
+      return { deleted: true };
+    },
+    async awaitInferenceComponentDeleted({ componentName }) {
+      calls.push(`awaitInferenceComponentDeleted ${componentName}`);
+      const ic = components.get(componentName);
+      if (!ic) return;
+      if (ic.status !== 'Deleting') await activities.deleteInferenceComponent({ componentName });
+      advanceComponent(componentName, ic);
+      if (components.has(componentName)) throw notYet(`Inference component ${componentName} is ${ic.status}`, 'InferenceComponentNotDeleted');
+    },
+    async listInferenceComponents({ endpointName }) {
+      calls.push(`listInferenceComponents ${endpointName}`);
+      return [...components.entries()].filter(([, c]) => c.endpointName === endpointName).map(([name]) => name);
+    },
+    async registerComponentAutoscaling({ componentName }) {
+      calls.push(`registerComponentAutoscaling ${componentName}`);
+      const resourceId = `inference-component/${componentName}`;
+      targets.add(resourceId);
+      return { resourceId, policyArn: `arn:policy/${resourceId}` };
+    },
     async runningWorkflow({ workflowId }) {
       calls.push(`runningWorkflow ${workflowId}`);
       return running.has(workflowId) ? { running: true, runId: 'run-1', workflowType: 'fake' } : { running: false };
@@ -243,15 +367,18 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       targets.add(resourceId);
       return { resourceId, policyArn: `arn:policy/${resourceId}` };
     },
-    async findScalableTargets({ endpointName }) {
-      return [...targets].filter((t) => t.startsWith(`endpoint/${endpointName}/`));
+    async findScalableTargets({ endpointName, componentNames = [] }) {
+      return [...targets].filter((t) => t.startsWith(`endpoint/${endpointName}/`) || componentNames.some((name) => t === `inference-component/${name}`));
     },
     async deregisterAutoscaling({ resourceId }) {
       calls.push(`deregisterAutoscaling ${resourceId}`);
       return { deregistered: targets.delete(resourceId) };
     },
-    async invokeEndpoint({ inputs }) {
-      calls.push('invokeEndpoint');
+    async invokeEndpoint({ endpointName, inputs, inferenceComponentName }) {
+      calls.push(inferenceComponentName ? `invokeEndpoint ${inferenceComponentName}` : 'invokeEndpoint');
+      const hosted = [...components.values()].some((c) => c.endpointName === endpointName);
+      if (hosted && !inferenceComponentName) throw ApplicationFailure.nonRetryable('Inference Component Name header is required for endpoints to which you plan to deploy inference components.', 'ValidationError');
+      if (inferenceComponentName && components.get(inferenceComponentName)?.status !== 'InService') throw ApplicationFailure.nonRetryable(`Inference component ${inferenceComponentName} is not InService`, 'ValidationError');
       behaviour.onSmokeTest?.();
       if (behaviour.smokeTestError) throw ApplicationFailure.nonRetryable(behaviour.smokeTestError, 'ModelError');
       return { generatedText: `${inputs} ... and they lived happily.`, latencyMs: 5, invokedVariant: 'AllTraffic' };
@@ -298,5 +425,5 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
   } satisfies Partial<Activities>;
 
-  return { activities, jobs, models, configs, endpoints, targets, running, calls, polls: () => polls };
+  return { activities, jobs, models, configs, endpoints, components, targets, running, calls, polls: () => polls };
 }
