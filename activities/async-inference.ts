@@ -4,8 +4,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointAsyncCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApplicationFailure } from '@temporalio/common';
-import { callAws, notYet } from './aws-errors';
-import { readS3Object } from './s3';
+import { callAws, notYet } from './aws-errors.js';
+import { readS3Object } from './s3.js';
 
 export function createAsyncInferenceActivities({ runtime, s3 }: { runtime: SageMakerRuntimeClient; s3: S3Client }) {
   return {
@@ -24,7 +24,13 @@ export function createAsyncInferenceActivities({ runtime, s3 }: { runtime: SageM
     },
 
     /** One poll for an async inference's result: the output object, or its failure object. */
-    async awaitAsyncResult({ outputLocation, failureLocation }: { outputLocation: string; failureLocation?: string }): Promise<{ body: string; truncated: boolean }> {
+    async awaitAsyncResult({
+      outputLocation,
+      failureLocation,
+    }: {
+      outputLocation: string;
+      failureLocation?: string;
+    }): Promise<{ body: string; truncated: boolean }> {
       const output = await readS3Object(s3, { s3Uri: outputLocation });
       if (output) return output;
       const failure = failureLocation ? await readS3Object(s3, { s3Uri: failureLocation }) : undefined;

@@ -11,8 +11,8 @@ import {
   RegisterScalableTargetCommand,
   type ApplicationAutoScalingClient,
 } from '@aws-sdk/client-application-auto-scaling';
-import { inferenceComponentResourceId, scalingPolicyName, variantResourceId } from '../common/resource-names';
-import { awsPages, callAws, callAwsOrUndefined } from './aws-errors';
+import { inferenceComponentResourceId, scalingPolicyName, variantResourceId } from '../common/resource-names.js';
+import { awsPages, callAws, callAwsOrUndefined } from './aws-errors.js';
 
 const SERVICE = 'sagemaker' as const;
 const DIMENSION = 'sagemaker:variant:DesiredInstanceCount' as const;
@@ -81,7 +81,13 @@ export function createAutoscalingActivities({ autoscaling }: { autoscaling: Appl
       const resourceId = inferenceComponentResourceId(input.componentName);
       await callAws(`RegisterScalableTarget ${resourceId}`, () =>
         autoscaling.send(
-          new RegisterScalableTargetCommand({ ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: COPY_DIMENSION, MinCapacity: input.minCopies, MaxCapacity: input.maxCopies }),
+          new RegisterScalableTargetCommand({
+            ServiceNamespace: SERVICE,
+            ResourceId: resourceId,
+            ScalableDimension: COPY_DIMENSION,
+            MinCapacity: input.minCopies,
+            MaxCapacity: input.maxCopies,
+          }),
         ),
       );
       const policy = await callAws(`PutScalingPolicy ${resourceId}`, () =>
@@ -127,7 +133,9 @@ export function createAutoscalingActivities({ autoscaling }: { autoscaling: Appl
       );
       for (const p of policies.ScalingPolicies ?? []) {
         await callAwsOrUndefined(`DeleteScalingPolicy ${p.PolicyName}`, () =>
-          autoscaling.send(new DeleteScalingPolicyCommand({ PolicyName: p.PolicyName!, ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION })),
+          autoscaling.send(
+            new DeleteScalingPolicyCommand({ PolicyName: p.PolicyName!, ServiceNamespace: SERVICE, ResourceId: resourceId, ScalableDimension: DIMENSION }),
+          ),
         );
       }
       const deregistered = await callAwsOrUndefined(`DeregisterScalableTarget ${resourceId}`, () =>

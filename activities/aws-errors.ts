@@ -4,7 +4,7 @@
 // concurrent change, a request timeout, expired credentials the chain will refresh) are
 // rethrown as retryable so the activity's retry policy backs off.
 import { ApplicationFailure } from '@temporalio/common';
-import { scrubSecrets } from './secret-registry';
+import { scrubSecrets } from './secret-registry.js';
 
 interface AwsError {
   name?: string;

@@ -6,9 +6,9 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
-import { parseS3Uri, prefixFolder } from '../common/s3-uri';
-import { callAws } from './aws-errors';
-import { objectsUnder } from './s3';
+import { parseS3Uri, prefixFolder } from '../common/s3-uri.js';
+import { callAws } from './aws-errors.js';
+import { objectsUnder } from './s3.js';
 
 export interface Document {
   /**

@@ -11,7 +11,7 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { ApplicationFailure } from '@temporalio/common';
-import { awsPages, callAws, callAwsOrUndefined } from './aws-errors';
+import { awsPages, callAws, callAwsOrUndefined } from './aws-errors.js';
 
 // AWS keeps 1-minute datapoints for 15 days; a longer look back would come back empty.
 const PERIOD_SECONDS = 60;
@@ -35,7 +35,9 @@ export interface EndpointInvocations {
 export function createEndpointActivityActivities({ cloudwatch, sagemaker }: { cloudwatch: CloudWatchClient; sagemaker: SageMakerClient }) {
   return {
     async endpointInvocations({ endpointName, since, until }: EndpointInvocationsInput): Promise<EndpointInvocations> {
-      const endpoint = await callAwsOrUndefined(`DescribeEndpoint ${endpointName}`, () => sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName })));
+      const endpoint = await callAwsOrUndefined(`DescribeEndpoint ${endpointName}`, () =>
+        sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName })),
+      );
       if (!endpoint) return { endpointExists: false, invocations: 0 };
       const variants = (endpoint.ProductionVariants ?? []).map((v) => v.VariantName!).filter(Boolean);
       const untilMs = Date.parse(until);
@@ -107,7 +109,9 @@ export function createEndpointActivityActivities({ cloudwatch, sagemaker }: { cl
       for await (const page of awsPages(`ListInferenceComponents ${endpointName}`, pages)) {
         for (const summary of page.InferenceComponents ?? []) {
           const name = summary.InferenceComponentName!;
-          const component = await callAws(`DescribeInferenceComponent ${name}`, () => sagemaker.send(new DescribeInferenceComponentCommand({ InferenceComponentName: name })));
+          const component = await callAws(`DescribeInferenceComponent ${name}`, () =>
+            sagemaker.send(new DescribeInferenceComponentCommand({ InferenceComponentName: name })),
+          );
           if ((component.RuntimeConfig?.DesiredCopyCount ?? 0) === 0) {
             alreadyAtZero.push(name);
             continue;

@@ -2,8 +2,8 @@
 // it), otherwise create it with a least-privilege inline policy.
 import { CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { ApplicationFailure } from '@temporalio/common';
-import { trustsSageMaker } from '../common/iam-trust';
-import { callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists } from './aws-errors';
+import { trustsSageMaker } from '../common/iam-trust.js';
+import { callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists } from './aws-errors.js';
 
 const TRUST_POLICY = JSON.stringify({
   Version: '2012-10-17',
@@ -23,7 +23,11 @@ export function executionPolicy(modelDataBuckets: string[] = []): string {
     { Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } } },
   ];
   if (modelDataBuckets.length) {
-    statements.push({ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: modelDataBuckets.flatMap((b) => [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`]) });
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:ListBucket'],
+      Resource: modelDataBuckets.flatMap((b) => [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`]),
+    });
   }
   return JSON.stringify({ Version: '2012-10-17', Statement: statements });
 }

@@ -1,16 +1,16 @@
 // The worker's composition root: every activity, built from injected clients so tests can
 // pass clients pointed at their own local cloud (or fakes, in workflow unit tests).
-import { createAsyncInferenceActivities } from './async-inference';
-import type { AwsClients } from './aws-clients';
-import { createAutoscalingActivities } from './autoscaling';
-import { createEndpointActivityActivities } from './endpoint-activity';
-import { createIamActivities } from './iam';
-import { createInferenceComponentActivities } from './inference-components';
-import { createRuntimeActivities } from './runtime';
-import { createS3Activities } from './s3';
-import { createSageMakerActivities } from './sagemaker';
-import { createTransformActivities } from './transform';
-import { createWorkflowRunActivities } from './workflow-runs';
+import { createAsyncInferenceActivities } from './async-inference.js';
+import type { AwsClients } from './aws-clients.js';
+import { createAutoscalingActivities } from './autoscaling.js';
+import { createEndpointActivityActivities } from './endpoint-activity.js';
+import { createIamActivities } from './iam.js';
+import { createInferenceComponentActivities } from './inference-components.js';
+import { createRuntimeActivities } from './runtime.js';
+import { createS3Activities } from './s3.js';
+import { createSageMakerActivities } from './sagemaker.js';
+import { createTransformActivities } from './transform.js';
+import { createWorkflowRunActivities } from './workflow-runs.js';
 
 export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = process.env) {
   return {

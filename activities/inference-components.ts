@@ -16,11 +16,11 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { ApplicationFailure } from '@temporalio/common';
-import { sameComponentSpec, type ComponentSpecShape } from '../common/inference-component-spec';
-import { TAG_CREATED_BY } from '../common/resource-names';
-import { awsPages, callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, isNotFound, notYet } from './aws-errors';
-import { readTags, toTags, type ResourceTags } from './resource-tags';
-import type { DeleteOutcome } from './sagemaker';
+import { sameComponentSpec, type ComponentSpecShape } from '../common/inference-component-spec.js';
+import { TAG_CREATED_BY } from '../common/resource-names.js';
+import { awsPages, callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, isNotFound, notYet } from './aws-errors.js';
+import { readTags, toTags, type ResourceTags } from './resource-tags.js';
+import type { DeleteOutcome } from './sagemaker.js';
 
 export interface RollingUpdatePolicy {
   maximumBatchSize: { type: 'COPY_COUNT' | 'CAPACITY_PERCENT'; value: number };
@@ -73,7 +73,10 @@ function specOf(ic: DescribeInferenceComponentOutput): ComponentSpecShape {
       minMemoryRequiredInMb: c?.MinMemoryRequiredInMb ?? 0,
       maxMemoryRequiredInMb: c?.MaxMemoryRequiredInMb,
     },
-    startupParameters: { modelDataDownloadTimeoutInSeconds: p?.ModelDataDownloadTimeoutInSeconds, containerStartupHealthCheckTimeoutInSeconds: p?.ContainerStartupHealthCheckTimeoutInSeconds },
+    startupParameters: {
+      modelDataDownloadTimeoutInSeconds: p?.ModelDataDownloadTimeoutInSeconds,
+      containerStartupHealthCheckTimeoutInSeconds: p?.ContainerStartupHealthCheckTimeoutInSeconds,
+    },
   };
 }
 
@@ -97,7 +100,14 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
       };
     },
 
-    async createInferenceComponent(input: { componentName: string; endpointName: string; variantName: string; spec: ComponentSpecShape; copyCount: number; tags: ResourceTags }): Promise<{ arn: string; created: boolean }> {
+    async createInferenceComponent(input: {
+      componentName: string;
+      endpointName: string;
+      variantName: string;
+      spec: ComponentSpecShape;
+      copyCount: number;
+      tags: ResourceTags;
+    }): Promise<{ arn: string; created: boolean }> {
       try {
         const out = await sagemaker.send(
           new CreateInferenceComponentCommand({
@@ -125,16 +135,28 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
     },
 
     /** A rolling update of the spec (and copies); "not yet" while the component is busy. */
-    async updateInferenceComponent(input: { componentName: string; spec: ComponentSpecShape; copyCount?: number; rollingUpdate?: RollingUpdatePolicy; ifExists?: boolean }): Promise<{ updated: boolean }> {
+    async updateInferenceComponent(input: {
+      componentName: string;
+      spec: ComponentSpecShape;
+      copyCount?: number;
+      rollingUpdate?: RollingUpdatePolicy;
+      ifExists?: boolean;
+    }): Promise<{ updated: boolean }> {
       const now = await self.describeInferenceComponentStatus({ componentName: input.componentName });
       if (now.status === 'NotFound') {
         if (input.ifExists) return { updated: false };
         throw ApplicationFailure.nonRetryable(`Inference component ${input.componentName} does not exist`, 'InferenceComponentNotFound');
       }
-      if (now.spec && sameComponentSpec(now.spec, input.spec) && (input.copyCount === undefined || now.desiredCopies === input.copyCount) && !BUSY.has(now.status)) {
+      if (
+        now.spec &&
+        sameComponentSpec(now.spec, input.spec) &&
+        (input.copyCount === undefined || now.desiredCopies === input.copyCount) &&
+        !BUSY.has(now.status)
+      ) {
         return { updated: true }; // an earlier attempt's update already landed
       }
-      if (BUSY.has(now.status)) throw notYet(`Inference component ${input.componentName} is ${now.status}; AWS cannot update it until that ends`, 'InferenceComponentBusy');
+      if (BUSY.has(now.status))
+        throw notYet(`Inference component ${input.componentName} is ${now.status}; AWS cannot update it until that ends`, 'InferenceComponentBusy');
       const policy = input.rollingUpdate;
       await callAws(`UpdateInferenceComponent ${input.componentName}`, () =>
         sagemaker.send(
@@ -147,7 +169,10 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
                 MaximumBatchSize: { Type: policy.maximumBatchSize.type, Value: policy.maximumBatchSize.value },
                 WaitIntervalInSeconds: policy.waitIntervalInSeconds,
                 MaximumExecutionTimeoutInSeconds: policy.maximumExecutionTimeoutInSeconds,
-                RollbackMaximumBatchSize: policy.rollbackMaximumBatchSize && { Type: policy.rollbackMaximumBatchSize.type, Value: policy.rollbackMaximumBatchSize.value },
+                RollbackMaximumBatchSize: policy.rollbackMaximumBatchSize && {
+                  Type: policy.rollbackMaximumBatchSize.type,
+                  Value: policy.rollbackMaximumBatchSize.value,
+                },
               },
               AutoRollbackConfiguration: policy.alarms.length ? { Alarms: policy.alarms.map((AlarmName) => ({ AlarmName })) } : undefined,
             },
@@ -158,16 +183,27 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
     },
 
     /** Changes only the copy count (UpdateInferenceComponentRuntimeConfig). */
-    async updateInferenceComponentCopyCount({ componentName, copyCount, ifExists }: { componentName: string; copyCount: number; ifExists?: boolean }): Promise<{ updated: boolean }> {
+    async updateInferenceComponentCopyCount({
+      componentName,
+      copyCount,
+      ifExists,
+    }: {
+      componentName: string;
+      copyCount: number;
+      ifExists?: boolean;
+    }): Promise<{ updated: boolean }> {
       const now = await self.describeInferenceComponentStatus({ componentName });
       if (now.status === 'NotFound') {
         if (ifExists) return { updated: false };
         throw ApplicationFailure.nonRetryable(`Inference component ${componentName} does not exist`, 'InferenceComponentNotFound');
       }
       if (now.desiredCopies === copyCount) return { updated: true };
-      if (BUSY.has(now.status)) throw notYet(`Inference component ${componentName} is ${now.status}; AWS cannot change its copies until that ends`, 'InferenceComponentBusy');
+      if (BUSY.has(now.status))
+        throw notYet(`Inference component ${componentName} is ${now.status}; AWS cannot change its copies until that ends`, 'InferenceComponentBusy');
       await callAws(`UpdateInferenceComponentRuntimeConfig ${componentName}`, () =>
-        sagemaker.send(new UpdateInferenceComponentRuntimeConfigCommand({ InferenceComponentName: componentName, DesiredRuntimeConfig: { CopyCount: copyCount } })),
+        sagemaker.send(
+          new UpdateInferenceComponentRuntimeConfigCommand({ InferenceComponentName: componentName, DesiredRuntimeConfig: { CopyCount: copyCount } }),
+        ),
       );
       return { updated: true };
     },
@@ -176,12 +212,23 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
      * One poll of a wait-for-InService. With `expected`, a component InService on another spec
      * is an update SageMaker rolled back, which fails with its reason.
      */
-    async awaitInferenceComponentInService({ componentName, expected }: { componentName: string; expected?: ComponentSpecShape }): Promise<{ status: string; desiredCopies?: number; currentCopies?: number }> {
+    async awaitInferenceComponentInService({
+      componentName,
+      expected,
+    }: {
+      componentName: string;
+      expected?: ComponentSpecShape;
+    }): Promise<{ status: string; desiredCopies?: number; currentCopies?: number }> {
       const ic = await describe(componentName);
-      if (!ic) throw ApplicationFailure.nonRetryable(`Inference component ${componentName} does not exist (deleted while waiting?)`, 'InferenceComponentNotFound');
+      if (!ic)
+        throw ApplicationFailure.nonRetryable(`Inference component ${componentName} does not exist (deleted while waiting?)`, 'InferenceComponentNotFound');
       const status = ic.InferenceComponentStatus ?? 'Unknown';
       if (status === 'Failed') {
-        throw ApplicationFailure.nonRetryable(`Inference component ${componentName} failed: ${ic.FailureReason ?? 'no FailureReason given'}`, 'InferenceComponentFailed', { failureReason: ic.FailureReason });
+        throw ApplicationFailure.nonRetryable(
+          `Inference component ${componentName} failed: ${ic.FailureReason ?? 'no FailureReason given'}`,
+          'InferenceComponentFailed',
+          { failureReason: ic.FailureReason },
+        );
       }
       if (status !== 'InService') throw notYet(`Inference component ${componentName} is ${status}`, 'InferenceComponentNotReady');
       if (expected && !sameComponentSpec(specOf(ic), expected)) {
@@ -196,7 +243,10 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
       // A copy-count change can leave the component InService while copies are still starting
       // (or short of room on the instances): wait until every copy it asked for serves.
       if (desired !== undefined && current !== undefined && current < desired) {
-        throw notYet(`Inference component ${componentName} has ${current} of ${desired} copies${ic.FailureReason ? ` (${ic.FailureReason})` : ''}`, 'InferenceComponentNotReady');
+        throw notYet(
+          `Inference component ${componentName} has ${current} of ${desired} copies${ic.FailureReason ? ` (${ic.FailureReason})` : ''}`,
+          'InferenceComponentNotReady',
+        );
       }
       return { status, desiredCopies: desired, currentCopies: current };
     },
@@ -207,7 +257,8 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
       if (now.status === 'NotFound') return { deleted: false };
       if (ownedBy !== undefined && now.createdBy !== ownedBy) return { deleted: false, kept: `created by ${now.createdBy ?? 'someone outside this project'}` };
       if (now.status === 'Deleting') return { deleted: true };
-      if (BUSY.has(now.status)) throw notYet(`Inference component ${componentName} is ${now.status}; AWS cannot delete it until that ends`, 'InferenceComponentNotDeletable');
+      if (BUSY.has(now.status))
+        throw notYet(`Inference component ${componentName} is ${now.status}; AWS cannot delete it until that ends`, 'InferenceComponentNotDeletable');
       try {
         await sagemaker.send(new DeleteInferenceComponentCommand({ InferenceComponentName: componentName }));
         return { deleted: true };
@@ -228,7 +279,10 @@ export function createInferenceComponentActivities({ sagemaker }: { sagemaker: S
     /** The components on an endpoint (every page). */
     async listInferenceComponents({ endpointName }: { endpointName: string }): Promise<string[]> {
       const names: string[] = [];
-      for await (const page of awsPages('ListInferenceComponents', paginateListInferenceComponents({ client: sagemaker }, { EndpointNameEquals: endpointName, MaxResults: 100 }))) {
+      for await (const page of awsPages(
+        'ListInferenceComponents',
+        paginateListInferenceComponents({ client: sagemaker }, { EndpointNameEquals: endpointName, MaxResults: 100 }),
+      )) {
         for (const ic of page.InferenceComponents ?? []) names.push(ic.InferenceComponentName!);
       }
       return names;

@@ -8,8 +8,8 @@
 // of the file, so the two processes' lines do not interleave.
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { projectRoot } from '../common/project-paths';
-import type { RagQueryResult } from '../common/rag-input';
+import { projectRoot } from '../common/project-paths.js';
+import type { RagQueryResult } from '../common/rag-input.js';
 
 export interface MonitoringRecord extends RagQueryResult {
   at: string;

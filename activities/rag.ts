@@ -5,17 +5,17 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import type { Generation, PromptStyle, RagSource } from '../common/rag-input';
-import { ragGenerationParameters } from './generation';
-import { chunkText, cleanText } from './embeddings/chunker';
-import type { DenseEmbedder } from './embeddings/dense';
-import { EMBEDDING_DIMENSIONS } from './embeddings/model-files';
-import { sparseDocumentVector, sparseQueryVector } from './embeddings/sparse';
-import { WordPieceTokenizer } from './embeddings/tokenizer';
-import { listSourceFiles, readDocuments, type SourceSpec } from './documents';
-import { appendMonitoringRecord, type MonitoringRecord } from './monitoring';
-import { createRuntimeActivities } from './runtime';
-import type { Filter, ScoredPoint, SearchMode, SparseVector, VectorStore } from './vector-store/types';
+import type { Generation, PromptStyle, RagSource } from '../common/rag-input.js';
+import { ragGenerationParameters } from './generation.js';
+import { chunkText, cleanText } from './embeddings/chunker.js';
+import type { DenseEmbedder } from './embeddings/dense.js';
+import { EMBEDDING_DIMENSIONS } from './embeddings/model-files.js';
+import { sparseDocumentVector, sparseQueryVector } from './embeddings/sparse.js';
+import { WordPieceTokenizer } from './embeddings/tokenizer.js';
+import { listSourceFiles, readDocuments, type SourceSpec } from './documents.js';
+import { appendMonitoringRecord, type MonitoringRecord } from './monitoring.js';
+import { createRuntimeActivities } from './runtime.js';
+import type { Filter, ScoredPoint, SearchMode, SparseVector, VectorStore } from './vector-store/types.js';
 
 export interface RagDeps {
   s3: S3Client;
@@ -102,7 +102,13 @@ export function createRagActivities(deps: RagDeps) {
      * that cannot be read or parsed is reported in `failed`, not thrown, so one bad file does
      * not stop the corpus.
      */
-    async ingestFiles(input: { collection: string; source: SourceSpec; files: string[]; chunkTokens: number; overlapTokens: number }): Promise<IngestBatchResult> {
+    async ingestFiles(input: {
+      collection: string;
+      source: SourceSpec;
+      files: string[];
+      chunkTokens: number;
+      overlapTokens: number;
+    }): Promise<IngestBatchResult> {
       const store = await deps.store();
       const result: IngestBatchResult = { documents: 0, chunks: 0, upserted: 0, unchanged: 0, removed: 0, failed: [] };
       // Documents overlap: while the embedder works through one document's chunks, the next
@@ -189,14 +195,37 @@ export function createRagActivities(deps: RagDeps) {
       return { dense: Array.from(await deps.embedder.embedQuery(query)), sparse: sparseQueryVector(query) };
     },
 
-    async retrieve(input: { collection: string; dense: number[]; sparse: SparseVector; mode: SearchMode; topK: number; filter?: Record<string, string | number | boolean> }): Promise<RetrievedChunk[]> {
+    async retrieve(input: {
+      collection: string;
+      dense: number[];
+      sparse: SparseVector;
+      mode: SearchMode;
+      topK: number;
+      filter?: Record<string, string | number | boolean>;
+    }): Promise<RetrievedChunk[]> {
       const filter: Filter | undefined = input.filter && { must: Object.entries(input.filter).map(([key, value]) => ({ key, match: { value } })) };
-      const hits = await (await deps.store()).search(input.collection, { mode: input.mode, dense: input.dense, sparse: input.sparse, limit: input.topK, filter });
+      const hits = await (await deps.store()).search(input.collection, {
+        mode: input.mode,
+        dense: input.dense,
+        sparse: input.sparse,
+        limit: input.topK,
+        filter,
+      });
       return hits.map(toChunk);
     },
 
     /** Fills the context with the best chunks that fit the token budget; the last may be cut. */
-    async buildPrompt({ query, hits, contextTokens, promptStyle = 'instruct' }: { query: string; hits: RetrievedChunk[]; contextTokens: number; promptStyle?: PromptStyle }) {
+    async buildPrompt({
+      query,
+      hits,
+      contextTokens,
+      promptStyle = 'instruct',
+    }: {
+      query: string;
+      hits: RetrievedChunk[];
+      contextTokens: number;
+      promptStyle?: PromptStyle;
+    }) {
       const tok = tokenizer();
       const parts: string[] = [];
       const used: RetrievedChunk[] = [];

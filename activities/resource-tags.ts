@@ -2,8 +2,8 @@
 // belongs to this workflow run (so a retried create still reports `created: true`) and which
 // endpoint it serves (so teardown finds it). Shared by the endpoint and transform activities.
 import { ListTagsCommand, type SageMakerClient, type Tag } from '@aws-sdk/client-sagemaker';
-import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names';
-import { callAws } from './aws-errors';
+import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names.js';
+import { callAws } from './aws-errors.js';
 
 /** Who created a resource, plus the user's own tags. */
 export interface OwnershipTags {

@@ -4,9 +4,9 @@
 // --stream`). The request and response formats are activities/generation.ts's business.
 import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApplicationFailure } from '@temporalio/common';
-import { callAws } from './aws-errors';
-import { heartbeatWhile } from './heartbeat';
-import { generationRequestBody, generationStreamParser, parseGenerationResponse, type ContainerFormat, type GenerationParameters } from './generation';
+import { callAws } from './aws-errors.js';
+import { heartbeatWhile } from './heartbeat.js';
+import { generationRequestBody, generationStreamParser, parseGenerationResponse, type ContainerFormat, type GenerationParameters } from './generation.js';
 
 export interface InvokeInput {
   endpointName: string;

@@ -4,8 +4,8 @@
 // yet (a plain function, for the async inference poll).
 import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { activityInfo, asyncLocalStorage, heartbeat } from '@temporalio/activity';
-import { parseS3Uri, transformOutputUri } from '../common/s3-uri';
-import { awsPages, callAws, classifyAwsError, isNotFound } from './aws-errors';
+import { parseS3Uri, transformOutputUri } from '../common/s3-uri.js';
+import { awsPages, callAws, classifyAwsError, isNotFound } from './aws-errors.js';
 
 export type RecordCount = {
   objects: number;
@@ -28,7 +28,10 @@ export async function* objectsUnder(s3: S3Client, uri: string, startAfter?: stri
 }
 
 /** The object's text (at most `maxBytes`), or undefined when it does not exist yet. */
-export async function readS3Object(s3: S3Client, { s3Uri, maxBytes = 256 * 1024 }: { s3Uri: string; maxBytes?: number }): Promise<{ body: string; truncated: boolean } | undefined> {
+export async function readS3Object(
+  s3: S3Client,
+  { s3Uri, maxBytes = 256 * 1024 }: { s3Uri: string; maxBytes?: number },
+): Promise<{ body: string; truncated: boolean } | undefined> {
   const { bucket, key } = parseS3Uri(s3Uri);
   try {
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -121,7 +124,15 @@ export function createS3Activities({ s3 }: { s3: S3Client }) {
      * prefix, its `.out` under the output path (named as Batch Transform names it). Other
      * objects there, such as the `.out` of inputs an earlier run had, are not counted.
      */
-    countTransformOutputs: ({ inputS3Uri, outputS3Uri, splitType = 'Line' }: { inputS3Uri: string; outputS3Uri: string; splitType?: 'Line' | 'None' }): Promise<TransformOutputCount> =>
+    countTransformOutputs: ({
+      inputS3Uri,
+      outputS3Uri,
+      splitType = 'Line',
+    }: {
+      inputS3Uri: string;
+      outputS3Uri: string;
+      splitType?: 'Line' | 'None';
+    }): Promise<TransformOutputCount> =>
       resumableCount(s3, inputS3Uri, { objects: 0, records: 0, bytes: 0, missingObjects: 0 }, async (input, beat) => {
         const { bucket, key } = parseS3Uri(transformOutputUri(inputS3Uri, input.key, outputS3Uri));
         const request = { Bucket: bucket, Key: key };

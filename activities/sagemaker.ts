@@ -22,11 +22,11 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApplicationFailure } from '@temporalio/common';
-import type { SecretRef } from '../common/endpoint-input';
-import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names';
-import { awsPages, callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, isAwsError, isNotFound, notYet } from './aws-errors';
-import { readTags, toTags, type ResourceTags } from './resource-tags';
-import { createSecretResolver } from './secrets';
+import type { SecretRef } from '../common/endpoint-input.js';
+import { TAG_CREATED_BY, TAG_ENDPOINT } from '../common/resource-names.js';
+import { awsPages, callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, isAwsError, isNotFound, notYet } from './aws-errors.js';
+import { readTags, toTags, type ResourceTags } from './resource-tags.js';
+import { createSecretResolver } from './secrets.js';
 
 export interface CreateModelInput {
   modelName: string;
@@ -157,7 +157,12 @@ export function createSageMakerActivities({
   }
 
   /** Why an undo must leave this resource alone, if it must: another run made it, or it is in use. */
-  async function keptBecause(arn: string, ownedBy: string, endpointName: string | undefined, inUse: (uses: Awaited<ReturnType<typeof endpointUses>>) => boolean) {
+  async function keptBecause(
+    arn: string,
+    ownedBy: string,
+    endpointName: string | undefined,
+    inUse: (uses: Awaited<ReturnType<typeof endpointUses>>) => boolean,
+  ) {
     const owner = (await tagsOf(arn))[TAG_CREATED_BY];
     if (owner !== ownedBy) return `created by ${owner ?? 'someone outside this project'}`;
     if (endpointName && inUse(await endpointUses(endpointName))) return `in use by endpoint ${endpointName}`;
@@ -316,9 +321,13 @@ export function createSageMakerActivities({
       }
       if (status === 'UpdateRollbackFailed') {
         // AWS could not roll a failed update back; nothing changes until someone steps in.
-        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is UpdateRollbackFailed: ${ep.FailureReason ?? 'no FailureReason given'}`, 'EndpointUpdateRollbackFailed', {
-          failureReason: ep.FailureReason,
-        });
+        throw ApplicationFailure.nonRetryable(
+          `Endpoint ${endpointName} is UpdateRollbackFailed: ${ep.FailureReason ?? 'no FailureReason given'}`,
+          'EndpointUpdateRollbackFailed',
+          {
+            failureReason: ep.FailureReason,
+          },
+        );
       }
       if (TRANSITIONAL.has(status)) throw notYet(`Endpoint ${endpointName} is ${status}`, 'EndpointNotReady');
       throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${status}, which will not become InService`, 'EndpointUnexpectedStatus');
@@ -406,7 +415,8 @@ export function createSageMakerActivities({
         if (owner !== ownedBy) return { deleted: false, kept: `created by ${owner ?? 'someone outside this project'}` };
       }
       if (ep.EndpointStatus === 'Deleting') return { deleted: true };
-      if (TRANSITIONAL.has(ep.EndpointStatus ?? '')) throw notYet(`Endpoint ${endpointName} is ${ep.EndpointStatus}; AWS cannot delete it until that ends`, 'EndpointNotDeletable');
+      if (TRANSITIONAL.has(ep.EndpointStatus ?? ''))
+        throw notYet(`Endpoint ${endpointName} is ${ep.EndpointStatus}; AWS cannot delete it until that ends`, 'EndpointNotDeletable');
       try {
         await sagemaker.send(new DeleteEndpointCommand({ EndpointName: endpointName }));
         return { deleted: true };

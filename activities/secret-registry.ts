@@ -6,7 +6,7 @@
 // resolving it (a JSON secret that does not parse) cannot carry it out.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { AWS_ACCESS_KEY_ID_SHAPE, HF_TOKEN_SHAPE } from '../common/secret-shapes';
+import { AWS_ACCESS_KEY_ID_SHAPE, HF_TOKEN_SHAPE } from '../common/secret-shapes.js';
 
 export const REDACTED = '[redacted]';
 

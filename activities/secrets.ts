@@ -4,9 +4,9 @@
 // quotes a secret value (not even a JSON parse error, which would show part of it).
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApplicationFailure } from '@temporalio/common';
-import { isForbiddenSecretEnvVar, SECRET_ENV_VAR_RULE, type SecretRef } from '../common/endpoint-input';
-import { callAws } from './aws-errors';
-import { registerSecret } from './secret-registry';
+import { isForbiddenSecretEnvVar, SECRET_ENV_VAR_RULE, type SecretRef } from '../common/endpoint-input.js';
+import { callAws } from './aws-errors.js';
+import { registerSecret } from './secret-registry.js';
 
 export const DEFAULT_SECRET_ENV_ALLOWLIST = ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN'];
 /** Comma-separated names the worker adds to the default allowlist. */

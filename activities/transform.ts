@@ -9,9 +9,9 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { ApplicationFailure } from '@temporalio/common';
-import { TAG_CREATED_BY } from '../common/resource-names';
-import { callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, notYet } from './aws-errors';
-import { readTags, toTags } from './resource-tags';
+import { TAG_CREATED_BY } from '../common/resource-names.js';
+import { callAws, callAwsOrUndefined, classifyAwsError, isAlreadyExists, notYet } from './aws-errors.js';
+import { readTags, toTags } from './resource-tags.js';
 
 export interface CreateTransformJobInput {
   jobName: string;

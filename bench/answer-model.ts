@@ -20,9 +20,15 @@ const POSITION = process.env.BENCH_ANSWER_POSITION === 'middle' ? 'middle' : 'fi
 const corpus = join(projectRoot, 'examples/corpus');
 const paragraphs = [
   ...['sagemaker-autoscaling.md', 'batch-transform.md', 'tgi-container.md'].flatMap((f) =>
-    readFileSync(join(corpus, f), 'utf8').split(/\n\s*\n/).filter((p) => !p.startsWith('#')).map((p) => p.replace(/\s+/g, ' ').trim()),
+    readFileSync(join(corpus, f), 'utf8')
+      .split(/\n\s*\n/)
+      .filter((p) => !p.startsWith('#'))
+      .map((p) => p.replace(/\s+/g, ' ').trim()),
   ),
-  ...readFileSync(join(corpus, 'faq.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text),
+  ...readFileSync(join(corpus, 'faq.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { text: string }).text),
 ];
 const holding = (needle: string) => {
   const p = paragraphs.find((x) => x.includes(needle));
@@ -32,7 +38,11 @@ const holding = (needle: string) => {
 
 /** Question, the words an answer must contain (any one, case-insensitive), the passage holding them. */
 const CASES = [
-  { q: 'Which metric does the usual target-tracking policy of a SageMaker endpoint use?', expect: ['InvocationsPerInstance'], passage: holding('SageMakerVariantInvocationsPerInstance') },
+  {
+    q: 'Which metric does the usual target-tracking policy of a SageMaker endpoint use?',
+    expect: ['InvocationsPerInstance'],
+    passage: holding('SageMakerVariantInvocationsPerInstance'),
+  },
   { q: 'What does DescribeEndpoint return when an endpoint ends in the Failed status?', expect: ['FailureReason'], passage: holding('FailureReason') },
   { q: 'Which environment variable sets the model of the TGI container?', expect: ['HF_MODEL_ID'], passage: holding('HF_MODEL_ID') },
   { q: 'How is the output object of a batch transform named?', expect: ['.out'], passage: holding('<input>.out') },
@@ -62,7 +72,9 @@ async function main(): Promise<void> {
   const loadStart = performance.now();
   const model = await llama.loadModel({ modelPath: MODEL });
   const context = await model.createContext({ threads: THREADS, contextSize: 2048, sequences: 1 });
-  console.log(`model: ${MODEL}\nload: ${((performance.now() - loadStart) / 1000).toFixed(2)} s, threads ${THREADS}, ${MAX_TOKENS} tokens max, greedy, answer passage ${POSITION}`);
+  console.log(
+    `model: ${MODEL}\nload: ${((performance.now() - loadStart) / 1000).toFixed(2)} s, threads ${THREADS}, ${MAX_TOKENS} tokens max, greedy, answer passage ${POSITION}`,
+  );
   const sequence = context.getSequence();
   const completion = new LlamaCompletion({ contextSequence: sequence });
 

@@ -16,9 +16,7 @@ import { WordPieceTokenizer } from '../activities/embeddings/tokenizer.js';
 
 const N = Number(process.env.BENCH_EMBED_TEXTS ?? 64);
 const MODEL = process.env.BENCH_EMBED_MODEL ?? resolveGguf();
-const CONFIGS = (process.env.BENCH_EMBED_CONFIGS ?? '1x1,1x2,2x1')
-  .split(',')
-  .map((c) => c.split('x').map(Number) as [number, number]);
+const CONFIGS = (process.env.BENCH_EMBED_CONFIGS ?? '1x1,1x2,2x1').split(',').map((c) => c.split('x').map(Number) as [number, number]);
 
 const TOPICS = ['endpoint autoscaling', 'batch transform jobs', 'vector search', 'durable workflows', 'token streaming', 'IAM roles'];
 function passage(i: number, sentences: number): string {
@@ -123,7 +121,9 @@ async function main(): Promise<void> {
   for (const [i, s] of sentences.entries()) {
     const ids = await embedder.tokenize(s);
     const same = ids.join(',') === ref.tokens[i].join(',');
-    console.log(`  ${cosine(ours[i], ref.embeddings[i]).toFixed(6)}  ${String(ids.length).padStart(3)} tokens ${same ? 'ids equal' : 'IDS DIFFER'}  ${JSON.stringify(s.slice(0, 50))}`);
+    console.log(
+      `  ${cosine(ours[i], ref.embeddings[i]).toFixed(6)}  ${String(ids.length).padStart(3)} tokens ${same ? 'ids equal' : 'IDS DIFFER'}  ${JSON.stringify(s.slice(0, 50))}`,
+    );
   }
   await embedder.dispose();
 }

@@ -35,7 +35,10 @@ mkdirSync(corpus);
 // The same documents as bench/rag.ts, one file each (a batch's files are its documents).
 const files = Array.from({ length: opts.documents }, (_, i) => {
   const topic = TOPICS[i % TOPICS.length];
-  const text = Array.from({ length: 12 }, (_, j) => `Note ${i}.${j} about ${topic}: operators of SageMaker endpoints review ${topic} settings, deadlines and failure reasons before each release.`).join(' ');
+  const text = Array.from(
+    { length: 12 },
+    (_, j) => `Note ${i}.${j} about ${topic}: operators of SageMaker endpoints review ${topic} settings, deadlines and failure reasons before each release.`,
+  ).join(' ');
   const file = `doc-${i}.md`;
   writeFileSync(join(corpus, file), `# ${topic} ${i}\n\n${text}\n`);
   return file;
@@ -54,7 +57,15 @@ async function ingestOneByOne(collection: string): Promise<number> {
     for (const doc of await readDocuments(s3, source, [file])) {
       const parts = chunkText(cleanText(doc.text), { chunkSize: CHUNK_TOKENS, overlap: OVERLAP_TOKENS });
       const dense = await embedder.embed(parts.map((c) => c.text));
-      await store.upsert(collection, parts.map((c, i) => ({ id: stableUuid(`${doc.id}\u0000${c.index}`), dense: dense[i], sparse: sparseDocumentVector(c.text), payload: { documentId: doc.id, text: c.text } })));
+      await store.upsert(
+        collection,
+        parts.map((c, i) => ({
+          id: stableUuid(`${doc.id}\u0000${c.index}`),
+          dense: dense[i],
+          sparse: sparseDocumentVector(c.text),
+          payload: { documentId: doc.id, text: c.text },
+        })),
+      );
       chunks += parts.length;
     }
   }
@@ -67,16 +78,30 @@ async function timed(run: () => Promise<number>): Promise<{ count: number; perSe
   return { count, perSecond: count / ((performance.now() - t0) / 1000) };
 }
 
-console.log(`${cpus().length} cores; ${files.length} documents; chunks of ${CHUNK_TOKENS}/${OVERLAP_TOKENS} tokens; embedder ${embedder.contextCount} contexts x ${embedder.threads} thread`);
+console.log(
+  `${cpus().length} cores; ${files.length} documents; chunks of ${CHUNK_TOKENS}/${OVERLAP_TOKENS} tokens; embedder ${embedder.contextCount} contexts x ${embedder.threads} thread`,
+);
 await embedder.embed(['warm up']);
 for (let round = 1; round <= opts.rounds; round++) {
   for (const c of [`before-${round}`, `after-${round}`]) await rag.ensureCollection({ collection: c });
   const before = await timed(() => ingestOneByOne(`before-${round}`));
-  const after = await timed(async () => (await rag.ingestFiles({ collection: `after-${round}`, source, files, chunkTokens: CHUNK_TOKENS, overlapTokens: OVERLAP_TOKENS })).chunks);
-  console.log(`round ${round}: ingest ${before.count} chunks: before ${before.perSecond.toFixed(1)} chunks/s, after ${after.perSecond.toFixed(1)} chunks/s (x${(after.perSecond / before.perSecond).toFixed(2)})`);
+  const after = await timed(
+    async () => (await rag.ingestFiles({ collection: `after-${round}`, source, files, chunkTokens: CHUNK_TOKENS, overlapTokens: OVERLAP_TOKENS })).chunks,
+  );
+  console.log(
+    `round ${round}: ingest ${before.count} chunks: before ${before.perSecond.toFixed(1)} chunks/s, after ${after.perSecond.toFixed(1)} chunks/s (x${(after.perSecond / before.perSecond).toFixed(2)})`,
+  );
 
-  for (const [label, sentences] of [['short (~25 tokens)', 1], ['chunk-sized (~130 tokens)', 5]] as const) {
-    const texts = Array.from({ length: 24 }, (_, i) => Array.from({ length: sentences }, (_, s) => `Note ${round}.${i}.${s} on ${TOPICS[i % TOPICS.length]}: the system retries failed steps and reports why.`).join(' '));
+  for (const [label, sentences] of [
+    ['short (~25 tokens)', 1],
+    ['chunk-sized (~130 tokens)', 5],
+  ] as const) {
+    const texts = Array.from({ length: 24 }, (_, i) =>
+      Array.from(
+        { length: sentences },
+        (_, s) => `Note ${round}.${i}.${s} on ${TOPICS[i % TOPICS.length]}: the system retries failed steps and reports why.`,
+      ).join(' '),
+    );
     const calls = Array.from({ length: texts.length / 3 }, (_, k) => texts.slice(3 * k, 3 * k + 3));
     const serial = await timed(async () => {
       for (const call of calls) await embedder.embed(call);

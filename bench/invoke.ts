@@ -11,11 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  InvokeEndpointCommand,
-  InvokeEndpointWithResponseStreamCommand,
-  SageMakerRuntimeClient,
-} from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import pino from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
 import { ContainerPool } from '../local/instances/pool.js';
@@ -29,15 +25,13 @@ const ENDPOINT = 'bench';
 const IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04';
 const PROMPT = 'Once upon a time';
 // ignore_eos is the local container's bench-only parameter: every request yields MAX_NEW_TOKENS.
-const body = (stream: boolean) =>
-  JSON.stringify({ inputs: PROMPT, parameters: { max_new_tokens: MAX_NEW_TOKENS, details: true, ignore_eos: true }, stream });
+const body = (stream: boolean) => JSON.stringify({ inputs: PROMPT, parameters: { max_new_tokens: MAX_NEW_TOKENS, details: true, ignore_eos: true }, stream });
 
 interface Sample {
   ms: number;
   tokens: number;
   firstTokenMs?: number;
 }
-
 
 // Paths take turns within each iteration, so warm-up and drift affect them alike.
 async function measure(paths: Array<[string, () => Promise<Sample>]>): Promise<Array<[string, Sample[]]>> {
@@ -116,28 +110,34 @@ async function main(): Promise<void> {
     const results = await measure([
       ['container direct, JSON', () => postJson(`${containerUrl}/invocations`)],
       ['runtime route, JSON (same client)', () => postJson(`${runtimeUrl}/endpoints/${ENDPOINT}/invocations`)],
-      ['InvokeEndpoint (SDK → runtime)', async () => {
-        const t0 = performance.now();
-        const out = await client.send(new InvokeEndpointCommand({ EndpointName: ENDPOINT, ContentType: 'application/json', Body: Buffer.from(body(false)) }));
-        const [parsed] = JSON.parse(Buffer.from(out.Body!).toString()) as [{ details: { generated_tokens: number } }];
-        return { ms: performance.now() - t0, tokens: parsed.details.generated_tokens };
-      }],
+      [
+        'InvokeEndpoint (SDK → runtime)',
+        async () => {
+          const t0 = performance.now();
+          const out = await client.send(new InvokeEndpointCommand({ EndpointName: ENDPOINT, ContentType: 'application/json', Body: Buffer.from(body(false)) }));
+          const [parsed] = JSON.parse(Buffer.from(out.Body!).toString()) as [{ details: { generated_tokens: number } }];
+          return { ms: performance.now() - t0, tokens: parsed.details.generated_tokens };
+        },
+      ],
       ['container direct, SSE', () => postStream(`${containerUrl}/invocations`, false)],
       ['runtime route, stream (same client)', () => postStream(`${runtimeUrl}/endpoints/${ENDPOINT}/invocations-response-stream`, true)],
-      ['InvokeEndpointWithResponseStream', async () => {
-        const t0 = performance.now();
-        const out = await client.send(
-          new InvokeEndpointWithResponseStreamCommand({ EndpointName: ENDPOINT, ContentType: 'application/json', Body: Buffer.from(body(true)) }),
-        );
-        let text = '';
-        let firstTokenMs: number | undefined;
-        for await (const event of out.Body!) {
-          if (!event.PayloadPart?.Bytes) continue;
-          text += Buffer.from(event.PayloadPart.Bytes).toString();
-          firstTokenMs ??= text.includes('"token"') ? performance.now() - t0 : undefined;
-        }
-        return { ms: performance.now() - t0, tokens: tokensOfSse(text), firstTokenMs };
-      }],
+      [
+        'InvokeEndpointWithResponseStream',
+        async () => {
+          const t0 = performance.now();
+          const out = await client.send(
+            new InvokeEndpointWithResponseStreamCommand({ EndpointName: ENDPOINT, ContentType: 'application/json', Body: Buffer.from(body(true)) }),
+          );
+          let text = '';
+          let firstTokenMs: number | undefined;
+          for await (const event of out.Body!) {
+            if (!event.PayloadPart?.Bytes) continue;
+            text += Buffer.from(event.PayloadPart.Bytes).toString();
+            firstTokenMs ??= text.includes('"token"') ? performance.now() - t0 : undefined;
+          }
+          return { ms: performance.now() - t0, tokens: tokensOfSse(text), firstTokenMs };
+        },
+      ],
     ]);
 
     console.log(
@@ -156,8 +156,14 @@ async function main(): Promise<void> {
       const rates = samples.map((s) => (s.tokens / s.ms) * 1000);
       return [
         label,
-        percentile(samples.map((s) => s.ms), 50).toFixed(2),
-        percentile(samples.map((s) => s.ms), 95).toFixed(2),
+        percentile(
+          samples.map((s) => s.ms),
+          50,
+        ).toFixed(2),
+        percentile(
+          samples.map((s) => s.ms),
+          95,
+        ).toFixed(2),
         percentile(rates, 50).toFixed(0),
         firsts.length ? percentile(firsts, 50).toFixed(2) : '-',
         firsts.length ? percentile(firsts, 95).toFixed(2) : '-',

@@ -17,7 +17,16 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_ROUNDS = 2;
 const THREADS = process.env.BENCH_THREADS ?? '1';
 const CONCURRENCY = [1, 2, 4, 8];
-const PROMPTS = ['Once upon a time', 'The little dog ran', 'Lily and Ben went to', 'One day a bird', 'Tom had a red ball', 'The sun was hot', 'Mom said', 'There was a big tree'];
+const PROMPTS = [
+  'Once upon a time',
+  'The little dog ran',
+  'Lily and Ben went to',
+  'One day a bird',
+  'Tom had a red ball',
+  'The sun was hot',
+  'Mom said',
+  'There was a big tree',
+];
 
 interface BenchModel {
   label: string;
@@ -85,9 +94,7 @@ async function measure(url: string, pid: number, concurrency: number, maxNewToke
   for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
     if (round === WARMUP_ROUNDS) cpuAtStart = cpuSeconds(pid);
     const t0 = performance.now();
-    const samples = await Promise.all(
-      Array.from({ length: concurrency }, (_, i) => stream(url, PROMPTS[(round + i) % PROMPTS.length], maxNewTokens)),
-    );
+    const samples = await Promise.all(Array.from({ length: concurrency }, (_, i) => stream(url, PROMPTS[(round + i) % PROMPTS.length], maxNewTokens)));
     const wallMs = performance.now() - t0;
     if (round < WARMUP_ROUNDS) continue;
     rates.push((samples.reduce((sum, s) => sum + s.tokens, 0) / wallMs) * 1000);
@@ -97,7 +104,9 @@ async function measure(url: string, pid: number, concurrency: number, maxNewToke
   return {
     tokensPerSecond: percentile(rates, 50),
     tokensPerCpuSecond: (ROUNDS * concurrency * maxNewTokens) / cpu,
-    ttftP50: percentile(firsts, 50), ttftP95: percentile(firsts, 95) };
+    ttftP50: percentile(firsts, 50),
+    ttftP95: percentile(firsts, 95),
+  };
 }
 
 async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<Figures[]> {

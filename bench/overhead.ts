@@ -20,23 +20,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { DenseEmbedder } from '../activities/embeddings/dense';
-import { createRagActivities } from '../activities/rag';
-import { readServerSentEvents } from '../activities/server-sent-events';
-import { openVectorStore } from '../activities/vector-store/select';
-import { startStack } from '../clients/embedded-stack';
-import { startRagService } from '../clients/rag-service/server';
-import { connectClient } from '../clients/temporal-client';
-import { executeRagQuery, runDeploy } from '../clients/workflow-runs';
-import type { DeployEndpointInput } from '../common/endpoint-input';
-import { projectRoot } from '../common/project-paths';
-import { NO_RERANKER, type RagQuerySpec } from '../common/rag-input';
-import { RAG_TASK_QUEUE } from '../common/task-queues';
+import { DenseEmbedder } from '../activities/embeddings/dense.js';
+import { createRagActivities } from '../activities/rag.js';
+import { readServerSentEvents } from '../activities/server-sent-events.js';
+import { openVectorStore } from '../activities/vector-store/select.js';
+import { startStack } from '../clients/embedded-stack.js';
+import { startRagService } from '../clients/rag-service/server.js';
+import { connectClient } from '../clients/temporal-client.js';
+import { executeRagQuery, runDeploy } from '../clients/workflow-runs.js';
+import type { DeployEndpointInput } from '../common/endpoint-input.js';
+import { projectRoot } from '../common/project-paths.js';
+import { NO_RERANKER, type RagQuerySpec } from '../common/rag-input.js';
+import { RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { clientDataConverter, localTemporalConnection } from '../common/temporal-connection.js';
-import { readExample } from '../dev/tools';
-import { createRagWorker } from '../workers/rag';
-import { percentile, writeBenchReport } from './report';
-import { StepTimer } from './step-timer';
+import { readExample } from '../dev/tools.js';
+import { createRagWorker } from '../workers/rag.js';
+import { percentile, writeBenchReport } from './report.js';
+import { StepTimer } from './step-timer.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.LLMOPS_LOG_LEVEL ??= 'warn';
@@ -102,11 +102,21 @@ async function main(): Promise<void> {
     const { autoscaling: _none, ...single } = deploy;
     await runDeploy(client, { ...single, endpointName: ENDPOINT, model: { ...single.model, maxInputTokens: 1024, maxTotalTokens: 1200 }, smokeTest: false });
     const ingest = readExample<Record<string, unknown>>('ingest-local.json');
-    await client.workflow.execute('ingestDocuments', { taskQueue: RAG_TASK_QUEUE, workflowId: 'bench-ingest', args: [{ ...ingest, collection: COLLECTION, source: { directory: join(projectRoot, 'examples', 'corpus') } }] });
+    await client.workflow.execute('ingestDocuments', {
+      taskQueue: RAG_TASK_QUEUE,
+      workflowId: 'bench-ingest',
+      args: [{ ...ingest, collection: COLLECTION, source: { directory: join(projectRoot, 'examples', 'corpus') } }],
+    });
 
     const spec = (i: number): RagQuerySpec =>
       ({ query: question(i), endpointName: ENDPOINT, collection: COLLECTION, contextTokens: CONTEXT_TOKENS, generation: GENERATION }) as RagQuerySpec;
-    const rag = createRagActivities({ s3: new S3Client({}), runtime: new SageMakerRuntimeClient({}), embedder, store: async () => store, monitoringFile: process.env.LLMOPS_MONITORING_FILE });
+    const rag = createRagActivities({
+      s3: new S3Client({}),
+      runtime: new SageMakerRuntimeClient({}),
+      embedder,
+      store: async () => store,
+      monitoringFile: process.env.LLMOPS_MONITORING_FILE,
+    });
     const timed = async <T>(steps: Record<string, number>, name: string, run: () => Promise<T>): Promise<T> => {
       const t0 = performance.now();
       try {
@@ -125,11 +135,27 @@ async function main(): Promise<void> {
           const steps: Record<string, number> = {};
           const t0 = performance.now();
           const v = await timed(steps, 'embed', () => rag.embedQuery({ query: q.query }));
-          const hits = await timed(steps, 'retrieve', () => rag.retrieve({ collection: COLLECTION, dense: v.dense, sparse: v.sparse, mode: 'hybrid', topK: 5 }));
+          const hits = await timed(steps, 'retrieve', () =>
+            rag.retrieve({ collection: COLLECTION, dense: v.dense, sparse: v.sparse, mode: 'hybrid', topK: 5 }),
+          );
           const built = await timed(steps, 'buildPrompt', () => rag.buildPrompt({ query: q.query, hits, contextTokens: CONTEXT_TOKENS }));
-          const out = await timed(steps, 'generate', () => rag.generate({ endpointName: ENDPOINT, prompt: built.prompt, format: 'tgi', generation: GENERATION }));
+          const out = await timed(steps, 'generate', () =>
+            rag.generate({ endpointName: ENDPOINT, prompt: built.prompt, format: 'tgi', generation: GENERATION }),
+          );
           await timed(steps, 'recordMonitoring', () =>
-            rag.recordMonitoring({ query: q.query, answer: out.answer, prompt: built.prompt, sources: built.sources, timings: {}, model: { endpointName: ENDPOINT, format: 'tgi' }, usage: { promptTokens: built.promptTokens, contextChunks: built.contextChunks }, reranker: NO_RERANKER, at: new Date().toISOString(), via: 'workflow', workflowId: 'direct' }),
+            rag.recordMonitoring({
+              query: q.query,
+              answer: out.answer,
+              prompt: built.prompt,
+              sources: built.sources,
+              timings: {},
+              model: { endpointName: ENDPOINT, format: 'tgi' },
+              usage: { promptTokens: built.promptTokens, contextChunks: built.contextChunks },
+              reranker: NO_RERANKER,
+              at: new Date().toISOString(),
+              via: 'workflow',
+              workflowId: 'direct',
+            }),
           );
           return { wallMs: performance.now() - t0, stepsMs: sum(steps) };
         },
@@ -193,7 +219,23 @@ async function main(): Promise<void> {
     const f = (x: number) => x.toFixed(1);
     const rows = results.map(({ path, samples }) => {
       const overhead = samples.map((s) => s.wallMs - s.stepsMs);
-      return [path, f(percentile(samples.map((s) => s.wallMs), 50)), f(percentile(samples.map((s) => s.stepsMs), 50)), f(percentile(overhead, 50)), f(percentile(overhead, 95))];
+      return [
+        path,
+        f(
+          percentile(
+            samples.map((s) => s.wallMs),
+            50,
+          ),
+        ),
+        f(
+          percentile(
+            samples.map((s) => s.stepsMs),
+            50,
+          ),
+        ),
+        f(percentile(overhead, 50)),
+        f(percentile(overhead, 95)),
+      ];
     });
     const fixed = streamedTokens.every((n) => n === opts.maxNewTokens);
     const columns = ['path', 'wall p50 ms', 'in steps p50 ms', 'overhead p50 ms', 'overhead p95 ms'];

@@ -10,16 +10,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startStack } from '../clients/embedded-stack';
-import { startRagService } from '../clients/rag-service/server';
-import { connectClient } from '../clients/temporal-client';
+import { startStack } from '../clients/embedded-stack.js';
+import { startRagService } from '../clients/rag-service/server.js';
+import { connectClient } from '../clients/temporal-client.js';
 import { localTemporalConnection } from '../common/temporal-connection.js';
-import { runDeploy } from '../clients/workflow-runs';
-import type { DeployEndpointInput } from '../common/endpoint-input';
-import { RAG_TASK_QUEUE } from '../common/task-queues';
-import { projectRoot } from '../common/project-paths';
-import { readExample } from '../dev/tools';
-import { readServerSentEvents } from '../activities/server-sent-events';
+import { runDeploy } from '../clients/workflow-runs.js';
+import type { DeployEndpointInput } from '../common/endpoint-input.js';
+import { RAG_TASK_QUEUE } from '../common/task-queues.js';
+import { projectRoot } from '../common/project-paths.js';
+import { readExample } from '../dev/tools.js';
+import { readServerSentEvents } from '../activities/server-sent-events.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -119,7 +119,9 @@ async function main(): Promise<void> {
       workflowId: 'bench-ingest',
       args: [{ ...ingest, source: { directory: join(projectRoot, 'examples', 'corpus') } }],
     });
-    console.log(`Stack up; endpoint ${ENDPOINT} (tiny TinyStories GGUF, 1 instance), ${ingested.chunks} chunks ingested; max_new_tokens ${opts.maxNewTokens}, contextTokens ${CONTEXT_TOKENS}.`);
+    console.log(
+      `Stack up; endpoint ${ENDPOINT} (tiny TinyStories GGUF, 1 instance), ${ingested.chunks} chunks ingested; max_new_tokens ${opts.maxNewTokens}, contextTokens ${CONTEXT_TOKENS}.`,
+    );
 
     for (let i = 0; i < opts.warmup; i++) {
       await streamOnce(service.url, QUESTIONS[i % QUESTIONS.length]);
@@ -138,10 +140,13 @@ async function main(): Promise<void> {
     const col = (samples: Array<{ server: Record<string, number> }>, k: string) => samples.map((s) => s.server[k]).filter((v) => typeof v === 'number');
     console.log(`\nSequential, ${opts.requests} requests per path (client-side wall clock):`);
     console.log(`  POST /rag/stream  first token   ${stats(streamed.map((s) => s.firstTokenMs))}`);
-    console.log(`  POST /rag/stream  done event    ${stats(streamed.map((s) => s.doneMs))}   (mean ${(streamed.reduce((a, s) => a + s.tokens, 0) / streamed.length).toFixed(1)} tokens)`);
+    console.log(
+      `  POST /rag/stream  done event    ${stats(streamed.map((s) => s.doneMs))}   (mean ${(streamed.reduce((a, s) => a + s.tokens, 0) / streamed.length).toFixed(1)} tokens)`,
+    );
     console.log(`  POST /rag         full answer   ${stats(answered.map((s) => s.ms))}`);
     console.log('  server-side, /rag/stream:');
-    for (const k of ['embed', 'retrieve', 'rerank', 'buildPrompt', 'workflow', 'ttft', 'generate', 'total']) console.log(`    ${k.padEnd(12)} ${stats(col(streamed, k))}`);
+    for (const k of ['embed', 'retrieve', 'rerank', 'buildPrompt', 'workflow', 'ttft', 'generate', 'total'])
+      console.log(`    ${k.padEnd(12)} ${stats(col(streamed, k))}`);
     console.log('  server-side (workflow timings), /rag:');
     for (const k of ['embed', 'retrieve', 'rerank', 'buildPrompt', 'generate']) console.log(`    ${k.padEnd(12)} ${stats(col(answered, k))}`);
 
@@ -159,7 +164,9 @@ async function main(): Promise<void> {
           }),
         );
         const seconds = (performance.now() - t0) / 1000;
-        console.log(`  ${String(n).padStart(2)} clients  ${label.padEnd(12)} ${(latencies.length / seconds).toFixed(1).padStart(6)} queries/s   latency ${stats(latencies)}`);
+        console.log(
+          `  ${String(n).padStart(2)} clients  ${label.padEnd(12)} ${(latencies.length / seconds).toFixed(1).padStart(6)} queries/s   latency ${stats(latencies)}`,
+        );
       }
     }
   } finally {

@@ -7,15 +7,15 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DenseEmbedder } from '../activities/embeddings/dense';
-import { createRagActivities } from '../activities/rag';
-import { openVectorStore } from '../activities/vector-store/select';
-import type { DeployEndpointInput } from '../common/endpoint-input';
-import type { RagQueryResult } from '../common/rag-input';
-import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
-import { readExample } from '../dev/tools';
-import type { IngestDocumentsResult } from '../workflows/ingest-documents';
-import { benchWithStack } from './with-stack';
+import { DenseEmbedder } from '../activities/embeddings/dense.js';
+import { createRagActivities } from '../activities/rag.js';
+import { openVectorStore } from '../activities/vector-store/select.js';
+import type { DeployEndpointInput } from '../common/endpoint-input.js';
+import type { RagQueryResult } from '../common/rag-input.js';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues.js';
+import { readExample } from '../dev/tools.js';
+import type { IngestDocumentsResult } from '../workflows/ingest-documents.js';
+import { benchWithStack } from './with-stack.js';
 
 const opts = new Command('bench-rag')
   .option('--documents <n>', 'synthetic documents to ingest', Number, 200)
@@ -34,12 +34,20 @@ benchWithStack('rag', async (client, dir) => {
     join(corpusDir, 'corpus.jsonl'),
     Array.from({ length: opts.documents }, (_, i) => {
       const topic = TOPICS[i % TOPICS.length];
-      const text = Array.from({ length: 12 }, (_, j) => `Note ${i}.${j} about ${topic}: operators of SageMaker endpoints review ${topic} settings, deadlines and failure reasons before each release.`).join(' ');
+      const text = Array.from(
+        { length: 12 },
+        (_, j) =>
+          `Note ${i}.${j} about ${topic}: operators of SageMaker endpoints review ${topic} settings, deadlines and failure reasons before each release.`,
+      ).join(' ');
       return JSON.stringify({ id: `doc-${i}`, title: `${topic} ${i}`, text });
     }).join('\n'),
   );
   const base = readExample<DeployEndpointInput>('deploy-local.json');
-  await client.workflow.execute('deployEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'deploy-bench-rag', args: [{ ...base, endpointName: 'bench-rag', autoscaling: undefined }] });
+  await client.workflow.execute('deployEndpoint', {
+    taskQueue: CONTROL_TASK_QUEUE,
+    workflowId: 'deploy-bench-rag',
+    args: [{ ...base, endpointName: 'bench-rag', autoscaling: undefined }],
+  });
 
   const t0 = performance.now();
   const ingested = (await client.workflow.execute('ingestDocuments', {
@@ -48,9 +56,17 @@ benchWithStack('rag', async (client, dir) => {
     args: [{ collection: 'bench', source: { directory: corpusDir }, chunkTokens: 128, overlapTokens: 16 }],
   })) as IngestDocumentsResult;
   const ingestSeconds = (performance.now() - t0) / 1000;
-  console.log(`ingest: ${ingested.documents} documents, ${ingested.chunks} chunks in ${ingestSeconds.toFixed(1)} s = ${(ingested.chunks / ingestSeconds).toFixed(1)} chunks/s`);
+  console.log(
+    `ingest: ${ingested.documents} documents, ${ingested.chunks} chunks in ${ingestSeconds.toFixed(1)} s = ${(ingested.chunks / ingestSeconds).toFixed(1)} chunks/s`,
+  );
 
-  const query = (i: number) => ({ query: `What should I check about ${TOPICS[i % TOPICS.length]} before a release?`, endpointName: 'bench-rag', collection: 'bench', topK: 3, generation: { max_new_tokens: 16, greedy: true } });
+  const query = (i: number) => ({
+    query: `What should I check about ${TOPICS[i % TOPICS.length]} before a release?`,
+    endpointName: 'bench-rag',
+    collection: 'bench',
+    topK: 3,
+    generation: { max_new_tokens: 16, greedy: true },
+  });
   const steps: Record<string, number[]> = {};
   const viaTemporal: number[] = [];
   for (let i = 0; i < opts.queries; i++) {
@@ -65,7 +81,13 @@ benchWithStack('rag', async (client, dir) => {
   // The same activities in this process, no Temporal: the difference is Temporal's share.
   const embedder = new DenseEmbedder();
   const store = await openVectorStore({ backend: 'lancedb', lanceDir: join(dir, 'stack', 'vector-store') });
-  const rag = createRagActivities({ s3: new S3Client({}), runtime: new SageMakerRuntimeClient({}), embedder, store: async () => store, monitoringFile: join(dir, 'monitoring.jsonl') });
+  const rag = createRagActivities({
+    s3: new S3Client({}),
+    runtime: new SageMakerRuntimeClient({}),
+    embedder,
+    store: async () => store,
+    monitoringFile: join(dir, 'monitoring.jsonl'),
+  });
   const direct: number[] = [];
   for (let i = 0; i < opts.queries; i++) {
     const q = query(i);
@@ -73,7 +95,12 @@ benchWithStack('rag', async (client, dir) => {
     const v = await rag.embedQuery({ query: q.query });
     const hits = await rag.retrieve({ collection: 'bench', dense: v.dense, sparse: v.sparse, mode: 'hybrid', topK: 3 });
     const built = await rag.buildPrompt({ query: q.query, hits, contextTokens: 768 });
-    await rag.generate({ endpointName: 'bench-rag', prompt: built.prompt, format: 'tgi', generation: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1, greedy: true } });
+    await rag.generate({
+      endpointName: 'bench-rag',
+      prompt: built.prompt,
+      format: 'tgi',
+      generation: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1, greedy: true },
+    });
     direct.push(performance.now() - started);
   }
   console.log(`same steps directly in one process: ${fmt(direct)}`);

@@ -4,10 +4,10 @@
 // or the step or run ended) and how much of that was the new worker process starting up; the
 // rest is Temporal noticing the lost worker (start-to-close / heartbeat / sticky-queue timeouts).
 // Asserts nothing: test/chaos/deploy-teardown.test.ts checks the outcomes.
-import type { DeployEndpointInput } from '../common/endpoint-input';
-import { CONTROL_TASK_QUEUE } from '../common/task-queues';
-import { readExample } from '../dev/tools';
-import { DEPLOY_STEPS, killAtEachStep, startChaosStack, TEARDOWN_STEPS, type StepRecovery } from '../test/chaos/worker-chaos';
+import type { DeployEndpointInput } from '../common/endpoint-input.js';
+import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
+import { readExample } from '../dev/tools.js';
+import { DEPLOY_STEPS, killAtEachStep, startChaosStack, TEARDOWN_STEPS, type StepRecovery } from '../test/chaos/worker-chaos.js';
 
 process.env.LLMOPS_LOG_LEVEL ??= 'warn';
 const stack = await startChaosStack();
@@ -37,6 +37,8 @@ const s = (ms?: number) => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
 console.log('workflow  step                      recovery s  worker boot s  Temporal s');
 for (const r of rows) {
   const temporal = r.recoveryMs === undefined || r.workerBootMs === undefined ? undefined : Math.max(0, r.recoveryMs - r.workerBootMs);
-  console.log(`${r.workflow.padEnd(9)} ${r.step.padEnd(25)} ${(r.missed ? 'missed' : s(r.recoveryMs)).padStart(10)} ${s(r.workerBootMs).padStart(14)} ${s(temporal).padStart(11)}`);
+  console.log(
+    `${r.workflow.padEnd(9)} ${r.step.padEnd(25)} ${(r.missed ? 'missed' : s(r.recoveryMs)).padStart(10)} ${s(r.workerBootMs).padStart(14)} ${s(temporal).padStart(11)}`,
+  );
 }
 process.exit(0);

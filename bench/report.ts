@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../common/project-paths';
+import { projectRoot } from '../common/project-paths.js';
 
 export interface BenchTable {
   /** Section heading in docs/benchmarks.md. */
@@ -22,7 +22,10 @@ const percentileOf = (sorted: number[], p: number) => sorted[Math.min(sorted.len
 
 /** Nearest-rank percentile (p in 0..100) of `values`. */
 export function percentile(values: number[], p: number): number {
-  return percentileOf([...values].sort((a, b) => a - b), p);
+  return percentileOf(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
 }
 
 function machine() {

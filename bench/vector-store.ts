@@ -10,11 +10,11 @@ import { QdrantClient } from '@qdrant/js-client-rest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LanceDbVectorStore } from '../activities/vector-store/lancedb';
-import { QdrantVectorStore } from '../activities/vector-store/qdrant';
-import type { Filter, PointInput, SearchMode, SparseVector, VectorStore } from '../activities/vector-store/types';
+import { LanceDbVectorStore } from '../activities/vector-store/lancedb.js';
+import { QdrantVectorStore } from '../activities/vector-store/qdrant.js';
+import type { Filter, PointInput, SearchMode, SparseVector, VectorStore } from '../activities/vector-store/types.js';
 import { findOrStartQdrant, QDRANT_HOW_TO } from '../dev/qdrant-server.js';
-import { seeded } from '../dev/seeded-random';
+import { seeded } from '../dev/seeded-random.js';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 10_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
@@ -61,7 +61,12 @@ const points: PointInput[] = Array.from({ length: POINTS }, (_, i) => ({
   },
 }));
 const queries = Array.from({ length: QUERIES }, queryOf);
-const filter: Filter = { must: [{ key: 'source', match: { value: 'wiki' } }, { key: 'chunkIndex', range: { lte: 4 } }] };
+const filter: Filter = {
+  must: [
+    { key: 'source', match: { value: 'wiki' } },
+    { key: 'chunkIndex', range: { lte: 4 } },
+  ],
+};
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -105,7 +110,8 @@ async function bench(store: VectorStore, qdrantUrl?: string): Promise<Figures> {
 
     for (const withFilter of [false, true]) {
       for (const mode of ['dense', 'sparse', 'hybrid'] as SearchMode[]) {
-        const run = (q: (typeof queries)[number]) => store.search(collection, { mode, dense: q.dense, sparse: q.sparse, limit: LIMIT, ...(withFilter ? { filter } : {}) });
+        const run = (q: (typeof queries)[number]) =>
+          store.search(collection, { mode, dense: q.dense, sparse: q.sparse, limit: LIMIT, ...(withFilter ? { filter } : {}) });
         for (const q of queries.slice(0, 10)) await run(q); // warm-up
         const samples: number[] = [];
         const hits: Hits[] = [];
@@ -115,7 +121,11 @@ async function bench(store: VectorStore, qdrantUrl?: string): Promise<Figures> {
           samples.push(performance.now() - t);
           hits.push(found.map(({ id, score }) => ({ id, score })));
         }
-        figures.latencies.set(`search ${mode}${withFilter ? ' + filter' : ''} (limit ${LIMIT})`, { p50: percentile(samples, 50), p95: percentile(samples, 95), hits });
+        figures.latencies.set(`search ${mode}${withFilter ? ' + filter' : ''} (limit ${LIMIT})`, {
+          p50: percentile(samples, 50),
+          p95: percentile(samples, 95),
+          hits,
+        });
       }
     }
   } finally {
@@ -167,7 +177,17 @@ const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 for (const [what, l] of lance.latencies) {
   const q = qdrant?.latencies.get(what);
   const compared = q && l.hits.length > 0;
-  console.log([what, ms(l.p50), ms(l.p95), ms(q?.p50), ms(q?.p95), compared ? percent(sameIds(l.hits, q.hits)) : '-', compared ? percent(sameScores(l.hits, q.hits)) : '-'].join(' | '));
+  console.log(
+    [
+      what,
+      ms(l.p50),
+      ms(l.p95),
+      ms(q?.p50),
+      ms(q?.p95),
+      compared ? percent(sameIds(l.hits, q.hits)) : '-',
+      compared ? percent(sameScores(l.hits, q.hits)) : '-',
+    ].join(' | '),
+  );
 }
 console.log('\nwhat | lancedb | qdrant');
 for (const [what, rate] of lance.rates) console.log([what, rate.toFixed(0), qdrant?.rates.get(what)?.toFixed(0) ?? '-'].join(' | '));

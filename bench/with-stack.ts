@@ -4,8 +4,8 @@ import type { Client } from '@temporalio/client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStack } from '../clients/embedded-stack';
-import { connectClient } from '../clients/temporal-client';
+import { startStack } from '../clients/embedded-stack.js';
+import { connectClient } from '../clients/temporal-client.js';
 import { localTemporalConnection } from '../common/temporal-connection.js';
 
 export function benchWithStack(name: string, run: (client: Client, dir: string) => Promise<void>): void {

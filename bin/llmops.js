@@ -5,4 +5,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../clients/cli.ts');
+await import('../clients/cli.js');

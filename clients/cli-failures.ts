@@ -2,7 +2,16 @@
 // chain with the innermost reason first, since that is where AWS's own message is (a
 // "Workflow execution failed" with nothing under it says nothing).
 import { WorkflowFailedError, isGrpcServiceError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, CancelledFailure, TerminatedFailure, TimeoutFailure, WorkflowNotFoundError, NamespaceNotFoundError } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowNotFoundError,
+  NamespaceNotFoundError,
+} from '@temporalio/common';
 import { CommanderError } from 'commander';
 import { InvalidInputError } from '../common/input-parsing.js';
 import { TemporalConfigError } from '../common/temporal-connection.js';
@@ -70,7 +79,8 @@ const NETWORK_MESSAGE = new RegExp(`\\b(${[...NETWORK_CODES].join('|')})\\b`);
 const UNREACHABLE_GRPC = new Set([14, 4]);
 
 function exitCodeOf(err: unknown): number {
-  if (err instanceof InvalidInputError || err instanceof TemporalConfigError || err instanceof CliInputError || err instanceof CommanderError) return EXIT.badInput;
+  if (err instanceof InvalidInputError || err instanceof TemporalConfigError || err instanceof CliInputError || err instanceof CommanderError)
+    return EXIT.badInput;
   if (err instanceof WorkflowNotFoundError || err instanceof NamespaceNotFoundError) return EXIT.badInput;
   if (err instanceof TemporalUnreachableError) return EXIT.unreachable;
   if (err instanceof NoWorkerError) return EXIT.noWorker;

@@ -7,24 +7,24 @@ import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ContainerFormat } from '../activities/generation';
-import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring';
-import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
-import { batchTransformInputSchema } from '../common/batch-input';
-import { deployEndpointInputSchema, teardownEndpointInputSchema } from '../common/endpoint-input';
-import { parseInput } from '../common/input-parsing';
-import { extendLeaseInputSchema, leaseWorkflowId } from '../common/lease-input';
-import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input';
-import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
-import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
+import type { ContainerFormat } from '../activities/generation.js';
+import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring.js';
+import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
+import { batchTransformInputSchema } from '../common/batch-input.js';
+import { deployEndpointInputSchema, teardownEndpointInputSchema } from '../common/endpoint-input.js';
+import { parseInput } from '../common/input-parsing.js';
+import { extendLeaseInputSchema, leaseWorkflowId } from '../common/lease-input.js';
+import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input.js';
+import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names.js';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { temporalConnectionConfig, type TemporalConnectionConfig } from '../common/temporal-connection.js';
-import type { LeaseStatus } from '../workflows/endpoint-lease';
-import type { Progress } from '../workflows/progress';
+import type { LeaseStatus } from '../workflows/endpoint-lease.js';
+import type { Progress } from '../workflows/progress.js';
 import { CliInputError, EXIT, formatFailure, reportFailure } from './cli-failures.js';
 import { taskQueuePollers, waitForWorker } from './task-queue-workers.js';
 import { activeTracing } from '../common/tracing.js';
-import { connectClient } from './temporal-client';
-import { executeRagQuery, followRun, runIds, startRun } from './workflow-runs';
+import { connectClient } from './temporal-client.js';
+import { executeRagQuery, followRun, runIds, startRun } from './workflow-runs.js';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -65,7 +65,9 @@ function printMonitoringRecord(r: MonitoringRecord): void {
   console.log(`${r.at}  ${r.via.padEnd(8)} ${r.model.endpointName}  ${r.workflowId ?? ''}`);
   console.log(`  Q: ${oneLine(r.query, 120)}`);
   console.log(`  A: ${oneLine(r.answer, 120)}`);
-  console.log(`  ${r.sources.length} sources (${r.sources.map((s) => s.source).join(', ')}); tokens ${r.usage.promptTokens} in / ${r.usage.completionTokens ?? '?'} out; ${step} (sum ${total} ms)`);
+  console.log(
+    `  ${r.sources.length} sources (${r.sources.map((s) => s.source).join(', ')}); tokens ${r.usage.promptTokens} in / ${r.usage.completionTokens ?? '?'} out; ${step} (sum ${total} ms)`,
+  );
 }
 
 function readJson(path: string): unknown {
@@ -99,9 +101,17 @@ const program = new Command('llmops')
   .description('Durable LLM operations on Amazon SageMaker, through Temporal')
   .option('--address <host:port>', 'Temporal frontend (wins over the profile and TEMPORAL_ADDRESS; default 127.0.0.1:7233)')
   .option('--namespace <namespace>', 'Temporal namespace (wins over the profile and TEMPORAL_NAMESPACE; default "default")')
-  .option('--profile <name>', 'profile of the Temporal config file (TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml); default TEMPORAL_PROFILE, else "default"')
+  .option(
+    '--profile <name>',
+    'profile of the Temporal config file (TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml); default TEMPORAL_PROFILE, else "default"',
+  )
   .option('--json', 'print one JSON document on stdout: the result, or {"error": …} on failure (progress stays on stderr)')
-  .option('--worker-wait <seconds>', 'before starting a run, how long to wait for a worker on its task queue (then exit 4, nothing started; 0: do not check)', nonNegativeInt, 10)
+  .option(
+    '--worker-wait <seconds>',
+    'before starting a run, how long to wait for a worker on its task queue (then exit 4, nothing started; 0: do not check)',
+    nonNegativeInt,
+    10,
+  )
   // Bad usage exits 2 like bad input, not commander's 1 (1 means a workflow failed).
   .exitOverride()
   .showHelpAfterError('(llmops <command> --help for usage)');
@@ -113,7 +123,10 @@ const globals = () => program.opts<GlobalOptions>();
  * written (a pipe to jq must get the whole document).
  */
 const exit = (code: number) => {
-  const flushed = activeTracing()?.shutdown().catch(() => undefined) ?? Promise.resolve();
+  const flushed =
+    activeTracing()
+      ?.shutdown()
+      .catch(() => undefined) ?? Promise.resolve();
   void flushed.then(() => process.stdout.write('', () => process.exit(code)));
 };
 
@@ -192,7 +205,8 @@ program
     const { type, status, taskQueue } = await handle.describe(); // an unknown id fails here (exit 2)
     print(`[${type} ${workflowId}: ${status.name}]`);
     // The run exists already, so no exit 4 here: say why it may not move, and keep following.
-    if (status.name === 'RUNNING' && !(await taskQueuePollers(client, taskQueue)).length) print(`No worker is polling task queue '${taskQueue}' now; the run waits for one.`);
+    if (status.name === 'RUNNING' && !(await taskQueuePollers(client, taskQueue)).length)
+      print(`No worker is polling task queue '${taskQueue}' now; the run waits for one.`);
     detachOnCtrlC(workflowId);
     output(await followRun(handle, print));
   });
@@ -207,7 +221,8 @@ program
     const progress = await client.workflow.getHandle(opts.workflowId ?? runIds.deploy(endpointName)).query<Progress>('progress');
     output(progress, (p: Progress) => {
       console.log(`${p.workflowType} ${p.subject}: ${p.status}, step ${p.step}${p.lastStatus ? ` (${p.lastStatus})` : ''}, ${p.elapsedSeconds}s`);
-      for (const s of p.steps) console.log(`  ${s.name.padEnd(22)} ${(s.outcome ?? 'running').padEnd(8)} ${s.durationMs ?? ''}${s.detail ? `  ${s.detail}` : ''}`);
+      for (const s of p.steps)
+        console.log(`  ${s.name.padEnd(22)} ${(s.outcome ?? 'running').padEnd(8)} ${s.durationMs ?? ''}${s.detail ? `  ${s.detail}` : ''}`);
       if (p.error) console.log(`error: ${p.error}`);
     });
   });
@@ -223,7 +238,8 @@ program
     const { client } = await temporal();
     const handle = client.workflow.getHandle(leaseWorkflowId(endpointName));
     const { status } = await handle.describe(); // no lease: fails here (exit 2)
-    if ((extend || opts.cancel) && status.name !== 'RUNNING') throw new CliInputError(`endpoint-name: the lease of ${endpointName} is ${status.name}, not running`);
+    if ((extend || opts.cancel) && status.name !== 'RUNNING')
+      throw new CliInputError(`endpoint-name: the lease of ${endpointName} is ${status.name}, not running`);
     let lease: LeaseStatus;
     if (extend) lease = await handle.executeUpdate<LeaseStatus, [typeof extend]>('extendLease', { args: [extend] });
     else {
@@ -231,10 +247,14 @@ program
       lease = await handle.query<LeaseStatus>('lease');
     }
     output(lease, (l: LeaseStatus) => {
-      console.log(`lease ${l.endpointName}: ${opts.cancel ? 'end requested' : l.state}${l.deadline ? `, ${l.action} at ${l.deadline} (${l.cause}; warning from ${l.warnAt})` : ''}`);
+      console.log(
+        `lease ${l.endpointName}: ${opts.cancel ? 'end requested' : l.state}${l.deadline ? `, ${l.action} at ${l.deadline} (${l.cause}; warning from ${l.warnAt})` : ''}`,
+      );
       if (l.idle) console.log(`  idle: ${l.idle.action} after ${l.idle.afterMinutes} minutes without invocations`);
       if (l.ttl) console.log(`  ttl: ${l.ttl.action} ${l.ttl.hours} hours after the lease started (${l.startedAt})`);
-      console.log(`  last invocation seen: ${l.lastInvocationAt ?? 'none'}; last check: ${l.lastCheckedAt ?? 'none yet'}; checks ${l.checks}, run ${l.runs}; extended ${l.extendedHours} h`);
+      console.log(
+        `  last invocation seen: ${l.lastInvocationAt ?? 'none'}; last check: ${l.lastCheckedAt ?? 'none yet'}; checks ${l.checks}, run ${l.runs}; extended ${l.extendedHours} h`,
+      );
       if (l.lastAction) console.log(`  last action: ${l.lastAction}`);
       if (l.endedReason) console.log(`  ended: ${l.endedReason}`);
     });
@@ -242,7 +262,15 @@ program
 
 const PROJECT_WORKFLOW_TYPES = ['deployEndpoint', 'teardownEndpoint', 'endpointLease', 'batchTransform', 'asyncInvoke', 'ingestDocuments', 'ragQuery'];
 const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timedout', 'continuedasnew'];
-const VISIBILITY_STATUS: Record<string, string> = { running: 'Running', completed: 'Completed', failed: 'Failed', cancelled: 'Canceled', terminated: 'Terminated', timedout: 'TimedOut', continuedasnew: 'ContinuedAsNew' };
+const VISIBILITY_STATUS: Record<string, string> = {
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Canceled',
+  terminated: 'Terminated',
+  timedout: 'TimedOut',
+  continuedasnew: 'ContinuedAsNew',
+};
 const quoted = (value: string) => `'${value.replace(/['\\]/g, '\\$&')}'`;
 
 program
@@ -286,7 +314,9 @@ program
     const { type, status } = await handle.describe(); // an unknown id fails here (exit 2)
     if (status.name !== 'RUNNING') throw new CliInputError(`workflow-id: ${workflowId} (${type}) is ${status.name}, not running; nothing to cancel`);
     await handle.cancel();
-    output({ workflowId, type, cancelRequested: true }, () => console.log(`Cancellation requested for ${type} ${workflowId}. Follow it: npx llmops watch ${workflowId}`));
+    output({ workflowId, type, cancelRequested: true }, () =>
+      console.log(`Cancellation requested for ${type} ${workflowId}. Follow it: npx llmops watch ${workflowId}`),
+    );
   });
 
 program
@@ -300,7 +330,12 @@ program
   .option('--stream', 'use InvokeEndpointWithResponseStream')
   .action(async (endpointName: string, prompt: string, opts: { maxNewTokens: number; temperature: number; format: ContainerFormat; stream?: boolean }) => {
     const runtime = new SageMakerRuntimeClient({});
-    const input = { endpointName, inputs: prompt, format: opts.format, parameters: { max_new_tokens: opts.maxNewTokens, temperature: opts.temperature, top_p: 0.9 } };
+    const input = {
+      endpointName,
+      inputs: prompt,
+      format: opts.format,
+      parameters: { max_new_tokens: opts.maxNewTokens, temperature: opts.temperature, top_p: 0.9 },
+    };
     const json = globals().json;
     if (opts.stream) {
       let text = '';

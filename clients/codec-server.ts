@@ -223,9 +223,12 @@ export function codecServerAuthFromEnv(env: NodeJS.ProcessEnv = process.env): Pi
     );
   }
   if (token && token.length < MIN_TOKEN_CHARS) throw new Error(`LLMOPS_CODEC_SERVER_TOKEN must be at least ${MIN_TOKEN_CHARS} characters`);
-  const origins = env.LLMOPS_CODEC_SERVER_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = env.LLMOPS_CODEC_SERVER_ORIGINS?.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const o of origins ?? []) {
-    if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new Error(`LLMOPS_CODEC_SERVER_ORIGINS: '${o}' is not an origin like http://localhost:8233 (scheme, host, port; no path)`);
+    if (!/^https?:\/\/[^/\s]+$/.test(o))
+      throw new Error(`LLMOPS_CODEC_SERVER_ORIGINS: '${o}' is not an origin like http://localhost:8233 (scheme, host, port; no path)`);
   }
   return { auth: token ? { token } : 'none', allowedOrigins: origins?.length ? origins : undefined };
 }

@@ -10,24 +10,28 @@ import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRuntimeActivities, streamGenerate } from '../activities/runtime';
-import { parseS3Uri } from '../common/s3-uri';
-import { readServerSentEvents } from '../activities/server-sent-events';
-import type { BatchTransformInput } from '../common/batch-input';
-import type { IngestDocumentsInput, RagQueryResult } from '../common/rag-input';
-import { RAG_TASK_QUEUE } from '../common/task-queues';
-import type { IngestDocumentsResult } from '../workflows/ingest-documents';
-import type { DeployEndpointInput } from '../common/endpoint-input';
-import type { BatchTransformResult } from '../workflows/batch-transform';
-import { projectRoot } from '../common/project-paths';
-import { startStack } from './embedded-stack';
-import { runDeploy, runTeardown, runWorkflow } from './workflow-runs';
-import { startRagService } from './rag-service/server';
-import { connectClient } from './temporal-client';
+import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
+import { parseS3Uri } from '../common/s3-uri.js';
+import { readServerSentEvents } from '../activities/server-sent-events.js';
+import type { BatchTransformInput } from '../common/batch-input.js';
+import type { IngestDocumentsInput, RagQueryResult } from '../common/rag-input.js';
+import { RAG_TASK_QUEUE } from '../common/task-queues.js';
+import type { IngestDocumentsResult } from '../workflows/ingest-documents.js';
+import type { DeployEndpointInput } from '../common/endpoint-input.js';
+import type { BatchTransformResult } from '../workflows/batch-transform.js';
+import { projectRoot } from '../common/project-paths.js';
+import { startStack } from './embedded-stack.js';
+import { runDeploy, runTeardown, runWorkflow } from './workflow-runs.js';
+import { startRagService } from './rag-service/server.js';
+import { connectClient } from './temporal-client.js';
 import { localTemporalConnection } from '../common/temporal-connection.js';
 
 const program = new Command('demo')
-  .option('--input <file>', 'deploy input (Gemma 3 270M, installed by setup; examples/deploy-local.json is the tiny model)', join(projectRoot, 'examples', 'deploy-local-gemma.json'))
+  .option(
+    '--input <file>',
+    'deploy input (Gemma 3 270M, installed by setup; examples/deploy-local.json is the tiny model)',
+    join(projectRoot, 'examples', 'deploy-local-gemma.json'),
+  )
   .option('--prompt <text>', 'prompt to send', 'Once upon a time, in a small village,')
   .option('--ingest-input <file>', 'ingestDocuments input', join(projectRoot, 'examples', 'ingest-local.json'))
   .option('--question <text>', 'question for the RAG step', 'Which environment variable sets the model of the TGI container?')
@@ -38,7 +42,18 @@ const program = new Command('demo')
   .option('--no-encryption', 'do not encrypt payloads (by default the demo makes a key for this run unless LLMOPS_CODEC_KEYS is set)')
   .option('--qdrant', 'run the RAG steps on Qdrant (QDRANT_URL, QDRANT_BIN, or one on localhost:6333); also LLMOPS_QDRANT=1')
   .parse();
-const opts = program.opts<{ input: string; prompt: string; ingestInput: string; question: string; expect: string; batchInput: string; batch: boolean; encryption: boolean; keep?: boolean; qdrant?: boolean }>();
+const opts = program.opts<{
+  input: string;
+  prompt: string;
+  ingestInput: string;
+  question: string;
+  expect: string;
+  batchInput: string;
+  batch: boolean;
+  encryption: boolean;
+  keep?: boolean;
+  qdrant?: boolean;
+}>();
 
 const say = (line: string) => console.log(line);
 
@@ -51,7 +66,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /** The HTTP business service: POST /rag/stream, printing tokens as server-sent events arrive. */
 async function sseStep(client: Awaited<ReturnType<typeof connectClient>>, runtime: SageMakerRuntimeClient, endpointName: string, collection: string) {
   const apiKey = randomBytes(16).toString('hex'); // this run's only key; never printed
-  const service = await startRagService({ port: 0, client, runtime, sagemaker: new SageMakerClient({}), apiKeys: [{ key: apiKey, endpoints: [endpointName], collections: [collection] }] });
+  const service = await startRagService({
+    port: 0,
+    client,
+    runtime,
+    sagemaker: new SageMakerClient({}),
+    apiKeys: [{ key: apiKey, endpoints: [endpointName], collections: [collection] }],
+  });
   try {
     section(`HTTP service: POST ${service.url}/rag/stream (server-sent events)`);
     const res = await fetch(`${service.url}/rag/stream`, {
@@ -65,7 +86,8 @@ async function sseStep(client: Awaited<ReturnType<typeof connectClient>>, runtim
       const payload = JSON.parse(data);
       if (event === 'token') process.stdout.write(payload.text);
       if (event === 'error') throw new Error(`stream error: ${payload.message}`);
-      if (event === 'done') say(`\n  [first token after ${payload.timings.ttft} ms, done after ${payload.timings.total} ms; ${payload.sources.length} sources]`);
+      if (event === 'done')
+        say(`\n  [first token after ${payload.timings.ttft} ms, done after ${payload.timings.total} ms; ${payload.sources.length} sources]`);
     }
   } finally {
     await service.close();
@@ -77,7 +99,12 @@ async function showEncryptedHistory(temporalAddress: string, workflowId: string)
   const raw = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
   const events = (await raw.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const encodings = events.flatMap((e) =>
-    [e.workflowExecutionStartedEventAttributes?.input, e.activityTaskScheduledEventAttributes?.input, e.activityTaskCompletedEventAttributes?.result, e.workflowExecutionCompletedEventAttributes?.result]
+    [
+      e.workflowExecutionStartedEventAttributes?.input,
+      e.activityTaskScheduledEventAttributes?.input,
+      e.activityTaskCompletedEventAttributes?.result,
+      e.workflowExecutionCompletedEventAttributes?.result,
+    ]
       .flatMap((p) => p?.payloads ?? [])
       .map((p) => Buffer.from(p.metadata?.encoding ?? []).toString('utf8')),
   );
@@ -100,7 +127,9 @@ async function batchStep(client: Awaited<ReturnType<typeof connectClient>>): Pro
   const result = await runWorkflow<BatchTransformResult>(client, 'batchTransform', 'batch-demo', batch, (l) => say(`  ${l}`));
   say(`  job ${result.jobName}: ${result.inputRecords} records in, ${result.outputRecords} out, job ran ${result.jobDurationSeconds} s`);
   const out = parseS3Uri(result.outputS3Uri);
-  const body = await (await s3.send(new GetObjectCommand({ Bucket: out.bucket, Key: `${out.key.replace(/\/?$/, '/')}prompts.jsonl.out` }))).Body!.transformToString();
+  const body = await (
+    await s3.send(new GetObjectCommand({ Bucket: out.bucket, Key: `${out.key.replace(/\/?$/, '/')}prompts.jsonl.out` }))
+  ).Body!.transformToString();
   for (const line of body.split('\n').slice(0, 2)) say(`  ${line}`);
   if (result.missingRecords) throw new Error(`${result.missingRecords} records have no output`);
 }
@@ -135,14 +164,20 @@ async function main(): Promise<void> {
     section('Ingesting the sample corpus (workflow ingest-demo, task queue rag)');
     const ingestInput = JSON.parse(readFileSync(opts.ingestInput, 'utf8')) as IngestDocumentsInput;
     const ingested = await runWorkflow<IngestDocumentsResult>(client, 'ingestDocuments', 'ingest-demo', ingestInput, (l) => say(`  ${l}`), RAG_TASK_QUEUE);
-    say(`  ${ingested.files} files, ${ingested.documents} documents, ${ingested.chunks} chunks, ${ingested.upserted} upserted, ${ingested.failed.length} failed`);
+    say(
+      `  ${ingested.files} files, ${ingested.documents} documents, ${ingested.chunks} chunks, ${ingested.upserted} upserted, ${ingested.failed.length} failed`,
+    );
 
     section(`Deploying endpoint '${input.endpointName}' (workflow deploy-${input.endpointName})`);
     const deployed = await runDeploy(client, input, (l) => say(`  ${l}`));
     say(`  ${deployed.action}: ${deployed.endpointArn}`);
     say(`  model ${deployed.modelName}, config ${deployed.endpointConfigName}, role ${deployed.roleArn}`);
     if (deployed.autoscaling) say(`  autoscaling: ${deployed.autoscaling.resourceId}`);
-    say(`  step timings: ${Object.entries(deployed.timings).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
+    say(
+      `  step timings: ${Object.entries(deployed.timings)
+        .map(([k, v]) => `${k} ${seconds(v)}`)
+        .join(', ')}`,
+    );
     if (deployed.smokeTest) say(`  smoke test (${deployed.smokeTest.latencyMs} ms): ${JSON.stringify(deployed.smokeTest.generatedText)}`);
     if (stack.codecServerUrl) await showEncryptedHistory(stack.temporalAddress, `deploy-${input.endpointName}`);
 
@@ -159,7 +194,11 @@ async function main(): Promise<void> {
     statesFact = answer.answer.includes(opts.expect);
     say(statesFact ? `  the answer states the fact from the corpus (${opts.expect})` : `  the answer does not contain '${opts.expect}'`);
     for (const src of answer.sources) say(`  source ${src.source} (score ${src.score.toFixed(3)}): ${src.snippet.slice(0, 80).replace(/\s+/g, ' ')}…`);
-    say(`  timings: ${Object.entries(answer.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}; reranker: ${answer.reranker}`);
+    say(
+      `  timings: ${Object.entries(answer.timings)
+        .map(([k, v]) => `${k} ${v} ms`)
+        .join(', ')}; reranker: ${answer.reranker}`,
+    );
 
     await sseStep(client, runtime, input.endpointName, ingestInput.collection ?? 'documents');
 
@@ -171,7 +210,9 @@ async function main(): Promise<void> {
 
     section('InvokeEndpointWithResponseStream');
     process.stdout.write(`  ${opts.prompt}`);
-    const streamed = await streamGenerate(runtime, { endpointName: input.endpointName, inputs: opts.prompt, parameters: params }, (t) => process.stdout.write(t));
+    const streamed = await streamGenerate(runtime, { endpointName: input.endpointName, inputs: opts.prompt, parameters: params }, (t) =>
+      process.stdout.write(t),
+    );
     say(`\n  [${streamed.tokens} tokens, first token after ${streamed.timeToFirstTokenMs} ms, complete after ${streamed.latencyMs} ms]`);
 
     if (opts.batch) await batchStep(client);

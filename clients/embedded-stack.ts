@@ -8,16 +8,16 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadCodecKeyring } from '../common/codec-keys.js';
 import { AesGcmPayloadCodec } from '../common/payload-codec.js';
-import { SEARCH_ATTRIBUTES } from '../common/resource-names';
-import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes';
-import { projectRoot } from '../common/project-paths';
+import { SEARCH_ATTRIBUTES } from '../common/resource-names.js';
+import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes.js';
+import { projectRoot } from '../common/project-paths.js';
 import { localTemporalConnection } from '../common/temporal-connection.js';
 import { findOrStartQdrant, QDRANT_HOW_TO } from '../dev/qdrant-server.js';
-import { temporalCli } from '../dev/tools';
-import { startLocalCloud, type LocalCloud } from '../local/server';
-import { createControlWorker } from '../workers/control';
-import { createRagWorker } from '../workers/rag';
-import { installTemporalLogging, logger } from '../workers/logger';
+import { temporalCli } from '../dev/tools.js';
+import { startLocalCloud, type LocalCloud } from '../local/server.js';
+import { createControlWorker } from '../workers/control.js';
+import { createRagWorker } from '../workers/rag.js';
+import { installTemporalLogging, logger } from '../workers/logger.js';
 import { startCodecServer } from './codec-server.js';
 
 export interface StackOptions {
@@ -86,18 +86,31 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   try {
     const keyring = loadCodecKeyring();
-    const codec = keyring && (await startCodecServer({ codec: new AesGcmPayloadCodec(keyring), auth: 'none', allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`], logger }));
+    const codec =
+      keyring &&
+      (await startCodecServer({
+        codec: new AesGcmPayloadCodec(keyring),
+        auth: 'none',
+        allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+        logger,
+      }));
     if (codec) stops.push(() => codec.close());
     const temporal: ManagedProcess = startProcess(
       temporalCli(),
       [
-        'server', 'start-dev',
-        '--ip', '127.0.0.1',
-        '--port', String(temporalPort),
-        '--ui-port', String(uiPort),
-        '--db-filename', join(stateDir, 'temporal.db'),
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(temporalPort),
+        '--ui-port',
+        String(uiPort),
+        '--db-filename',
+        join(stateDir, 'temporal.db'),
         ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`]),
-        '--log-level', 'warn',
+        '--log-level',
+        'warn',
         // No internet here: don't let the UI try to fetch its news feed.
         '--ui-disable-news-fetch',
         ...(codec ? ['--ui-codec-endpoint', codec.url] : []),
@@ -147,7 +160,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await rag.close();
     });
 
-    return { temporalAddress, webUiUrl: `http://127.0.0.1:${uiPort}`, awsEndpointUrl: cloud.url, stateDir, logsDir, codecServerUrl: codec?.url, qdrant: qdrant && { url: qdrant.url, how: qdrant.how }, stop };
+    return {
+      temporalAddress,
+      webUiUrl: `http://127.0.0.1:${uiPort}`,
+      awsEndpointUrl: cloud.url,
+      stateDir,
+      logsDir,
+      codecServerUrl: codec?.url,
+      qdrant: qdrant && { url: qdrant.url, how: qdrant.how },
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

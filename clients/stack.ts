@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { projectRoot } from '../common/project-paths';
-import { venvBin } from '../dev/tools';
-import { startStack, type StackAddresses } from './embedded-stack';
-import { isRunning } from '../dev/processes';
+import { projectRoot } from '../common/project-paths.js';
+import { venvBin } from '../dev/tools.js';
+import { startStack, type StackAddresses } from './embedded-stack.js';
+import { isRunning } from '../dev/processes.js';
 
 const stateDir = process.env.LLMOPS_STACK_DIR ?? join(projectRoot, '.stack');
 const stackFile = join(stateDir, 'stack.json');

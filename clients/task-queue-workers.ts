@@ -29,7 +29,12 @@ export async function taskQueuePollers(client: Client, taskQueue: string): Promi
 
 /** No worker polled the task queue within the wait: the CLI exits 4 having started nothing. */
 export class NoWorkerError extends Error {
-  constructor(readonly taskQueue: string, readonly namespace: string, readonly address: string, waitedSeconds: number) {
+  constructor(
+    readonly taskQueue: string,
+    readonly namespace: string,
+    readonly address: string,
+    waitedSeconds: number,
+  ) {
     super(
       `No worker is polling task queue '${taskQueue}' (namespace ${namespace} at ${address}); waited ${waitedSeconds}s and started nothing. ` +
         `Start one (npm run stack:up, or npm run worker:${taskQueue === 'rag' ? 'rag' : 'control'}) or point --address/--profile at the Temporal your workers use.`,
@@ -42,7 +47,11 @@ export class NoWorkerError extends Error {
  * Returns once a worker polls `taskQueue`; says so through `print` when none does yet, and throws
  * NoWorkerError after `waitSeconds` without one. A wait of 0 skips the check.
  */
-export async function waitForWorker(client: Client, taskQueue: string, { waitSeconds, address, print }: { waitSeconds: number; address: string; print: (line: string) => void }): Promise<void> {
+export async function waitForWorker(
+  client: Client,
+  taskQueue: string,
+  { waitSeconds, address, print }: { waitSeconds: number; address: string; print: (line: string) => void },
+): Promise<void> {
   if (waitSeconds <= 0) return;
   if ((await taskQueuePollers(client, taskQueue)).length) return;
   print(`No worker is polling task queue '${taskQueue}' yet (namespace ${client.options.namespace} at ${address}); waiting up to ${waitSeconds}s for one…`);

@@ -6,8 +6,14 @@ import { clientTracingInterceptors, setupTracing } from '../common/tracing.js';
 
 /** Temporal did not answer at the configured address: the caller says so (the CLI exits 3). */
 export class TemporalUnreachableError extends Error {
-  constructor(readonly address: string, readonly namespace: string, reason: string) {
-    super(`Cannot reach Temporal at ${address} (namespace ${namespace}): ${reason}. Is the stack up? Try 'npm run stack:up', or check --address/--profile/TEMPORAL_ADDRESS.`);
+  constructor(
+    readonly address: string,
+    readonly namespace: string,
+    reason: string,
+  ) {
+    super(
+      `Cannot reach Temporal at ${address} (namespace ${namespace}): ${reason}. Is the stack up? Try 'npm run stack:up', or check --address/--profile/TEMPORAL_ADDRESS.`,
+    );
     this.name = 'TemporalUnreachableError';
   }
 }

@@ -5,13 +5,13 @@
 // and the RAG service.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import type { DeployEndpointInput, TeardownEndpointInput } from '../common/endpoint-input';
-import type { RagQueryResult, RagQuerySpec } from '../common/rag-input';
-import { deployWorkflowId, inputFingerprint, teardownWorkflowId } from '../common/resource-names';
-import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues';
-import type { DeployEndpointResult } from '../workflows/deploy-endpoint';
-import type { Progress } from '../workflows/progress';
-import type { TeardownEndpointResult } from '../workflows/teardown-endpoint';
+import type { DeployEndpointInput, TeardownEndpointInput } from '../common/endpoint-input.js';
+import type { RagQueryResult, RagQuerySpec } from '../common/rag-input.js';
+import { deployWorkflowId, inputFingerprint, teardownWorkflowId } from '../common/resource-names.js';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues.js';
+import type { DeployEndpointResult } from '../workflows/deploy-endpoint.js';
+import type { Progress } from '../workflows/progress.js';
+import type { TeardownEndpointResult } from '../workflows/teardown-endpoint.js';
 
 export type ProgressLine = (line: string) => void;
 
@@ -47,7 +47,13 @@ export const INPUT_FINGERPRINT_MEMO = 'inputFingerprint';
  * when it was started with the same input; a different input fails clearly instead of silently
  * following a run that does something else.
  */
-export async function startRun(client: Client, workflowType: string, workflowId: string, input: unknown, taskQueue: string = CONTROL_TASK_QUEUE): Promise<WorkflowHandle> {
+export async function startRun(
+  client: Client,
+  workflowType: string,
+  workflowId: string,
+  input: unknown,
+  taskQueue: string = CONTROL_TASK_QUEUE,
+): Promise<WorkflowHandle> {
   const fingerprint = inputFingerprint(input);
   try {
     return await client.workflow.start(workflowType, { taskQueue, workflowId, args: [input], memo: { [INPUT_FINGERPRINT_MEMO]: fingerprint } });
@@ -103,7 +109,10 @@ export interface RagQueryRun {
 }
 
 export class RagQueryTimeoutError extends Error {
-  constructor(readonly workflowId: string, readonly timeoutMs: number) {
+  constructor(
+    readonly workflowId: string,
+    readonly timeoutMs: number,
+  ) {
     super(`ragQuery ${workflowId} did not finish within ${timeoutMs} ms`);
     this.name = 'RagQueryTimeoutError';
   }
@@ -141,13 +150,20 @@ export async function executeRagQuery(
   // Eager start: the server hands the first workflow task back in the start response to the
   // worker of this process (the client must share that worker's NativeConnection), so there is no
   // task-queue match; with every step a local activity, the whole query is that one task.
-  const handle = await client.workflow.start('ragQuery', { taskQueue, workflowId, args: [spec], workflowExecutionTimeout: timeoutMs * 2, requestEagerStart: eagerStart });
+  const handle = await client.workflow.start('ragQuery', {
+    taskQueue,
+    workflowId,
+    args: [spec],
+    workflowExecutionTimeout: timeoutMs * 2,
+    requestEagerStart: eagerStart,
+  });
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RagQueryTimeoutError(workflowId, timeoutMs)), timeoutMs);
     onAbort = () => reject(new RagQueryAbandonedError(workflowId));
-    if (signal?.aborted) onAbort(); // aborted while the start request was in flight
+    if (signal?.aborted)
+      onAbort(); // aborted while the start request was in flight
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {

@@ -1,7 +1,7 @@
 // Inputs of the batch workflows (batchTransform, asyncInvoke). Workflow-safe: no I/O.
 import { z } from 'zod';
-import { containerEnvironmentSchema, endpointNameSchema, INSTANCE_TYPE, modelSchema, SAGEMAKER_NAME } from './endpoint-input';
-import { s3PrefixesOverlap, s3UriSchema } from './s3-uri';
+import { containerEnvironmentSchema, endpointNameSchema, INSTANCE_TYPE, modelSchema, SAGEMAKER_NAME } from './endpoint-input.js';
+import { s3PrefixesOverlap, s3UriSchema } from './s3-uri.js';
 
 const s3Uri = (what: string) => s3UriSchema('bucket/key', what);
 
@@ -32,7 +32,11 @@ export const batchTransformInputSchema = z
     environment: containerEnvironmentSchema.default({}),
     timeouts: z
       .strictObject({
-        jobMinutes: z.number().positive().max(7 * 24 * 60).default(120),
+        jobMinutes: z
+          .number()
+          .positive()
+          .max(7 * 24 * 60)
+          .default(120),
         pollIntervalSeconds: z.number().min(0.1).max(600).default(30),
       })
       .default({ jobMinutes: 120, pollIntervalSeconds: 30 }),
@@ -46,7 +50,8 @@ export const batchTransformInputSchema = z
   // S3 prefixes, not folders: input `s3://b/data` takes `data-out/…` too, and input
   // `s3://b/out/x` takes `out/x….out`. Overlapping prefixes would feed outputs back as inputs.
   .refine((b) => !s3PrefixesOverlap(b.input.s3Uri, b.output.s3Uri), {
-    message: 'must not lie inside input.s3Uri or contain it as S3 prefixes (one may not start with the other: s3://b/data takes data-out/ too), or outputs would become inputs of the next run',
+    message:
+      'must not lie inside input.s3Uri or contain it as S3 prefixes (one may not start with the other: s3://b/data takes data-out/ too), or outputs would become inputs of the next run',
     path: ['output', 's3Uri'],
   });
 
@@ -55,10 +60,17 @@ export const asyncInvokeInputSchema = z.strictObject({
   /** The request body, already uploaded to S3. */
   inputLocation: s3Uri('the request object'),
   contentType: z.string().default('application/json'),
-  inferenceId: z.string().regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters').optional(),
+  inferenceId: z
+    .string()
+    .regex(/^[\x20-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters')
+    .optional(),
   timeouts: z
     .strictObject({
-      resultMinutes: z.number().positive().max(24 * 60).default(15),
+      resultMinutes: z
+        .number()
+        .positive()
+        .max(24 * 60)
+        .default(15),
       pollIntervalSeconds: z.number().min(0.1).max(300).default(5),
     })
     .default({ resultMinutes: 15, pollIntervalSeconds: 5 }),
@@ -67,4 +79,3 @@ export const asyncInvokeInputSchema = z.strictObject({
 export type BatchTransformInput = z.input<typeof batchTransformInputSchema>;
 export type BatchTransformSpec = z.output<typeof batchTransformInputSchema>;
 export type AsyncInvokeInput = z.input<typeof asyncInvokeInputSchema>;
-

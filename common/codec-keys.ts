@@ -38,7 +38,9 @@ function decodeKey({ id, key }: KeyEntry, where: string): [string, Buffer] {
   if (!KEY_ID.test(id)) throw new CodecKeyConfigError(`${where}: the key id must match ${KEY_ID.source} (letters, digits, '.', '_', '-'; at most 64)`);
   const compact = key.trim();
   if (!BASE64.test(compact) || compact.length % 4 !== 0) {
-    throw new CodecKeyConfigError(`${where} (key id '${id}'): the key must be standard base64 of ${KEY_BYTES} random bytes, e.g. from 'openssl rand -base64 32'`);
+    throw new CodecKeyConfigError(
+      `${where} (key id '${id}'): the key must be standard base64 of ${KEY_BYTES} random bytes, e.g. from 'openssl rand -base64 32'`,
+    );
   }
   const bytes = Buffer.from(compact, 'base64');
   if (bytes.length !== KEY_BYTES) {
@@ -66,7 +68,9 @@ function parseKeyFile(path: string): { entries: KeyEntry[]; current?: string } {
   }
   // Like ssh with a private key: a key file others can read (or replace) is not a secret.
   if (mode & 0o077) {
-    throw new CodecKeyConfigError(`${source}: the key file is accessible by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run 'chmod 600 ${path}'`);
+    throw new CodecKeyConfigError(
+      `${source}: the key file is accessible by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run 'chmod 600 ${path}'`,
+    );
   }
   const text = readFileSync(path, 'utf8');
   if (text.trimStart().startsWith('{')) {
@@ -87,7 +91,10 @@ function parseKeyFile(path: string): { entries: KeyEntry[]; current?: string } {
     });
     return { entries, current };
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   return { entries: parseEntries(lines, source, 'line') };
 }
 
@@ -105,7 +112,17 @@ export function loadCodecKeyring(env: NodeJS.ProcessEnv = process.env): CodecKey
   if (chosen && !KEY_ID.test(chosen)) throw new CodecKeyConfigError(`LLMOPS_CODEC_KEY_ID must be a key id matching ${KEY_ID.source}`);
   const source = inline ? 'LLMOPS_CODEC_KEYS' : `LLMOPS_CODEC_KEYS_FILE=${file}`;
   const { entries, current } = inline
-    ? { entries: parseEntries(inline.split(',').map((s) => s.trim()).filter(Boolean), source, 'entry'), current: undefined }
+    ? {
+        entries: parseEntries(
+          inline
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          source,
+          'entry',
+        ),
+        current: undefined,
+      }
     : parseKeyFile(file!);
   if (!entries.length) throw new CodecKeyConfigError(`${source}: lists no keys`);
 

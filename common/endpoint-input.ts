@@ -1,10 +1,10 @@
 // Inputs of the endpoint workflows, validated with zod. This module is imported by workflow
 // code, so it must stay deterministic: no I/O, no clocks, no environment.
 import { z } from 'zod';
-import { exceedsInstance, INSTANCE_TYPES, instanceTypeSize } from './instance-types';
-import { s3UriSchema } from './s3-uri';
-import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes';
-import { checkLeaseTerms, leaseTermsFields } from './lease-terms';
+import { exceedsInstance, INSTANCE_TYPES, instanceTypeSize } from './instance-types.js';
+import { s3UriSchema } from './s3-uri.js';
+import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes.js';
+import { checkLeaseTerms, leaseTermsFields } from './lease-terms.js';
 
 // AWS's pattern for endpoint, config and model names (63 characters at most).
 export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -48,7 +48,10 @@ const secretRefSchema = z
       .refine((id) => SECRET_ARN.test(id) || SECRET_NAME.test(id), 'must be a Secrets Manager secret ARN or name (letters, digits and /_+=.@-)')
       .optional(),
     jsonKey: z.string().min(1, 'must be a non-empty key of the JSON secret').optional(),
-    envVar: z.string().refine((name) => !isForbiddenSecretEnvVar(name), SECRET_ENV_VAR_RULE).optional(),
+    envVar: z
+      .string()
+      .refine((name) => !isForbiddenSecretEnvVar(name), SECRET_ENV_VAR_RULE)
+      .optional(),
   })
   .superRefine((ref, ctx) => {
     if ((ref.secretId === undefined) === (ref.envVar === undefined)) {
@@ -61,7 +64,8 @@ const secretRefSchema = z
 
 export type SecretRef = z.output<typeof secretRefSchema>;
 
-const SECRET_IN_ENVIRONMENT_RULE = 'must not hold a secret literally (keys like HF_TOKEN, *_TOKEN, *SECRET*, *PASSWORD*, and token-shaped values are refused); pass the Hugging Face token by reference in model.hfTokenSecret';
+const SECRET_IN_ENVIRONMENT_RULE =
+  'must not hold a secret literally (keys like HF_TOKEN, *_TOKEN, *SECRET*, *PASSWORD*, and token-shaped values are refused); pass the Hugging Face token by reference in model.hfTokenSecret';
 
 /**
  * A container environment. Whatever is in it is written into workflow history and returned by
@@ -118,7 +122,11 @@ const asyncInferenceSchema = z.strictObject({
 
 const timeoutsSchema = z.strictObject({
   /** Deadline for the endpoint to reach InService; a timeout fails the deploy clearly. */
-  inServiceMinutes: z.number().positive().max(24 * 60).default(30),
+  inServiceMinutes: z
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(30),
   /** Delay between DescribeEndpoint polls (each poll is an activity attempt, not history). */
   pollIntervalSeconds: z.number().min(0.1).max(300).default(15),
 });
@@ -162,7 +170,9 @@ const componentAutoscalingSchema = z
     maxCopies: z.number().int().min(1, 'must be at least 1'),
     /** Target per copy: invocations per minute, or concurrent requests with that metric. */
     targetValue: z.number().positive(),
-    metric: z.enum(['SageMakerInferenceComponentInvocationsPerCopy', 'SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution']).default('SageMakerInferenceComponentInvocationsPerCopy'),
+    metric: z
+      .enum(['SageMakerInferenceComponentInvocationsPerCopy', 'SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution'])
+      .default('SageMakerInferenceComponentInvocationsPerCopy'),
     scaleInCooldownSeconds: z.number().int().min(0).default(300),
     scaleOutCooldownSeconds: z.number().int().min(0).default(60),
   })
@@ -170,7 +180,9 @@ const componentAutoscalingSchema = z
 
 /** UpdateInferenceComponent's DeploymentConfig, for a component whose spec changed. */
 const rollingUpdateSchema = z.strictObject({
-  maximumBatchSize: z.strictObject({ type: z.enum(['COPY_COUNT', 'CAPACITY_PERCENT']), value: z.number().int().min(1) }).default({ type: 'COPY_COUNT', value: 1 }),
+  maximumBatchSize: z
+    .strictObject({ type: z.enum(['COPY_COUNT', 'CAPACITY_PERCENT']), value: z.number().int().min(1) })
+    .default({ type: 'COPY_COUNT', value: 1 }),
   waitIntervalInSeconds: z.number().int().min(0).max(3600).default(60),
   maximumExecutionTimeoutInSeconds: z.number().int().min(600).max(28800).optional(),
   rollbackMaximumBatchSize: z.strictObject({ type: z.enum(['COPY_COUNT', 'CAPACITY_PERCENT']), value: z.number().int().min(1) }).optional(),
@@ -212,7 +224,10 @@ export const inferenceComponentsEndpointInputSchema = z
       routingStrategy: z.enum(['LEAST_OUTSTANDING_REQUESTS', 'RANDOM']).default('LEAST_OUTSTANDING_REQUESTS'),
       managedInstanceScaling: z
         .strictObject({ minInstanceCount: z.number().int().min(0, 'must be at least 0'), maxInstanceCount: z.number().int().min(1, 'must be at least 1') })
-        .refine((m) => m.minInstanceCount <= m.maxInstanceCount, { message: 'minInstanceCount must be less than or equal to maxInstanceCount', path: ['minInstanceCount'] })
+        .refine((m) => m.minInstanceCount <= m.maxInstanceCount, {
+          message: 'minInstanceCount must be less than or equal to maxInstanceCount',
+          path: ['minInstanceCount'],
+        })
         .optional(),
     }),
     /** The endpoint config's execution role (AWS requires it there for ICs); default: the ensured role. */
@@ -226,7 +241,11 @@ export const inferenceComponentsEndpointInputSchema = z
   .superRefine((d, ctx) => {
     const instance = instanceTypeSize(d.variant.instanceType);
     if (!instance) {
-      ctx.addIssue({ code: 'custom', path: ['variant', 'instanceType'], message: `is not in the instance-type table (${Object.keys(INSTANCE_TYPES).join(', ')}), so component requirements cannot be checked` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['variant', 'instanceType'],
+        message: `is not in the instance-type table (${Object.keys(INSTANCE_TYPES).join(', ')}), so component requirements cannot be checked`,
+      });
     }
     const seen = new Set<string>();
     d.components.forEach((c, i) => {
@@ -234,12 +253,19 @@ export const inferenceComponentsEndpointInputSchema = z
       if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: at('name'), message: `repeats component name ${c.name}; names must be unique` });
       seen.add(c.name);
       const scaleToZero = c.autoscaling?.minCopies === 0;
-      if (c.copyCount < 1 && !scaleToZero) ctx.addIssue({ code: 'custom', path: at('copyCount'), message: 'must be at least 1 (0 only with autoscaling.minCopies 0, scale to zero)' });
+      if (c.copyCount < 1 && !scaleToZero)
+        ctx.addIssue({ code: 'custom', path: at('copyCount'), message: 'must be at least 1 (0 only with autoscaling.minCopies 0, scale to zero)' });
       if (c.autoscaling && (c.copyCount < c.autoscaling.minCopies || c.copyCount > c.autoscaling.maxCopies)) {
         ctx.addIssue({ code: 'custom', path: at('copyCount'), message: 'must lie between autoscaling.minCopies and autoscaling.maxCopies' });
       }
-      const { numberOfCpuCoresRequired: cpus, numberOfAcceleratorDevicesRequired: accelerators, minMemoryRequiredInMb: minMemory, maxMemoryRequiredInMb: maxMemory } = c.compute;
-      if (maxMemory !== undefined && maxMemory < minMemory) ctx.addIssue({ code: 'custom', path: at('compute', 'maxMemoryRequiredInMb'), message: 'must be at least minMemoryRequiredInMb' });
+      const {
+        numberOfCpuCoresRequired: cpus,
+        numberOfAcceleratorDevicesRequired: accelerators,
+        minMemoryRequiredInMb: minMemory,
+        maxMemoryRequiredInMb: maxMemory,
+      } = c.compute;
+      if (maxMemory !== undefined && maxMemory < minMemory)
+        ctx.addIssue({ code: 'custom', path: at('compute', 'maxMemoryRequiredInMb'), message: 'must be at least minMemoryRequiredInMb' });
       if (!instance) return;
       const over = exceedsInstance({ cpus: cpus ?? 0, acceleratorDevices: accelerators ?? 0, memoryMiB: minMemory }, instance);
       if (over) ctx.addIssue({ code: 'custom', path: at('compute'), message: `must fit one ${d.variant.instanceType} instance: a copy asks for ${over}` });
@@ -261,7 +287,11 @@ export const teardownEndpointInputSchema = z.strictObject({
   force: z.boolean().default(false),
   timeouts: z
     .strictObject({
-      deletedMinutes: z.number().positive().max(24 * 60).default(30),
+      deletedMinutes: z
+        .number()
+        .positive()
+        .max(24 * 60)
+        .default(30),
       pollIntervalSeconds: z.number().min(0.1).max(300).default(10),
     })
     .default({ deletedMinutes: 30, pollIntervalSeconds: 10 }),

@@ -30,4 +30,3 @@ export function trustsSageMaker(policyDocument: string | undefined): boolean {
     return asList(s.Principal.Service).includes(SAGEMAKER_PRINCIPAL) || asList(s.Principal.AWS).includes('*');
   });
 }
-

@@ -2,8 +2,8 @@
 // in one shape shared by the workflow, which decides create/update/copy-count-only by comparing
 // it with what exists, and the activities, which translate it to AWS's Specification and notice
 // an update SageMaker rolled back. Workflow-safe: no I/O.
-import type { ComponentSpec } from './endpoint-input';
-import { inputFingerprint } from './resource-names';
+import type { ComponentSpec } from './endpoint-input.js';
+import { inputFingerprint } from './resource-names.js';
 
 export interface ComponentSpecShape {
   modelName: string;

@@ -4,7 +4,10 @@ import type { z } from 'zod';
 
 /** Thrown for bad input; the message lists every problem as `field: rule`. */
 export class InvalidInputError extends Error {
-  constructor(readonly workflowType: string, readonly problems: string[]) {
+  constructor(
+    readonly workflowType: string,
+    readonly problems: string[],
+  ) {
     super(`Invalid ${workflowType} input: ${problems.join('; ')}`);
     this.name = 'InvalidInputError';
   }

@@ -17,7 +17,10 @@ export const MAX_LEASE_HOURS = 24 * 366;
 export const leaseTermsFields = {
   idle: z
     .strictObject({
-      afterMinutes: z.number().min(MIN_IDLE_MINUTES, `must be at least ${MIN_IDLE_MINUTES} (CloudWatch metrics arrive minutes late)`).max(MAX_LEASE_HOURS * 60, `must be at most ${MAX_LEASE_HOURS * 60}`),
+      afterMinutes: z
+        .number()
+        .min(MIN_IDLE_MINUTES, `must be at least ${MIN_IDLE_MINUTES} (CloudWatch metrics arrive minutes late)`)
+        .max(MAX_LEASE_HOURS * 60, `must be at most ${MAX_LEASE_HOURS * 60}`),
       action: actionSchema,
     })
     .optional(),
@@ -30,7 +33,11 @@ export const leaseTermsFields = {
   /** How long before acting the lease warns (state `warning`); default the smaller of 10% of the window and 15 minutes. */
   warnMinutesBefore: z.number().min(0, 'must be 0 or more').optional(),
   /** How often the metric is read; default 5 minutes (a fifth of a shorter idle window); at most a day. */
-  checkIntervalMinutes: z.number().min(1, 'must be at least 1 (the metric period)').max(24 * 60, 'must be at most 1440 (a day)').optional(),
+  checkIntervalMinutes: z
+    .number()
+    .min(1, 'must be at least 1 (the metric period)')
+    .max(24 * 60, 'must be at most 1440 (a day)')
+    .optional(),
 };
 
 type TermsDraft = { idle?: { afterMinutes: number }; ttl?: { hours: number }; warnMinutesBefore?: number; checkIntervalMinutes?: number };
@@ -63,4 +70,3 @@ export function leaseTiming(terms: LeaseTerms): { warnMs: number; checkIntervalM
   const checkMinutes = terms.checkIntervalMinutes ?? Math.min(5, (terms.idle?.afterMinutes ?? Infinity) / 5);
   return { warnMs: warnMinutes * 60_000, checkIntervalMs: Math.max(1, checkMinutes) * 60_000 };
 }
-

@@ -2,7 +2,7 @@
 // the Hugging Face token (resolved on the worker, never the token). The deploy and batch workflows both build
 // it from the same model input, so it is derived once here. Workflow-safe: no I/O.
 import type { z } from 'zod';
-import type { modelSchema, SecretRef } from './endpoint-input';
+import type { modelSchema, SecretRef } from './endpoint-input.js';
 
 export type ModelSpec = z.output<typeof modelSchema>;
 

@@ -66,7 +66,9 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       try {
         plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
       } catch {
-        throw new ValueError(`Encrypted payload ${i} failed authentication with key id '${keyId}': the key under that id differs from the one that encrypted it, or the payload was altered`);
+        throw new ValueError(
+          `Encrypted payload ${i} failed authentication with key id '${keyId}': the key under that id differs from the one that encrypted it, or the payload was altered`,
+        );
       }
       return ProtoPayload.decode(plain);
     });

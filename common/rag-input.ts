@@ -1,7 +1,7 @@
 // Inputs and results of the RAG workflows (ingestDocuments, ragQuery). Workflow-safe: no I/O.
 import { z } from 'zod';
-import { endpointNameSchema } from './endpoint-input';
-import { s3UriSchema } from './s3-uri';
+import { endpointNameSchema } from './endpoint-input.js';
+import { s3UriSchema } from './s3-uri.js';
 
 const COLLECTION = /^[A-Za-z0-9_-]{1,64}$/;
 const collectionSchema = z.string().regex(COLLECTION, 'must be 1-64 letters, digits, _ or -').default('documents');

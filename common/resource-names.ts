@@ -2,8 +2,8 @@
 // config, so a re-run finds what an earlier run created instead of duplicating it, and a
 // changed model or variant gets a new config name, which is what a blue/green update needs.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { DeploySpec, InferenceComponentsDeploySpec } from './endpoint-input';
-import type { ModelSpec } from './model-container';
+import type { DeploySpec, InferenceComponentsDeploySpec } from './endpoint-input.js';
+import type { ModelSpec } from './model-container.js';
 
 /** FNV-1a, 32 bit: tiny, pure and stable across runtimes (workflow code may not use crypto). */
 function fnv1a(text: string): string {
@@ -69,14 +69,12 @@ export const inputFingerprint = (input: unknown): string => fnv1a(canonical(inpu
 export const DEFAULT_EXECUTION_ROLE_NAME = 'LlmOpsSageMakerExecutionRole';
 
 /** Application Auto Scaling's id for a production variant. */
-export const variantResourceId = (endpointName: string, variantName: string) =>
-  `endpoint/${endpointName}/variant/${variantName}`;
+export const variantResourceId = (endpointName: string, variantName: string) => `endpoint/${endpointName}/variant/${variantName}`;
 
 /** Application Auto Scaling's id for an inference component. */
 export const inferenceComponentResourceId = (componentName: string) => `inference-component/${componentName}`;
 
-export const scalingPolicyName = (endpointName: string, variantName: string) =>
-  `${endpointName}-${variantName}-invocations-per-instance`;
+export const scalingPolicyName = (endpointName: string, variantName: string) => `${endpointName}-${variantName}-invocations-per-instance`;
 
 /** Tags put on every resource a deploy creates, so teardown and compensation can find them. */
 export const TAG_ENDPOINT = 'llmops:endpoint-name';

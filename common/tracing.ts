@@ -105,7 +105,15 @@ export function traceAwsSdkCalls<C extends object>(client: C): C {
       const region = typeof sdk.config.region === 'function' ? await (sdk.config.region as () => Promise<string>)().catch(() => undefined) : sdk.config.region;
       return awsTracer.startActiveSpan(
         `${service}.${method}`,
-        { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'aws-api', 'rpc.service': service, 'rpc.method': method, ...(typeof region === 'string' ? { 'cloud.region': region } : {}) } },
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'rpc.system': 'aws-api',
+            'rpc.service': service,
+            'rpc.method': method,
+            ...(typeof region === 'string' ? { 'cloud.region': region } : {}),
+          },
+        },
         async (span) => {
           const record = (meta: SdkMetadata['$metadata']) => {
             if (meta?.httpStatusCode) span.setAttribute('http.status_code', meta.httpStatusCode);

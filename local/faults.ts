@@ -72,13 +72,22 @@ export function parseRequestFaults(spec: string, what = 'LOCAL_CLOUD_FAULTS'): R
     return checked(requestFaultsSchema, what, json);
   }
   const raw: Record<string, unknown> = {};
-  for (const segment of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const segment of text
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const list = /^(services|operations)=(.*)$/.exec(segment);
     if (list) {
-      raw[list[1]] = list[2].split(',').map((s) => s.trim()).filter(Boolean);
+      raw[list[1]] = list[2]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       continue;
     }
-    for (const pair of segment.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const pair of segment
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [key, value, extra] = pair.split('=');
       if (value === undefined || extra !== undefined) throw new FaultConfigError(`${what}: "${pair}" is not key=value`);
       raw[key] = Number.isNaN(Number(value)) ? value : Number(value);
@@ -98,7 +107,13 @@ export function parseEndpointFaults(spec: string, what = 'LOCAL_CLOUD_ENDPOINT_F
       throw new FaultConfigError(`${what} is not valid JSON: ${(err as Error).message}`);
     }
   }
-  const raw = Object.fromEntries(text.split(',').map((s) => s.trim()).filter(Boolean).map((pair) => pair.split('=')));
+  const raw = Object.fromEntries(
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((pair) => pair.split('=')),
+  );
   return checked(endpointFaultsSchema, what, raw);
 }
 
@@ -213,8 +228,7 @@ export class FaultInjector {
 
   /** GET: the current settings and counts. POST: replaces the request faults and/or endpoint faults given. */
   private async admin(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const reply = (status: number, body: unknown) =>
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    const reply = (status: number, body: unknown) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     if (!isLoopback(req.socket.remoteAddress)) return void reply(403, { message: `${ADMIN_PATH} answers loopback clients only` });
     if (req.method === 'POST') {
       try {

@@ -31,9 +31,21 @@ const program = new Command()
   .option('--port <port>', 'port to listen on (0 = any free port)', portNumber, 4566)
   .option('--host <address>', 'address to bind (loopback by default; 0.0.0.0 only inside a container)', '127.0.0.1')
   .option('--state-dir <dir>', 'where resources, the moto journal and logs are kept across restarts', '.local-cloud')
-  .option('--faults <spec>', 'inject faults (default $LOCAL_CLOUD_FAULTS), e.g. "throttle=0.2,5xx=0.05,latencyMs=50,drop=0.01;services=sagemaker,s3"', flag(parseRequestFaults, '--faults'))
-  .option('--rate-limit <per-second>', 'throttle each account and operation above this rate (default $LOCAL_CLOUD_RATE_LIMIT; unlimited)', flag(parseRateLimit, '--rate-limit'))
-  .option('--endpoint-faults <spec>', 'per-endpoint faults (default $LOCAL_CLOUD_ENDPOINT_FAULTS), e.g. "my-ep=fail-health-check,other=crash-after-start"', flag(parseEndpointFaults, '--endpoint-faults'))
+  .option(
+    '--faults <spec>',
+    'inject faults (default $LOCAL_CLOUD_FAULTS), e.g. "throttle=0.2,5xx=0.05,latencyMs=50,drop=0.01;services=sagemaker,s3"',
+    flag(parseRequestFaults, '--faults'),
+  )
+  .option(
+    '--rate-limit <per-second>',
+    'throttle each account and operation above this rate (default $LOCAL_CLOUD_RATE_LIMIT; unlimited)',
+    flag(parseRateLimit, '--rate-limit'),
+  )
+  .option(
+    '--endpoint-faults <spec>',
+    'per-endpoint faults (default $LOCAL_CLOUD_ENDPOINT_FAULTS), e.g. "my-ep=fail-health-check,other=crash-after-start"',
+    flag(parseEndpointFaults, '--endpoint-faults'),
+  )
   .parse();
 
 const { port, host, stateDir, ...flags } = program.opts<{

@@ -103,9 +103,7 @@ class MotoJournal {
       } catch (err) {
         const last = lines.slice(index + 1).every((rest) => rest === '');
         if (!last) {
-          throw new Error(
-            `${this.file} line ${index + 1} is not a journal entry (${(err as Error).message}); move the file away to start with an empty moto`,
-          );
+          throw new Error(`${this.file} line ${index + 1} is not a journal entry (${(err as Error).message}); move the file away to start with an empty moto`);
         }
         this.log.warn({ file: this.file, line: index + 1 }, 'dropping the torn last line of the moto journal (an append was cut short)');
         this.fs.truncateSync(this.file, goodLength);
@@ -118,13 +116,10 @@ class MotoJournal {
 function send(port: number, agent: Agent, entry: JournalEntry): Promise<number> {
   return new Promise((resolve, reject) => {
     const body = Buffer.from(entry.body, 'base64');
-    const req = request(
-      { host: '127.0.0.1', port, agent, method: entry.method, path: entry.path, headers: forwardableHeaders(entry.headers) },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
+    const req = request({ host: '127.0.0.1', port, agent, method: entry.method, path: entry.path, headers: forwardableHeaders(entry.headers) }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
     req.on('error', reject);
     req.end(body);
   });
@@ -170,55 +165,52 @@ export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MA
     // Only requests that may change state need their body kept for the journal.
     const keepBody = method !== 'GET' && method !== 'HEAD';
     const chunks: Buffer[] = [];
-    const upstream = request(
-      { host: '127.0.0.1', port, agent, method, path, headers: forwardableHeaders(req.headers) },
-      (answer) => {
-        const { connection: _c, 'keep-alive': _k, ...headers } = answer.headers;
-        const amzTarget = req.headers['x-amz-target'] as string | undefined;
-        if ((answer.statusCode ?? 0) >= 400 && amzTarget) {
-          // Error bodies are small: buffer them so moto's deviations from AWS can be corrected.
-          const parts: Buffer[] = [];
-          answer.on('data', (c: Buffer) => parts.push(c));
-          answer.on('end', () => {
-            const original = Buffer.concat(parts).toString('utf8');
-            const corrected = correctMotoError(amzTarget, answer.statusCode!, original);
-            const body = corrected ?? original;
-            const { 'content-length': _len, ...rest } = headers;
-            const type = corrected ? { 'x-amzn-errortype': JSON.parse(corrected).__type } : {};
-            res.writeHead(answer.statusCode!, answer.statusMessage, { ...rest, ...type, 'content-length': Buffer.byteLength(body) }).end(body);
-          });
-          return;
-        }
-        const status = answer.statusCode ?? 502;
-        if (path.startsWith('/moto-api/reset') && status < 300) journal.clear();
-        // The request body is fully sent by the time moto answers, so it is known here.
-        const body = Buffer.concat(chunks);
-        if (status >= 300 || !changesState(method, path, req.headers, body)) {
-          res.writeHead(status, answer.statusMessage, headers);
-          answer.pipe(res);
-          return;
-        }
-        // A change is acknowledged only once it is journalled: the answer (small for writes)
-        // waits for the append, and an append that fails (full disk) fails the request with a
-        // 5xx instead of the process. moto has applied the change; see docs/local-cloud.md.
+    const upstream = request({ host: '127.0.0.1', port, agent, method, path, headers: forwardableHeaders(req.headers) }, (answer) => {
+      const { connection: _c, 'keep-alive': _k, ...headers } = answer.headers;
+      const amzTarget = req.headers['x-amz-target'] as string | undefined;
+      if ((answer.statusCode ?? 0) >= 400 && amzTarget) {
+        // Error bodies are small: buffer them so moto's deviations from AWS can be corrected.
         const parts: Buffer[] = [];
         answer.on('data', (c: Buffer) => parts.push(c));
         answer.on('end', () => {
-          try {
-            journal.append({ method, path, headers: req.headers, body: body.toString('base64') });
-          } catch (err) {
-            log.error({ err, method, path }, 'could not journal a moto change');
-            sendWireError(req, res, serviceOf(req), {
-              code: 'InternalFailure',
-              message: `The local cloud could not record this change: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-              status: 500,
-            });
-            return;
-          }
-          res.writeHead(status, answer.statusMessage, headers).end(Buffer.concat(parts));
+          const original = Buffer.concat(parts).toString('utf8');
+          const corrected = correctMotoError(amzTarget, answer.statusCode!, original);
+          const body = corrected ?? original;
+          const { 'content-length': _len, ...rest } = headers;
+          const type = corrected ? { 'x-amzn-errortype': JSON.parse(corrected).__type } : {};
+          res.writeHead(answer.statusCode!, answer.statusMessage, { ...rest, ...type, 'content-length': Buffer.byteLength(body) }).end(body);
         });
-      },
-    );
+        return;
+      }
+      const status = answer.statusCode ?? 502;
+      if (path.startsWith('/moto-api/reset') && status < 300) journal.clear();
+      // The request body is fully sent by the time moto answers, so it is known here.
+      const body = Buffer.concat(chunks);
+      if (status >= 300 || !changesState(method, path, req.headers, body)) {
+        res.writeHead(status, answer.statusMessage, headers);
+        answer.pipe(res);
+        return;
+      }
+      // A change is acknowledged only once it is journalled: the answer (small for writes)
+      // waits for the append, and an append that fails (full disk) fails the request with a
+      // 5xx instead of the process. moto has applied the change; see docs/local-cloud.md.
+      const parts: Buffer[] = [];
+      answer.on('data', (c: Buffer) => parts.push(c));
+      answer.on('end', () => {
+        try {
+          journal.append({ method, path, headers: req.headers, body: body.toString('base64') });
+        } catch (err) {
+          log.error({ err, method, path }, 'could not journal a moto change');
+          sendWireError(req, res, serviceOf(req), {
+            code: 'InternalFailure',
+            message: `The local cloud could not record this change: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+            status: 500,
+          });
+          return;
+        }
+        res.writeHead(status, answer.statusMessage, headers).end(Buffer.concat(parts));
+      });
+    });
     upstream.on('error', (err) => {
       if (err instanceof BodyTooLargeError) return; // answered with a 413 already
       log.error({ err, method, path }, 'forwarding to moto failed');

@@ -185,13 +185,7 @@ export function guardRequest(req: IncomingMessage, res: ServerResponse, kind: Re
   const limit = bodyLimit(kind);
   if (Number.isFinite(declared) && declared > limit) {
     if (kind === 'runtime') {
-      return refuse(
-        res,
-        kind,
-        413,
-        'ValidationError',
-        invocationTooLargeMessage(limit),
-      );
+      return refuse(res, kind, 413, 'ValidationError', invocationTooLargeMessage(limit));
     }
     if (kind === 's3') {
       return refuse(res, kind, 400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size (${limit} bytes).`);

@@ -5,16 +5,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /** The services the local cloud answers for, by the names AWS's SDKs give their clients. */
-export const SERVICES = [
-  'sagemaker',
-  'sagemaker-runtime',
-  's3',
-  'iam',
-  'sts',
-  'application-autoscaling',
-  'cloudwatch',
-  'secretsmanager',
-] as const;
+export const SERVICES = ['sagemaker', 'sagemaker-runtime', 's3', 'iam', 'sts', 'application-autoscaling', 'cloudwatch', 'secretsmanager'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** SigV4's credential scope: `Credential=AKID/20240101/us-east-1/sagemaker/aws4_request`. */

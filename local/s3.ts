@@ -3,13 +3,7 @@
 // cloud's own URL like any client's: moto keeps state in memory only, and only requests that
 // pass through the local cloud are journalled (local/moto.ts), so outputs written here survive a
 // restart like objects a client put.
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 
 /** The access key the local cloud's own S3 calls sign with, by which faults.ts tells them from clients'. */
@@ -60,9 +54,7 @@ export async function listObjects(s3: S3Client, { bucket, key: prefix }: S3Locat
   const objects: S3ObjectSummary[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: Math.min(1000, limit) }),
-    );
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: Math.min(1000, limit) }));
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined || (o.Key.endsWith('/') && !o.Size)) continue;
       objects.push({ key: o.Key, size: o.Size ?? 0 });
@@ -82,13 +74,7 @@ export function maybeGunzip(bytes: Buffer, compression: string | undefined): Buf
   return compression === 'Gzip' ? gunzipSync(bytes) : bytes;
 }
 
-export async function putObject(
-  s3: S3Client,
-  { bucket, key }: S3Location,
-  body: Buffer | string,
-  contentType?: string,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function putObject(s3: S3Client, { bucket, key }: S3Location, body: Buffer | string, contentType?: string, signal?: AbortSignal): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), { abortSignal: signal });
 }
 

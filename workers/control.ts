@@ -5,13 +5,13 @@
 // crash then polls within seconds instead of spending half a minute bundling on a small machine.
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import { createActivities } from '../activities';
-import { createAwsClients, type AwsClientOptions } from '../activities/aws-clients';
-import { CONTROL_TASK_QUEUE } from '../common/task-queues';
-import { temporalAddress } from '../common/temporal-connection';
+import { createActivities } from '../activities/index.js';
+import { createAwsClients, type AwsClientOptions } from '../activities/aws-clients.js';
+import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
+import { temporalAddress } from '../common/temporal-connection.js';
 import { activeTracing } from '../common/tracing.js';
-import { logger } from './logger';
-import { workerBase, type WorkerConnectionOptions } from './worker-base';
+import { logger } from './logger.js';
+import { workerBase, type WorkerConnectionOptions } from './worker-base.js';
 
 export interface ControlWorkerOptions extends WorkerConnectionOptions {
   aws?: AwsClientOptions;

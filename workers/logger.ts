@@ -6,20 +6,32 @@ import { scrubSecrets } from '../activities/secret-registry.js';
 import { workerMetricsOptions } from './telemetry.js';
 
 // Logs go to stderr so stdout stays clean for results (JSON from the CLI, the demo's report).
-export const logger = pino({
-  level: process.env.LLMOPS_LOG_LEVEL ?? 'info',
-  base: { pid: process.pid },
-  // The Temporal SDK passes failures as `error`; without this pino would write them as `{}`.
-  serializers: { error: pino.stdSerializers.err },
-  // Secrets must never reach logs, even when an SDK error echoes a request: fields that hold
-  // one by name are censored, and the finished line loses every value resolved as a secret
-  // (wherever it sits: an error message, a stack, a serialized request).
-  redact: {
-    paths: ['*.HF_TOKEN', '*.*.HF_TOKEN', '*.HUGGING_FACE_HUB_TOKEN', '*.*.HUGGING_FACE_HUB_TOKEN', '*.SecretString', '*.*.SecretString', '*.authorization', '*.Authorization'],
-    censor: '[redacted]',
+export const logger = pino(
+  {
+    level: process.env.LLMOPS_LOG_LEVEL ?? 'info',
+    base: { pid: process.pid },
+    // The Temporal SDK passes failures as `error`; without this pino would write them as `{}`.
+    serializers: { error: pino.stdSerializers.err },
+    // Secrets must never reach logs, even when an SDK error echoes a request: fields that hold
+    // one by name are censored, and the finished line loses every value resolved as a secret
+    // (wherever it sits: an error message, a stack, a serialized request).
+    redact: {
+      paths: [
+        '*.HF_TOKEN',
+        '*.*.HF_TOKEN',
+        '*.HUGGING_FACE_HUB_TOKEN',
+        '*.*.HUGGING_FACE_HUB_TOKEN',
+        '*.SecretString',
+        '*.*.SecretString',
+        '*.authorization',
+        '*.Authorization',
+      ],
+      censor: '[redacted]',
+    },
+    hooks: { streamWrite: scrubSecrets },
   },
-  hooks: { streamWrite: scrubSecrets },
-}, pino.destination(2));
+  pino.destination(2),
+);
 
 let installed = false;
 /** Routes the Temporal SDK's logs into pino, and its metrics to Prometheus when configured (telemetry.ts), once per process. */

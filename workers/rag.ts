@@ -4,16 +4,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import type { AwsClientOptions } from '../activities/aws-clients';
-import { DenseEmbedder } from '../activities/embeddings/dense';
-import { createRagActivities } from '../activities/rag';
-import { openVectorStore, type OpenVectorStoreOptions } from '../activities/vector-store/select';
-import type { VectorStore } from '../activities/vector-store/types';
-import { RAG_TASK_QUEUE } from '../common/task-queues';
+import type { AwsClientOptions } from '../activities/aws-clients.js';
+import { DenseEmbedder } from '../activities/embeddings/dense.js';
+import { createRagActivities } from '../activities/rag.js';
+import { openVectorStore, type OpenVectorStoreOptions } from '../activities/vector-store/select.js';
+import type { VectorStore } from '../activities/vector-store/types.js';
+import { RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { activeTracing, traceAwsSdkCalls } from '../common/tracing.js';
-import { temporalAddress } from '../common/temporal-connection';
-import { logger } from './logger';
-import { workerBase, type WorkerConnectionOptions } from './worker-base';
+import { temporalAddress } from '../common/temporal-connection.js';
+import { logger } from './logger.js';
+import { workerBase, type WorkerConnectionOptions } from './worker-base.js';
 
 export interface RagWorkerOptions extends WorkerConnectionOptions {
   aws?: AwsClientOptions;

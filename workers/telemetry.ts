@@ -6,7 +6,11 @@
 // Metrics are off by default: LLMOPS_WORKER_METRICS_PORT=9464 serves them at
 // http://127.0.0.1:9464/metrics (LLMOPS_WORKER_METRICS_HOST=0.0.0.0 for a container). Off rather
 // than on a default port, because two workers on one machine would fight over it.
-import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/worker/index.js';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  makeWorkflowExporter,
+} from '@temporalio/interceptors-opentelemetry/lib/worker/index.js';
 import type { MetricsExporterConfig, WorkerOptions } from '@temporalio/worker';
 import { createRequire } from 'node:module';
 import { setupTracing } from '../common/tracing.js';
@@ -16,7 +20,8 @@ export function workerMetricsOptions(env: NodeJS.ProcessEnv = process.env): Metr
   const port = env.LLMOPS_WORKER_METRICS_PORT?.trim();
   if (!port) return undefined;
   const n = Number(port);
-  if (!/^\d+$/.test(port) || n < 1 || n > 65535) throw new Error(`LLMOPS_WORKER_METRICS_PORT: must be a port number from 1 to 65535 (got ${JSON.stringify(port)})`);
+  if (!/^\d+$/.test(port) || n < 1 || n > 65535)
+    throw new Error(`LLMOPS_WORKER_METRICS_PORT: must be a port number from 1 to 65535 (got ${JSON.stringify(port)})`);
   const host = env.LLMOPS_WORKER_METRICS_HOST?.trim() || '127.0.0.1';
   return { prometheus: { bindAddress: `${host.includes(':') ? `[${host}]` : host}:${n}` } };
 }

@@ -13,8 +13,8 @@
 // (WAIT_CANCELLATION_COMPLETED): a create still in flight when the run is cancelled has either
 // happened or not by the time compensation looks, so nothing is created behind its back.
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { RagActivities } from '../activities/rag';
+import type { Activities } from '../activities/index.js';
+import type { RagActivities } from '../activities/rag.js';
 
 // Errors that no retry fixes; the activities also mark them non-retryable, this is a backstop.
 const NON_RETRYABLE = [
@@ -82,7 +82,12 @@ export function compensationActivities(opts: { pollIntervalMs: number; deadlineM
   return proxyActivities<Activities>({
     startToCloseTimeout: QUICK_CALL_TIMEOUT,
     scheduleToCloseTimeout: opts.deadlineMs ?? COMPENSATION_DEADLINE_MS,
-    retry: { initialInterval: opts.pollIntervalMs, backoffCoefficient: 1.5, maximumInterval: Math.max(opts.pollIntervalMs, 30_000), nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: opts.pollIntervalMs,
+      backoffCoefficient: 1.5,
+      maximumInterval: Math.max(opts.pollIntervalMs, 30_000),
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 }
@@ -92,7 +97,12 @@ export function invocationActivities(): Activities {
   return proxyActivities<Activities>({
     startToCloseTimeout: '70 seconds',
     heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: [...NON_RETRYABLE, 'ModelError', 'UnexpectedModelResponse'] },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumAttempts: 4,
+      nonRetryableErrorTypes: [...NON_RETRYABLE, 'ModelError', 'UnexpectedModelResponse'],
+    },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 }
@@ -125,7 +135,12 @@ export function ragLocalActivities(): RagActivities {
 export function generationLocalActivities(): RagActivities {
   return proxyLocalActivities<RagActivities>({
     startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'] },
+    retry: {
+      initialInterval: '500ms',
+      backoffCoefficient: 2,
+      maximumAttempts: 4,
+      nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'],
+    },
   });
 }
 
@@ -135,6 +150,11 @@ export function generationActivities(): RagActivities {
     startToCloseTimeout: '2 minutes',
     // generate heartbeats every second while the endpoint works; a lost worker shows in 10 s.
     heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'] },
+    retry: {
+      initialInterval: '500ms',
+      backoffCoefficient: 2,
+      maximumAttempts: 4,
+      nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'],
+    },
   });
 }

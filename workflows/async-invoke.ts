@@ -2,11 +2,11 @@
 // request body is already in S3; the answer is the output object SageMaker writes, or the
 // failure object, whichever appears first, within the deadline.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { asyncInvokeInputSchema, type AsyncInvokeInput } from '../common/batch-input';
-import { controlPlaneActivities, pollingActivities } from './activity-proxies';
-import { isDeadline, reasonOf } from './failures';
-import { ProgressTracker } from './progress';
-import { tagWithEndpointName, validateInput } from './workflow-input';
+import { asyncInvokeInputSchema, type AsyncInvokeInput } from '../common/batch-input.js';
+import { controlPlaneActivities, pollingActivities } from './activity-proxies.js';
+import { isDeadline, reasonOf } from './failures.js';
+import { ProgressTracker } from './progress.js';
+import { tagWithEndpointName, validateInput } from './workflow-input.js';
 
 export interface AsyncInvokeResult {
   inferenceId: string;
@@ -23,7 +23,12 @@ export async function asyncInvoke(rawInput: AsyncInvokeInput): Promise<AsyncInvo
   const controlPlane = controlPlaneActivities();
   try {
     const request = await progress.step('invokeEndpointAsync', () =>
-      controlPlane.invokeEndpointAsync({ endpointName: spec.endpointName, inputLocation: spec.inputLocation, contentType: spec.contentType, inferenceId: spec.inferenceId }),
+      controlPlane.invokeEndpointAsync({
+        endpointName: spec.endpointName,
+        inputLocation: spec.inputLocation,
+        contentType: spec.contentType,
+        inferenceId: spec.inferenceId,
+      }),
     );
     progress.resource('inferenceId', request.inferenceId);
     progress.resource('outputLocation', request.outputLocation);
@@ -34,7 +39,9 @@ export async function asyncInvoke(rawInput: AsyncInvokeInput): Promise<AsyncInvo
     });
     let result;
     try {
-      result = await progress.step('waitForResult', () => waitForResult.awaitAsyncResult({ outputLocation: request.outputLocation, failureLocation: request.failureLocation }));
+      result = await progress.step('waitForResult', () =>
+        waitForResult.awaitAsyncResult({ outputLocation: request.outputLocation, failureLocation: request.failureLocation }),
+      );
     } catch (err) {
       if (!isDeadline(err)) throw err;
       throw ApplicationFailure.nonRetryable(`No result at ${request.outputLocation} within ${spec.timeouts.resultMinutes} minutes`, 'DeadlineExceeded');
@@ -43,6 +50,10 @@ export async function asyncInvoke(rawInput: AsyncInvokeInput): Promise<AsyncInvo
     return { inferenceId: request.inferenceId, outputLocation: request.outputLocation, ...result, timings: progress.timings() };
   } catch (err) {
     progress.finish('failed', reasonOf(err));
-    throw ApplicationFailure.create({ message: `Async inference on ${spec.endpointName} failed: ${reasonOf(err)}`, type: 'AsyncInvokeFailed', nonRetryable: true });
+    throw ApplicationFailure.create({
+      message: `Async inference on ${spec.endpointName} failed: ${reasonOf(err)}`,
+      type: 'AsyncInvokeFailed',
+      nonRetryable: true,
+    });
   }
 }

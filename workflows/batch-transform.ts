@@ -6,13 +6,13 @@
 // cancelled), so a job created while the run is being cancelled is stopped too. The job's name
 // and ownership tag both come from the first run of the chain, so a retried run adopts its job.
 import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
-import { batchTransformInputSchema, type BatchTransformInput } from '../common/batch-input';
-import { modelContainer } from '../common/model-container';
-import { DEFAULT_EXECUTION_ROLE_NAME, transformJobName } from '../common/resource-names';
-import { controlPlaneActivities, countingActivities, pollingActivities } from './activity-proxies';
-import { isDeadline, reasonOf } from './failures';
-import { ProgressTracker } from './progress';
-import { validateInput } from './workflow-input';
+import { batchTransformInputSchema, type BatchTransformInput } from '../common/batch-input.js';
+import { modelContainer } from '../common/model-container.js';
+import { DEFAULT_EXECUTION_ROLE_NAME, transformJobName } from '../common/resource-names.js';
+import { controlPlaneActivities, countingActivities, pollingActivities } from './activity-proxies.js';
+import { isDeadline, reasonOf } from './failures.js';
+import { ProgressTracker } from './progress.js';
+import { validateInput } from './workflow-input.js';
 
 export interface BatchTransformResult {
   jobName: string;
@@ -62,7 +62,8 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
     } else {
       const container = modelContainer(spec.model);
       const roleArn =
-        spec.executionRoleArn ?? (await progress.step('ensureExecutionRole', () => controlPlane.ensureExecutionRole({ roleName: DEFAULT_EXECUTION_ROLE_NAME }))).roleArn;
+        spec.executionRoleArn ??
+        (await progress.step('ensureExecutionRole', () => controlPlane.ensureExecutionRole({ roleName: DEFAULT_EXECUTION_ROLE_NAME }))).roleArn;
       modelName = `${jobName}-model`;
       const created = await progress.step('createModel', () =>
         controlPlane.createModel({
@@ -113,7 +114,10 @@ export async function batchTransform(rawInput: BatchTransformInput): Promise<Bat
     } catch (err) {
       if (!isDeadline(err)) throw err;
       await CancellationScope.nonCancellable(stopJob);
-      throw ApplicationFailure.nonRetryable(`Transform job ${jobName} did not finish within ${spec.timeouts.jobMinutes} minutes; it was stopped`, 'DeadlineExceeded');
+      throw ApplicationFailure.nonRetryable(
+        `Transform job ${jobName} did not finish within ${spec.timeouts.jobMinutes} minutes; it was stopped`,
+        'DeadlineExceeded',
+      );
     }
     progress.lastStatus(finished.status);
 

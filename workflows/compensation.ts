@@ -3,8 +3,8 @@
 // still cleans up after itself. An undo that fails is recorded and the rest still run.
 // failDeploy is how both deploy runbooks end when a step fails: undo, then report.
 import { ApplicationFailure, CancellationScope, isCancellation, log } from '@temporalio/workflow';
-import { reasonOf } from './failures';
-import type { ProgressTracker } from './progress';
+import { reasonOf } from './failures.js';
+import type { ProgressTracker } from './progress.js';
 
 interface Undo {
   description: string;

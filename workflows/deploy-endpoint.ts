@@ -12,18 +12,18 @@
 // if this run registered it; an update's previous config is read before the update starts, so a
 // retried update keeps its rollback, and the rollback never creates an endpoint.
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
-import { deployEndpointInputSchema, type AnyDeployEndpointInput } from '../common/endpoint-input';
-import { modelContainer } from '../common/model-container';
-import { DEFAULT_EXECUTION_ROLE_NAME, endpointConfigName, modelName, teardownWorkflowId, variantResourceId } from '../common/resource-names';
-import type { EndpointChange } from '../activities/sagemaker';
-import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies';
-import { Compensations, failDeploy } from './compensation';
-import { deployInferenceComponents, type InferenceComponentsDeployResult } from './deploy-inference-components';
-import { startEndpointLease } from './endpoint-lease';
-import { refuseWhileRunning } from './endpoint-exclusion';
-import { isDeadline } from './failures';
-import { ProgressTracker } from './progress';
-import { tagWithEndpointName, validateInput } from './workflow-input';
+import { deployEndpointInputSchema, type AnyDeployEndpointInput } from '../common/endpoint-input.js';
+import { modelContainer } from '../common/model-container.js';
+import { DEFAULT_EXECUTION_ROLE_NAME, endpointConfigName, modelName, teardownWorkflowId, variantResourceId } from '../common/resource-names.js';
+import type { EndpointChange } from '../activities/sagemaker.js';
+import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies.js';
+import { Compensations, failDeploy } from './compensation.js';
+import { deployInferenceComponents, type InferenceComponentsDeployResult } from './deploy-inference-components.js';
+import { startEndpointLease } from './endpoint-lease.js';
+import { refuseWhileRunning } from './endpoint-exclusion.js';
+import { isDeadline } from './failures.js';
+import { ProgressTracker } from './progress.js';
+import { tagWithEndpointName, validateInput } from './workflow-input.js';
 
 /** Marks runs with the issue-9 saga; runs started before it replay the old sequence. */
 export const DEPLOY_SAGA_V2 = 'deploy-saga-v2';
@@ -131,7 +131,11 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
       }
       if (before.status === 'NotFound' || before.createdBy === runTag) {
         undo.push(`delete endpoint ${endpointName}`, deleteEndpoint);
-        const created = await progress.step('createOrUpdateEndpoint', () => controlPlane.createEndpoint({ endpointName, configName: names.config, tags }), () => 'created');
+        const created = await progress.step(
+          'createOrUpdateEndpoint',
+          () => controlPlane.createEndpoint({ endpointName, configName: names.config, tags }),
+          () => 'created',
+        );
         return { endpointArn: created.endpointArn, action: 'created' };
       }
       if (before.configName === names.config || before.pendingConfigName === names.config) {
@@ -145,13 +149,21 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
       }
       const previousConfigName = before.configName!;
       undo.push(`roll endpoint ${endpointName} back to ${previousConfigName}`, rollBackTo(previousConfigName));
-      await progress.step('createOrUpdateEndpoint', () => waitForInService.updateEndpoint({ endpointName, configName: names.config }), () => 'updated');
+      await progress.step(
+        'createOrUpdateEndpoint',
+        () => waitForInService.updateEndpoint({ endpointName, configName: names.config }),
+        () => 'updated',
+      );
       return { endpointArn: before.endpointArn!, action: 'updated', previousConfigName };
     }
 
     /** Deploys started before DEPLOY_SAGA_V2 replay this: one call, undo registered after. */
     async function legacyCreateOrUpdate(): Promise<EndpointChange> {
-      const c = await progress.step('createOrUpdateEndpoint', () => controlPlane.createOrUpdateEndpoint({ endpointName, configName: names.config, tags }), (r) => r.action);
+      const c = await progress.step(
+        'createOrUpdateEndpoint',
+        () => controlPlane.createOrUpdateEndpoint({ endpointName, configName: names.config, tags }),
+        (r) => r.action,
+      );
       if (c.action === 'created') undo.push(`delete endpoint ${endpointName}`, deleteEndpoint);
       else if (c.action === 'updated' && c.previousConfigName) {
         const previous = c.previousConfigName;
@@ -184,7 +196,9 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
       // Only a target this run adds is removed on failure: an existing one serves a live endpoint.
       const existed = sagaV2 && change.action !== 'created' && (await controlPlane.findScalableTargets({ endpointName })).includes(resourceId);
       if (sagaV2 && !existed) undo.push(`deregister autoscaling ${resourceId}`, deregister);
-      autoscaling = await progress.step('registerAutoscaling', () => controlPlane.registerAutoscaling({ endpointName, variantName: spec.variant.name, ...scaling }));
+      autoscaling = await progress.step('registerAutoscaling', () =>
+        controlPlane.registerAutoscaling({ endpointName, variantName: spec.variant.name, ...scaling }),
+      );
       if (!sagaV2) undo.push(`deregister autoscaling ${resourceId}`, deregister);
     } else {
       progress.skip('registerAutoscaling', 'no autoscaling in input');

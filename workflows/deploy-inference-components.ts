@@ -7,15 +7,21 @@
 // each undo is registered before its create and checks ownership tags; a component's previous
 // spec and copy count are read before it changes, so its undo can put them back.
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { InferenceComponentsDeploySpec } from '../common/endpoint-input';
-import { componentSpecShape, sameComponentSpec, type ComponentSpecShape } from '../common/inference-component-spec';
-import { modelContainer } from '../common/model-container';
-import { componentModelName, DEFAULT_EXECUTION_ROLE_NAME, inferenceComponentResourceId, inferenceComponentsConfigName, teardownWorkflowId } from '../common/resource-names';
-import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies';
-import { Compensations, failDeploy } from './compensation';
-import { refuseWhileRunning } from './endpoint-exclusion';
-import { isDeadline } from './failures';
-import { ProgressTracker } from './progress';
+import type { InferenceComponentsDeploySpec } from '../common/endpoint-input.js';
+import { componentSpecShape, sameComponentSpec, type ComponentSpecShape } from '../common/inference-component-spec.js';
+import { modelContainer } from '../common/model-container.js';
+import {
+  componentModelName,
+  DEFAULT_EXECUTION_ROLE_NAME,
+  inferenceComponentResourceId,
+  inferenceComponentsConfigName,
+  teardownWorkflowId,
+} from '../common/resource-names.js';
+import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies.js';
+import { Compensations, failDeploy } from './compensation.js';
+import { refuseWhileRunning } from './endpoint-exclusion.js';
+import { isDeadline } from './failures.js';
+import { ProgressTracker } from './progress.js';
 
 export type ComponentAction = 'created' | 'updated' | 'copiesChanged' | 'unchanged';
 
@@ -84,7 +90,11 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
         variantName: spec.variant.name,
         instanceType: spec.variant.instanceType,
         initialInstanceCount: spec.variant.initialInstanceCount,
-        inferenceComponents: { executionRoleArn: roleArn, routingStrategy: spec.variant.routingStrategy, managedInstanceScaling: spec.variant.managedInstanceScaling },
+        inferenceComponents: {
+          executionRoleArn: roleArn,
+          routingStrategy: spec.variant.routingStrategy,
+          managedInstanceScaling: spec.variant.managedInstanceScaling,
+        },
         tags,
       }),
     );
@@ -93,7 +103,10 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
     // The endpoint: created, left alone, or moved to the new config (undo: move it back).
     const before = await controlPlane.describeEndpointStatus({ endpointName });
     if (before.status === 'Failed') {
-      throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} exists in status Failed (${before.failureReason ?? 'no reason given'}); tear it down before deploying again`, 'EndpointFailed');
+      throw ApplicationFailure.nonRetryable(
+        `Endpoint ${endpointName} exists in status Failed (${before.failureReason ?? 'no reason given'}); tear it down before deploying again`,
+        'EndpointFailed',
+      );
     }
     let endpointArn = before.endpointArn;
     let action: InferenceComponentsDeployResult['action'];
@@ -107,17 +120,21 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
       progress.skip('createEndpoint', `endpoint already on ${configName}`);
       action = 'unchanged';
     } else {
-      if (before.status !== 'InService') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${before.status}; deploy again once it settles`, 'EndpointBusy');
+      if (before.status !== 'InService')
+        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${before.status}; deploy again once it settles`, 'EndpointBusy');
       const previous = before.configName!;
       undo.push(`roll endpoint ${endpointName} back to ${previous}`, async () => {
-        if ((await compensate.updateEndpoint({ endpointName, configName: previous, ifExists: true })).updated) await compensate.awaitEndpointInService({ endpointName, expectedConfigName: previous });
+        if ((await compensate.updateEndpoint({ endpointName, configName: previous, ifExists: true })).updated)
+          await compensate.awaitEndpointInService({ endpointName, expectedConfigName: previous });
       });
       await progress.step('updateEndpoint', () => poll(`Update ${endpointName}`).updateEndpoint({ endpointName, configName }));
       action = 'updated';
     }
     progress.resource('endpointArn', endpointArn!);
     await progress.step('waitForInService', () =>
-      waitOrDeadline(`Endpoint ${endpointName}`, () => poll(`Wait for ${endpointName} to be InService`).awaitEndpointInService({ endpointName, expectedConfigName: configName })),
+      waitOrDeadline(`Endpoint ${endpointName}`, () =>
+        poll(`Wait for ${endpointName} to be InService`).awaitEndpointInService({ endpointName, expectedConfigName: configName }),
+      ),
     );
 
     // Each component: its state is read once, before anything changes, and kept in history.
@@ -126,15 +143,26 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
       const name = component.name;
       const now = await controlPlane.describeInferenceComponentStatus({ componentName: name });
       if (now.status !== 'NotFound' && now.endpointName !== endpointName) {
-        throw ApplicationFailure.nonRetryable(`Inference component ${name} already exists on endpoint ${now.endpointName}; component names are unique per account and region`, 'ResourceConflict');
+        throw ApplicationFailure.nonRetryable(
+          `Inference component ${name} already exists on endpoint ${now.endpointName}; component names are unique per account and region`,
+          'ResourceConflict',
+        );
       }
       let componentAction: ComponentAction;
       if (now.status === 'NotFound' || now.createdBy === runTag) {
         undo.push(`delete inference component ${name}`, async () => {
-          if ((await compensate.deleteInferenceComponent({ componentName: name, ownedBy: runTag })).deleted) await compensate.awaitInferenceComponentDeleted({ componentName: name });
+          if ((await compensate.deleteInferenceComponent({ componentName: name, ownedBy: runTag })).deleted)
+            await compensate.awaitInferenceComponentDeleted({ componentName: name });
         });
         await progress.step(`createInferenceComponent ${name}`, () =>
-          controlPlane.createInferenceComponent({ componentName: name, endpointName, variantName: spec.variant.name, spec: shape, copyCount: component.copyCount, tags }),
+          controlPlane.createInferenceComponent({
+            componentName: name,
+            endpointName,
+            variantName: spec.variant.name,
+            spec: shape,
+            copyCount: component.copyCount,
+            tags,
+          }),
         );
         componentAction = 'created';
       } else if (!now.spec || !sameComponentSpec(now.spec, shape)) {
@@ -146,7 +174,12 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
           }
         });
         await progress.step(`updateInferenceComponent ${name}`, () =>
-          poll(`Update ${name}`).updateInferenceComponent({ componentName: name, spec: shape, copyCount: component.copyCount, rollingUpdate: component.rollingUpdate }),
+          poll(`Update ${name}`).updateInferenceComponent({
+            componentName: name,
+            spec: shape,
+            copyCount: component.copyCount,
+            rollingUpdate: component.rollingUpdate,
+          }),
         );
         componentAction = 'updated';
       } else if (!component.autoscaling && now.desiredCopies !== component.copyCount) {
@@ -155,7 +188,9 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
         undo.push(`set inference component ${name} back to ${previousCopies} copies`, () =>
           compensate.updateInferenceComponentCopyCount({ componentName: name, copyCount: previousCopies, ifExists: true }),
         );
-        await progress.step(`updateInferenceComponentCopyCount ${name}`, () => poll(`Copies of ${name}`).updateInferenceComponentCopyCount({ componentName: name, copyCount: component.copyCount }));
+        await progress.step(`updateInferenceComponentCopyCount ${name}`, () =>
+          poll(`Copies of ${name}`).updateInferenceComponentCopyCount({ componentName: name, copyCount: component.copyCount }),
+        );
         componentAction = 'copiesChanged';
       } else {
         progress.skip(`createInferenceComponent ${name}`, 'component already has this spec');
@@ -167,7 +202,9 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
     for (const [i, { component, shape }] of wanted.entries()) {
       const name = component.name;
       const ready = await progress.step(`waitForComponent ${name}`, () =>
-        waitOrDeadline(`Inference component ${name}`, () => poll(`Wait for ${name} to be InService`).awaitInferenceComponentInService({ componentName: name, expected: shape })),
+        waitOrDeadline(`Inference component ${name}`, () =>
+          poll(`Wait for ${name} to be InService`).awaitInferenceComponentInService({ componentName: name, expected: shape }),
+        ),
       );
       results[i]!.copies = { desired: ready.desiredCopies, current: ready.currentCopies };
       progress.resource(`component ${name}`, `${ready.currentCopies ?? '?'}/${ready.desiredCopies ?? '?'} copies`);
@@ -182,9 +219,12 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
       }
       const resourceId = inferenceComponentResourceId(name);
       // Only a target this run adds is removed on failure: an existing one serves a live component.
-      const existed = results[i]!.action !== 'created' && (await controlPlane.findScalableTargets({ endpointName, componentNames: [name] })).includes(resourceId);
+      const existed =
+        results[i]!.action !== 'created' && (await controlPlane.findScalableTargets({ endpointName, componentNames: [name] })).includes(resourceId);
       if (!existed) undo.push(`deregister autoscaling ${resourceId}`, () => compensate.deregisterAutoscaling({ resourceId }));
-      results[i]!.autoscaling = await progress.step(`registerAutoscaling ${name}`, () => controlPlane.registerComponentAutoscaling({ componentName: name, ...scaling }));
+      results[i]!.autoscaling = await progress.step(`registerAutoscaling ${name}`, () =>
+        controlPlane.registerComponentAutoscaling({ componentName: name, ...scaling }),
+      );
     }
 
     if (spec.smokeTest) {
@@ -195,7 +235,12 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
           continue;
         }
         const out = await progress.step(`smokeTest ${component.name}`, () =>
-          invocationActivities().invokeEndpoint({ endpointName, inferenceComponentName: component.name, inputs: prompt, parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 } }),
+          invocationActivities().invokeEndpoint({
+            endpointName,
+            inferenceComponentName: component.name,
+            inputs: prompt,
+            parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 },
+          }),
         );
         results[i]!.smokeTest = { prompt, generatedText: out.generatedText, latencyMs: out.latencyMs };
       }
@@ -204,7 +249,16 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
     }
 
     progress.finish('succeeded');
-    return { endpointName, endpointType: 'inferenceComponents', endpointArn: endpointArn!, action, endpointConfigName: configName, roleArn, components: results, timings: progress.timings() };
+    return {
+      endpointName,
+      endpointType: 'inferenceComponents',
+      endpointArn: endpointArn!,
+      action,
+      endpointConfigName: configName,
+      roleArn,
+      components: results,
+      timings: progress.timings(),
+    };
   } catch (err) {
     return failDeploy(err, { endpointName, retainOnFailure: spec.retainOnFailure, progress, undo });
   }

@@ -3,7 +3,7 @@
 // teardown-<name>) and fails clearly if so. Asking only after starting makes it safe: if two
 // start together, at least the later one sees the earlier, so both may stop but never both go on.
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../activities/index.js';
 
 export async function refuseWhileRunning(controlPlane: Activities, otherWorkflowId: string, what: string): Promise<void> {
   const other = await controlPlane.runningWorkflow({ workflowId: otherWorkflowId });

@@ -27,13 +27,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { endpointLeaseInputSchema, extendLeaseInputSchema, leaseWorkflowId, type EndpointLeaseInput, type ExtendLeaseInput, type LeaseCarried } from '../common/lease-input';
-import { leaseTiming, type LeaseAction, type LeaseTerms, type LeaseTermsInput } from '../common/lease-terms';
-import { parseInput } from '../common/input-parsing';
-import { LEASE_DEADLINE_ATTRIBUTE, LEASE_STATE_ATTRIBUTE } from '../common/resource-names';
-import { controlPlaneActivities } from './activity-proxies';
-import { reasonOf } from './failures';
-import { tagWithEndpointName, validateInput } from './workflow-input';
+import {
+  endpointLeaseInputSchema,
+  extendLeaseInputSchema,
+  leaseWorkflowId,
+  type EndpointLeaseInput,
+  type ExtendLeaseInput,
+  type LeaseCarried,
+} from '../common/lease-input.js';
+import { leaseTiming, type LeaseAction, type LeaseTerms, type LeaseTermsInput } from '../common/lease-terms.js';
+import { parseInput } from '../common/input-parsing.js';
+import { LEASE_DEADLINE_ATTRIBUTE, LEASE_STATE_ATTRIBUTE } from '../common/resource-names.js';
+import { controlPlaneActivities } from './activity-proxies.js';
+import { reasonOf } from './failures.js';
+import { tagWithEndpointName, validateInput } from './workflow-input.js';
 
 export type LeaseState = 'active' | 'warning' | 'acting' | 'ended';
 
@@ -159,7 +166,12 @@ export async function endpointLease(rawInput: EndpointLeaseInput): Promise<Endpo
     wake = true;
   };
   const refuseWhileActing = () => {
-    if (state === 'acting' || state === 'ended') throw ApplicationFailure.create({ message: `The lease of ${endpointName} is ${state}; it can no longer be extended`, type: 'LeaseNotActive', nonRetryable: true });
+    if (state === 'acting' || state === 'ended')
+      throw ApplicationFailure.create({
+        message: `The lease of ${endpointName} is ${state}; it can no longer be extended`,
+        type: 'LeaseNotActive',
+        nonRetryable: true,
+      });
   };
   setHandler(leaseQuery, status);
   setHandler(extendLeaseSignal, (input) => {
@@ -273,7 +285,12 @@ export async function endpointLease(rawInput: EndpointLeaseInput): Promise<Endpo
     if (isCancellation(err)) return end('ended', 'lease workflow cancelled');
     state = 'ended';
     endedReason = reasonOf(err);
-    throw ApplicationFailure.create({ message: `Lease of endpoint ${endpointName} failed: ${endedReason}`, type: 'LeaseFailed', nonRetryable: true, details: [status()] });
+    throw ApplicationFailure.create({
+      message: `Lease of endpoint ${endpointName} failed: ${endedReason}`,
+      type: 'LeaseFailed',
+      nonRetryable: true,
+      details: [status()],
+    });
   }
 }
 

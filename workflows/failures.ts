@@ -19,4 +19,3 @@ export function isDeadline(err: unknown): boolean {
   // last attempt's own failure ("not ready yet") instead of a TimeoutFailure.
   return cause instanceof ApplicationFailure && !cause.nonRetryable && /NotReady|NotDeleted|NotDone|Busy$/.test(cause.type ?? '');
 }
-

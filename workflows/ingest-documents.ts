@@ -4,12 +4,12 @@
 // re-ingesting changes nothing, an edited or re-chunked document replaces its chunks, and a
 // retried batch converges. The `progress` query counts documents, chunks, upserted, removed, failed.
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { ingestDocumentsInputSchema, type IngestDocumentsInput } from '../common/rag-input';
-import type { IngestBatchResult } from '../activities/rag';
-import { ingestActivities } from './activity-proxies';
-import { reasonOf } from './failures';
-import { progressQuery, ProgressTracker } from './progress';
-import { validateInput } from './workflow-input';
+import { ingestDocumentsInputSchema, type IngestDocumentsInput } from '../common/rag-input.js';
+import type { IngestBatchResult } from '../activities/rag.js';
+import { ingestActivities } from './activity-proxies.js';
+import { reasonOf } from './failures.js';
+import { progressQuery, ProgressTracker } from './progress.js';
+import { validateInput } from './workflow-input.js';
 
 const ingest = ingestActivities();
 
@@ -28,18 +28,38 @@ export interface IngestDocumentsResult {
 export async function ingestDocuments(rawInput: IngestDocumentsInput): Promise<IngestDocumentsResult> {
   const spec = validateInput(ingestDocumentsInputSchema, 'ingestDocuments', rawInput);
   const progress = new ProgressTracker('ingestDocuments', spec.collection);
-  const totals: IngestDocumentsResult = { collection: spec.collection, files: 0, documents: 0, chunks: 0, upserted: 0, unchanged: 0, removed: 0, failed: [], timings: {} };
+  const totals: IngestDocumentsResult = {
+    collection: spec.collection,
+    files: 0,
+    documents: 0,
+    chunks: 0,
+    upserted: 0,
+    unchanged: 0,
+    removed: 0,
+    failed: [],
+    timings: {},
+  };
   // The generic progress plus the ingest counters.
   setHandler(progressQuery, () => ({ ...progress.snapshot(), counts: { ...totals, failed: totals.failed.length } }) as never);
   try {
     await progress.step('ensureCollection', () => ingest.ensureCollection({ collection: spec.collection }));
-    const files = await progress.step('listFiles', () => ingest.listDocumentFiles({ source: spec.source }), (f) => `${f.length} files`);
+    const files = await progress.step(
+      'listFiles',
+      () => ingest.listDocumentFiles({ source: spec.source }),
+      (f) => `${f.length} files`,
+    );
     if (!files.length) throw ApplicationFailure.nonRetryable('source: no .md, .txt or .jsonl files found', 'InvalidSource');
     totals.files = files.length;
     for (let i = 0; i < files.length; i += spec.documentsPerBatch) {
       const batch = files.slice(i, i + spec.documentsPerBatch);
       const r = await progress.step(`ingest ${i + 1}-${i + batch.length}`, () =>
-        ingest.ingestFiles({ collection: spec.collection, source: spec.source, files: batch, chunkTokens: spec.chunkTokens, overlapTokens: spec.overlapTokens }),
+        ingest.ingestFiles({
+          collection: spec.collection,
+          source: spec.source,
+          files: batch,
+          chunkTokens: spec.chunkTokens,
+          overlapTokens: spec.overlapTokens,
+        }),
       );
       totals.documents += r.documents;
       totals.chunks += r.chunks;
@@ -52,6 +72,10 @@ export async function ingestDocuments(rawInput: IngestDocumentsInput): Promise<I
     return { ...totals, timings: progress.timings() };
   } catch (err) {
     progress.finish('failed', reasonOf(err));
-    throw ApplicationFailure.create({ message: `Ingest into ${spec.collection} failed at step ${progress.snapshot().step}: ${reasonOf(err)}`, type: 'IngestFailed', nonRetryable: true });
+    throw ApplicationFailure.create({
+      message: `Ingest into ${spec.collection} failed at step ${progress.snapshot().step}: ${reasonOf(err)}`,
+      type: 'IngestFailed',
+      nonRetryable: true,
+    });
   }
 }

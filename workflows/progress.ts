@@ -46,7 +46,12 @@ export class ProgressTracker {
   }
 
   snapshot(): Progress {
-    return { ...this.state, resources: { ...this.state.resources }, steps: this.state.steps.map((s) => ({ ...s })), elapsedSeconds: Math.round((Date.now() - this.startedMs) / 1000) };
+    return {
+      ...this.state,
+      resources: { ...this.state.resources },
+      steps: this.state.steps.map((s) => ({ ...s })),
+      elapsedSeconds: Math.round((Date.now() - this.startedMs) / 1000),
+    };
   }
 
   /** Runs one step, recording its duration and outcome. */

@@ -6,11 +6,11 @@
 // from the last recorded step (activity-proxies.ts says why that is within seconds). Runs
 // started before the 'rag-generate-local-activity' patch generate through an ordinary activity.
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
-import { NO_RERANKER, ragQueryInputSchema, type RagQueryInput, type RagQueryResult } from '../common/rag-input';
-import { generationActivities, generationLocalActivities, ragLocalActivities } from './activity-proxies';
-import { reasonOf } from './failures';
-import { ProgressTracker } from './progress';
-import { validateInput } from './workflow-input';
+import { NO_RERANKER, ragQueryInputSchema, type RagQueryInput, type RagQueryResult } from '../common/rag-input.js';
+import { generationActivities, generationLocalActivities, ragLocalActivities } from './activity-proxies.js';
+import { reasonOf } from './failures.js';
+import { ProgressTracker } from './progress.js';
+import { validateInput } from './workflow-input.js';
 
 const local = ragLocalActivities();
 const remote = generationActivities();
@@ -26,7 +26,9 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
     );
     // Recorded as a skipped step (0 ms in the timings) so the result shows that no reranker ran.
     progress.skip('rerank', NO_RERANKER);
-    const built = await progress.step('buildPrompt', () => local.buildPrompt({ query: spec.query, hits, contextTokens: spec.contextTokens, promptStyle: spec.promptStyle }));
+    const built = await progress.step('buildPrompt', () =>
+      local.buildPrompt({ query: spec.query, hits, contextTokens: spec.contextTokens, promptStyle: spec.promptStyle }),
+    );
     const result: RagQueryResult = {
       query: spec.query,
       answer: '',
@@ -53,6 +55,10 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
     return result;
   } catch (err) {
     progress.finish('failed', reasonOf(err));
-    throw ApplicationFailure.create({ message: `RAG query failed at step ${progress.snapshot().step}: ${reasonOf(err)}`, type: 'RagQueryFailed', nonRetryable: true });
+    throw ApplicationFailure.create({
+      message: `RAG query failed at step ${progress.snapshot().step}: ${reasonOf(err)}`,
+      type: 'RagQueryFailed',
+      nonRetryable: true,
+    });
   }
 }

@@ -9,14 +9,14 @@
 // A teardown never runs alongside a deploy of the same endpoint (endpoint-exclusion.ts), and
 // an endpoint still Creating or Updating is deleted as soon as AWS allows it.
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
-import { teardownEndpointInputSchema, type TeardownEndpointInput } from '../common/endpoint-input';
-import { deployWorkflowId } from '../common/resource-names';
-import { controlPlaneActivities, pollingActivities } from './activity-proxies';
-import { refuseWhileRunning } from './endpoint-exclusion';
-import { isDeadline, reasonOf } from './failures';
-import { endEndpointLease } from './endpoint-lease';
-import { ProgressTracker } from './progress';
-import { tagWithEndpointName, validateInput } from './workflow-input';
+import { teardownEndpointInputSchema, type TeardownEndpointInput } from '../common/endpoint-input.js';
+import { deployWorkflowId } from '../common/resource-names.js';
+import { controlPlaneActivities, pollingActivities } from './activity-proxies.js';
+import { refuseWhileRunning } from './endpoint-exclusion.js';
+import { isDeadline, reasonOf } from './failures.js';
+import { endEndpointLease } from './endpoint-lease.js';
+import { ProgressTracker } from './progress.js';
+import { tagWithEndpointName, validateInput } from './workflow-input.js';
 
 export interface TeardownEndpointResult {
   endpointName: string;
@@ -59,7 +59,10 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
       );
     }
     // Runs started before inference components replay without looking for them.
-    const componentNames = found.endpoint && patched('teardown-inference-components') ? await progress.step('findInferenceComponents', () => controlPlane.listInferenceComponents({ endpointName })) : [];
+    const componentNames =
+      found.endpoint && patched('teardown-inference-components')
+        ? await progress.step('findInferenceComponents', () => controlPlane.listInferenceComponents({ endpointName }))
+        : [];
     const targets = await progress.step('findScalableTargets', () => controlPlane.findScalableTargets({ endpointName, componentNames }));
 
     for (const resourceId of targets) {
@@ -69,12 +72,16 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
     const deletedInferenceComponents: string[] = [];
     for (const componentName of componentNames) {
       // As a poll: AWS refuses to delete a component while it is Creating or Updating.
-      if ((await progress.step(`deleteInferenceComponent ${componentName}`, () => waitForDeleted.deleteInferenceComponent({ componentName }))).deleted) deletedInferenceComponents.push(componentName);
+      if ((await progress.step(`deleteInferenceComponent ${componentName}`, () => waitForDeleted.deleteInferenceComponent({ componentName }))).deleted)
+        deletedInferenceComponents.push(componentName);
       try {
         await progress.step(`waitForComponentDeleted ${componentName}`, () => waitForDeleted.awaitInferenceComponentDeleted({ componentName }));
       } catch (err) {
         if (!isDeadline(err)) throw err;
-        throw ApplicationFailure.nonRetryable(`Inference component ${componentName} was not deleted within ${spec.timeouts.deletedMinutes} minutes`, 'DeadlineExceeded');
+        throw ApplicationFailure.nonRetryable(
+          `Inference component ${componentName} was not deleted within ${spec.timeouts.deletedMinutes} minutes`,
+          'DeadlineExceeded',
+        );
       }
     }
 
@@ -96,7 +103,8 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
     // Only configs and models our deploys tagged are deleted: untagged ones are not ours.
     const deletedEndpointConfigs: string[] = [];
     for (const configName of found.configNames) {
-      if ((await progress.step(`deleteEndpointConfig ${configName}`, () => controlPlane.deleteEndpointConfig({ configName }))).deleted) deletedEndpointConfigs.push(configName);
+      if ((await progress.step(`deleteEndpointConfig ${configName}`, () => controlPlane.deleteEndpointConfig({ configName }))).deleted)
+        deletedEndpointConfigs.push(configName);
     }
     const deletedModels: string[] = [];
     for (const modelName of found.modelNames) {
@@ -104,7 +112,15 @@ export async function teardownEndpoint(rawInput: TeardownEndpointInput): Promise
     }
 
     progress.finish('succeeded');
-    return { endpointName, deregisteredScalableTargets: targets, deletedInferenceComponents, endpointDeleted, deletedEndpointConfigs, deletedModels, timings: progress.timings() };
+    return {
+      endpointName,
+      deregisteredScalableTargets: targets,
+      deletedInferenceComponents,
+      endpointDeleted,
+      deletedEndpointConfigs,
+      deletedModels,
+      timings: progress.timings(),
+    };
   } catch (err) {
     progress.finish('failed', reasonOf(err));
     throw ApplicationFailure.create({

@@ -2,8 +2,8 @@
 // and the EndpointName search attribute that lets the Web UI filter runs by endpoint.
 import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { InvalidInputError, parseInput } from '../common/input-parsing';
-import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names';
+import { InvalidInputError, parseInput } from '../common/input-parsing.js';
+import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names.js';
 
 export function validateInput<S extends z.ZodType>(schema: S, workflowType: string, raw: unknown): z.output<S> {
   try {

@@ -206,8 +206,14 @@ export function cleanText(input: string, options: CleanOptions = {}): string {
   const blocks: string[] = [];
   text = text.replace(/^[ ]{0,3}(`{3,}|~{3,})[^\n]*\n([\s\S]*?)(?:^[ ]{0,3}\1[`~]*[ ]*$|(?![\s\S]))/gm, (_m, _fence, body: string) => {
     if (code === 'drop') return '\n';
-    const lines = body.replace(/\n+$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
-    const collapsed = lines.join('\n').replace(/\n{2,}/g, '\n').trim();
+    const lines = body
+      .replace(/\n+$/, '')
+      .split('\n')
+      .map((l) => l.replace(/\s+$/, ''));
+    const collapsed = lines
+      .join('\n')
+      .replace(/\n{2,}/g, '\n')
+      .trim();
     blocks.push(collapsed);
     return `\n\u0000${blocks.length - 1}\u0000\n`;
   });
@@ -232,7 +238,12 @@ export function cleanText(input: string, options: CleanOptions = {}): string {
     .replace(/^[ ]{0,3}(?:[-*_][ \t]*){3,}$/gm, '')
     .replace(/^\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*(?:\n|$)/gm, '')
     // table rows: | a | b | -> a | b
-    .replace(/^[ \t]*\|(.*)\|[ \t]*$/gm, (_m, cells: string) => cells.split('|').map((c) => c.trim()).join(' | '))
+    .replace(/^[ \t]*\|(.*)\|[ \t]*$/gm, (_m, cells: string) =>
+      cells
+        .split('|')
+        .map((c) => c.trim())
+        .join(' | '),
+    )
     // list bullets to "- "
     .replace(/^([ \t]*)[*+][ \t]+/gm, '$1- ')
     // emphasis and inline code markers

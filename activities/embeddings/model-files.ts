@@ -18,7 +18,9 @@ export function resolveGguf(modelId: string = EMBEDDING_MODEL_ID): string {
     const modelDir = join(dir, modelId);
     searched.push(modelDir);
     if (!existsSync(modelDir)) continue;
-    const ggufs = readdirSync(modelDir).filter((f) => f.endsWith('.gguf')).sort();
+    const ggufs = readdirSync(modelDir)
+      .filter((f) => f.endsWith('.gguf'))
+      .sort();
     const pick = ggufs.find((f) => /-f32\.gguf$/i.test(f)) ?? ggufs.find((f) => /-f16\.gguf$/i.test(f)) ?? ggufs[0];
     if (pick) return join(modelDir, pick);
   }

@@ -13,7 +13,7 @@ import {
   type SearchRequest,
   type SparseVector,
   type VectorStoreLogger,
-} from './types';
+} from './types.js';
 
 export const DEFAULT_RRF_K = 60;
 export const DEFAULT_BATCH_SIZE = 256;
@@ -167,7 +167,7 @@ export function isFieldCondition(condition: Condition): condition is FieldCondit
 }
 
 export function isEmptyFilter(filter: Filter | undefined): boolean {
-  return !filter || ((filter.must?.length ?? 0) + (filter.should?.length ?? 0) + (filter.mustNot?.length ?? 0) === 0);
+  return !filter || (filter.must?.length ?? 0) + (filter.should?.length ?? 0) + (filter.mustNot?.length ?? 0) === 0;
 }
 
 /** Checks the shape of a filter; both adapters refuse the same malformed filters. */

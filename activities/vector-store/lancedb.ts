@@ -15,20 +15,7 @@
 // - hybrid: both legs (each `prefetchLimit` deep, each filtered) fused client-side with RRF,
 //   Σ 1 / (k + rank).
 import * as lancedb from '@lancedb/lancedb';
-import {
-  Bool,
-  DataType,
-  Field,
-  FixedSizeList,
-  Float32,
-  Float64,
-  Int64,
-  List,
-  Schema,
-  Uint32,
-  Utf8,
-  type Vector as ArrowVector,
-} from 'apache-arrow';
+import { Bool, DataType, Field, FixedSizeList, Float32, Float64, Int64, List, Schema, Uint32, Utf8, type Vector as ArrowVector } from 'apache-arrow';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -48,7 +35,7 @@ import {
   resolveSpec,
   silentLogger,
   type ResolvedSearch,
-} from './common';
+} from './common.js';
 import {
   CollectionNotFoundError,
   VectorStoreError,
@@ -65,7 +52,7 @@ import {
   type UpsertOptions,
   type VectorStore,
   type VectorStoreLogger,
-} from './types';
+} from './types.js';
 
 export const DEFAULT_LANCE_DIR = '.vector-store';
 const LANCE_BATCH_SIZE = 2048;
@@ -191,7 +178,8 @@ function conditionToSql(condition: Condition, fields: Map<string, PayloadFieldTy
     if ('any' in match) {
       const any = match.any!;
       if (type === 'keyword' && typeof any[0] === 'string') expr = `array_has_any(${col}, [${any.map((v) => sqlString(v as string)).join(', ')}])`;
-      else if ((type === 'integer' || type === 'float') && typeof any[0] === 'number') expr = `${col} IN (${any.map((v) => sqlNumber(v as number)).join(', ')})`;
+      else if ((type === 'integer' || type === 'float') && typeof any[0] === 'number')
+        expr = `${col} IN (${any.map((v) => sqlNumber(v as number)).join(', ')})`;
     } else {
       const v = match.value;
       if (type === 'keyword' && typeof v === 'string') expr = `array_has(${col}, ${sqlString(v)})`;
@@ -403,7 +391,10 @@ export class LanceDbVectorStore implements VectorStore {
     const unique = dedupeById(points);
     const schema = await state.table.schema();
     for (const batch of chunks(unique, options.batchSize ?? LANCE_BATCH_SIZE)) {
-      const data = lancedb.makeArrowTable(batch.map((p) => toRow(p, state.fields)), { schema });
+      const data = lancedb.makeArrowTable(
+        batch.map((p) => toRow(p, state.fields)),
+        { schema },
+      );
       await this.write(state, () => state.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
     }
     return { upserted: unique.length };
@@ -464,7 +455,11 @@ export class LanceDbVectorStore implements VectorStore {
     // The sparse leg scores many candidates; their payloads are read only for the winners.
     const missing = results.filter((r) => r.payload === undefined).map((r) => r.id);
     if (missing.length > 0) {
-      const rows = await state.table.query().where(`id IN (${missing.map(sqlString).join(', ')})`).select(['id', 'payload']).toArray();
+      const rows = await state.table
+        .query()
+        .where(`id IN (${missing.map(sqlString).join(', ')})`)
+        .select(['id', 'payload'])
+        .toArray();
       const payloads = new Map(rows.map((row) => [row.id as string, row.payload as string]));
       for (const r of results) r.payload ??= payloads.get(r.id);
     }
@@ -526,7 +521,9 @@ export class LanceDbVectorStore implements VectorStore {
       for (let s = 0; s < n; s++) score += factor[s] * weights[row * n + s];
       scores[row] = score;
     }
-    const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]).slice(0, limit);
+    const order = Array.from(scores.keys())
+      .sort((a, b) => scores[b] - scores[a])
+      .slice(0, limit);
     const ids = candidates.getChild('id')!;
     return order.map((row) => ({ id: ids.get(row) as string, score: scores[row] }));
   }

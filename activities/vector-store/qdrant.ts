@@ -20,7 +20,7 @@ import {
   checkSparse,
   silentLogger,
   type ResolvedSearch,
-} from './common';
+} from './common.js';
 import {
   DENSE_VECTOR,
   SPARSE_VECTOR,
@@ -38,7 +38,7 @@ import {
   type UpsertOptions,
   type VectorStore,
   type VectorStoreLogger,
-} from './types';
+} from './types.js';
 
 export interface QdrantStoreOptions {
   url: string;
@@ -246,7 +246,11 @@ export class QdrantVectorStore implements VectorStore {
     const wanted = ids.map(normalizeId);
     if (wanted.length === 0) return [];
     const records = await this.call(`retrieve from ${collection}`, () =>
-      this.client.retrieve(collection, { ids: [...new Set(wanted)], with_payload: true, with_vector: options.withVectors ? [DENSE_VECTOR, SPARSE_VECTOR] : false }),
+      this.client.retrieve(collection, {
+        ids: [...new Set(wanted)],
+        with_payload: true,
+        with_vector: options.withVectors ? [DENSE_VECTOR, SPARSE_VECTOR] : false,
+      }),
     );
     const byId = new Map<string, RetrievedPoint>();
     for (const record of records) {
@@ -268,7 +272,9 @@ export class QdrantVectorStore implements VectorStore {
     // An empty sparse query matches nothing.
     if (search.mode === 'sparse' && search.sparse!.indices.length === 0) return [];
     const run = (style: RrfStyle) =>
-      this.client.query(collection, buildQueryRequest(search, style) as never) as Promise<{ points: { id: string | number; score: number; payload?: Record<string, unknown> | null }[] }>;
+      this.client.query(collection, buildQueryRequest(search, style) as never) as Promise<{
+        points: { id: string | number; score: number; payload?: Record<string, unknown> | null }[];
+      }>;
     let response;
     try {
       response = await run(this.rrfStyle);
@@ -283,7 +289,10 @@ export class QdrantVectorStore implements VectorStore {
         throw failure;
       }
       this.rrfStyle = 'default';
-      this.logger.warn({ collection, error: message }, 'qdrant: server does not take rrf {k} (needs >= 1.16); using its default RRF, whose scores (and so ties) differ from the embedded store');
+      this.logger.warn(
+        { collection, error: message },
+        'qdrant: server does not take rrf {k} (needs >= 1.16); using its default RRF, whose scores (and so ties) differ from the embedded store',
+      );
     }
     return response.points.map((p) => ({ id: String(p.id), score: p.score, payload: (p.payload ?? {}) as Record<string, unknown> }));
   }

@@ -2,9 +2,9 @@
 // localhost:6333, otherwise the embedded LanceDB store under VECTOR_STORE_DIR
 // (default `.vector-store/`). VECTOR_STORE=qdrant|lancedb forces a backend.
 import { pino } from 'pino';
-import { LanceDbVectorStore, DEFAULT_LANCE_DIR } from './lancedb';
-import { QdrantVectorStore } from './qdrant';
-import { VectorStoreError, type VectorStore, type VectorStoreLogger } from './types';
+import { LanceDbVectorStore, DEFAULT_LANCE_DIR } from './lancedb.js';
+import { QdrantVectorStore } from './qdrant.js';
+import { VectorStoreError, type VectorStore, type VectorStoreLogger } from './types.js';
 
 export const LOCAL_QDRANT_URL = 'http://127.0.0.1:6333';
 
@@ -55,7 +55,10 @@ export async function openVectorStore(options: OpenVectorStoreOptions = {}): Pro
       const store = new QdrantVectorStore({ url, apiKey, logger });
       const health = await store.health();
       if (!health.ok) throw new VectorStoreError(`vector store: ${health.detail} (unset QDRANT_URL to use the embedded store)`);
-      logger.info({ backend: 'qdrant', url, reason: configuredUrl ? 'QDRANT_URL' : backend === 'qdrant' ? 'VECTOR_STORE=qdrant' : 'found on localhost:6333' }, `vector store: ${health.detail}`);
+      logger.info(
+        { backend: 'qdrant', url, reason: configuredUrl ? 'QDRANT_URL' : backend === 'qdrant' ? 'VECTOR_STORE=qdrant' : 'found on localhost:6333' },
+        `vector store: ${health.detail}`,
+      );
       return store;
     }
   }
@@ -63,6 +66,9 @@ export async function openVectorStore(options: OpenVectorStoreOptions = {}): Pro
   const store = new LanceDbVectorStore({ dir, logger });
   const health = await store.health();
   if (!health.ok) throw new VectorStoreError(`vector store: ${health.detail}`);
-  logger.info({ backend: 'lancedb', dir: store.dir, reason: backend === 'lancedb' ? 'VECTOR_STORE=lancedb' : 'no Qdrant configured or found' }, `vector store: ${health.detail}`);
+  logger.info(
+    { backend: 'lancedb', dir: store.dir, reason: backend === 'lancedb' ? 'VECTOR_STORE=lancedb' : 'no Qdrant configured or found' },
+    `vector store: ${health.detail}`,
+  );
   return store;
 }

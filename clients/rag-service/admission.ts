@@ -82,9 +82,14 @@ export function createAdmission(opts: AdmissionOptions, endpointStatus = new End
     const taken = buckets.take(key);
     if (!taken.ok) {
       req.resume();
-      throw new HttpError(429, 'rate_limited', `Rate limit of ${perMinute} requests per minute exceeded for this API key; retry after ${taken.retryAfterSeconds} s`, {
-        'retry-after': String(taken.retryAfterSeconds),
-      });
+      throw new HttpError(
+        429,
+        'rate_limited',
+        `Rate limit of ${perMinute} requests per minute exceeded for this API key; retry after ${taken.retryAfterSeconds} s`,
+        {
+          'retry-after': String(taken.retryAfterSeconds),
+        },
+      );
     }
     const text = await readBody(req, maxBodyBytes);
     let body: unknown;
@@ -93,7 +98,8 @@ export function createAdmission(opts: AdmissionOptions, endpointStatus = new End
     } catch (err) {
       throw new HttpError(400, 'invalid_json', `The request body is not valid JSON: ${errorMessage(err)}`);
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'invalid_json', 'The request body must be a JSON object such as {"query": "..."}');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new HttpError(400, 'invalid_json', 'The request body must be a JSON object such as {"query": "..."}');
     const query = (body as { query?: unknown }).query;
     if (typeof query === 'string' && query.length > maxQueryChars) {
       throw new HttpError(400, 'query_too_long', `query: must be at most ${maxQueryChars} characters (got ${query.length})`);
@@ -123,11 +129,15 @@ export function createAdmission(opts: AdmissionOptions, endpointStatus = new End
       state = await endpointStatus.get(spec.endpointName);
     } catch (err) {
       ctx.log.warn({ endpointName: spec.endpointName, err: errorMessage(err) }, 'DescribeEndpoint failed');
-      throw new HttpError(503, 'endpoint_status_unavailable', `Cannot check the status of endpoint ${spec.endpointName}; try again later`, { 'retry-after': '5' });
+      throw new HttpError(503, 'endpoint_status_unavailable', `Cannot check the status of endpoint ${spec.endpointName}; try again later`, {
+        'retry-after': '5',
+      });
     }
     if ('missing' in state) throw new HttpError(503, 'endpoint_unavailable', `Endpoint ${spec.endpointName} does not exist`);
     if (state.status !== 'InService') {
-      throw new HttpError(503, 'endpoint_unavailable', `Endpoint ${spec.endpointName} is ${state.status}, not InService; try again later`, { 'retry-after': '10' });
+      throw new HttpError(503, 'endpoint_unavailable', `Endpoint ${spec.endpointName} is ${state.status}, not InService; try again later`, {
+        'retry-after': '10',
+      });
     }
     return spec;
   };

@@ -89,14 +89,19 @@ export function readApiKeyGrants(env: NodeJS.ProcessEnv, fallback: { endpointNam
       return parseGrantsJson(text, `LLMOPS_RAG_KEYS_FILE ${file}`);
     }
     case 'LLMOPS_API_KEYS': {
-      const keys = env.LLMOPS_API_KEYS!.split(',').map((k) => k.trim()).filter(Boolean);
+      const keys = env
+        .LLMOPS_API_KEYS!.split(',')
+        .map((k) => k.trim())
+        .filter(Boolean);
       return checkApiKeyGrants(
         keys.map((key) => ({ key, endpoints: [fallback.endpointName], collections: [fallback.collection] })),
         'LLMOPS_API_KEYS',
       );
     }
     default:
-      throw new Error('set LLMOPS_RAG_KEYS (JSON: {"<key>": {"endpoints": [...], "collections": [...]}}), LLMOPS_RAG_KEYS_FILE (a file of that JSON) or LLMOPS_API_KEYS (comma-separated keys for the default endpoint and collection); keys are never read from the command line');
+      throw new Error(
+        'set LLMOPS_RAG_KEYS (JSON: {"<key>": {"endpoints": [...], "collections": [...]}}), LLMOPS_RAG_KEYS_FILE (a file of that JSON) or LLMOPS_API_KEYS (comma-separated keys for the default endpoint and collection); keys are never read from the command line',
+      );
   }
 }
 

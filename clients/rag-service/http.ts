@@ -36,7 +36,12 @@ export const errorMessage = (err: unknown) => (err instanceof Error ? err.messag
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -97,8 +102,10 @@ export const CLIENT_CLOSED = 499;
 
 /** What a failed ragQuery means for an HTTP caller (the caller logs the details of a 5xx). */
 export function workflowHttpError(err: unknown): HttpError {
-  if (err instanceof RagQueryAbandonedError) return new HttpError(CLIENT_CLOSED, 'client_closed_request', 'The client closed the connection; the query was cancelled');
-  if (err instanceof RagQueryTimeoutError) return new HttpError(504, 'workflow_timeout', `The query did not finish within ${err.timeoutMs} ms and was cancelled; try again later`);
+  if (err instanceof RagQueryAbandonedError)
+    return new HttpError(CLIENT_CLOSED, 'client_closed_request', 'The client closed the connection; the query was cancelled');
+  if (err instanceof RagQueryTimeoutError)
+    return new HttpError(504, 'workflow_timeout', `The query did not finish within ${err.timeoutMs} ms and was cancelled; try again later`);
   if (err instanceof WorkflowFailedError) {
     const cause = err.cause;
     // The caller's own input: the message is theirs to read.
@@ -106,6 +113,7 @@ export function workflowHttpError(err: unknown): HttpError {
     if (cause instanceof TimeoutFailure) return new HttpError(504, 'workflow_timeout', `The query workflow timed out; ${SEE_LOG}`);
     return new HttpError(502, 'rag_query_failed', `The query workflow failed; ${SEE_LOG}`);
   }
-  if (err instanceof ServiceError) return new HttpError(503, 'temporal_unavailable', 'The workflow service is unavailable; try again later', { 'retry-after': '5' });
+  if (err instanceof ServiceError)
+    return new HttpError(503, 'temporal_unavailable', 'The workflow service is unavailable; try again later', { 'retry-after': '5' });
   return new HttpError(500, 'internal', `Internal error; ${SEE_LOG}`);
 }

@@ -55,7 +55,13 @@ export function createRoutes(deps: RouteDeps): Route {
     const spec = await deps.admit(req, ctx, stream);
     ctx.workflowId = `rag-${randomUUID()}`;
     try {
-      const run = await executeRagQuery(deps.client, spec, { taskQueue: deps.taskQueue, timeoutMs: deps.workflowTimeoutMs, workflowId: ctx.workflowId, signal: ctx.gone, eagerStart: deps.eagerStart });
+      const run = await executeRagQuery(deps.client, spec, {
+        taskQueue: deps.taskQueue,
+        timeoutMs: deps.workflowTimeoutMs,
+        workflowId: ctx.workflowId,
+        signal: ctx.gone,
+        eagerStart: deps.eagerStart,
+      });
       return { spec, run };
     } catch (err) {
       const httpErr = workflowHttpError(err);
@@ -126,7 +132,10 @@ export function createRoutes(deps: RouteDeps): Route {
         ...(ctx.debug ? { prompt: prepared.prompt } : {}),
       });
       try {
-        await appendMonitoringRecord({ ...prepared, answer: answerText, timings, usage, at: new Date().toISOString(), via: 'stream', workflowId: run.workflowId }, deps.monitoringFile);
+        await appendMonitoringRecord(
+          { ...prepared, answer: answerText, timings, usage, at: new Date().toISOString(), via: 'stream', workflowId: run.workflowId },
+          deps.monitoringFile,
+        );
       } catch (err) {
         log.error({ workflowId: run.workflowId, err: errorMessage(err) }, 'could not append the prompt-monitoring record');
       }
@@ -141,7 +150,10 @@ export function createRoutes(deps: RouteDeps): Route {
       const { requestId } = ctx;
       deps.metrics.error('/rag/stream', reason === 'deadline' ? 'generation_timeout' : reason === 'shutdown' ? 'shutting_down' : 'generation_failed');
       if (reason === 'deadline') {
-        log.warn({ workflowId: run.workflowId, endpointName: spec.endpointName, tokens: tokens.length, generationTimeoutMs: deps.generationTimeoutMs }, 'generation deadline passed; endpoint stream aborted');
+        log.warn(
+          { workflowId: run.workflowId, endpointName: spec.endpointName, tokens: tokens.length, generationTimeoutMs: deps.generationTimeoutMs },
+          'generation deadline passed; endpoint stream aborted',
+        );
         writeEvent(res, 'error', {
           code: 'generation_timeout',
           message: `Generation on endpoint ${spec.endpointName} did not finish within ${deps.generationTimeoutMs} ms; stopped after ${tokens.length} token(s)`,
@@ -150,8 +162,15 @@ export function createRoutes(deps: RouteDeps): Route {
       } else if (reason === 'shutdown') {
         writeEvent(res, 'error', { code: 'shutting_down', message: `The service is stopping; generation stopped after ${tokens.length} token(s)`, requestId });
       } else {
-        log.warn({ workflowId: run.workflowId, endpointName: spec.endpointName, tokens: tokens.length, err: errorMessage(err) }, 'generation failed mid-stream');
-        writeEvent(res, 'error', { code: 'generation_failed', message: `Generation on endpoint ${spec.endpointName} failed after ${tokens.length} token(s); ${SEE_LOG}`, requestId });
+        log.warn(
+          { workflowId: run.workflowId, endpointName: spec.endpointName, tokens: tokens.length, err: errorMessage(err) },
+          'generation failed mid-stream',
+        );
+        writeEvent(res, 'error', {
+          code: 'generation_failed',
+          message: `Generation on endpoint ${spec.endpointName} failed after ${tokens.length} token(s); ${SEE_LOG}`,
+          requestId,
+        });
       }
       res.end();
     } finally {
@@ -191,6 +210,10 @@ export function createRoutes(deps: RouteDeps): Route {
       if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `Use POST ${path}`, { allow: 'POST' });
       return path === '/rag' ? answer(req, res, ctx) : stream(req, res, ctx);
     }
-    throw new HttpError(404, 'not_found', `No route for ${req.method} ${path}; try GET / (the chat page), POST /rag, POST /rag/stream, GET /healthz, GET /readyz or GET /metrics`);
+    throw new HttpError(
+      404,
+      'not_found',
+      `No route for ${req.method} ${path}; try GET / (the chat page), POST /rag, POST /rag/stream, GET /healthz, GET /readyz or GET /metrics`,
+    );
   };
 }

@@ -128,13 +128,27 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
       const url = new URL(req.url ?? '/', 'http://localhost');
       const requestId = randomUUID();
       const gone = new AbortController();
-      const ctx: RequestContext = { received: performance.now(), requestId, log: log.child({ requestId }), gone: gone.signal, debug: url.searchParams.get('debug') === '1' };
+      const ctx: RequestContext = {
+        received: performance.now(),
+        requestId,
+        log: log.child({ requestId }),
+        gone: gone.signal,
+        debug: url.searchParams.get('debug') === '1',
+      };
       res.setHeader('x-request-id', requestId);
       res.on('close', () => {
         if (!res.writableFinished) gone.abort();
         metrics.request(routeLabel(url.pathname), req.method ?? 'GET', res.statusCode, (performance.now() - ctx.received) / 1000);
         ctx.log.info(
-          { method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - ctx.received), key: ctx.key, workflowId: ctx.workflowId, completed: res.writableFinished },
+          {
+            method: req.method,
+            path: url.pathname,
+            status: res.statusCode,
+            ms: Math.round(performance.now() - ctx.received),
+            key: ctx.key,
+            workflowId: ctx.workflowId,
+            completed: res.writableFinished,
+          },
           'request',
         );
       });
@@ -166,7 +180,10 @@ export async function startRagService(opts: RagServiceOptions): Promise<RagServi
   }
   const { port, address } = server.address() as AddressInfo;
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
-  log.info({ url, taskQueue, keys: opts.apiKeys.length, rateLimitPerMinute: opts.rateLimitPerMinute ?? ADMISSION_DEFAULTS.rateLimitPerMinute, ...limits }, 'rag service listening');
+  log.info(
+    { url, taskQueue, keys: opts.apiKeys.length, rateLimitPerMinute: opts.rateLimitPerMinute ?? ADMISSION_DEFAULTS.rateLimitPerMinute, ...limits },
+    'rag service listening',
+  );
 
   return {
     url,

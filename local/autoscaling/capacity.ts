@@ -29,7 +29,9 @@ export interface ScalableCapacity {
 
 /** The inference-component dimension `sagemaker:inference-component:DesiredCopyCount`. */
 export async function setInferenceComponentCopyCount(sm: SageMakerClient, inferenceComponentName: string, copies: number): Promise<void> {
-  await sm.send(new UpdateInferenceComponentRuntimeConfigCommand({ InferenceComponentName: inferenceComponentName, DesiredRuntimeConfig: { CopyCount: copies } }));
+  await sm.send(
+    new UpdateInferenceComponentRuntimeConfigCommand({ InferenceComponentName: inferenceComponentName, DesiredRuntimeConfig: { CopyCount: copies } }),
+  );
 }
 
 const notFound = (err: unknown) => (err as Error).name === 'ValidationException' && /not find|not found/i.test((err as Error).message);

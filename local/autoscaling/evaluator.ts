@@ -256,9 +256,17 @@ export class ScalingEvaluator {
       if (!state) {
         this.finish(activity, 'Failed', `Failed to set desired ${unit} count to ${activity.desiredCapacity}. Reason: the resource no longer exists.`);
       } else if (state.settled && state.desired === activity.desiredCapacity) {
-        this.finish(activity, 'Successful', `Successfully set desired ${unit} count to ${activity.desiredCapacity}. Change successfully fulfilled by sagemaker.`);
+        this.finish(
+          activity,
+          'Successful',
+          `Successfully set desired ${unit} count to ${activity.desiredCapacity}. Change successfully fulfilled by sagemaker.`,
+        );
       } else if (state.settled) {
-        this.finish(activity, 'Failed', `Failed to set desired ${unit} count to ${activity.desiredCapacity}. Reason: ${state.failureReason ?? 'the change was not applied'}`);
+        this.finish(
+          activity,
+          'Failed',
+          `Failed to set desired ${unit} count to ${activity.desiredCapacity}. Reason: ${state.failureReason ?? 'the change was not applied'}`,
+        );
       }
     }
   }

@@ -38,15 +38,30 @@ export interface AutoScalingContext {
 export type AutoScalingOperation<I, O> = (input: Wire<I>, ctx: AutoScalingContext) => O | Promise<O>;
 
 const SCALABLE_DIMENSIONS: ScalableDimension[] = [
-  'ecs:service:DesiredCount', 'ec2:spot-fleet-request:TargetCapacity', 'elasticmapreduce:instancegroup:InstanceCount',
-  'appstream:fleet:DesiredCapacity', 'dynamodb:table:ReadCapacityUnits', 'dynamodb:table:WriteCapacityUnits',
-  'dynamodb:index:ReadCapacityUnits', 'dynamodb:index:WriteCapacityUnits', 'rds:cluster:ReadReplicaCount',
-  'sagemaker:variant:DesiredInstanceCount', 'custom-resource:ResourceType:Property',
-  'comprehend:document-classifier-endpoint:DesiredInferenceUnits', 'comprehend:entity-recognizer-endpoint:DesiredInferenceUnits',
-  'lambda:function:ProvisionedConcurrency', 'cassandra:table:ReadCapacityUnits', 'cassandra:table:WriteCapacityUnits',
-  'kafka:broker-storage:VolumeSize', 'elasticache:cache-cluster:Nodes', 'elasticache:replication-group:NodeGroups',
-  'elasticache:replication-group:Replicas', 'neptune:cluster:ReadReplicaCount', 'sagemaker:variant:DesiredProvisionedConcurrency',
-  'sagemaker:inference-component:DesiredCopyCount', 'workspaces:workspacespool:DesiredUserSessions',
+  'ecs:service:DesiredCount',
+  'ec2:spot-fleet-request:TargetCapacity',
+  'elasticmapreduce:instancegroup:InstanceCount',
+  'appstream:fleet:DesiredCapacity',
+  'dynamodb:table:ReadCapacityUnits',
+  'dynamodb:table:WriteCapacityUnits',
+  'dynamodb:index:ReadCapacityUnits',
+  'dynamodb:index:WriteCapacityUnits',
+  'rds:cluster:ReadReplicaCount',
+  'sagemaker:variant:DesiredInstanceCount',
+  'custom-resource:ResourceType:Property',
+  'comprehend:document-classifier-endpoint:DesiredInferenceUnits',
+  'comprehend:entity-recognizer-endpoint:DesiredInferenceUnits',
+  'lambda:function:ProvisionedConcurrency',
+  'cassandra:table:ReadCapacityUnits',
+  'cassandra:table:WriteCapacityUnits',
+  'kafka:broker-storage:VolumeSize',
+  'elasticache:cache-cluster:Nodes',
+  'elasticache:replication-group:NodeGroups',
+  'elasticache:replication-group:Replicas',
+  'neptune:cluster:ReadReplicaCount',
+  'sagemaker:variant:DesiredProvisionedConcurrency',
+  'sagemaker:inference-component:DesiredCopyCount',
+  'workspaces:workspacespool:DesiredUserSessions',
 ] as ScalableDimension[];
 const POLICY_TYPES = ['StepScaling', 'TargetTrackingScaling', 'PredictiveScaling'];
 const ADJUSTMENT_TYPES = ['ChangeInCapacity', 'PercentChangeInCapacity', 'ExactCapacity'];
@@ -109,7 +124,10 @@ export const registerScalableTarget: AutoScalingOperation<RegisterScalableTarget
   if (min < floor) throw validationError(`Minimum capacity must be at least ${floor} for scalable dimension ${dimension}`);
   if (max < min) throw validationError('Maximum capacity cannot be less than minimum capacity');
   if (!ctx.resourceExists(resource)) {
-    const what = resource.kind === 'variant' ? `endpoint ${resource.endpointName} or variant ${resource.variantName}` : `inference component ${resource.inferenceComponentName}`;
+    const what =
+      resource.kind === 'variant'
+        ? `endpoint ${resource.endpointName} or variant ${resource.variantName}`
+        : `inference component ${resource.inferenceComponentName}`;
     throw validationError(`The ${what} does not exist: ${resourceId}`);
   }
   const target: ScalableTargetRecord = existing ?? {
@@ -148,8 +166,7 @@ export const describeScalableTargets: AutoScalingOperation<DescribeScalableTarge
   checks.done();
   const targets = [...ctx.store.targets.values()].filter(
     (t) =>
-      (!input.ResourceIds?.length || input.ResourceIds.includes(t.ResourceId)) &&
-      (!input.ScalableDimension || input.ScalableDimension === t.ScalableDimension),
+      (!input.ResourceIds?.length || input.ResourceIds.includes(t.ResourceId)) && (!input.ScalableDimension || input.ScalableDimension === t.ScalableDimension),
   );
   const { items, NextToken } = page(targets, input);
   return {
@@ -202,7 +219,10 @@ function checkPolicyConfiguration(checks: InputChecks, input: Wire<PutScalingPol
       }
     }
     if (custom) {
-      if (custom.Metrics) throw validationError('The local cloud does not evaluate metric math (CustomizedMetricSpecification.Metrics); give MetricName, Namespace and Statistic');
+      if (custom.Metrics)
+        throw validationError(
+          'The local cloud does not evaluate metric math (CustomizedMetricSpecification.Metrics); give MetricName, Namespace and Statistic',
+        );
       if (!custom.MetricName || !custom.Namespace || !custom.Statistic) {
         throw validationError('CustomizedMetricSpecification needs MetricName, Namespace and Statistic');
       }
@@ -310,10 +330,7 @@ export const deleteScalingPolicy: AutoScalingOperation<DeleteScalingPolicyReques
   return {};
 };
 
-export const describeScalingActivities: AutoScalingOperation<DescribeScalingActivitiesRequest, DescribeScalingActivitiesResponse> = (
-  input,
-  ctx,
-) => {
+export const describeScalingActivities: AutoScalingOperation<DescribeScalingActivitiesRequest, DescribeScalingActivitiesResponse> = (input, ctx) => {
   const checks = new InputChecks();
   checkTargetIdentity(checks, input, false);
   checks.done();

@@ -73,7 +73,10 @@ export async function handleAutoScalingRequest(
   try {
     const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
     if (!handler) {
-      throw new AwsServiceError('UnknownOperationException', `The local cloud does not implement AnyScaleFrontendService.${operation} for the sagemaker namespace.`);
+      throw new AwsServiceError(
+        'UnknownOperationException',
+        `The local cloud does not implement AnyScaleFrontendService.${operation} for the sagemaker namespace.`,
+      );
     }
     sendResult(res, await handler(input, ctx));
     ctx.log.debug({ operation }, 'application auto scaling operation');

@@ -5,13 +5,7 @@
 // own URL, so moto's journal keeps them across restarts, and are visible with describe-alarms.
 // Source: https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html
 import { randomUUID } from 'node:crypto';
-import {
-  type CloudWatchClient,
-  DeleteAlarmsCommand,
-  PutMetricAlarmCommand,
-  type PutMetricAlarmInput,
-  type Statistic,
-} from '@aws-sdk/client-cloudwatch';
+import { type CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand, type PutMetricAlarmInput, type Statistic } from '@aws-sdk/client-cloudwatch';
 import type { Alarm, TargetTrackingScalingPolicyConfiguration } from '@aws-sdk/client-application-auto-scaling';
 import { dimensionsOf, SAGEMAKER_NAMESPACE } from '../metrics/sagemaker-metrics.js';
 import { ACCOUNT_ID } from '../sagemaker/store.js';

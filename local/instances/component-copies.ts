@@ -23,10 +23,7 @@ interface ComponentCopies {
   next: number;
 }
 
-export type CopyChoice =
-  | { kind: 'copy'; variantName: string; copy: ServingCopy; done(): void }
-  | { kind: 'unknown-component' }
-  | { kind: 'no-capacity' };
+export type CopyChoice = { kind: 'copy'; variantName: string; copy: ServingCopy; done(): void } | { kind: 'unknown-component' } | { kind: 'no-capacity' };
 
 const key = (name: string) => name.toLowerCase();
 

@@ -101,7 +101,12 @@ async function startOnce(start: InstanceStart, instanceId: string, logFile: stri
   const proc = startContainerProcess({ port, env: { ...start.env, [INSTANCE_ENV]: instanceId }, logFile });
   const stderr: string[] = [];
   proc.child.stderr?.on('data', (chunk: Buffer) => {
-    stderr.push(...chunk.toString('utf8').split('\n').filter((line) => line.trim()));
+    stderr.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.trim()),
+    );
     stderr.splice(0, Math.max(0, stderr.length - STDERR_TAIL_LINES));
   });
   // 'exit' can come before the last stderr bytes are read; 'close' comes after them.

@@ -8,14 +8,7 @@ import { describeSupportedImages, imageFamilyOf } from '../model-server/image-fa
 import { ModelNotFoundError, resolveModelFile } from '../model-server/gguf-lookup.js';
 import { isHostRuntimeVariable } from '../model-server/process-env.js';
 import { type RunningInstance, startInstance } from './instance.js';
-import {
-  ContainerStartError,
-  LaunchAbortedError,
-  type ContainerPoolApi,
-  type Fleet,
-  type LaunchOptions,
-  type VariantLaunch,
-} from './types.js';
+import { ContainerStartError, LaunchAbortedError, type ContainerPoolApi, type Fleet, type LaunchOptions, type VariantLaunch } from './types.js';
 
 interface VariantState {
   variantName: string;
@@ -141,8 +134,7 @@ export class ContainerPool implements ContainerPoolApi {
 
   constructor(private readonly opts: ContainerPoolOptions) {
     // stdout may be a protocol or a CLI's output; diagnostics go to stderr, as local/main.ts's do.
-    this.logger =
-      opts.logger ?? pino({ name: 'container-pool', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    this.logger = opts.logger ?? pino({ name: 'container-pool', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
   }
 
   /** Every reason a variant cannot start that is knowable without starting it, checked before any spawn. */
@@ -150,9 +142,7 @@ export class ContainerPool implements ContainerPoolApi {
     const { variantName, image, environment } = launch;
     const family = imageFamilyOf(image);
     if (!family) {
-      throw new ContainerStartError(
-        `Production variant ${variantName}: the image '${image}' is not one the local cloud can run. ${describeSupportedImages()}`,
-      );
+      throw new ContainerStartError(`Production variant ${variantName}: the image '${image}' is not one the local cloud can run. ${describeSupportedImages()}`);
     }
     if (!family.supported) {
       throw new ContainerStartError(

@@ -231,9 +231,7 @@ export class SageMakerMetrics {
       StatisticValues,
       StorageResolution: 60,
     });
-    const latency = [
-      ...(p.modelLatencyUs.values() ? [datum('ModelLatency', 'Microseconds', p.modelLatencyUs.values())] : []),
-    ];
+    const latency = [...(p.modelLatencyUs.values() ? [datum('ModelLatency', 'Microseconds', p.modelLatencyUs.values())] : [])];
     if (target.inferenceComponentName) {
       const copies = this.opts.sizes.copies(target.inferenceComponentName);
       return [

@@ -48,14 +48,10 @@ export function resolveModelFile({ modelId, modelFile, dirs }: ModelFileQuery): 
     if (files.length === 0) continue;
     if (modelFile) {
       if (files.includes(modelFile)) return join(modelDir, modelFile);
-      throw new ModelNotFoundError(
-        `HF_MODEL_FILE=${modelFile} is not among the GGUF files of HF_MODEL_ID=${modelId} in ${modelDir}: ${files.join(', ')}.`,
-      );
+      throw new ModelNotFoundError(`HF_MODEL_FILE=${modelFile} is not among the GGUF files of HF_MODEL_ID=${modelId} in ${modelDir}: ${files.join(', ')}.`);
     }
     if (files.length === 1) return join(modelDir, files[0]);
-    throw new ModelNotFoundError(
-      `HF_MODEL_ID=${modelId} has several GGUF files in ${modelDir} (${files.join(', ')}); set HF_MODEL_FILE to choose one.`,
-    );
+    throw new ModelNotFoundError(`HF_MODEL_ID=${modelId} has several GGUF files in ${modelDir} (${files.join(', ')}); set HF_MODEL_FILE to choose one.`);
   }
   const where = searched.length > 0 ? `searched ${searched.join(', ')}` : 'no models directory exists';
   throw new ModelNotFoundError(

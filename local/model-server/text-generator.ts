@@ -104,10 +104,7 @@ export class TextGenerator {
     const model = await llama.loadModel({ modelPath });
     const layout = chooseLayout(model.trainContextSize);
     const context = await model.createContext({ threads, contextSize: layout.contextSize, sequences: layout.sequences });
-    logger.info(
-      { modelPath, contextSize: context.contextSize, sequences: context.totalSequences, batchSize: context.batchSize, threads },
-      'model loaded',
-    );
+    logger.info({ modelPath, contextSize: context.contextSize, sequences: context.totalSequences, batchSize: context.batchSize, threads }, 'model loaded');
     return new TextGenerator(model, context, layout);
   }
 
@@ -129,11 +126,7 @@ export class TextGenerator {
 
   /** Waits for a place in the batch (RequestAbortedError if the caller leaves first), then generates. */
   async *generate(req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
-    const { slot, release } = await this.admission.admit(
-      req.input.length + req.maxNewTokens,
-      (free) => longestSharedPrefix(free, req.input),
-      req.signal,
-    );
+    const { slot, release } = await this.admission.admit(req.input.length + req.maxNewTokens, (free) => longestSharedPrefix(free, req.input), req.signal);
     const step = this.lockstep.join();
     try {
       return yield* this.run(slot, step, req);

@@ -79,8 +79,7 @@ const DEFAULT_MAX_BATCH_SIZE_CAP = 8;
  */
 export function tgiLimitsFromEnv(env: NodeJS.ProcessEnv, trainContextSize: number): TgiLimits {
   const maxTotalTokens = positiveIntEnv(env, 'MAX_TOTAL_TOKENS', Math.min(trainContextSize, DEFAULT_MAX_TOTAL_TOKENS));
-  const maxInputTokens =
-    positiveIntEnv(env, 'MAX_INPUT_TOKENS') ?? positiveIntEnv(env, 'MAX_INPUT_LENGTH') ?? maxTotalTokens - 1;
+  const maxInputTokens = positiveIntEnv(env, 'MAX_INPUT_TOKENS') ?? positiveIntEnv(env, 'MAX_INPUT_LENGTH') ?? maxTotalTokens - 1;
   // The launcher refuses to start with these settings; so does this stand-in.
   if (maxInputTokens >= maxTotalTokens) {
     throw new ContainerConfigError(
@@ -89,15 +88,12 @@ export function tgiLimitsFromEnv(env: NodeJS.ProcessEnv, trainContextSize: numbe
   }
   const maxBatchTotalTokens = positiveIntEnv(env, 'MAX_BATCH_TOTAL_TOKENS', Math.max(DEFAULT_MAX_BATCH_TOTAL_TOKENS, maxTotalTokens));
   if (maxTotalTokens > maxBatchTotalTokens) {
-    throw new ContainerConfigError(
-      `\`max_total_tokens\` must be <= \`max_batch_total_tokens\`. Given: ${maxTotalTokens} and ${maxBatchTotalTokens}`,
-    );
+    throw new ContainerConfigError(`\`max_total_tokens\` must be <= \`max_batch_total_tokens\`. Given: ${maxTotalTokens} and ${maxBatchTotalTokens}`);
   }
   // Unset, the batch is as many full-length requests as the token budget holds (so the KV
   // cells allocated stay within MAX_BATCH_TOTAL_TOKENS), up to the cap.
   const maxBatchSize =
-    positiveIntEnv(env, 'MAX_BATCH_SIZE') ??
-    Math.max(1, Math.min(DEFAULT_MAX_BATCH_SIZE_CAP, Math.floor(maxBatchTotalTokens / maxTotalTokens)));
+    positiveIntEnv(env, 'MAX_BATCH_SIZE') ?? Math.max(1, Math.min(DEFAULT_MAX_BATCH_SIZE_CAP, Math.floor(maxBatchTotalTokens / maxTotalTokens)));
   return {
     maxInputTokens,
     maxTotalTokens,
@@ -122,11 +118,7 @@ export interface ValidTgiRequest {
 }
 
 /** TGI's `validate()`: the same checks, in the same order, with the same messages. */
-export function validateTgiRequest(
-  req: TgiRequest,
-  limits: TgiLimits,
-  tokenize: (text: string) => Token[],
-): ValidTgiRequest {
+export function validateTgiRequest(req: TgiRequest, limits: TgiLimits, tokenize: (text: string) => Token[]): ValidTgiRequest {
   const p = req.parameters;
   const bestOf = p.best_of ?? 1;
   const sampling = p.do_sample || p.temperature != null || p.top_k != null || p.top_p != null || p.typical_p != null;
@@ -156,17 +148,14 @@ export function validateTgiRequest(
   }
   if (req.inputs.length === 0) throw new TgiValidationError('`inputs` cannot be empty');
   if (p.truncate != null && (p.truncate === 0 || p.truncate > limits.maxInputTokens)) {
-    throw new TgiValidationError(
-      `\`truncate\` must be strictly positive and less than ${limits.maxInputTokens}. Given: ${p.truncate}`,
-    );
+    throw new TgiValidationError(`\`truncate\` must be strictly positive and less than ${limits.maxInputTokens}. Given: ${p.truncate}`);
   }
   if (p.grammar != null) throw new TgiValidationError('grammar is not supported');
 
   const encoded = tokenize(req.inputs);
   // TGI truncates from the left: the end of the prompt is what the model continues.
   const input = p.truncate != null ? encoded.slice(-p.truncate) : encoded;
-  const maxNewTokens =
-    p.max_new_tokens ?? Math.min(Math.max(limits.maxTotalTokens - input.length, 0), DEFAULT_GENERATION_LENGTH);
+  const maxNewTokens = p.max_new_tokens ?? Math.min(Math.max(limits.maxTotalTokens - input.length, 0), DEFAULT_GENERATION_LENGTH);
   if (input.length + maxNewTokens > limits.maxTotalTokens) {
     throw new TgiValidationError(
       `\`inputs\` tokens + \`max_new_tokens\` must be <= ${limits.maxTotalTokens}. Given: ${input.length} \`inputs\` tokens and ${maxNewTokens} \`max_new_tokens\``,

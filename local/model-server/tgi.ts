@@ -9,14 +9,7 @@ import type { Token } from 'node-llama-cpp';
 import { sendJson, sendText } from './http-io.js';
 import type { FamilyRuntime, Invocation, InvocationHandler } from './server.js';
 import type { GeneratedToken, TextGenerator, TokenInfo } from './text-generator.js';
-import {
-  type TgiLimits,
-  TgiValidationError,
-  tgiLimitsFromEnv,
-  tgiRequestSchema,
-  type ValidTgiRequest,
-  validateTgiRequest,
-} from './tgi-request.js';
+import { type TgiLimits, TgiValidationError, tgiLimitsFromEnv, tgiRequestSchema, type ValidTgiRequest, validateTgiRequest } from './tgi-request.js';
 
 type ErrorType = 'validation' | 'generation' | 'overloaded' | 'incomplete_generation';
 const STATUS: Record<ErrorType, number> = { validation: 422, generation: 424, overloaded: 429, incomplete_generation: 500 };
@@ -104,9 +97,7 @@ export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, lo
           ...(token.top.length > 0 ? { top_tokens: token.top.map(asToken) } : {}),
           generated_text: finishReason ? (valid.returnFullText ? inputs + text : text) : null,
           details:
-            finishReason && valid.details
-              ? { finish_reason: finishReason, generated_tokens: index, seed: valid.seed, input_length: valid.inputTokens }
-              : null,
+            finishReason && valid.details ? { finish_reason: finishReason, generated_tokens: index, seed: valid.seed, input_length: valid.inputTokens } : null,
         });
         ended = finishReason !== undefined;
       }

@@ -172,7 +172,9 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     const name = endpoint.EndpointName;
     if (!endpoint.inferenceComponentBased) {
       if (component === undefined) return undefined;
-      throw validationError(`Inference Component Name header is not allowed for endpoint ${name} of account ${deps.accountId}: it has no inference components.`);
+      throw validationError(
+        `Inference Component Name header is not allowed for endpoint ${name} of account ${deps.accountId}: it has no inference components.`,
+      );
     }
     if (component === undefined) {
       throw validationError(
@@ -280,10 +282,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
 
     // From here the 200 is sent: failures become exception frames in the stream.
     call.settle();
-    res.writeHead(
-      200,
-      present({ ...replyHeaders, 'Content-Type': EVENT_STREAM_CONTENT_TYPE, [H.streamContentType]: response.headers['content-type'] }),
-    );
+    res.writeHead(200, present({ ...replyHeaders, 'Content-Type': EVENT_STREAM_CONTENT_TYPE, [H.streamContentType]: response.headers['content-type'] }));
     let parts = 0;
     try {
       for await (const chunk of response) {
@@ -312,7 +311,9 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     const name = endpoint.EndpointName;
     const config = endpoint.AsyncInferenceConfig;
     if (!config?.OutputConfig?.S3OutputPath) {
-      throw validationError(`Endpoint ${name} of account ${deps.accountId} is not configured for asynchronous inference: its endpoint configuration has no AsyncInferenceConfig.`);
+      throw validationError(
+        `Endpoint ${name} of account ${deps.accountId} is not configured for asynchronous inference: its endpoint configuration has no AsyncInferenceConfig.`,
+      );
     }
     if (!deps.asyncInvocations) {
       throw new RuntimeError(500, 'InternalFailure', 'Asynchronous inference is not available in this runtime (it has no S3 to read and write).');
@@ -360,9 +361,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
       const endpoint = deps.getEndpoint(endpointName);
       if (!endpoint) throw validationError(`Endpoint ${endpointName} of account ${deps.accountId} not found.`);
       if (!SERVING_STATUSES.has(endpoint.EndpointStatus)) {
-        throw validationError(
-          `Endpoint ${endpointName} of account ${deps.accountId} is not in service (status: ${endpoint.EndpointStatus}).`,
-        );
+        throw validationError(`Endpoint ${endpointName} of account ${deps.accountId} is not in service (status: ${endpoint.EndpointStatus}).`);
       }
       if (async) {
         acceptAsync(req, res, endpoint, async, body);
@@ -377,8 +376,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
       const logs = { endpointName, region, accountId: deps.accountId };
       await invoke(req, res, endpoint, logs, body, operation === 'invocations-response-stream', trace);
     } catch (err) {
-      const error =
-        err instanceof RuntimeError ? err : new RuntimeError(500, 'InternalFailure', `An internal failure occurred: ${String(err)}`);
+      const error = err instanceof RuntimeError ? err : new RuntimeError(500, 'InternalFailure', `An internal failure occurred: ${String(err)}`);
       if (error.status >= 500 || error.code === 'ModelError') logger.warn({ err: error, url: req.url }, error.code);
       if (res.headersSent) {
         res.end(exceptionFrame({ type: 'InternalStreamFailure', Message: error.message }));

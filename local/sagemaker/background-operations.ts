@@ -80,10 +80,7 @@ export class BackgroundOperations {
   async settle(): Promise<void> {
     const ops = [...this.running.values()];
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(ops.map((op) => op.done)),
-      new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS))),
-    ]);
+    await Promise.race([Promise.all(ops.map((op) => op.done)), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)))]);
     clearTimeout(timer);
   }
 

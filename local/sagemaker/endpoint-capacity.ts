@@ -37,7 +37,9 @@ export const updateEndpointWeightsAndCapacities: Operation<UpdateEndpointWeights
   const missing = desired.filter((d) => !endpoint.deployed!.variants.some((v) => v.variantName === d.VariantName)).map((d) => d.VariantName);
   if (missing.length) throw validationError(`The variant(s) "[${missing.join(', ')}]" is/are not present in the endpoint "${endpoint.EndpointArn}".`);
   if (desired.some((d) => d.DesiredInstanceCount === 0)) {
-    throw validationError('DesiredInstanceCount must be at least 1 for a variant that serves a model (only inference-component endpoints scale instances to 0).');
+    throw validationError(
+      'DesiredInstanceCount must be at least 1 for a variant that serves a model (only inference-component endpoints scale instances to 0).',
+    );
   }
   const variants = endpoint.deployed.variants.map((v) => {
     const change = desired.find((d) => d.VariantName === v.variantName);

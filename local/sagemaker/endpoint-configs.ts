@@ -34,7 +34,12 @@ function checkVariant(checks: InputChecks, v: Wire<ProductionVariant>, path: str
     checks.integerAtLeast(scaling.MaxInstanceCount, `${path}.managedInstanceScaling.maxInstanceCount`, 1);
   }
   if (v.RoutingConfig && checks.required(v.RoutingConfig.RoutingStrategy, `${path}.routingConfig.routingStrategy`)) {
-    checks.oneOf(v.RoutingConfig.RoutingStrategy, `${path}.routingConfig.routingStrategy`, ['LEAST_OUTSTANDING_REQUESTS', 'RANDOM', 'PREFIX_AWARE', 'KV_AWARE']);
+    checks.oneOf(v.RoutingConfig.RoutingStrategy, `${path}.routingConfig.routingStrategy`, [
+      'LEAST_OUTSTANDING_REQUESTS',
+      'RANDOM',
+      'PREFIX_AWARE',
+      'KV_AWARE',
+    ]);
   }
 }
 
@@ -49,7 +54,8 @@ function checkCapacityVariants(variants: Wire<ProductionVariant>[]): void {
     throw validationError('An endpoint configuration for inference components cannot also have production variants with a ModelName.');
   }
   for (const v of capacity) {
-    if (v.ServerlessConfig) throw validationError(`Production variant "${v.VariantName}" has no ModelName: inference components need instances, not a ServerlessConfig.`);
+    if (v.ServerlessConfig)
+      throw validationError(`Production variant "${v.VariantName}" has no ModelName: inference components need instances, not a ServerlessConfig.`);
     const scaling = v.ManagedInstanceScaling;
     if (scaling?.MinInstanceCount !== undefined && scaling.MaxInstanceCount !== undefined && scaling.MinInstanceCount > scaling.MaxInstanceCount) {
       throw validationError(`ManagedInstanceScaling of production variant "${v.VariantName}": MinInstanceCount must not be greater than MaxInstanceCount.`);
@@ -105,7 +111,9 @@ function checkAsyncConfigIsLocal(config: Wire<AsyncInferenceConfig> | undefined)
   if (!config) return;
   const { S3OutputPath, S3FailurePath } = config.OutputConfig ?? {};
   if (!S3OutputPath) {
-    throw validationError('AsyncInferenceConfig.OutputConfig.S3OutputPath is required by the local cloud, which has no default bucket for asynchronous inference results.');
+    throw validationError(
+      'AsyncInferenceConfig.OutputConfig.S3OutputPath is required by the local cloud, which has no default bucket for asynchronous inference results.',
+    );
   }
   for (const uri of [S3OutputPath, S3FailurePath]) {
     if (uri && !uri.startsWith('s3://')) throw validationError(`The S3 URI "${uri}" is not supported by the local cloud (only s3:// URIs).`);
@@ -134,9 +142,7 @@ export const createEndpointConfig: Operation<CreateEndpointConfigInput, CreateEn
     if (seen.has(key)) throw validationError(`The VariantName "${v.VariantName}" appears more than once in ProductionVariants.`);
     seen.add(key);
     if (!v.ServerlessConfig && (v.InstanceType === undefined || v.InitialInstanceCount === undefined)) {
-      throw validationError(
-        `Production variant "${v.VariantName}" needs InstanceType and InitialInstanceCount, or a ServerlessConfig.`,
-      );
+      throw validationError(`Production variant "${v.VariantName}" needs InstanceType and InitialInstanceCount, or a ServerlessConfig.`);
     }
   }
 

@@ -105,10 +105,7 @@ export class EndpointLifecycle {
   private transition(endpoint: EndpointRecord, changes: Partial<EndpointRecord>): void {
     Object.assign(endpoint, changes, { LastModifiedTime: Date.now() });
     this.store.save();
-    this.log.info(
-      { endpoint: endpoint.EndpointName, status: endpoint.EndpointStatus, failureReason: endpoint.FailureReason },
-      'endpoint status',
-    );
+    this.log.info({ endpoint: endpoint.EndpointName, status: endpoint.EndpointStatus, failureReason: endpoint.FailureReason }, 'endpoint status');
   }
 
   private async launchPending(endpoint: EndpointRecord, signal: AbortSignal): Promise<void> {

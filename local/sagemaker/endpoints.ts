@@ -144,9 +144,7 @@ function capacitySummaries(endpoint: EndpointRecord, fleet: DeployedFleet, ctx: 
 function variantSummaries(fleet: DeployedFleet): ProductionVariantSummary[] {
   return fleet.variants.map((v) => ({
     VariantName: v.variantName,
-    DeployedImages: [
-      { SpecifiedImage: v.image, ResolvedImage: resolvedImage(v.image), ResolutionTime: new Date(fleet.deployedAt) },
-    ],
+    DeployedImages: [{ SpecifiedImage: v.image, ResolvedImage: resolvedImage(v.image), ResolutionTime: new Date(fleet.deployedAt) }],
     CurrentWeight: v.weight,
     DesiredWeight: v.weight,
     CurrentInstanceCount: fleet.instanceCounts[v.variantName] ?? 0,

@@ -33,7 +33,8 @@ export function copyRequirements(ic: Pick<InferenceComponentRecord, 'Specificati
  * copies (rounded up); without a policy, all at once. At least one.
  */
 export function rollingBatchSize(size: InferenceComponentCapacitySize | undefined, desired: number): number {
-  const n = size?.Type === 'COPY_COUNT' ? size.Value ?? desired : size?.Type === 'CAPACITY_PERCENT' ? Math.ceil(((size.Value ?? 100) * desired) / 100) : desired;
+  const n =
+    size?.Type === 'COPY_COUNT' ? (size.Value ?? desired) : size?.Type === 'CAPACITY_PERCENT' ? Math.ceil(((size.Value ?? 100) * desired) / 100) : desired;
   return Math.max(1, n);
 }
 
@@ -80,29 +81,37 @@ export class InferenceComponentLifecycle {
   /** CreateInferenceComponent: the caller has saved the record as Creating. */
   create(ic: InferenceComponentRecord): void {
     this.register(ic);
-    this.operations.start(ic.InferenceComponentName, async (signal) => {
-      const { unplaced, startFailure } = await this.scaleTo(ic, ic.DesiredCopyCount, signal);
-      if (signal.aborted) return;
-      const serving = this.router.copies(ic.InferenceComponentName).length;
-      const shortfall = startFailure ?? (unplaced > 0 ? this.noRoom(ic, unplaced) : undefined);
-      if (serving === 0 && ic.DesiredCopyCount > 0) {
-        this.transition(ic, { InferenceComponentStatus: 'Failed', FailureReason: shortfall });
-      } else {
-        this.transition(ic, { InferenceComponentStatus: 'InService', FailureReason: shortfall });
-      }
-    }, { fail: (err) => this.transition(ic, { InferenceComponentStatus: 'Failed', FailureReason: launchFailureReason(err) }) });
+    this.operations.start(
+      ic.InferenceComponentName,
+      async (signal) => {
+        const { unplaced, startFailure } = await this.scaleTo(ic, ic.DesiredCopyCount, signal);
+        if (signal.aborted) return;
+        const serving = this.router.copies(ic.InferenceComponentName).length;
+        const shortfall = startFailure ?? (unplaced > 0 ? this.noRoom(ic, unplaced) : undefined);
+        if (serving === 0 && ic.DesiredCopyCount > 0) {
+          this.transition(ic, { InferenceComponentStatus: 'Failed', FailureReason: shortfall });
+        } else {
+          this.transition(ic, { InferenceComponentStatus: 'InService', FailureReason: shortfall });
+        }
+      },
+      { fail: (err) => this.transition(ic, { InferenceComponentStatus: 'Failed', FailureReason: launchFailureReason(err) }) },
+    );
   }
 
   /** UpdateInferenceComponentRuntimeConfig (and UpdateInferenceComponent without a new spec). */
   scale(ic: InferenceComponentRecord): void {
-    this.operations.start(ic.InferenceComponentName, async (signal) => {
-      const { unplaced, startFailure } = await this.scaleTo(ic, ic.DesiredCopyCount, signal);
-      if (signal.aborted) return;
-      this.transition(ic, {
-        InferenceComponentStatus: 'InService',
-        FailureReason: startFailure ?? (unplaced > 0 ? this.noRoom(ic, unplaced) : undefined),
-      });
-    }, { fail: (err) => this.transition(ic, { InferenceComponentStatus: 'InService', FailureReason: launchFailureReason(err) }) });
+    this.operations.start(
+      ic.InferenceComponentName,
+      async (signal) => {
+        const { unplaced, startFailure } = await this.scaleTo(ic, ic.DesiredCopyCount, signal);
+        if (signal.aborted) return;
+        this.transition(ic, {
+          InferenceComponentStatus: 'InService',
+          FailureReason: startFailure ?? (unplaced > 0 ? this.noRoom(ic, unplaced) : undefined),
+        });
+      },
+      { fail: (err) => this.transition(ic, { InferenceComponentStatus: 'InService', FailureReason: launchFailureReason(err) }) },
+    );
   }
 
   /**
@@ -112,56 +121,64 @@ export class InferenceComponentLifecycle {
    * are stopped, the retired old ones restarted, and the component stays on its old spec.
    */
   rollingUpdate(ic: InferenceComponentRecord, next: Pick<InferenceComponentRecord, 'Specification' | 'container'>): void {
-    this.operations.start(ic.InferenceComponentName, async (signal) => {
-      const policy = ic.LastDeploymentConfig?.RollingUpdatePolicy;
-      const desired = ic.DesiredCopyCount;
-      const batch = rollingBatchSize(policy?.MaximumBatchSize, desired);
-      const waitMs = (policy?.WaitIntervalInSeconds ?? 0) * 1000;
-      const old = [...this.router.copies(ic.InferenceComponentName)];
-      const started: ServingCopy[] = [];
-      let retired = 0;
-      const previous = { Specification: ic.Specification, container: ic.container };
-      while (started.length < desired || retired < old.length) {
-        if (signal.aborted) return;
-        const n = Math.min(batch, Math.max(desired - started.length, 0));
-        const fresh = { ...ic, ...next };
-        let result = await this.startCopies(fresh, n, signal);
-        let roundRetired = 0;
-        if (result.unplaced > 0 && !result.startFailure && retired < old.length) {
-          // No room beside the old copies: retire a batch of them first, then try again.
-          roundRetired = await this.retire(ic, old.slice(retired, retired + Math.min(batch, old.length - retired)));
-          retired += roundRetired;
-          const more = await this.startCopies(fresh, result.unplaced, signal);
-          result = { ...more, started: [...result.started, ...more.started] };
+    this.operations.start(
+      ic.InferenceComponentName,
+      async (signal) => {
+        const policy = ic.LastDeploymentConfig?.RollingUpdatePolicy;
+        const desired = ic.DesiredCopyCount;
+        const batch = rollingBatchSize(policy?.MaximumBatchSize, desired);
+        const waitMs = (policy?.WaitIntervalInSeconds ?? 0) * 1000;
+        const old = [...this.router.copies(ic.InferenceComponentName)];
+        const started: ServingCopy[] = [];
+        let retired = 0;
+        const previous = { Specification: ic.Specification, container: ic.container };
+        while (started.length < desired || retired < old.length) {
+          if (signal.aborted) return;
+          const n = Math.min(batch, Math.max(desired - started.length, 0));
+          const fresh = { ...ic, ...next };
+          let result = await this.startCopies(fresh, n, signal);
+          let roundRetired = 0;
+          if (result.unplaced > 0 && !result.startFailure && retired < old.length) {
+            // No room beside the old copies: retire a batch of them first, then try again.
+            roundRetired = await this.retire(ic, old.slice(retired, retired + Math.min(batch, old.length - retired)));
+            retired += roundRetired;
+            const more = await this.startCopies(fresh, result.unplaced, signal);
+            result = { ...more, started: [...result.started, ...more.started] };
+          }
+          started.push(...result.started);
+          if (signal.aborted) return;
+          if (result.startFailure || result.unplaced > 0) {
+            await this.retire(ic, started);
+            const failure = result.startFailure ?? this.noRoom(ic, result.unplaced);
+            await this.startCopies({ ...ic, ...previous }, retired, signal);
+            this.transition(ic, {
+              InferenceComponentStatus: 'InService',
+              FailureReason: `The rolling update was rolled back; the inference component stays on its previous specification: ${failure}`,
+            });
+            return;
+          }
+          retired += await this.retire(ic, old.slice(retired, retired + Math.max(0, Math.min(batch - roundRetired, old.length - retired))));
+          if ((started.length < desired || retired < old.length) && waitMs > 0) await sleep(waitMs, undefined, { signal });
         }
-        started.push(...result.started);
-        if (signal.aborted) return;
-        if (result.startFailure || result.unplaced > 0) {
-          await this.retire(ic, started);
-          const failure = result.startFailure ?? this.noRoom(ic, result.unplaced);
-          await this.startCopies({ ...ic, ...previous }, retired, signal);
-          this.transition(ic, {
-            InferenceComponentStatus: 'InService',
-            FailureReason: `The rolling update was rolled back; the inference component stays on its previous specification: ${failure}`,
-          });
-          return;
-        }
-        retired += await this.retire(ic, old.slice(retired, retired + Math.max(0, Math.min(batch - roundRetired, old.length - retired))));
-        if ((started.length < desired || retired < old.length) && waitMs > 0) await sleep(waitMs, undefined, { signal });
-      }
-      this.transition(ic, { InferenceComponentStatus: 'InService', FailureReason: undefined, ...next });
-    }, { fail: (err) => this.transition(ic, { InferenceComponentStatus: 'InService', FailureReason: launchFailureReason(err) }) });
+        this.transition(ic, { InferenceComponentStatus: 'InService', FailureReason: undefined, ...next });
+      },
+      { fail: (err) => this.transition(ic, { InferenceComponentStatus: 'InService', FailureReason: launchFailureReason(err) }) },
+    );
   }
 
   /** DeleteInferenceComponent: stops every copy, then forgets the component. */
   delete(ic: InferenceComponentRecord): void {
     this.transition(ic, { InferenceComponentStatus: 'Deleting' });
-    this.operations.start(ic.InferenceComponentName, async () => {
-      await this.retire(ic, [...this.router.copies(ic.InferenceComponentName)]);
-      this.router.unregister(ic.InferenceComponentName);
-      this.store.remove(this.store.inferenceComponents, ic.InferenceComponentName, ic.InferenceComponentArn);
-      this.log.info({ inferenceComponent: ic.InferenceComponentName }, 'inference component deleted');
-    }, { supersede: true });
+    this.operations.start(
+      ic.InferenceComponentName,
+      async () => {
+        await this.retire(ic, [...this.router.copies(ic.InferenceComponentName)]);
+        this.router.unregister(ic.InferenceComponentName);
+        this.store.remove(this.store.inferenceComponents, ic.InferenceComponentName, ic.InferenceComponentArn);
+        this.log.info({ inferenceComponent: ic.InferenceComponentName }, 'inference component deleted');
+      },
+      { supersede: true },
+    );
   }
 
   /** The endpoint is going away: its components' copies stop and the components are forgotten, as their endpoint's are on AWS. */
@@ -315,9 +332,6 @@ export class InferenceComponentLifecycle {
 function capacityOf(v: CapacityVariant): VariantCapacity {
   const size = instanceTypeSize(v.instanceType) ?? { vCpus: Infinity, acceleratorDevices: Infinity, memoryMiB: Infinity };
   const scaling = v.ManagedInstanceScaling;
-  const managed =
-    scaling?.Status === 'ENABLED'
-      ? { min: scaling.MinInstanceCount ?? 1, max: scaling.MaxInstanceCount ?? v.initialInstanceCount }
-      : undefined;
+  const managed = scaling?.Status === 'ENABLED' ? { min: scaling.MinInstanceCount ?? 1, max: scaling.MaxInstanceCount ?? v.initialInstanceCount } : undefined;
   return newCapacity(v.variantName, v.instanceType, size, v.initialInstanceCount, managed);
 }

@@ -36,12 +36,7 @@ function checkSpecification(checks: InputChecks, spec: Wire<InferenceComponentSp
   if (spec.ModelName !== undefined) checks.name(spec.ModelName, `${path}.modelName`, MODEL_NAME_PATTERN);
   const start = spec.StartupParameters;
   checks.integerAtLeast(start?.ModelDataDownloadTimeoutInSeconds, `${path}.startupParameters.modelDataDownloadTimeoutInSeconds`, 60, 3600);
-  checks.integerAtLeast(
-    start?.ContainerStartupHealthCheckTimeoutInSeconds,
-    `${path}.startupParameters.containerStartupHealthCheckTimeoutInSeconds`,
-    60,
-    3600,
-  );
+  checks.integerAtLeast(start?.ContainerStartupHealthCheckTimeoutInSeconds, `${path}.startupParameters.containerStartupHealthCheckTimeoutInSeconds`, 60, 3600);
   const req = spec.ComputeResourceRequirements;
   if (req) {
     const at = `${path}.computeResourceRequirements`;
@@ -92,7 +87,7 @@ function checkSpecIsLocal(spec: Wire<InferenceComponentSpecification>): void {
   if (spec.Container !== undefined) {
     throw validationError('Specification.Container is not supported by the local cloud; name a model with Specification.ModelName.');
   }
-  if (!spec.ModelName) throw validationError('Specification.ModelName is required by the local cloud (it runs the model\'s container).');
+  if (!spec.ModelName) throw validationError("Specification.ModelName is required by the local cloud (it runs the model's container).");
   if (!spec.ComputeResourceRequirements) {
     throw validationError('Specification.ComputeResourceRequirements is required for inference components on an endpoint with instances.');
   }
@@ -139,7 +134,8 @@ export const createInferenceComponent: Operation<CreateInferenceComponentInput, 
   checkRuntimeConfig(checks, input.RuntimeConfig, 'runtimeConfig', true);
   checks.tags(input.Tags, 'tags');
   checks.done();
-  if (input.Specifications !== undefined) throw validationError('Specifications (several specifications per component) is not supported by the local cloud; use Specification.');
+  if (input.Specifications !== undefined)
+    throw validationError('Specifications (several specifications per component) is not supported by the local cloud; use Specification.');
   const spec = input.Specification!;
   checkSpecIsLocal(spec);
   // AWS's wording (reported by users of CreateInferenceComponent); scale-to-zero comes later, by scaling in.
@@ -154,7 +150,9 @@ export const createInferenceComponent: Operation<CreateInferenceComponentInput, 
     throw validationError('Inference Components are not supported in this Endpoint. Please make sure this endpoint can deploy inference components.');
   }
   if (endpoint.EndpointStatus !== 'InService') {
-    throw validationError(`Cannot create inference component "${arn}" because endpoint "${endpoint.EndpointArn}" is not in service (status: ${endpoint.EndpointStatus}).`);
+    throw validationError(
+      `Cannot create inference component "${arn}" because endpoint "${endpoint.EndpointArn}" is not in service (status: ${endpoint.EndpointStatus}).`,
+    );
   }
   const capacity = endpoint.deployed!.capacity!;
   const variant = input.VariantName ? capacity.find((v) => v.variantName === input.VariantName) : capacity[0];
@@ -222,7 +220,9 @@ export const listInferenceComponents: Operation<ListInferenceComponentsInput, Li
   const { page, NextToken } = listRecords(
     store.inferenceComponents
       .values()
-      .filter((ic) => (endpoint === undefined || ic.EndpointName.toLowerCase() === endpoint) && (variant === undefined || ic.VariantName.toLowerCase() === variant))
+      .filter(
+        (ic) => (endpoint === undefined || ic.EndpointName.toLowerCase() === endpoint) && (variant === undefined || ic.VariantName.toLowerCase() === variant),
+      )
       .map((ic) => ({ name: ic.InferenceComponentName, creationTime: ic.CreationTime, ic })),
     input,
     { statuses: STATUSES, statusOf: (r) => r.ic.InferenceComponentStatus, lastModifiedOf: (r) => r.ic.LastModifiedTime },
@@ -261,7 +261,8 @@ export const updateInferenceComponent: Operation<UpdateInferenceComponentInput, 
   checkRuntimeConfig(checks, input.RuntimeConfig, 'runtimeConfig', false);
   checkDeploymentConfig(checks, input.DeploymentConfig);
   checks.done();
-  if (input.Specifications !== undefined) throw validationError('Specifications (several specifications per component) is not supported by the local cloud; use Specification.');
+  if (input.Specifications !== undefined)
+    throw validationError('Specifications (several specifications per component) is not supported by the local cloud; use Specification.');
   const ic = requireComponent(input.InferenceComponentName!, ctx);
   requireUpdatable(ic);
   if (input.Specification) checkSpecIsLocal(input.Specification);
@@ -280,10 +281,10 @@ export const updateInferenceComponent: Operation<UpdateInferenceComponentInput, 
   return { InferenceComponentArn: ic.InferenceComponentArn };
 };
 
-export const updateInferenceComponentRuntimeConfig: Operation<
-  UpdateInferenceComponentRuntimeConfigInput,
-  UpdateInferenceComponentRuntimeConfigOutput
-> = (input, ctx) => {
+export const updateInferenceComponentRuntimeConfig: Operation<UpdateInferenceComponentRuntimeConfigInput, UpdateInferenceComponentRuntimeConfigOutput> = (
+  input,
+  ctx,
+) => {
   const checks = new InputChecks();
   checks.name(input.InferenceComponentName, 'inferenceComponentName', MODEL_NAME_PATTERN);
   checkRuntimeConfig(checks, input.DesiredRuntimeConfig, 'desiredRuntimeConfig', true);

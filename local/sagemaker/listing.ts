@@ -53,11 +53,7 @@ export interface StatusListing<T> {
   lastModifiedOf: (r: T) => number;
 }
 
-export function listRecords<T extends Listable>(
-  records: T[],
-  input: CommonListInput,
-  status?: StatusListing<T>,
-): { page: T[]; NextToken?: string } {
+export function listRecords<T extends Listable>(records: T[], input: CommonListInput, status?: StatusListing<T>): { page: T[]; NextToken?: string } {
   const modifiedBefore = input.LastModifiedTimeBefore === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeBefore);
   const modifiedAfter = input.LastModifiedTimeAfter === undefined ? undefined : wireTimeToMs(input.LastModifiedTimeAfter);
   const sortKeys: Record<string, (r: T) => string | number> = {

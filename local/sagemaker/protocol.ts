@@ -13,13 +13,7 @@ export const TARGET_PREFIX = 'SageMaker.';
  * A request or response shape as it travels on the wire: the SDK's `Date` fields become epoch
  * seconds (the SDKs send numbers; strings are tolerated since botocore accepts ISO-8601 too).
  */
-export type Wire<T> = T extends Date
-  ? number | string
-  : T extends ReadonlyArray<infer U>
-    ? Wire<U>[]
-    : T extends object
-      ? { [K in keyof T]: Wire<T[K]> }
-      : T;
+export type Wire<T> = T extends Date ? number | string : T extends ReadonlyArray<infer U> ? Wire<U>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
 
 /** An error that reaches the client as an AWS service error with this code and message. */
 export class AwsServiceError extends Error {

@@ -50,12 +50,7 @@ const operations: Record<string, Operation<any, unknown>> = {
   DeleteTags: deleteTags,
 };
 
-export async function handleSageMakerOperation(
-  operation: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: OperationContext,
-): Promise<void> {
+export async function handleSageMakerOperation(operation: string, req: IncomingMessage, res: ServerResponse, ctx: OperationContext): Promise<void> {
   try {
     const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
     if (!handler) {

@@ -244,9 +244,7 @@ export class SageMakerStore {
     }
     // Environments written in clear by an older local cloud are read as they are and sealed at the next save.
     const state = JSON.parse(text, (_key, value: unknown) =>
-      value !== null && typeof value === 'object' && SEALED_MEMBER in value
-        ? store.cipher.openJson((value as Record<string, string>)[SEALED_MEMBER])
-        : value,
+      value !== null && typeof value === 'object' && SEALED_MEMBER in value ? store.cipher.openJson((value as Record<string, string>)[SEALED_MEMBER]) : value,
     ) as PersistedState;
     if (state.version !== 1) throw new Error(`${file}: unsupported state version ${String(state.version)}`);
     state.models.forEach((r) => store.models.put(r));

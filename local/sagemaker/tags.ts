@@ -1,14 +1,6 @@
 // AddTags / ListTags / DeleteTags for every resource type the emulator holds. Tags live beside
 // the resources (by ARN) so adding a resource type only means teaching `resourceExists` about it.
-import type {
-  AddTagsInput,
-  AddTagsOutput,
-  DeleteTagsInput,
-  DeleteTagsOutput,
-  ListTagsInput,
-  ListTagsOutput,
-  Tag,
-} from '@aws-sdk/client-sagemaker';
+import type { AddTagsInput, AddTagsOutput, DeleteTagsInput, DeleteTagsOutput, ListTagsInput, ListTagsOutput, Tag } from '@aws-sdk/client-sagemaker';
 import type { Operation } from './context.js';
 import { validationError } from './protocol.js';
 import type { ResourceType, SageMakerStore } from './store.js';

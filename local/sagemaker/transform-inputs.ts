@@ -62,9 +62,7 @@ export async function listTransformInputs(
     const prefix = (head as { prefix?: unknown } | undefined)?.prefix;
     const base = typeof prefix === 'string' ? parseS3Uri(prefix) : undefined;
     if (!base || !keys.every((k) => typeof k === 'string')) {
-      throw new NoTransformInputError(
-        `The manifest file "${uri}" must be a JSON array: [{"prefix": "s3://bucket/prefix/"}, "relative/key", ...].`,
-      );
+      throw new NoTransformInputError(`The manifest file "${uri}" must be a JSON array: [{"prefix": "s3://bucket/prefix/"}, "relative/key", ...].`);
     }
     if (!keys.length) throw none();
     return (keys as string[]).slice(0, limit).map((relative) => ({ location: { bucket: base.bucket, key: base.key + relative }, relative }));

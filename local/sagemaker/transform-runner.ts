@@ -176,9 +176,7 @@ export class TransformJobRunner {
 
   private failed(job: TransformJobRecord, err: unknown): void {
     const reason =
-      err instanceof TransformJobFailure
-        ? err.reason
-        : `InternalServerError: The local cloud could not run the job: ${(err as Error)?.message ?? String(err)}`;
+      err instanceof TransformJobFailure ? err.reason : `InternalServerError: The local cloud could not run the job: ${(err as Error)?.message ?? String(err)}`;
     if (!(err instanceof TransformJobFailure)) this.log.error({ err, job: job.TransformJobName }, 'transform job crashed');
     this.transition(job, { TransformJobStatus: 'Failed', FailureReason: clip(reason, FAILURE_REASON_MAX), TransformEndTime: Date.now() });
   }
@@ -202,13 +200,7 @@ export class TransformJobRunner {
     }
   }
 
-  private async transform(
-    job: TransformJobRecord,
-    fleet: Fleet,
-    inputs: TransformInputObject[],
-    signal: AbortSignal,
-    written: S3Location[],
-  ): Promise<void> {
+  private async transform(job: TransformJobRecord, fleet: Fleet, inputs: TransformInputObject[], signal: AbortSignal, written: S3Location[]): Promise<void> {
     const s3 = this.s3();
     const instances = fleet.variants.flatMap((v) => v.instances);
     const perInstance = Math.max(1, job.MaxConcurrentTransforms);
@@ -347,9 +339,7 @@ export class TransformJobRunner {
           ? ` The request carried ${batch.records} records joined by newlines (BatchStrategy MultiRecord); a container that takes one JSON document per request, such as TGI, needs BatchStrategy SingleRecord.`
           : '';
       const message = clip(payload.toString('utf8').trim(), 300);
-      throw new TransformJobFailure(
-        `ClientError: Bad HTTP status received from algorithm: ${status} for ${where}: ${message}.${multi} ${this.seeLogs(job)}`,
-      );
+      throw new TransformJobFailure(`ClientError: Bad HTTP status received from algorithm: ${status} for ${where}: ${message}.${multi} ${this.seeLogs(job)}`);
     }
   }
 }

@@ -1,16 +1,12 @@
 // Application Auto Scaling activities against the local cloud (moto behind it), on the variants of
 // real endpoints: register target + target-tracking policy (an upsert), find by endpoint,
 // deregister (policy, then target) where an absent target counts as done.
-import {
-  DescribeScalableTargetsCommand,
-  DescribeScalingPoliciesCommand,
-  type ApplicationAutoScalingClient,
-} from '@aws-sdk/client-application-auto-scaling';
+import { DescribeScalableTargetsCommand, DescribeScalingPoliciesCommand, type ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Activities } from '../../activities';
-import type { RegisterAutoscalingInput } from '../../activities/autoscaling';
-import { scalingPolicyName } from '../../common/resource-names';
-import { deployTinyEndpoint, startActivityCloud, teardownEndpoint, type ActivityCloud } from './support';
+import type { Activities } from '../../activities/index.js';
+import type { RegisterAutoscalingInput } from '../../activities/autoscaling.js';
+import { scalingPolicyName } from '../../common/resource-names.js';
+import { deployTinyEndpoint, startActivityCloud, teardownEndpoint, type ActivityCloud } from './support.js';
 
 // Two endpoints, one named with the other's name as a prefix, so "by endpoint" must be exact.
 const EP = 'scale-ep';
@@ -95,7 +91,9 @@ describe('autoscaling activities', () => {
     expect(await targetsOf(RESOURCE_ID)).toHaveLength(1);
     expect(await policiesOf(RESOURCE_ID)).toHaveLength(1);
 
-    await a.registerAutoscaling(input(EP, { minInstances: 2, maxInstances: 4, targetInvocationsPerInstance: 50, scaleInCooldownSeconds: 600, scaleOutCooldownSeconds: 30 }));
+    await a.registerAutoscaling(
+      input(EP, { minInstances: 2, maxInstances: 4, targetInvocationsPerInstance: 50, scaleInCooldownSeconds: 600, scaleOutCooldownSeconds: 30 }),
+    );
     expect(await targetsOf(RESOURCE_ID)).toEqual([expect.objectContaining({ MinCapacity: 2, MaxCapacity: 4 })]);
     const policies = await policiesOf(RESOURCE_ID);
     expect(policies).toHaveLength(1);
@@ -122,7 +120,7 @@ describe('autoscaling activities', () => {
     expect(await a.deregisterAutoscaling({ resourceId: RESOURCE_ID })).toEqual({ deregistered: false });
   });
 
-  it('the other endpoint\'s target is removed by its own deregistration', async () => {
+  it("the other endpoint's target is removed by its own deregistration", async () => {
     expect(await a.deregisterAutoscaling({ resourceId: OTHER_RESOURCE_ID })).toEqual({ deregistered: true });
     const { ScalableTargets } = await autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'sagemaker' }));
     expect(ScalableTargets).toEqual([]);

@@ -5,9 +5,9 @@ import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { CreateModelCommand, DescribeEndpointCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsClients } from '../../activities/aws-clients';
-import { callAws, classifyAwsError, isAlreadyExists, isNotFound } from '../../activities/aws-errors';
-import { TEST_CREDENTIALS, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, startActivityCloud, type ActivityCloud } from './support';
+import { createAwsClients } from '../../activities/aws-clients.js';
+import { callAws, classifyAwsError, isAlreadyExists, isNotFound } from '../../activities/aws-errors.js';
+import { TEST_CREDENTIALS, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, startActivityCloud, type ActivityCloud } from './support.js';
 
 let env: ActivityCloud;
 beforeAll(async () => {
@@ -41,7 +41,7 @@ const sdkError = (name: string, message: string, fault: 'client' | 'server', htt
   Object.assign(new Error(message), { name, $fault: fault, $metadata: { httpStatusCode, requestId: 'req-1' } });
 
 describe('classifyAwsError', () => {
-  it('a real ValidationException from the local cloud becomes a non-retryable ApplicationFailure with AWS\'s message and type', async () => {
+  it("a real ValidationException from the local cloud becomes a non-retryable ApplicationFailure with AWS's message and type", async () => {
     const err = (await errorOf(env.clients.sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'no-such-endpoint' })))) as Error;
     expect(err.name).toBe('ValidationException');
 
@@ -50,9 +50,7 @@ describe('classifyAwsError', () => {
     expect(failure).toMatchObject({ type: 'ValidationException', nonRetryable: true });
     expect((failure as ApplicationFailure).message).toBe(`DescribeEndpoint no-such-endpoint: ValidationException: ${err.message}`);
     expect(err.message).toMatch(/^Could not find endpoint "arn:aws:sagemaker:us-east-1:\d{12}:endpoint\/no-such-endpoint"\.$/);
-    expect((failure as ApplicationFailure).details).toEqual([
-      { awsErrorCode: 'ValidationException', requestId: expect.any(String), httpStatusCode: 400 },
-    ]);
+    expect((failure as ApplicationFailure).details).toEqual([{ awsErrorCode: 'ValidationException', requestId: expect.any(String), httpStatusCode: 400 }]);
   });
 
   it('callAws() runs a real call, passing its result through and classifying its error', async () => {
@@ -160,7 +158,9 @@ describe('isNotFound / isAlreadyExists on real errors', () => {
     expect(isNotFound(duplicateModel)).toBe(false);
 
     const duplicateRole = await errorOf(
-      env.clients.iam.send(new CreateRoleCommand({ RoleName: TEST_ROLE_NAME, AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) })),
+      env.clients.iam.send(
+        new CreateRoleCommand({ RoleName: TEST_ROLE_NAME, AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }),
+      ),
     );
     expect(isAlreadyExists(duplicateRole)).toBe(true);
     await env.activities.deleteModel({ modelName: 'errors-model' });

@@ -1,6 +1,6 @@
 // The request and response formats of the two container families ragQuery can talk to.
 import { describe, expect, it } from 'vitest';
-import { generationRequestBody, parseGenerationResponse } from '../../activities/generation';
+import { generationRequestBody, parseGenerationResponse } from '../../activities/generation.js';
 
 describe('generation formats', () => {
   it('TGI: asks for the continuation only, keeps the given parameters', () => {

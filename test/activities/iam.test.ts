@@ -2,8 +2,8 @@
 // and the inline hosting policy, reuse on a second run, refuse a role SageMaker cannot assume.
 import { CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executionPolicy } from '../../activities/iam';
-import { failureOf, startActivityCloud, type ActivityCloud } from './support';
+import { executionPolicy } from '../../activities/iam.js';
+import { failureOf, startActivityCloud, type ActivityCloud } from './support.js';
 
 let env: ActivityCloud;
 beforeAll(async () => {
@@ -25,9 +25,7 @@ describe('ensureExecutionRole', () => {
     const { Role } = await env.clients.iam.send(new GetRoleCommand({ RoleName: 'LlmOpsIamCreate' }));
     expect(Role?.Arn).toBe(out.roleArn);
     const trust = parsePolicy(Role?.AssumeRolePolicyDocument);
-    expect(trust.Statement).toEqual([
-      { Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' },
-    ]);
+    expect(trust.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
 
     const { PolicyNames } = await env.clients.iam.send(new ListRolePoliciesCommand({ RoleName: 'LlmOpsIamCreate' }));
     expect(PolicyNames).toEqual(['sagemaker-hosting']);

@@ -2,9 +2,9 @@
 // process runs the tiny TinyStories GGUF: InvokeEndpoint (TGI request/response), the token
 // stream of InvokeEndpointWithResponseStream, and how failures are classified.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Activities } from '../../activities';
-import { streamGenerate } from '../../activities/runtime';
-import { deployTinyEndpoint, failureOf, startActivityCloud, teardownEndpoint, type ActivityCloud } from './support';
+import type { Activities } from '../../activities/index.js';
+import { streamGenerate } from '../../activities/runtime.js';
+import { deployTinyEndpoint, failureOf, startActivityCloud, teardownEndpoint, type ActivityCloud } from './support.js';
 
 const EP = 'runtime-ep';
 const PROMPT = 'Once upon a time';
@@ -44,14 +44,14 @@ describe('invokeEndpoint', () => {
     expect(full.generatedText).toBe(PROMPT + continuation.generatedText);
   });
 
-  it('an unknown endpoint is a non-retryable ValidationError carrying AWS\'s message', async () => {
+  it("an unknown endpoint is a non-retryable ValidationError carrying AWS's message", async () => {
     const failure = await failureOf(a.invokeEndpoint({ endpointName: 'no-such-endpoint', inputs: PROMPT }));
     expect(failure).toMatchObject({ type: 'ValidationError', nonRetryable: true });
     expect(failure.message).toContain('InvokeEndpoint no-such-endpoint');
     expect(failure.message).toMatch(/Endpoint no-such-endpoint of account \d{12} not found/);
   });
 
-  it('parameters the model rejects are a non-retryable ModelError carrying the container\'s message', async () => {
+  it("parameters the model rejects are a non-retryable ModelError carrying the container's message", async () => {
     const failure = await failureOf(a.invokeEndpoint({ endpointName: EP, inputs: PROMPT, parameters: { temperature: 0 } }));
     expect(failure).toMatchObject({ type: 'ModelError', nonRetryable: true });
     expect(failure.message).toContain('temperature');
@@ -61,9 +61,7 @@ describe('invokeEndpoint', () => {
 describe('streamGenerate', () => {
   it('yields tokens as they arrive, whose concatenation is the generated text', async () => {
     const tokens: string[] = [];
-    const out = await streamGenerate(env.clients.runtime, { endpointName: EP, inputs: PROMPT, parameters: { max_new_tokens: 16 } }, (t) =>
-      tokens.push(t),
-    );
+    const out = await streamGenerate(env.clients.runtime, { endpointName: EP, inputs: PROMPT, parameters: { max_new_tokens: 16 } }, (t) => tokens.push(t));
     expect(tokens.length).toBeGreaterThan(1);
     expect(tokens.length).toBeLessThanOrEqual(16);
     expect(out.tokens).toBe(tokens.length);
@@ -80,7 +78,7 @@ describe('streamGenerate', () => {
     expect(streamed.generatedText).toBe(invoked.generatedText);
   });
 
-  it('an unknown endpoint rejects with the service\'s ValidationError', async () => {
+  it("an unknown endpoint rejects with the service's ValidationError", async () => {
     await expect(streamGenerate(env.clients.runtime, { endpointName: 'no-such-endpoint', inputs: PROMPT })).rejects.toMatchObject({
       name: 'ValidationError',
       message: expect.stringMatching(/Endpoint no-such-endpoint of account \d{12} not found/),

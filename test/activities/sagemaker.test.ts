@@ -14,10 +14,10 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities, type Activities } from '../../activities';
-import { createAwsClients } from '../../activities/aws-clients';
-import type { CreateEndpointConfigInput, CreateModelInput } from '../../activities/sagemaker';
-import { TAG_CREATED_BY, TAG_ENDPOINT } from '../../common/resource-names';
+import { createActivities, type Activities } from '../../activities/index.js';
+import { createAwsClients } from '../../activities/aws-clients.js';
+import type { CreateEndpointConfigInput, CreateModelInput } from '../../activities/sagemaker.js';
+import { TAG_CREATED_BY, TAG_ENDPOINT } from '../../common/resource-names.js';
 import {
   startedPids,
   TEST_CREDENTIALS,
@@ -30,9 +30,9 @@ import {
   tagsFor,
   teardownEndpoint,
   type ActivityCloud,
-} from './support';
-import { isRunning } from '../../dev/processes';
-import { recordingPool, type RecordingPool } from '../local-cloud/support';
+} from './support.js';
+import { isRunning } from '../../dev/processes.js';
+import { recordingPool, type RecordingPool } from '../local-cloud/support.js';
 
 const LMI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124';
 
@@ -130,9 +130,7 @@ describe('createModel', () => {
 
   it('the same name with a different environment is a non-retryable ResourceConflict', async () => {
     await a.createModel(modelInput('models-ep', 'models-ep-m-4'));
-    const failure = await failureOf(
-      a.createModel(modelInput('models-ep', 'models-ep-m-4', { environment: { ...TINY_MODEL_ENV, MAX_TOTAL_TOKENS: '1024' } })),
-    );
+    const failure = await failureOf(a.createModel(modelInput('models-ep', 'models-ep-m-4', { environment: { ...TINY_MODEL_ENV, MAX_TOTAL_TOKENS: '1024' } })));
     expect(failure).toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
     expect(failure.message).toContain('environment');
   });
@@ -157,17 +155,12 @@ describe('createModel', () => {
 
     // Against an address where nothing listens, any AWS call would fail with a network error
     // instead: getting SecretNotFound proves the check comes first.
-    const unreachable = createActivities(
-      createAwsClients({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: TEST_CREDENTIALS }),
-      {},
-    );
+    const unreachable = createActivities(createAwsClients({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: TEST_CREDENTIALS }), {});
     expect(await failureOf(unreachable.createModel(input))).toMatchObject({ type: 'SecretNotFound', nonRetryable: true });
   });
 
-  it('a role SageMaker cannot assume is rejected by the service: non-retryable, with AWS\'s message', async () => {
-    const failure = await failureOf(
-      a.createModel(modelInput('models-ep', 'models-ep-m-7', { roleArn: 'arn:aws:iam::123456789012:role/NoSuchRole' })),
-    );
+  it("a role SageMaker cannot assume is rejected by the service: non-retryable, with AWS's message", async () => {
+    const failure = await failureOf(a.createModel(modelInput('models-ep', 'models-ep-m-7', { roleArn: 'arn:aws:iam::123456789012:role/NoSuchRole' })));
     expect(failure).toMatchObject({ type: 'ValidationException', nonRetryable: true });
     expect(failure.message).toContain('CreateModel models-ep-m-7');
     expect(failure.message).toContain('Could not assume role arn:aws:iam::123456789012:role/NoSuchRole');
@@ -204,9 +197,7 @@ describe('createEndpointConfig', () => {
   it('is idempotent: created true for the creating run, false for another run, same ARN', async () => {
     const first = await a.createEndpointConfig(configInput('configs-ep', 'configs-ep-c-2', 'configs-ep-m-1'));
     const retried = await a.createEndpointConfig(configInput('configs-ep', 'configs-ep-c-2', 'configs-ep-m-1'));
-    const otherRun = await a.createEndpointConfig(
-      configInput('configs-ep', 'configs-ep-c-2', 'configs-ep-m-1', { tags: tagsFor('configs-ep', 'run-2') }),
-    );
+    const otherRun = await a.createEndpointConfig(configInput('configs-ep', 'configs-ep-c-2', 'configs-ep-m-1', { tags: tagsFor('configs-ep', 'run-2') }));
     expect(first.created).toBe(true);
     expect(retried).toEqual({ configArn: first.configArn, created: true });
     expect(otherRun).toEqual({ configArn: first.configArn, created: false });
@@ -218,20 +209,16 @@ describe('createEndpointConfig', () => {
     expect(otherModel).toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
     expect(otherModel.message).toContain('model');
 
-    const otherType = await failureOf(
-      a.createEndpointConfig(configInput('configs-ep', 'configs-ep-c-3', 'configs-ep-m-1', { instanceType: 'ml.g5.xlarge' })),
-    );
+    const otherType = await failureOf(a.createEndpointConfig(configInput('configs-ep', 'configs-ep-c-3', 'configs-ep-m-1', { instanceType: 'ml.g5.xlarge' })));
     expect(otherType).toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
     expect(otherType.message).toContain('instance type');
 
-    const otherCount = await failureOf(
-      a.createEndpointConfig(configInput('configs-ep', 'configs-ep-c-3', 'configs-ep-m-1', { initialInstanceCount: 2 })),
-    );
+    const otherCount = await failureOf(a.createEndpointConfig(configInput('configs-ep', 'configs-ep-c-3', 'configs-ep-m-1', { initialInstanceCount: 2 })));
     expect(otherCount).toMatchObject({ type: 'ResourceConflict', nonRetryable: true });
     expect(otherCount.message).toContain('instance count');
   });
 
-  it('a config for a model that does not exist is a non-retryable ValidationException with AWS\'s message', async () => {
+  it("a config for a model that does not exist is a non-retryable ValidationException with AWS's message", async () => {
     const failure = await failureOf(a.createEndpointConfig(configInput('configs-ep', 'configs-ep-c-4', 'configs-ep-m-missing')));
     expect(failure).toMatchObject({ type: 'ValidationException', nonRetryable: true });
     expect(failure.message).toContain('Could not find model');
@@ -277,7 +264,12 @@ describe('endpoint lifecycle with real model processes', () => {
     expect(described.EndpointArn).toBe(change.endpointArn);
     expect(described.ProductionVariants).toEqual([expect.objectContaining({ VariantName: 'AllTraffic', CurrentInstanceCount: 1 })]);
     expect(await tagsOf(change.endpointArn)).toMatchObject({ [TAG_ENDPOINT]: ep, [TAG_CREATED_BY]: tags.runTag });
-    expect(await a.describeEndpointStatus({ endpointName: ep })).toMatchObject({ status: 'InService', failureReason: undefined, configName: expect.any(String), createdBy: expect.any(String) });
+    expect(await a.describeEndpointStatus({ endpointName: ep })).toMatchObject({
+      status: 'InService',
+      failureReason: undefined,
+      configName: expect.any(String),
+      createdBy: expect.any(String),
+    });
     // A real model answers.
     expect((await a.invokeEndpoint({ endpointName: ep, inputs: 'Once upon a time', parameters: { max_new_tokens: 4 } })).generatedText).toEqual(
       expect.any(String),
@@ -346,9 +338,7 @@ describe('endpoint lifecycle with real model processes', () => {
     const change = await a.createOrUpdateEndpoint({ endpointName: ep, configName: `${ep}-c-3`, tags: run3 });
     expect(change).toMatchObject({ action: 'updated', previousConfigName: `${ep}-c-4` });
 
-    const failure = await failureOf(
-      pollUntilDone(() => a.awaitEndpointInService({ endpointName: ep, expectedConfigName: `${ep}-c-3` }), 'EndpointNotReady'),
-    );
+    const failure = await failureOf(pollUntilDone(() => a.awaitEndpointInService({ endpointName: ep, expectedConfigName: `${ep}-c-3` }), 'EndpointNotReady'));
     const described = await sm.send(new DescribeEndpointCommand({ EndpointName: ep }));
     expect(described).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: `${ep}-c-4` });
     expect(described.FailureReason).toContain('no-such-org/no-such-model');

@@ -6,16 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
 import { ApplicationFailure } from '@temporalio/common';
-import { createActivities, type Activities } from '../../activities';
-import { createAwsClients, type AwsClients } from '../../activities/aws-clients';
-import type { ResourceTags } from '../../activities/resource-tags';
-import type { ContainerPoolApi } from '../../local/instances/types';
-import { startLocalCloud, type LocalCloud } from '../../local/server';
-import { pidsOf, type RecordingPool } from '../local-cloud/support';
+import { createActivities, type Activities } from '../../activities/index.js';
+import { createAwsClients, type AwsClients } from '../../activities/aws-clients.js';
+import type { ResourceTags } from '../../activities/resource-tags.js';
+import type { ContainerPoolApi } from '../../local/instances/types.js';
+import { startLocalCloud, type LocalCloud } from '../../local/server.js';
+import { pidsOf, type RecordingPool } from '../local-cloud/support.js';
 
 /** An image URI of the TGI family, which the local cloud runs with node-llama-cpp. */
-export const TGI_IMAGE =
-  '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04';
+export const TGI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04';
 /** The tiny TinyStories GGUF in ../shared/models (see PROVENANCE.md there). */
 export const TINY_MODEL_ID = 'ggml-org/tiny-llamas';
 /** What the deploy workflow puts in a TGI model's environment, for the tiny model. */

@@ -4,9 +4,9 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Activities } from '../../activities';
-import type { CreateTransformJobInput } from '../../activities/transform';
-import { failureOf, pollUntilDone, startActivityCloud, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, type ActivityCloud } from './support';
+import type { Activities } from '../../activities/index.js';
+import type { CreateTransformJobInput } from '../../activities/transform.js';
+import { failureOf, pollUntilDone, startActivityCloud, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, type ActivityCloud } from './support.js';
 
 let env: ActivityCloud;
 let a: Activities;
@@ -146,8 +146,19 @@ describe('async inference activities', () => {
     await a.createOrUpdateEndpoint({ endpointName: 'async-ep', configName: 'async-ep-c', tags });
     await pollUntilDone(() => a.awaitEndpointInService({ endpointName: 'async-ep' }), 'EndpointNotReady');
 
-    await env.clients.s3.send(new PutObjectCommand({ Bucket: 'acts', Key: 'async-in/ok.json', Body: JSON.stringify({ inputs: 'Once upon a time', parameters: { max_new_tokens: 8 } }) }));
-    const request = await a.invokeEndpointAsync({ endpointName: 'async-ep', inputLocation: 's3://acts/async-in/ok.json', contentType: 'application/json', inferenceId: 'req-1' });
+    await env.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: 'acts',
+        Key: 'async-in/ok.json',
+        Body: JSON.stringify({ inputs: 'Once upon a time', parameters: { max_new_tokens: 8 } }),
+      }),
+    );
+    const request = await a.invokeEndpointAsync({
+      endpointName: 'async-ep',
+      inputLocation: 's3://acts/async-in/ok.json',
+      contentType: 'application/json',
+      inferenceId: 'req-1',
+    });
     expect(request.inferenceId).toBe('req-1');
     expect(request.outputLocation).toBe('s3://acts/async-out/req-1.out');
     const { result } = await pollUntilDone(() => a.awaitAsyncResult(request), 'AsyncResultNotReady');

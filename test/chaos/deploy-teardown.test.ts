@@ -3,13 +3,12 @@
 // twice and leave nothing behind (issue 9, "crash recovery in seconds"; bench/recovery.ts
 // prints how long each kill cost).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
-import { readExample } from '../../dev/tools';
-import type { DeployEndpointResult } from '../../workflows/deploy-endpoint';
-import type { TeardownEndpointResult } from '../../workflows/teardown-endpoint';
-import { DEPLOY_STEPS, killAtEachStep, startChaosStack, TEARDOWN_STEPS, type ChaosStack } from './worker-chaos';
-
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
+import { readExample } from '../../dev/tools.js';
+import type { DeployEndpointResult } from '../../workflows/deploy-endpoint.js';
+import type { TeardownEndpointResult } from '../../workflows/teardown-endpoint.js';
+import { DEPLOY_STEPS, killAtEachStep, startChaosStack, TEARDOWN_STEPS, type ChaosStack } from './worker-chaos.js';
 
 let stack: ChaosStack;
 beforeAll(async () => {
@@ -19,7 +18,12 @@ afterAll(() => stack?.stop());
 
 const input = (): DeployEndpointInput => {
   const example = readExample<DeployEndpointInput>('deploy-local.json');
-  return { ...example, endpointName: 'chaos', timeouts: { inServiceMinutes: 5, pollIntervalSeconds: 0.5 }, smokeTest: { prompt: 'Once upon a time', maxNewTokens: 8 } };
+  return {
+    ...example,
+    endpointName: 'chaos',
+    timeouts: { inServiceMinutes: 5, pollIntervalSeconds: 0.5 },
+    smokeTest: { prompt: 'Once upon a time', maxNewTokens: 8 },
+  };
 };
 
 describe('SIGKILL of the control worker at every step', () => {

@@ -16,12 +16,12 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localAwsEnvironment } from '../../clients/embedded-stack';
-import { projectRoot } from '../../common/project-paths';
-import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
-import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
-import { startLocalCloud, type LocalCloud } from '../../local/server';
-import { devServerEnv, workflowsPath } from '../support/temporal';
+import { localAwsEnvironment } from '../../clients/embedded-stack.js';
+import { projectRoot } from '../../common/project-paths.js';
+import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
+import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes.js';
+import { startLocalCloud, type LocalCloud } from '../../local/server.js';
+import { devServerEnv, workflowsPath } from '../support/temporal.js';
 
 /** How long the proxy holds each AWS call of the worker. */
 const AWS_CALL_DELAY_MS = 1000;
@@ -92,10 +92,13 @@ export const TEARDOWN_STEPS: ChaosStep[] = [
   { step: 'deleteModel', activities: ['deleteModel'] },
 ];
 
-
 export async function startChaosStack(): Promise<ChaosStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'llmops-chaos-'));
-  const [env, cloud, bundle] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir }), bundleWorkflowCode({ workflowsPath, logger: quiet })]);
+  const [env, cloud, bundle] = await Promise.all([
+    devServerEnv(),
+    startLocalCloud({ port: 0, stateDir }),
+    bundleWorkflowCode({ workflowsPath, logger: quiet }),
+  ]);
   const bundlePath = join(stateDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   const proxy = await delayingProxy(cloud.url, AWS_CALL_DELAY_MS);
@@ -159,7 +162,10 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: c
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Which of `steps` the workflow is in, by its pending activities (read from the server, not the worker). */
-async function currentStep(handle: WorkflowHandle, steps: ChaosStep[]): Promise<{ index: number; closed: boolean; pending: string; startedAfter: (ms: number) => boolean }> {
+async function currentStep(
+  handle: WorkflowHandle,
+  steps: ChaosStep[],
+): Promise<{ index: number; closed: boolean; pending: string; startedAfter: (ms: number) => boolean }> {
   const desc = await handle.describe();
   const pending = desc.raw.pendingActivities ?? [];
   const types = pending.map((a) => a.activityType?.name ?? '');
@@ -178,7 +184,12 @@ async function currentStep(handle: WorkflowHandle, steps: ChaosStep[]): Promise<
  * waiting for its next attempt). A step already behind the workflow when its turn comes (one
  * quicker than a describe round trip) is recorded as missed.
  */
-export async function killAtEachStep(stack: ChaosStack, handle: WorkflowHandle, steps: ChaosStep[], worker: ManagedProcess): Promise<{ records: StepRecovery[]; worker: ManagedProcess }> {
+export async function killAtEachStep(
+  stack: ChaosStack,
+  handle: WorkflowHandle,
+  steps: ChaosStep[],
+  worker: ManagedProcess,
+): Promise<{ records: StepRecovery[]; worker: ManagedProcess }> {
   const records: StepRecovery[] = [];
   for (const [i, { step }] of steps.entries()) {
     let hit = false;

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import { projectRoot } from '../../common/project-paths';
-import { freePort } from '../../dev/processes';
-import { readExample } from '../../dev/tools';
-import { startLocalCloud, type LocalCloud } from '../../local/server';
-import { createControlWorker } from '../../workers/control';
-import { devServerEnv } from '../support/temporal';
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import { projectRoot } from '../../common/project-paths.js';
+import { freePort } from '../../dev/processes.js';
+import { readExample } from '../../dev/tools.js';
+import { startLocalCloud, type LocalCloud } from '../../local/server.js';
+import { createControlWorker } from '../../workers/control.js';
+import { devServerEnv } from '../support/temporal.js';
 
 const PROFILE = 'cli-test';
 // A queue no worker polls: runs started on it stay Running, for list, cancel and detach.
@@ -151,7 +151,11 @@ describe('llmops with a control worker that finds Temporal through the profile',
     try {
       worker = await createControlWorker({ aws: { region: 'us-east-1', endpoint: cloud.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } });
     } finally {
-      for (const [key, value] of [['TEMPORAL_CONFIG_FILE', saved.file], ['TEMPORAL_PROFILE', saved.profile], ['TEMPORAL_ADDRESS', saved.address]] as const) {
+      for (const [key, value] of [
+        ['TEMPORAL_CONFIG_FILE', saved.file],
+        ['TEMPORAL_PROFILE', saved.profile],
+        ['TEMPORAL_ADDRESS', saved.address],
+      ] as const) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
@@ -165,7 +169,12 @@ describe('llmops with a control worker that finds Temporal through the profile',
 
   it('a failed deploy exits 1 with the AWS reason first, in text and in --json', async () => {
     const input = readExample<DeployEndpointInput>('deploy-local.json');
-    const file = writeJson('missing-model.json', { ...input, endpointName: 'cli-missing', autoscaling: undefined, model: { ...input.model, hfModelId: 'nobody/no-such-model' } });
+    const file = writeJson('missing-model.json', {
+      ...input,
+      endpointName: 'cli-missing',
+      autoscaling: undefined,
+      model: { ...input.model, hfModelId: 'nobody/no-such-model' },
+    });
     const run = await llmops(['deploy', file]);
     expect(run.code).toBe(1);
     const errorLine = run.stderr.split('\n').find((l) => l.startsWith('Error: '));

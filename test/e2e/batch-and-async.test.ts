@@ -3,13 +3,13 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListModelsCommand, ListTransformJobsCommand } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchTransformInput } from '../../common/batch-input';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
-import { readExample } from '../../dev/tools';
-import type { AsyncInvokeResult } from '../../workflows/async-invoke';
-import type { BatchTransformResult } from '../../workflows/batch-transform';
-import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import type { BatchTransformInput } from '../../common/batch-input.js';
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
+import { readExample } from '../../dev/tools.js';
+import type { AsyncInvokeResult } from '../../workflows/async-invoke.js';
+import type { BatchTransformResult } from '../../workflows/batch-transform.js';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack.js';
 
 let stack: E2eStack;
 beforeAll(async () => {
@@ -23,7 +23,8 @@ const text = async (key: string) => (await stack.s3.send(new GetObjectCommand({ 
 describe('batchTransform on the local cloud', () => {
   it('transforms 300 prompts in two objects, in order, and removes the model it made', async () => {
     const prompts = (n: number, from: number) =>
-      Array.from({ length: n }, (_, i) => JSON.stringify({ inputs: `Story ${from + i}: Once upon a time`, parameters: { max_new_tokens: 6 } })).join('\n') + '\n';
+      Array.from({ length: n }, (_, i) => JSON.stringify({ inputs: `Story ${from + i}: Once upon a time`, parameters: { max_new_tokens: 6 } })).join('\n') +
+      '\n';
     await stack.s3.send(new PutObjectCommand({ Bucket: 'e2e-batch', Key: 'input/a.jsonl', Body: prompts(200, 0) }));
     await stack.s3.send(new PutObjectCommand({ Bucket: 'e2e-batch', Key: 'input/b.jsonl', Body: prompts(100, 200) }));
     const input: BatchTransformInput = {
@@ -60,7 +61,11 @@ describe('asyncInvoke on the local cloud', () => {
     };
     await stack.env.client.workflow.execute('deployEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'deploy-e2e-async', args: [deploy] });
     await stack.s3.send(
-      new PutObjectCommand({ Bucket: 'e2e-batch', Key: 'async-in/req.json', Body: JSON.stringify({ inputs: 'Once upon a time', parameters: { max_new_tokens: 12 } }) }),
+      new PutObjectCommand({
+        Bucket: 'e2e-batch',
+        Key: 'async-in/req.json',
+        Body: JSON.stringify({ inputs: 'Once upon a time', parameters: { max_new_tokens: 12 } }),
+      }),
     );
     const result: AsyncInvokeResult = await stack.env.client.workflow.execute('asyncInvoke', {
       taskQueue: CONTROL_TASK_QUEUE,
@@ -70,6 +75,10 @@ describe('asyncInvoke on the local cloud', () => {
     expect(result.outputLocation).toMatch(/^s3:\/\/e2e-batch\/async-out\//);
     expect(JSON.parse(result.body)[0].generated_text.length).toBeGreaterThan(0);
 
-    await stack.env.client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-e2e-async', args: [{ endpointName: 'e2e-async' }] });
+    await stack.env.client.workflow.execute('teardownEndpoint', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'teardown-e2e-async',
+      args: [{ endpointName: 'e2e-async' }],
+    });
   });
 });

@@ -4,13 +4,13 @@ import { DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto
 import { ListEndpointConfigsCommand, ListEndpointsCommand, ListModelsCommand } from '@aws-sdk/client-sagemaker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntimeActivities, streamGenerate } from '../../activities/runtime';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
-import { readExample } from '../../dev/tools';
-import type { DeployEndpointResult } from '../../workflows/deploy-endpoint';
-import type { TeardownEndpointResult } from '../../workflows/teardown-endpoint';
-import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { createRuntimeActivities, streamGenerate } from '../../activities/runtime.js';
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
+import { readExample } from '../../dev/tools.js';
+import type { DeployEndpointResult } from '../../workflows/deploy-endpoint.js';
+import type { TeardownEndpointResult } from '../../workflows/teardown-endpoint.js';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack.js';
 
 let stack: E2eStack;
 let env: E2eStack['env'];
@@ -68,8 +68,10 @@ describe('deploy → invoke → stream → teardown on the local cloud', () => {
     expect(invoked.invokedVariant).toBe('AllTraffic');
 
     const tokens: string[] = [];
-    const streamed = await streamGenerate(runtime, { endpointName: 'e2e', inputs: 'Once upon a time', parameters: { max_new_tokens: 24, do_sample: false } }, (t) =>
-      tokens.push(t),
+    const streamed = await streamGenerate(
+      runtime,
+      { endpointName: 'e2e', inputs: 'Once upon a time', parameters: { max_new_tokens: 24, do_sample: false } },
+      (t) => tokens.push(t),
     );
     expect(tokens.length).toBeGreaterThan(1);
     expect(tokens.join('')).toBe(streamed.generatedText);

@@ -8,10 +8,10 @@ import { ListEndpointsCommand, ListModelsCommand } from '@aws-sdk/client-sagemak
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaseWorkflowId } from '../../common/lease-input';
-import type { EndpointLeaseResult } from '../../workflows/endpoint-lease';
-import { deployTinyEndpoint, failureOf, startActivityCloud, type ActivityCloud } from '../activities/support';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
+import { leaseWorkflowId } from '../../common/lease-input.js';
+import type { EndpointLeaseResult } from '../../workflows/endpoint-lease.js';
+import { deployTinyEndpoint, failureOf, startActivityCloud, type ActivityCloud } from '../activities/support.js';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 
 let ac: ActivityCloud;
 let env: TestWorkflowEnvironment;
@@ -51,7 +51,11 @@ describe('the lease activities on the local cloud', () => {
     expect(last).toBeGreaterThan(minutesAgo(5).getTime());
     expect(last).toBeLessThanOrEqual(Date.now());
 
-    const before = await ac.activities.endpointInvocations({ endpointName: 'leased', since: minutesAgo(60).toISOString(), until: minutesAgo(20).toISOString() });
+    const before = await ac.activities.endpointInvocations({
+      endpointName: 'leased',
+      since: minutesAgo(60).toISOString(),
+      until: minutesAgo(20).toISOString(),
+    });
     expect(before).toMatchObject({ endpointExists: true, invocations: 0 });
     expect(before.lastInvocationAt).toBeUndefined();
 
@@ -83,7 +87,10 @@ describe('endpointLease with real activities', () => {
     expect(result).toMatchObject({ outcome: 'tornDown', status: { state: 'ended' } });
     // A check each minute, and one at the warning time (half a minute before the deadline).
     expect(result.status.checks).toBe(6);
-    const [endpoints, models] = await Promise.all([ac.clients.sagemaker.send(new ListEndpointsCommand({})), ac.clients.sagemaker.send(new ListModelsCommand({}))]);
+    const [endpoints, models] = await Promise.all([
+      ac.clients.sagemaker.send(new ListEndpointsCommand({})),
+      ac.clients.sagemaker.send(new ListModelsCommand({})),
+    ]);
     expect(endpoints.Endpoints ?? []).toEqual([]);
     expect(models.Models ?? []).toEqual([]);
   });

@@ -10,17 +10,17 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchTransformInput } from '../../common/batch-input';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import { projectRoot } from '../../common/project-paths';
-import type { RagQueryResult } from '../../common/rag-input';
-import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues';
-import { readExample } from '../../dev/tools';
-import type { BatchTransformResult } from '../../workflows/batch-transform';
-import type { DeployEndpointResult } from '../../workflows/deploy-endpoint';
-import type { IngestDocumentsResult } from '../../workflows/ingest-documents';
-import type { TeardownEndpointResult } from '../../workflows/teardown-endpoint';
-import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import type { BatchTransformInput } from '../../common/batch-input.js';
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import { projectRoot } from '../../common/project-paths.js';
+import type { RagQueryResult } from '../../common/rag-input.js';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues.js';
+import { readExample } from '../../dev/tools.js';
+import type { BatchTransformResult } from '../../workflows/batch-transform.js';
+import type { DeployEndpointResult } from '../../workflows/deploy-endpoint.js';
+import type { IngestDocumentsResult } from '../../workflows/ingest-documents.js';
+import type { TeardownEndpointResult } from '../../workflows/teardown-endpoint.js';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack.js';
 
 const FAULTS = { throttle: 0.2, '5xx': 0.05, seed: 9 };
 

@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import type { RagQueryResult } from '../../common/rag-input';
-import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues';
-import { readExample } from '../../dev/tools';
-import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import type { RagQueryResult } from '../../common/rag-input.js';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues.js';
+import { readExample } from '../../dev/tools.js';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack.js';
 
 const ENDPOINT = 'rag-answers';
 const COLLECTION = 'facts';
@@ -55,7 +55,11 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await stack?.env.client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: `teardown-${ENDPOINT}`, args: [{ endpointName: ENDPOINT }] });
+  await stack?.env.client.workflow.execute('teardownEndpoint', {
+    taskQueue: CONTROL_TASK_QUEUE,
+    workflowId: `teardown-${ENDPOINT}`,
+    args: [{ endpointName: ENDPOINT }],
+  });
   await stack?.stop();
   rmSync(corpus, { recursive: true, force: true });
 });
@@ -65,7 +69,16 @@ describe('answers from the documents (Gemma 3 270M on the local cloud)', () => {
     const result: RagQueryResult = await stack.env.client.workflow.execute('ragQuery', {
       taskQueue: RAG_TASK_QUEUE,
       workflowId: `ask-${query.replace(/\W+/g, '-').toLowerCase()}`,
-      args: [{ query, endpointName: ENDPOINT, collection: COLLECTION, topK: 3, promptStyle: 'base', generation: { max_new_tokens: 32, greedy: true, repetition_penalty: 1, stop: ['\n'] } }],
+      args: [
+        {
+          query,
+          endpointName: ENDPOINT,
+          collection: COLLECTION,
+          topK: 3,
+          promptStyle: 'base',
+          generation: { max_new_tokens: 32, greedy: true, repetition_penalty: 1, stop: ['\n'] },
+        },
+      ],
     });
     expect(result.prompt).toMatch(/^Question: .*\n\nContext: [\s\S]*\n\nQuestion: .*\nAnswer:$/);
     expect(result.answer).toMatch(fact);

@@ -7,15 +7,15 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readMonitoringRecords } from '../../activities/monitoring';
-import { QdrantVectorStore } from '../../activities/vector-store/qdrant';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import type { RagQueryResult } from '../../common/rag-input';
-import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues';
-import { projectRoot } from '../../common/project-paths';
-import { readExample } from '../../dev/tools';
-import type { IngestDocumentsResult } from '../../workflows/ingest-documents';
-import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { readMonitoringRecords } from '../../activities/monitoring.js';
+import { QdrantVectorStore } from '../../activities/vector-store/qdrant.js';
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import type { RagQueryResult } from '../../common/rag-input.js';
+import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues.js';
+import { projectRoot } from '../../common/project-paths.js';
+import { readExample } from '../../dev/tools.js';
+import type { IngestDocumentsResult } from '../../workflows/ingest-documents.js';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack.js';
 import { qdrantUnderTest } from '../support/qdrant.js';
 
 const qdrant = qdrantUnderTest('rag end-to-end', 'running it on the embedded LanceDB store');
@@ -40,7 +40,11 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await stack?.env.client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-rag', args: [{ endpointName: 'rag-e2e' }] });
+  await stack?.env.client.workflow.execute('teardownEndpoint', {
+    taskQueue: CONTROL_TASK_QUEUE,
+    workflowId: 'teardown-rag',
+    args: [{ endpointName: 'rag-e2e' }],
+  });
   await stack?.stop();
   if (qdrant) {
     const store = new QdrantVectorStore({ url: qdrant.url, apiKey: process.env.QDRANT_API_KEY });

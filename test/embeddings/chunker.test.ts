@@ -166,8 +166,35 @@ describe('chunkText', () => {
   it('keeps its invariants on random mixed text (seeded)', () => {
     let x = 42;
     const rnd = (k: number) => (x = (x * 1103515245 + 12345) % 2 ** 31) % k;
-    const pieces = ['the', 'Endpoint', 'scaling', 'naïve', 'Zürich', '中文', '😀', '3.14', 'a.b/c', 'x'.repeat(40), 'unaffable',
-      '.', ',', ';', '!', '?', '"', '(', ')', '—', '\n', '\n\n', '  ', '\t', 'InvocationsPerInstance', "don't", 'https://x.io/a?b=c'];
+    const pieces = [
+      'the',
+      'Endpoint',
+      'scaling',
+      'naïve',
+      'Zürich',
+      '中文',
+      '😀',
+      '3.14',
+      'a.b/c',
+      'x'.repeat(40),
+      'unaffable',
+      '.',
+      ',',
+      ';',
+      '!',
+      '?',
+      '"',
+      '(',
+      ')',
+      '—',
+      '\n',
+      '\n\n',
+      '  ',
+      '\t',
+      'InvocationsPerInstance',
+      "don't",
+      'https://x.io/a?b=c',
+    ];
     for (let round = 0; round < 30; round++) {
       const text = Array.from({ length: 50 + rnd(600) }, () => pieces[rnd(pieces.length)] + (rnd(3) ? ' ' : '')).join('');
       const size = 8 + rnd(120);
@@ -206,7 +233,12 @@ describe('chunkText', () => {
       expect(realCount(c.text)).toBe(c.tokenCount);
       expect(c.tokenCount).toBeLessThanOrEqual(64);
     }
-    expect(chunks.map((c) => c.text).join('').replace(/\s/g, '')).toContain(blob);
+    expect(
+      chunks
+        .map((c) => c.text)
+        .join('')
+        .replace(/\s/g, ''),
+    ).toContain(blob);
     expect(chunks[0].text).toBe('Before the blob.');
     expect(chunks.at(-1)!.text).toBe('After the blob.');
   });

@@ -36,7 +36,9 @@ describe('the converted GGUF', () => {
     const m = info.metadata as unknown as {
       general: { architecture: string };
       bert: { context_length: number; embedding_length: number; block_count: number; pooling_type: number; attention: { head_count: number; causal: boolean } };
-      tokenizer: { ggml: { model: string; tokens: string[]; bos_token_id: number; seperator_token_id: number; normalizer: { lowercase: boolean; strip_accents: boolean } } };
+      tokenizer: {
+        ggml: { model: string; tokens: string[]; bos_token_id: number; seperator_token_id: number; normalizer: { lowercase: boolean; strip_accents: boolean } };
+      };
     };
     expect(m.general.architecture).toBe('bert');
     expect(m.bert).toMatchObject({ context_length: 512, embedding_length: 384, block_count: 6, pooling_type: 1 });
@@ -110,12 +112,15 @@ describe('DenseEmbedder', () => {
   it('serves concurrent calls from one queue: same vectors as one by one, earlier calls finish first', async () => {
     const two = new DenseEmbedder({ contexts: 2, threads: 1, queryCacheSize: 0 });
     try {
-      const docs = Array.from({ length: 3 }, (_, d) => Array.from({ length: 3 }, (_, i) => `Chunk ${i} of document ${d}: endpoints scale out when traffic grows and back in when it falls.`));
+      const docs = Array.from({ length: 3 }, (_, d) =>
+        Array.from({ length: 3 }, (_, i) => `Chunk ${i} of document ${d}: endpoints scale out when traffic grows and back in when it falls.`),
+      );
       const oneByOne: Float32Array[][] = [];
       for (const doc of docs) oneByOne.push(await Promise.all(doc.map(async (t) => (await two.embed([t]))[0])));
       const finished: number[] = [];
       const concurrent = await Promise.all(docs.map((doc, d) => two.embed(doc).then((v) => (finished.push(d), v))));
-      for (let d = 0; d < docs.length; d++) for (let i = 0; i < docs[d].length; i++) expect(cosine(concurrent[d][i], oneByOne[d][i])).toBeGreaterThanOrEqual(0.9999);
+      for (let d = 0; d < docs.length; d++)
+        for (let i = 0; i < docs[d].length; i++) expect(cosine(concurrent[d][i], oneByOne[d][i])).toBeGreaterThanOrEqual(0.9999);
       // With a queue per call, the second call's texts took a context before the first call's
       // third text did, and a later call could finish first.
       expect(finished).toEqual([0, 1, 2]);
@@ -137,9 +142,17 @@ describe('DenseEmbedder', () => {
       ['How do I scale a SageMaker endpoint?', 'Configure autoscaling for a SageMaker inference endpoint.', 'The recipe needs two cups of flour and an egg.'],
       ['A man is playing a guitar.', 'Someone is strumming a guitar.', 'The stock market fell sharply today.'],
       ['The cat sits on the mat.', 'A kitten is resting on a rug.', 'Quantum computers use qubits.'],
-      ['Delete the endpoint when you are done to stop paying for it.', 'Tear down idle endpoints so they do not keep costing money.', 'Paris is the capital of France.'],
+      [
+        'Delete the endpoint when you are done to stop paying for it.',
+        'Tear down idle endpoints so they do not keep costing money.',
+        'Paris is the capital of France.',
+      ],
       ['What is the weather like tomorrow?', 'Will it rain tomorrow?', 'Install the package with npm.'],
-      ['Vector databases store embeddings for similarity search.', 'Embeddings are kept in a vector store to find similar items.', 'He scored a goal in the last minute.'],
+      [
+        'Vector databases store embeddings for similarity search.',
+        'Embeddings are kept in a vector store to find similar items.',
+        'He scored a goal in the last minute.',
+      ],
     ];
     const flat = triplets.flat();
     const v = await embedder.embed(flat);

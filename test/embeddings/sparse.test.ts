@@ -1,7 +1,7 @@
 // BM25-style sparse vectors: terms, stable ids, document/query weights, and that the split
 // "TF saturation in the document vector, presence in the query vector, IDF applied by the
 // store" scores exactly like textbook BM25.
-import { bm25Idf } from '../../activities/vector-store/common';
+import { bm25Idf } from '../../activities/vector-store/common.js';
 import { describe, expect, it } from 'vitest';
 import {
   bm25Score,
@@ -39,9 +39,24 @@ describe('sparseTerms', () => {
 describe('stemLight', () => {
   it("follows Porter's step 1 examples", () => {
     const cases: Record<string, string> = {
-      caresses: 'caress', ponies: 'poni', cats: 'cat', feed: 'feed', agreed: 'agree', plastered: 'plaster', bled: 'bled',
-      motoring: 'motor', sing: 'sing', conflated: 'conflate', troubled: 'trouble', sized: 'size', hopping: 'hop',
-      falling: 'fall', hissing: 'hiss', filing: 'file', happy: 'happi', sky: 'sky',
+      caresses: 'caress',
+      ponies: 'poni',
+      cats: 'cat',
+      feed: 'feed',
+      agreed: 'agree',
+      plastered: 'plaster',
+      bled: 'bled',
+      motoring: 'motor',
+      sing: 'sing',
+      conflated: 'conflate',
+      troubled: 'trouble',
+      sized: 'size',
+      hopping: 'hop',
+      falling: 'fall',
+      hissing: 'hiss',
+      filing: 'file',
+      happy: 'happi',
+      sky: 'sky',
     };
     for (const [word, stem] of Object.entries(cases)) expect(stemLight(word), word).toBe(stem);
   });
@@ -141,7 +156,13 @@ describe('BM25 split between vectors and store', () => {
     for (const d of docs) for (const i of d.indices) df.set(i, (df.get(i) ?? 0) + 1);
     const idfOf = (id: number) => bm25Idf(docs.length, df.get(id) ?? 0);
 
-    for (const query of ['How do I scale an endpoint?', 'read predictions from S3', 'durable workflow restart', 'sparse vectors fusion', 'unrelated words entirely']) {
+    for (const query of [
+      'How do I scale an endpoint?',
+      'read predictions from S3',
+      'durable workflow restart',
+      'sparse vectors fusion',
+      'unrelated words entirely',
+    ]) {
       const q = enc.query(query);
       const ours = docs.map((d) => bm25Score(q, d, idfOf));
       const expected = classicBm25(query, corpus);

@@ -115,7 +115,9 @@ describe('async inference', () => {
         "1 validation error detected: Value '0' at 'asyncInferenceConfig.clientConfig.maxConcurrentInvocationsPerInstance' failed to satisfy constraint: Member must have value greater than or equal to 1",
     });
     await expect(
-      sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'bad-async', ProductionVariants: [variant()], AsyncInferenceConfig: { OutputConfig: {} } })),
+      sm.send(
+        new CreateEndpointConfigCommand({ EndpointConfigName: 'bad-async', ProductionVariants: [variant()], AsyncInferenceConfig: { OutputConfig: {} } }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('S3OutputPath is required by the local cloud') });
   });
 

@@ -84,7 +84,10 @@ const variant = (endpoint: string) => ({
 
 async function trackInvocations(resourceId: string, min: number, max: number, start: number, config: Record<string, unknown> = {}) {
   capacities.set(resourceId, start);
-  await registerScalableTarget({ ServiceNamespace: 'sagemaker', ResourceId: resourceId, ScalableDimension: 'sagemaker:variant:DesiredInstanceCount', MinCapacity: min, MaxCapacity: max }, ctx);
+  await registerScalableTarget(
+    { ServiceNamespace: 'sagemaker', ResourceId: resourceId, ScalableDimension: 'sagemaker:variant:DesiredInstanceCount', MinCapacity: min, MaxCapacity: max },
+    ctx,
+  );
   return putScalingPolicy(
     {
       PolicyName: 'invocations',
@@ -115,7 +118,9 @@ describe('scaling evaluator', () => {
     const [activity] = activitiesOf(resourceId);
     expect(activity).toMatchObject({
       Description: 'Setting desired instance count to 3.',
-      Cause: expect.stringMatching(/^monitor alarm TargetTracking-endpoint\/out-ep\/variant\/AllTraffic-AlarmHigh-[0-9a-f-]{36} in state ALARM triggered policy invocations$/),
+      Cause: expect.stringMatching(
+        /^monitor alarm TargetTracking-endpoint\/out-ep\/variant\/AllTraffic-AlarmHigh-[0-9a-f-]{36} in state ALARM triggered policy invocations$/,
+      ),
       StatusCode: 'InProgress',
     });
     const high = Alarms!.find((a) => a.AlarmName!.includes('AlarmHigh'))!;
@@ -134,7 +139,10 @@ describe('scaling evaluator', () => {
     await publish('InvocationsPerInstance', dimensions, 100);
     await evaluator.tick();
     expect(capacities.get(resourceId)).toBe(5); // ceil(1 × 100 / 10) = 10, clamped to 5
-    await registerScalableTarget({ ServiceNamespace: 'sagemaker', ResourceId: resourceId, ScalableDimension: 'sagemaker:variant:DesiredInstanceCount', MaxCapacity: 8 }, ctx);
+    await registerScalableTarget(
+      { ServiceNamespace: 'sagemaker', ResourceId: resourceId, ScalableDimension: 'sagemaker:variant:DesiredInstanceCount', MaxCapacity: 8 },
+      ctx,
+    );
     await evaluator.tick(); // settles the first activity
     await evaluator.tick(); // the alarm still fires, but an hour of cooldown (a minute here) has not passed
     expect(capacities.get(resourceId)).toBe(5);
@@ -168,7 +176,13 @@ describe('scaling evaluator', () => {
     const resourceId = 'inference-component/ic-zero';
     capacities.set(resourceId, 0);
     await registerScalableTarget(
-      { ServiceNamespace: 'sagemaker', ResourceId: resourceId, ScalableDimension: 'sagemaker:inference-component:DesiredCopyCount', MinCapacity: 0, MaxCapacity: 3 },
+      {
+        ServiceNamespace: 'sagemaker',
+        ResourceId: resourceId,
+        ScalableDimension: 'sagemaker:inference-component:DesiredCopyCount',
+        MinCapacity: 0,
+        MaxCapacity: 3,
+      },
       ctx,
     );
     const { PolicyARN } = await putScalingPolicy(

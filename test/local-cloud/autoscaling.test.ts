@@ -67,10 +67,11 @@ afterAll(async () => {
 });
 
 const aws = async (...args: string[]) => JSON.parse((await run(awsCli(), args, { env: awsEnv(cloud.url) })).stdout || '{}');
-const awsFails = (...args: string[]) => run(awsCli(), args, { env: awsEnv(cloud.url) }).then(
-  () => '',
-  (err: { stderr: string }) => err.stderr,
-);
+const awsFails = (...args: string[]) =>
+  run(awsCli(), args, { env: awsEnv(cloud.url) }).then(
+    () => '',
+    (err: { stderr: string }) => err.stderr,
+  );
 
 describe('Application Auto Scaling operations', () => {
   it('registers, describes and deregisters a variant target with AWS shapes, state kept 0600', async () => {
@@ -80,7 +81,14 @@ describe('Application Auto Scaling operations', () => {
     expect(ScalableTargetARN).toMatch(/^arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target\/\w+$/);
     const { ScalableTargets } = await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'sagemaker', ResourceIds: [RESOURCE] }));
     expect(ScalableTargets).toEqual([
-      expect.objectContaining({ ServiceNamespace: 'sagemaker', ResourceId: RESOURCE, ScalableDimension: DIMENSION, MinCapacity: 1, MaxCapacity: 2, CreationTime: expect.any(Date) }),
+      expect.objectContaining({
+        ServiceNamespace: 'sagemaker',
+        ResourceId: RESOURCE,
+        ScalableDimension: DIMENSION,
+        MinCapacity: 1,
+        MaxCapacity: 2,
+        CreationTime: expect.any(Date),
+      }),
     ]);
     expect(statSync(join(stateDir, 'autoscaling.json')).mode & 0o777).toBe(0o600);
     const cli = await aws('application-autoscaling', 'describe-scalable-targets', '--service-namespace', 'sagemaker');
@@ -94,11 +102,22 @@ describe('Application Auto Scaling operations', () => {
       name: 'ValidationException',
       message: 'Unsupported service namespace, resource type or scalable dimension',
     });
-    await expect(register({ MinCapacity: 0, MaxCapacity: 1 })).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('at least 1') });
+    await expect(register({ MinCapacity: 0, MaxCapacity: 1 })).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('at least 1'),
+    });
     await expect(register({ MinCapacity: 3, MaxCapacity: 2 })).rejects.toMatchObject({ name: 'ValidationException' });
-    await expect(register({ ResourceId: 'endpoint/nope/variant/AllTraffic', MinCapacity: 1, MaxCapacity: 2 })).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(register({ ResourceId: 'endpoint/nope/variant/AllTraffic', MinCapacity: 1, MaxCapacity: 2 })).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
     await expect(
-      aas.send(new DeregisterScalableTargetCommand({ ServiceNamespace: 'sagemaker', ResourceId: 'inference-component/none', ScalableDimension: 'sagemaker:inference-component:DesiredCopyCount' })),
+      aas.send(
+        new DeregisterScalableTargetCommand({
+          ServiceNamespace: 'sagemaker',
+          ResourceId: 'inference-component/none',
+          ScalableDimension: 'sagemaker:inference-component:DesiredCopyCount',
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ObjectNotFoundException' });
     await expect(
       aas.send(
@@ -108,7 +127,10 @@ describe('Application Auto Scaling operations', () => {
           ResourceId: 'inference-component/none',
           ScalableDimension: 'sagemaker:inference-component:DesiredCopyCount',
           PolicyType: 'TargetTrackingScaling',
-          TargetTrackingScalingPolicyConfiguration: { TargetValue: 1, PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerInferenceComponentInvocationsPerCopy' } },
+          TargetTrackingScalingPolicyConfiguration: {
+            TargetValue: 1,
+            PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerInferenceComponentInvocationsPerCopy' },
+          },
         }),
       ),
     ).rejects.toMatchObject({ name: 'ObjectNotFoundException', message: expect.stringContaining('No scalable target registered') });
@@ -120,19 +142,41 @@ describe('Application Auto Scaling operations', () => {
           ResourceId: RESOURCE,
           ScalableDimension: DIMENSION,
           PolicyType: 'TargetTrackingScaling',
-          TargetTrackingScalingPolicyConfiguration: { TargetValue: 1, PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerInferenceComponentInvocationsPerCopy' } },
+          TargetTrackingScalingPolicyConfiguration: {
+            TargetValue: 1,
+            PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerInferenceComponentInvocationsPerCopy' },
+          },
         }),
       ),
     ).rejects.toMatchObject({ name: 'ValidationException' });
-    expect(await awsFails('application-autoscaling', 'delete-scaling-policy', '--service-namespace', 'sagemaker', '--resource-id', RESOURCE, '--scalable-dimension', DIMENSION, '--policy-name', 'none')).toContain(
-      'ObjectNotFoundException',
+    expect(
+      await awsFails(
+        'application-autoscaling',
+        'delete-scaling-policy',
+        '--service-namespace',
+        'sagemaker',
+        '--resource-id',
+        RESOURCE,
+        '--scalable-dimension',
+        DIMENSION,
+        '--policy-name',
+        'none',
+      ),
+    ).toContain('ObjectNotFoundException');
+    expect(await awsFails('application-autoscaling', 'describe-scalable-targets', '--service-namespace', 'sagemaker', '--max-results', '0')).toContain(
+      'ValidationException',
     );
-    expect(await awsFails('application-autoscaling', 'describe-scalable-targets', '--service-namespace', 'sagemaker', '--max-results', '0')).toContain('ValidationException');
   });
 
   it('leaves other namespaces to moto', async () => {
     await aas.send(
-      new RegisterScalableTargetCommand({ ServiceNamespace: 'dynamodb', ResourceId: 'table/t', ScalableDimension: 'dynamodb:table:ReadCapacityUnits', MinCapacity: 1, MaxCapacity: 5 }),
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: 'dynamodb',
+        ResourceId: 'table/t',
+        ScalableDimension: 'dynamodb:table:ReadCapacityUnits',
+        MinCapacity: 1,
+        MaxCapacity: 5,
+      }),
     );
     const { ScalableTargets } = await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb' }));
     expect(ScalableTargets?.map((t) => t.ResourceId)).toEqual(['table/t']);
@@ -148,27 +192,49 @@ describe('Application Auto Scaling operations', () => {
         ResourceId: RESOURCE,
         ScalableDimension: DIMENSION,
         PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: { TargetValue: 100, PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' } },
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 100,
+          PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        },
       }),
     );
-    expect(PolicyARN).toMatch(new RegExp(`^arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:[0-9a-f-]{36}:resource/sagemaker/${RESOURCE}:policyName/temporary$`));
+    expect(PolicyARN).toMatch(
+      new RegExp(`^arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:[0-9a-f-]{36}:resource/sagemaker/${RESOURCE}:policyName/temporary$`),
+    );
     const names = Alarms!.map((a) => a.AlarmName!);
-    expect(names).toEqual([expect.stringMatching(/^TargetTracking-endpoint\/scaled-ep\/variant\/AllTraffic-AlarmHigh-[0-9a-f-]{36}$/), expect.stringMatching(/-AlarmLow-/)]);
+    expect(names).toEqual([
+      expect.stringMatching(/^TargetTracking-endpoint\/scaled-ep\/variant\/AllTraffic-AlarmHigh-[0-9a-f-]{36}$/),
+      expect.stringMatching(/-AlarmLow-/),
+    ]);
     const described = await aws('cloudwatch', 'describe-alarms', '--alarm-names', ...names);
     expect(described.MetricAlarms).toEqual([
-      expect.objectContaining({ MetricName: 'InvocationsPerInstance', Namespace: 'AWS/SageMaker', Threshold: 100, EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [PolicyARN] }),
+      expect.objectContaining({
+        MetricName: 'InvocationsPerInstance',
+        Namespace: 'AWS/SageMaker',
+        Threshold: 100,
+        EvaluationPeriods: 3,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [PolicyARN],
+      }),
       expect.objectContaining({ Threshold: 90, EvaluationPeriods: 15, ComparisonOperator: 'LessThanThreshold' }),
     ]);
     const { ScalingPolicies } = await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'sagemaker', ResourceId: RESOURCE }));
     expect(ScalingPolicies).toEqual([expect.objectContaining({ PolicyName: 'temporary', PolicyType: 'TargetTrackingScaling', Alarms })]);
-    await aas.send(new DeleteScalingPolicyCommand({ PolicyName: 'temporary', ServiceNamespace: 'sagemaker', ResourceId: RESOURCE, ScalableDimension: DIMENSION }));
+    await aas.send(
+      new DeleteScalingPolicyCommand({ PolicyName: 'temporary', ServiceNamespace: 'sagemaker', ResourceId: RESOURCE, ScalableDimension: DIMENSION }),
+    );
     const after = await cw.send(new DescribeAlarmsCommand({ AlarmNames: names }));
     expect(after.MetricAlarms).toEqual([]);
   });
 
   it('UpdateEndpointWeightsAndCapacities refuses an unknown variant', async () => {
     await expect(
-      sm.send(new UpdateEndpointWeightsAndCapacitiesCommand({ EndpointName: ENDPOINT, DesiredWeightsAndCapacities: [{ VariantName: 'Other', DesiredInstanceCount: 2 }] })),
+      sm.send(
+        new UpdateEndpointWeightsAndCapacitiesCommand({
+          EndpointName: ENDPOINT,
+          DesiredWeightsAndCapacities: [{ VariantName: 'Other', DesiredInstanceCount: 2 }],
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('"[Other]" is/are not present') });
   });
 });
@@ -223,7 +289,9 @@ describe('scaling a real endpoint', () => {
     };
     expect(await settled('Setting desired instance count to 2.')).toMatchObject({
       StatusCode: 'Successful',
-      Cause: expect.stringMatching(/^monitor alarm TargetTracking-endpoint\/scaled-ep\/variant\/AllTraffic-AlarmHigh-.* in state ALARM triggered policy invocations$/),
+      Cause: expect.stringMatching(
+        /^monitor alarm TargetTracking-endpoint\/scaled-ep\/variant\/AllTraffic-AlarmHigh-.* in state ALARM triggered policy invocations$/,
+      ),
       StatusMessage: 'Successfully set desired instance count to 2. Change successfully fulfilled by sagemaker.',
     });
     // The synthetic load stops: the endpoint's own metrics say 0 invocations, so after 15 low

@@ -103,7 +103,20 @@ describe('aws CLI and boto3 against the local cloud', () => {
       (err: { stderr: string }) => err.stderr,
     );
     expect(refused).toContain('ValidationException');
-    await aws('application-autoscaling', 'register-scalable-target', '--service-namespace', 'dynamodb', '--resource-id', 'table/cli', '--scalable-dimension', 'dynamodb:table:ReadCapacityUnits', '--min-capacity', '1', '--max-capacity', '3');
+    await aws(
+      'application-autoscaling',
+      'register-scalable-target',
+      '--service-namespace',
+      'dynamodb',
+      '--resource-id',
+      'table/cli',
+      '--scalable-dimension',
+      'dynamodb:table:ReadCapacityUnits',
+      '--min-capacity',
+      '1',
+      '--max-capacity',
+      '3',
+    );
     const { ScalableTargets } = await aws('application-autoscaling', 'describe-scalable-targets', '--service-namespace', 'dynamodb');
     expect(ScalableTargets).toEqual([expect.objectContaining({ ResourceId: 'table/cli', MinCapacity: 1, MaxCapacity: 3 })]);
   });

@@ -6,7 +6,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generate, invoke, launchContainer, PROMPT, startContainer, type StartedContainer } from './container-process.js';
 import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';
 
-const PROMPTS = [PROMPT, 'The little dog ran', 'Lily and Ben went to', 'One day a bird', 'Tom had a red ball', 'The sun was hot', 'Mom said', 'There was a big tree'];
+const PROMPTS = [
+  PROMPT,
+  'The little dog ran',
+  'Lily and Ben went to',
+  'One day a bird',
+  'Tom had a red ball',
+  'The sun was hot',
+  'Mom said',
+  'There was a big tree',
+];
 
 /** Opens a stream and resolves once its first event has arrived; `rest` drains it. */
 async function openStream(url: string, body: unknown) {
@@ -43,10 +52,7 @@ describe('model container batching', () => {
     const parameters = { max_new_tokens: 60, details: true };
     const [streamAlone] = await generate(tgi.url, parameters, PROMPTS[1]);
     const [jsonAlone] = await generate(tgi.url, parameters, PROMPTS[2]);
-    const [streamed, json] = await Promise.all([
-      invoke(tgi.url, { inputs: PROMPTS[1], parameters, stream: true }),
-      generate(tgi.url, parameters, PROMPTS[2]),
-    ]);
+    const [streamed, json] = await Promise.all([invoke(tgi.url, { inputs: PROMPTS[1], parameters, stream: true }), generate(tgi.url, parameters, PROMPTS[2])]);
     const events = parseSse(streamed.text) as TgiStreamEvent[];
     expect(streamedText(events)).toBe(streamAlone.generated_text);
     expect(events.at(-1)!.generated_text).toBe(streamAlone.generated_text);

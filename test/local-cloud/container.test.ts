@@ -40,7 +40,12 @@ describe('model container (TGI stand-in)', () => {
     const res = await invoke(tgi.url, { inputs: PROMPT, parameters: { max_new_tokens: 2, details: true, decoder_input_details: true } });
     const [out] = res.json();
     expect(out.details.prefill).toHaveLength(Number(res.headers.get('x-prompt-tokens')));
-    expect(out.details.prefill.map((t: { text: string }) => t.text).join('').trim()).toBe(PROMPT);
+    expect(
+      out.details.prefill
+        .map((t: { text: string }) => t.text)
+        .join('')
+        .trim(),
+    ).toBe(PROMPT);
   });
 
   it('prepends the prompt with return_full_text', async () => {

@@ -30,16 +30,7 @@ import {
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
-import {
-  recordingPool,
-  type RecordingPool,
-  SAGEMAKER_TRUST_POLICY,
-  TGI_IMAGE,
-  TINY_MODEL_ID,
-  clientConfig,
-  pidsOf,
-  settledEndpoint,
-} from './support.js';
+import { recordingPool, type RecordingPool, SAGEMAKER_TRUST_POLICY, TGI_IMAGE, TINY_MODEL_ID, clientConfig, pidsOf, settledEndpoint } from './support.js';
 
 const ACCOUNT = '123456789012';
 const arn = (type: string, name: string, region = 'us-east-1') => `arn:aws:sagemaker:${region}:${ACCOUNT}:${type}/${name.toLowerCase()}`;
@@ -123,9 +114,7 @@ describe('SageMaker control plane', () => {
 
   describe('models', () => {
     it('creates, describes and deletes a model with AWS shapes', async () => {
-      const { ModelArn } = await c.sm.send(
-        new CreateModelCommand({ ModelName: 'Tiny-Model', PrimaryContainer: tgiContainer(), ExecutionRoleArn: roleArn }),
-      );
+      const { ModelArn } = await c.sm.send(new CreateModelCommand({ ModelName: 'Tiny-Model', PrimaryContainer: tgiContainer(), ExecutionRoleArn: roleArn }));
       expect(ModelArn).toBe(arn('model', 'tiny-model'));
 
       const model = await c.sm.send(new DescribeModelCommand({ ModelName: 'Tiny-Model' }));
@@ -157,9 +146,7 @@ describe('SageMaker control plane', () => {
         message:
           "1 validation error detected: Value 'bad_name' at 'modelName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?",
       });
-      await expect(
-        c.sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: '-x', ProductionVariants: undefined })),
-      ).rejects.toMatchObject({
+      await expect(c.sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: '-x', ProductionVariants: undefined }))).rejects.toMatchObject({
         name: 'ValidationException',
         message: expect.stringMatching(/^2 validation errors detected: .*'endpointConfigName'.*; Value null at 'productionVariants'/),
       });
@@ -395,7 +382,15 @@ describe('SageMaker control plane', () => {
           ],
         }),
       );
-      await c.sm.send(new AddTagsCommand({ ResourceArn: ModelArn, Tags: [{ Key: 'stage', Value: 'prod' }, { Key: 'owner', Value: 'me' }] }));
+      await c.sm.send(
+        new AddTagsCommand({
+          ResourceArn: ModelArn,
+          Tags: [
+            { Key: 'stage', Value: 'prod' },
+            { Key: 'owner', Value: 'me' },
+          ],
+        }),
+      );
       const { Tags } = await c.sm.send(new ListTagsCommand({ ResourceArn: ModelArn }));
       expect(Tags).toEqual([
         { Key: 'project', Value: 'llmops' },

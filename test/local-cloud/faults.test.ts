@@ -87,7 +87,9 @@ describe('fault injection in the local cloud', () => {
     await admin({ requests: { '5xx': 1, services: ['sagemaker'], operations: ['ListModels'] } });
     const codes = new Set<string>();
     for (let i = 0; i < 8; i++) {
-      const err = (await sm().send(new ListModelsCommand({})).catch((e: unknown) => e)) as { name: string; $metadata: { httpStatusCode: number } };
+      const err = (await sm()
+        .send(new ListModelsCommand({}))
+        .catch((e: unknown) => e)) as { name: string; $metadata: { httpStatusCode: number } };
       codes.add(`${err.name} ${err.$metadata.httpStatusCode}`);
     }
     expect(codes).toEqual(new Set(['InternalFailure 500', 'ServiceUnavailable 503']));
@@ -146,7 +148,8 @@ describe('fault injection in the local cloud', () => {
     await client.send(new CreateEndpointCommand({ EndpointName: 'ep-unhealthy', EndpointConfigName: 'faults-cfg' }));
     expect(await settledEndpoint(client, 'ep-unhealthy')).toMatchObject({
       EndpointStatus: 'Failed',
-      FailureReason: 'The primary container for production variant AllTraffic did not pass the ping health check. Please check CloudWatch logs for this endpoint.',
+      FailureReason:
+        'The primary container for production variant AllTraffic did not pass the ping health check. Please check CloudWatch logs for this endpoint.',
     });
     expect(pool.fleets.filter((f) => f.endpointName === 'ep-unhealthy')).toHaveLength(0);
 

@@ -31,16 +31,7 @@ import { waitUntil } from '../../dev/processes.js';
 import { awsCli, venvPython } from '../../dev/tools.js';
 import { startLocalCloud, type LocalCloud } from '../../local/server.js';
 import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';
-import {
-  SAGEMAKER_TRUST_POLICY,
-  TGI_IMAGE,
-  TINY_MODEL_ID,
-  awsEnv,
-  clientConfig,
-  modelProcessPids,
-  recordingPool,
-  settledEndpoint,
-} from './support.js';
+import { SAGEMAKER_TRUST_POLICY, TGI_IMAGE, TINY_MODEL_ID, awsEnv, clientConfig, modelProcessPids, recordingPool, settledEndpoint } from './support.js';
 
 const run = promisify(execFile);
 const ACCOUNT = '123456789012';
@@ -150,7 +141,13 @@ describe('inference components', () => {
         new CreateEndpointConfigCommand({
           EndpointConfigName: 'bad-scaling',
           ProductionVariants: [
-            { VariantName: 'v', ModelName: 'tiny', InstanceType: 'ml.m5.large', InitialInstanceCount: 1, ManagedInstanceScaling: { Status: 'ENABLED', MaxInstanceCount: 2 } },
+            {
+              VariantName: 'v',
+              ModelName: 'tiny',
+              InstanceType: 'ml.m5.large',
+              InitialInstanceCount: 1,
+              ManagedInstanceScaling: { Status: 'ENABLED', MaxInstanceCount: 2 },
+            },
           ],
         }),
       ),
@@ -278,10 +275,16 @@ describe('inference components', () => {
     const { stdout } = await run(venvPython(), ['-c', script], { env: awsEnv(cloud.url) });
     expect(JSON.parse(stdout)).toEqual({ status: 'InService', copies: 2, variant: 'AllTraffic' });
 
-    const cli = await run(awsCli(), ['--endpoint-url', cloud.url, '--output', 'json', 'sagemaker', 'list-inference-components', '--endpoint-name-equals', 'ic-ep'], {
-      env: awsEnv(cloud.url),
-    });
-    expect((JSON.parse(cli.stdout) as { InferenceComponents: { InferenceComponentName: string }[] }).InferenceComponents.map((c) => c.InferenceComponentName)).toEqual(['llm']);
+    const cli = await run(
+      awsCli(),
+      ['--endpoint-url', cloud.url, '--output', 'json', 'sagemaker', 'list-inference-components', '--endpoint-name-equals', 'ic-ep'],
+      {
+        env: awsEnv(cloud.url),
+      },
+    );
+    expect(
+      (JSON.parse(cli.stdout) as { InferenceComponents: { InferenceComponentName: string }[] }).InferenceComponents.map((c) => c.InferenceComponentName),
+    ).toEqual(['llm']);
   });
 
   it('rolls a new spec out copy by copy, and rolls back when a new copy cannot start', async () => {
@@ -323,13 +326,21 @@ describe('inference components', () => {
 
   it('scales copies: a new instance when one is full, a component that fits nowhere fails, scale to zero frees the instances', async () => {
     await sm.send(new UpdateInferenceComponentRuntimeConfigCommand({ InferenceComponentName: 'llm', DesiredRuntimeConfig: { CopyCount: 3 } }));
-    expect(await settledComponent(sm, 'llm')).toMatchObject({ InferenceComponentStatus: 'InService', RuntimeConfig: { DesiredCopyCount: 3, CurrentCopyCount: 3 } });
+    expect(await settledComponent(sm, 'llm')).toMatchObject({
+      InferenceComponentStatus: 'InService',
+      RuntimeConfig: { DesiredCopyCount: 3, CurrentCopyCount: 3 },
+    });
     const instances = async () => (await sm.send(new DescribeEndpointCommand({ EndpointName: 'ic-ep' }))).ProductionVariants![0].CurrentInstanceCount;
     expect(await instances()).toBe(2);
 
     // 1 CPU is left on the second instance, and MaxInstanceCount (2) is reached: a 2-CPU copy fits nowhere.
     await sm.send(
-      new CreateInferenceComponentCommand({ InferenceComponentName: 'big', EndpointName: 'ic-ep', Specification: spec('tiny', 2), RuntimeConfig: { CopyCount: 1 } }),
+      new CreateInferenceComponentCommand({
+        InferenceComponentName: 'big',
+        EndpointName: 'ic-ep',
+        Specification: spec('tiny', 2),
+        RuntimeConfig: { CopyCount: 1 },
+      }),
     );
     expect(await settledComponent(sm, 'big')).toMatchObject({
       InferenceComponentStatus: 'Failed',
@@ -356,7 +367,12 @@ describe('inference components', () => {
 
   it('deletes components (Deleting, then gone), and an endpoint takes its components with it', async () => {
     await sm.send(
-      new CreateInferenceComponentCommand({ InferenceComponentName: 'second', EndpointName: 'ic-ep', Specification: spec('tiny', 0.5), RuntimeConfig: { CopyCount: 1 } }),
+      new CreateInferenceComponentCommand({
+        InferenceComponentName: 'second',
+        EndpointName: 'ic-ep',
+        Specification: spec('tiny', 0.5),
+        RuntimeConfig: { CopyCount: 1 },
+      }),
     );
     expect((await settledComponent(sm, 'second'))?.InferenceComponentStatus).toBe('InService');
     await sm.send(new DeleteInferenceComponentCommand({ InferenceComponentName: 'second' }));
@@ -385,7 +401,11 @@ describe('inference components across a restart of the local cloud', () => {
     const iam = new IAMClient(clientConfig(cloud.url));
     const roleArn = (await iam.send(new CreateRoleCommand({ RoleName: 'ic-restart', AssumeRolePolicyDocument: SAGEMAKER_TRUST_POLICY }))).Role!.Arn!;
     await sm.send(
-      new CreateModelCommand({ ModelName: 'tiny', ExecutionRoleArn: roleArn, PrimaryContainer: { Image: TGI_IMAGE, Environment: { HF_MODEL_ID: TINY_MODEL_ID } } }),
+      new CreateModelCommand({
+        ModelName: 'tiny',
+        ExecutionRoleArn: roleArn,
+        PrimaryContainer: { Image: TGI_IMAGE, Environment: { HF_MODEL_ID: TINY_MODEL_ID } },
+      }),
     );
     await sm.send(
       new CreateEndpointConfigCommand({

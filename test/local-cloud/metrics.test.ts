@@ -29,9 +29,7 @@ beforeAll(async () => {
   cloud = await startLocalCloud({ port: 0, stateDir, pool: recordingPool(stateDir), timeScale: 60 });
   const sm = new SageMakerClient(clientConfig(cloud.url));
   cw = new CloudWatchClient(clientConfig(cloud.url));
-  await sm.send(
-    new CreateModelCommand({ ModelName: 'metrics-model', PrimaryContainer: { Image: TGI_IMAGE, Environment: { HF_MODEL_ID: TINY_MODEL_ID } } }),
-  );
+  await sm.send(new CreateModelCommand({ ModelName: 'metrics-model', PrimaryContainer: { Image: TGI_IMAGE, Environment: { HF_MODEL_ID: TINY_MODEL_ID } } }));
   await sm.send(
     new CreateEndpointConfigCommand({
       EndpointConfigName: 'metrics-config',

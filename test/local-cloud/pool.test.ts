@@ -114,10 +114,7 @@ describe('ContainerPool', () => {
   });
 
   it('routes by InitialVariantWeight and honours a target variant', async () => {
-    const fleet = await pool.launch('weights', [
-      variant({ variantName: 'Main', weight: 1 }),
-      variant({ variantName: 'Shadow', weight: 0 }),
-    ]);
+    const fleet = await pool.launch('weights', [variant({ variantName: 'Main', weight: 1 }), variant({ variantName: 'Shadow', weight: 0 })]);
     await pool.activate('weights', fleet);
     const chosen = new Set(Array.from({ length: 20 }, () => pool.pick('weights')!.variantName));
     expect(chosen).toEqual(new Set(['Main']));
@@ -154,7 +151,9 @@ describe('ContainerPool', () => {
   });
 
   it('quotes the last stderr lines of a process that exits during start', async () => {
-    const err = await launchFailure('crash', [variant({ environment: { HF_MODEL_ID: 'ggml-org/tiny-llamas', MAX_INPUT_LENGTH: '64', MAX_TOTAL_TOKENS: '32' } })]);
+    const err = await launchFailure('crash', [
+      variant({ environment: { HF_MODEL_ID: 'ggml-org/tiny-llamas', MAX_INPUT_LENGTH: '64', MAX_TOTAL_TOKENS: '32' } }),
+    ]);
     expect(err.reason).toMatch(/^The primary container for production variant AllTraffic did not pass the ping health check/);
     expect(err.reason).toContain('exited with code 1');
     expect(err.reason).toContain('`max_input_tokens` must be < `max_total_tokens`');
@@ -183,8 +182,7 @@ describe('ContainerPool cancellation', () => {
   /** Pids of the processes started for `variantName` since `from` (an index into events). */
   const startedPids = (variantName: string, from: number) =>
     events.slice(from).flatMap((e) => (e.msg === 'starting model container' && e.variant === variantName ? [e.pid!] : []));
-  const healthy = (variantName: string, from: number) =>
-    events.slice(from).some((e) => e.msg === 'model container healthy' && e.variant === variantName);
+  const healthy = (variantName: string, from: number) => events.slice(from).some((e) => e.msg === 'model container healthy' && e.variant === variantName);
   const stuck = (overrides: Partial<VariantLaunch> = {}) =>
     variant({ environment: { ...variant().environment, ...NEVER_READY_ENV }, healthCheckTimeoutSeconds: 600, ...overrides });
   /** What `launching` settled to, or 'pending' if it did not within a bound far below any health check. */

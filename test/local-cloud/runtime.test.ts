@@ -17,13 +17,7 @@ import {
   ValidationError,
 } from '@aws-sdk/client-sagemaker-runtime';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import {
-  CreateEndpointCommand,
-  CreateEndpointConfigCommand,
-  CreateModelCommand,
-  DeleteEndpointCommand,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DeleteEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelsDirs } from '../../common/project-paths.js';
@@ -66,9 +60,7 @@ let endpointUrl = '';
 
 function listen(server: Server): Promise<string> {
   servers.push(server);
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
 }
 
 /** A container whose behaviour the request picks: echo what arrived, fail, or break mid-stream. */
@@ -83,9 +75,7 @@ function scriptedContainer(): Server {
         res.writeHead(500, { 'Content-Type': 'text/plain' }).end('model exploded');
       } else if (mode === 'break') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-        res.write('data:{"token":{"id":1,"text":"partial","logprob":0,"special":false}}\n\n', () =>
-          setTimeout(() => res.socket?.destroy(), 50),
-        );
+        res.write('data:{"token":{"id":1,"text":"partial","logprob":0,"special":false}}\n\n', () => setTimeout(() => res.socket?.destroy(), 50));
       } else {
         res.writeHead(200, {
           'Content-Type': 'application/x-echo',
@@ -194,7 +184,9 @@ describe('InvokeEndpoint', () => {
     expect(err.OriginalStatusCode).toBe(422);
     expect(JSON.parse(err.OriginalMessage)).toEqual({ error: '`temperature` must be strictly positive', error_type: 'validation' });
     expect(err.LogStreamArn).toBe(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/sagemaker/Endpoints/tiny`);
-    expect(err.message).toMatch(/^Received client error \(422\) from primary with message "\{.*\}"\. See https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/.*tiny in account 123456789012 for more information\.$/);
+    expect(err.message).toMatch(
+      /^Received client error \(422\) from primary with message "\{.*\}"\. See https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/.*tiny in account 123456789012 for more information\.$/,
+    );
   });
 
   it('turns a container 5xx into ModelError naming a server error', async () => {
@@ -218,7 +210,9 @@ describe('InvokeEndpoint', () => {
     impatientClient.destroy();
     expect(err).toBeInstanceOf(ModelError);
     expect(err.OriginalStatusCode).toBe(0);
-    expect(err.message).toMatch(/^Received server error \(0\) from primary with message "Your invocation timed out while waiting for a response from container primary\./);
+    expect(err.message).toMatch(
+      /^Received server error \(0\) from primary with message "Your invocation timed out while waiting for a response from container primary\./,
+    );
   });
 
   it('answers ValidationError for an unknown endpoint, in AWS’s words', async () => {
@@ -268,9 +262,7 @@ describe('InvokeEndpointWithResponseStream', () => {
   });
 
   it('raises ModelStreamError (StreamBroken) when the container breaks off mid-stream', async () => {
-    const out = await client.send(
-      new InvokeEndpointWithResponseStreamCommand({ EndpointName: 'fake', Body: Buffer.from('{"mode":"break"}') }),
-    );
+    const out = await client.send(new InvokeEndpointWithResponseStreamCommand({ EndpointName: 'fake', Body: Buffer.from('{"mode":"break"}') }));
     const received: string[] = [];
     const err = await caught(
       (async () => {

@@ -17,8 +17,7 @@ import { ContainerPool } from '../../local/instances/pool.js';
 import type { ContainerPoolApi, Fleet, LaunchOptions, VariantLaunch } from '../../local/instances/types.js';
 
 /** An image URI of the TGI family, which the local cloud runs with node-llama-cpp. */
-export const TGI_IMAGE =
-  '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi2.3.1-gpu-py311-cu124-ubuntu22.04';
+export const TGI_IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi2.3.1-gpu-py311-cu124-ubuntu22.04';
 /** The tiny GGUF in ../shared/models (see PROVENANCE.md there). */
 export const TINY_MODEL_ID = 'ggml-org/tiny-llamas';
 
@@ -146,12 +145,7 @@ export async function settledEndpoint(sm: SageMakerClient, name: string): Promis
 const RUNNING_JOB = new Set(['InProgress', 'Stopping']);
 
 /** Polls DescribeTransformJob until the job is Completed, Failed or Stopped; `seen` collects every status observed. */
-export async function settledTransformJob(
-  sm: SageMakerClient,
-  name: string,
-  seen: string[] = [],
-  timeoutMs = 90_000,
-): Promise<DescribeTransformJobResponse> {
+export async function settledTransformJob(sm: SageMakerClient, name: string, seen: string[] = [], timeoutMs = 90_000): Promise<DescribeTransformJobResponse> {
   let last: DescribeTransformJobResponse | undefined;
   await waitUntil(
     `transform job ${name} to finish`,
@@ -168,7 +162,5 @@ export async function settledTransformJob(
 /** The real pool, recorded and gateable, logging to a file in the state dir to keep test output clean. */
 export function recordingPool(stateDir: string): RecordingPool {
   const logger = pino({ level: 'info' }, pino.destination({ dest: join(stateDir, 'pool.log'), mkdir: true, sync: true, mode: 0o600 }));
-  return new RecordingPool(
-    new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger, processEnvironment: testProcessEnvironment }),
-  );
+  return new RecordingPool(new ContainerPool({ modelsDirs: modelsDirs(), logDir: join(stateDir, 'logs'), logger, processEnvironment: testProcessEnvironment }));
 }

@@ -6,13 +6,7 @@ import { isRunning } from '../../dev/processes.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -140,7 +134,9 @@ describe('transform jobs', () => {
     await c.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const tgi = { Image: TGI_IMAGE, Environment: { HF_MODEL_ID: TINY_MODEL_ID, MAX_INPUT_LENGTH: '64' } };
     await c.sm.send(new CreateModelCommand({ ModelName: 'tiny', PrimaryContainer: tgi }));
-    await c.sm.send(new CreateModelCommand({ ModelName: 'own-image', PrimaryContainer: { ...tgi, Image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/my-own-server:1' } }));
+    await c.sm.send(
+      new CreateModelCommand({ ModelName: 'own-image', PrimaryContainer: { ...tgi, Image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/my-own-server:1' } }),
+    );
     await c.sm.send(
       new CreateModelCommand({ ModelName: 'never-ready', PrimaryContainer: { ...tgi, Environment: { ...tgi.Environment, ...NEVER_READY_ENV } } }),
     );
@@ -241,10 +237,14 @@ describe('transform jobs', () => {
       message: expect.stringContaining(`No S3 objects found under S3 URL "s3://${BUCKET}/nothing-here/" given in input data source.`),
     });
     await expect(
-      c.sm.send(new CreateTransformJobCommand({ ...job('bad-params', 'in/', 'out/x'), TransformResources: { InstanceType: 'ml.t2.nano' as never, InstanceCount: 0 } })),
+      c.sm.send(
+        new CreateTransformJobCommand({ ...job('bad-params', 'in/', 'out/x'), TransformResources: { InstanceType: 'ml.t2.nano' as never, InstanceCount: 0 } }),
+      ),
     ).rejects.toMatchObject({
       name: 'ValidationException',
-      message: expect.stringMatching(/^2 validation errors detected: Value 'ml.t2.nano' at 'transformResources.instanceType' failed to satisfy constraint: Member must satisfy enum value set: \[.*\]; Value '0' at 'transformResources.instanceCount' failed to satisfy constraint: Member must have value greater than or equal to 1$/),
+      message: expect.stringMatching(
+        /^2 validation errors detected: Value 'ml.t2.nano' at 'transformResources.instanceType' failed to satisfy constraint: Member must satisfy enum value set: \[.*\]; Value '0' at 'transformResources.instanceCount' failed to satisfy constraint: Member must have value greater than or equal to 1$/,
+      ),
     });
     await expect(
       c.sm.send(new CreateTransformJobCommand({ ...job('too-much', 'in/', 'out/x'), MaxConcurrentTransforms: 20, MaxPayloadInMB: 6 })),
@@ -320,7 +320,9 @@ describe('transform jobs', () => {
     expect(failed).toMatchObject({
       TransformJobStatus: 'Failed',
       FailureReason: expect.stringMatching(
-        new RegExp(`^ClientError: Too much data for max payload size: line 2 of s3://${BUCKET}/huge/big\\.jsonl is ${huge.length} bytes and MaxPayloadInMB is 1\\.`),
+        new RegExp(
+          `^ClientError: Too much data for max payload size: line 2 of s3://${BUCKET}/huge/big\\.jsonl is ${huge.length} bytes and MaxPayloadInMB is 1\\.`,
+        ),
       ),
     });
   });

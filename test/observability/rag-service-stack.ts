@@ -7,10 +7,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service/server';
-import { RAG_TASK_QUEUE } from '../../common/task-queues';
-import { deployTinyEndpoint, startActivityCloud, type ActivityCloud } from '../activities/support';
-import { devServerEnv } from '../support/temporal';
+import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service/server.js';
+import { RAG_TASK_QUEUE } from '../../common/task-queues.js';
+import { deployTinyEndpoint, startActivityCloud, type ActivityCloud } from '../activities/support.js';
+import { devServerEnv } from '../support/temporal.js';
 
 export const API_KEY = 'observe-key-0123456789abcdef';
 const fixtureWorkflows = fileURLToPath(new URL('../rag/fixtures/rag-workflows.ts', import.meta.url));

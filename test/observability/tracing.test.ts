@@ -9,15 +9,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient } from '../../clients/temporal-client';
-import { localTemporalConnection } from '../../common/temporal-connection';
-import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
-import { activeTracing } from '../../common/tracing';
-import { workerMetricsOptions } from '../../workers/telemetry';
-import { startActivityCloud, TEST_CREDENTIALS, type ActivityCloud } from '../activities/support';
-import { devServerEnv } from '../support/temporal';
-import { freePort } from '../../dev/processes';
-import { createControlWorker } from '../../workers/control';
+import { connectClient } from '../../clients/temporal-client.js';
+import { localTemporalConnection } from '../../common/temporal-connection.js';
+import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
+import { activeTracing } from '../../common/tracing.js';
+import { workerMetricsOptions } from '../../workers/telemetry.js';
+import { startActivityCloud, TEST_CREDENTIALS, type ActivityCloud } from '../activities/support.js';
+import { devServerEnv } from '../support/temporal.js';
+import { freePort } from '../../dev/processes.js';
+import { createControlWorker } from '../../workers/control.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -68,7 +68,10 @@ beforeAll(async () => {
   metricsPort = await freePort();
   process.env.LLMOPS_WORKER_METRICS_PORT = String(metricsPort);
   [env, cloud] = await Promise.all([devServerEnv(), startActivityCloud()]);
-  worker = await createControlWorker({ connection: env.nativeConnection, aws: { endpoint: cloud.cloud.url, region: 'us-east-1', credentials: TEST_CREDENTIALS } });
+  worker = await createControlWorker({
+    connection: env.nativeConnection,
+    aws: { endpoint: cloud.cloud.url, region: 'us-east-1', credentials: TEST_CREDENTIALS },
+  });
   running = worker.run();
 });
 
@@ -119,16 +122,23 @@ describe('traces', () => {
 describe('worker metrics', () => {
   it('are served by the Temporal runtime on LLMOPS_WORKER_METRICS_PORT and count the workflows', async () => {
     await expect
-      .poll(async () => {
-        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-        return text.split('\n').some((l) => l.startsWith('temporal_workflow_completed') && l.includes('workflow_type="teardownEndpoint"') && Number(l.split(' ').pop()) >= 1);
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+          return text
+            .split('\n')
+            .some((l) => l.startsWith('temporal_workflow_completed') && l.includes('workflow_type="teardownEndpoint"') && Number(l.split(' ').pop()) >= 1);
+        },
+        { timeout: 10_000 },
+      )
       .toBe(true);
   });
 
   it('are off without the variable, and a bad value names it', () => {
     expect(workerMetricsOptions({})).toBeUndefined();
     expect(workerMetricsOptions({ LLMOPS_WORKER_METRICS_PORT: '9464' })).toEqual({ prometheus: { bindAddress: '127.0.0.1:9464' } });
-    expect(() => workerMetricsOptions({ LLMOPS_WORKER_METRICS_PORT: 'http' })).toThrow('LLMOPS_WORKER_METRICS_PORT: must be a port number from 1 to 65535 (got "http")');
+    expect(() => workerMetricsOptions({ LLMOPS_WORKER_METRICS_PORT: 'http' })).toThrow(
+      'LLMOPS_WORKER_METRICS_PORT: must be a port number from 1 to 65535 (got "http")',
+    );
   });
 });

@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chunkText, cleanText } from '../../activities/embeddings/chunker';
-import { DenseEmbedder } from '../../activities/embeddings/dense';
-import { EMBEDDING_DIMENSIONS } from '../../activities/embeddings/model-files';
-import { createRagActivities, type RagActivities } from '../../activities/rag';
-import { openVectorStore } from '../../activities/vector-store/select';
-import type { VectorStore } from '../../activities/vector-store/types';
+import { chunkText, cleanText } from '../../activities/embeddings/chunker.js';
+import { DenseEmbedder } from '../../activities/embeddings/dense.js';
+import { EMBEDDING_DIMENSIONS } from '../../activities/embeddings/model-files.js';
+import { createRagActivities, type RagActivities } from '../../activities/rag.js';
+import { openVectorStore } from '../../activities/vector-store/select.js';
+import type { VectorStore } from '../../activities/vector-store/types.js';
 
 let dir: string;
 let store: VectorStore;
@@ -38,7 +38,12 @@ beforeAll(async () => {
     },
   });
   // Ingest from a directory makes no AWS call; the clients are unused.
-  rag = createRagActivities({ s3: new S3Client({ region: 'us-east-1' }), runtime: new SageMakerRuntimeClient({ region: 'us-east-1' }), embedder, store: async () => flaky });
+  rag = createRagActivities({
+    s3: new S3Client({ region: 'us-east-1' }),
+    runtime: new SageMakerRuntimeClient({ region: 'us-east-1' }),
+    embedder,
+    store: async () => flaky,
+  });
 });
 afterAll(async () => {
   await embedder?.dispose();
@@ -50,14 +55,26 @@ const topics = ['endpoints', 'autoscaling', 'transform jobs', 'model registry', 
 /** About 400 tokens of prose that differs by `version`. */
 const article = (version: number) =>
   `# Operations guide v${version}\n\n` +
-  topics.map((t, i) => `Section ${i + 1} of version ${version} explains ${t}: how to create them, how to watch them, and how to remove them safely when a deploy fails halfway.`).join('\n\n');
+  topics
+    .map(
+      (t, i) =>
+        `Section ${i + 1} of version ${version} explains ${t}: how to create them, how to watch them, and how to remove them safely when a deploy fails halfway.`,
+    )
+    .join('\n\n');
 
 const ingest = (collection: string, files: string[], chunkTokens: number) =>
   rag.ingestFiles({ collection, source: { directory: dir }, files, chunkTokens, overlapTokens: 8 });
 
 /** Every stored chunk of a document, in chunk order. */
 async function storedChunks(collection: string, documentId: string): Promise<string[]> {
-  const hits = await rag.retrieve({ collection, dense: Array(EMBEDDING_DIMENSIONS).fill(1), sparse: { indices: [], values: [] }, mode: 'dense', topK: 500, filter: { documentId } });
+  const hits = await rag.retrieve({
+    collection,
+    dense: Array(EMBEDDING_DIMENSIONS).fill(1),
+    sparse: { indices: [], values: [] },
+    mode: 'dense',
+    topK: 500,
+    filter: { documentId },
+  });
   return hits.sort((a, b) => a.chunkIndex - b.chunkIndex).map((h) => h.text);
 }
 

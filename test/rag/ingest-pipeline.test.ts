@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cosine, DenseEmbedder } from '../../activities/embeddings/dense';
-import { EMBEDDING_DIMENSIONS } from '../../activities/embeddings/model-files';
-import { createRagActivities, type RagActivities } from '../../activities/rag';
-import { openVectorStore } from '../../activities/vector-store/select';
-import type { RetrievedPoint, VectorStore } from '../../activities/vector-store/types';
+import { cosine, DenseEmbedder } from '../../activities/embeddings/dense.js';
+import { EMBEDDING_DIMENSIONS } from '../../activities/embeddings/model-files.js';
+import { createRagActivities, type RagActivities } from '../../activities/rag.js';
+import { openVectorStore } from '../../activities/vector-store/select.js';
+import type { RetrievedPoint, VectorStore } from '../../activities/vector-store/types.js';
 
 let dir: string;
 let store: VectorStore;
@@ -28,7 +28,11 @@ beforeAll(async () => {
   for (const [d, file] of files.entries()) {
     writeFileSync(
       join(dir, file),
-      `# Runbook ${d}\n\n` + Array.from({ length: 4 }, (_, s) => `Step ${s} of runbook ${d}: check the endpoint's ${['metrics', 'alarms', 'logs', 'quotas'][s]} before scaling it out or back in.`).join('\n\n'),
+      `# Runbook ${d}\n\n` +
+        Array.from(
+          { length: 4 },
+          (_, s) => `Step ${s} of runbook ${d}: check the endpoint's ${['metrics', 'alarms', 'logs', 'quotas'][s]} before scaling it out or back in.`,
+        ).join('\n\n'),
     );
   }
   store = await openVectorStore({ backend: 'lancedb', lanceDir: join(dir, 'vectors') });
@@ -44,7 +48,12 @@ beforeAll(async () => {
       },
     },
   });
-  rag = createRagActivities({ s3: new S3Client({ region: 'us-east-1' }), runtime: new SageMakerRuntimeClient({ region: 'us-east-1' }), embedder, store: async () => flaky });
+  rag = createRagActivities({
+    s3: new S3Client({ region: 'us-east-1' }),
+    runtime: new SageMakerRuntimeClient({ region: 'us-east-1' }),
+    embedder,
+    store: async () => flaky,
+  });
 });
 afterAll(async () => {
   await embedder?.dispose();
@@ -52,12 +61,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ingest = (collection: string, batch: string[]) => rag.ingestFiles({ collection, source: { directory: dir }, files: batch, chunkTokens: 32, overlapTokens: 4 });
+const ingest = (collection: string, batch: string[]) =>
+  rag.ingestFiles({ collection, source: { directory: dir }, files: batch, chunkTokens: 32, overlapTokens: 4 });
 
 /** Every point of a collection, by id, with its dense vector. */
 async function points(collection: string): Promise<Map<string, RetrievedPoint>> {
   const hits = await rag.retrieve({ collection, dense: Array(EMBEDDING_DIMENSIONS).fill(1), sparse: { indices: [], values: [] }, mode: 'dense', topK: 500 });
-  const all = await store.retrieve(collection, hits.map((h) => h.id), { withVectors: true });
+  const all = await store.retrieve(
+    collection,
+    hits.map((h) => h.id),
+    { withVectors: true },
+  );
   return new Map(all.map((p) => [p.id, p]));
 }
 

@@ -3,8 +3,8 @@
 // local cloud.
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { listSourceFiles, readDocuments } from '../../activities/documents';
-import { startActivityCloud, type ActivityCloud } from '../activities/support';
+import { listSourceFiles, readDocuments } from '../../activities/documents.js';
+import { startActivityCloud, type ActivityCloud } from '../activities/support.js';
 
 let env: ActivityCloud;
 

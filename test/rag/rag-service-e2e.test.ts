@@ -7,14 +7,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { readMonitoringRecords } from '../../activities/monitoring';
-import type { RagQueryResult } from '../../common/rag-input';
-import { RAG_TASK_QUEUE } from '../../common/task-queues';
-import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
-import { projectRoot } from '../../common/project-paths';
-import { createRagWorker } from '../../workers/rag';
-import { pollUntilDone, startActivityCloud, tagsFor, TEST_CREDENTIALS, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, type ActivityCloud } from '../activities/support';
-import { devServerEnv } from '../support/temporal';
+import { readMonitoringRecords } from '../../activities/monitoring.js';
+import type { RagQueryResult } from '../../common/rag-input.js';
+import { RAG_TASK_QUEUE } from '../../common/task-queues.js';
+import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes.js';
+import { projectRoot } from '../../common/project-paths.js';
+import { createRagWorker } from '../../workers/rag.js';
+import {
+  pollUntilDone,
+  startActivityCloud,
+  tagsFor,
+  TEST_CREDENTIALS,
+  TEST_ROLE_NAME,
+  TGI_IMAGE,
+  TINY_MODEL_ENV,
+  type ActivityCloud,
+} from '../activities/support.js';
+import { devServerEnv } from '../support/temporal.js';
 
 const EP = 'rag-e2e';
 const KEYS = ['e2e-key-one-0123456789', 'e2e-key-two-9876543210'];
@@ -37,8 +46,22 @@ async function deployEndpoint(): Promise<void> {
   const a = cloud.activities;
   const { roleArn } = await a.ensureExecutionRole({ roleName: TEST_ROLE_NAME });
   const tags = tagsFor(EP);
-  await a.createModel({ modelName: `${EP}-m`, image: TGI_IMAGE, environment: { ...TINY_MODEL_ENV, MAX_INPUT_LENGTH: '1024', MAX_TOTAL_TOKENS: '1200' }, roleArn, tags });
-  await a.createEndpointConfig({ configName: `${EP}-c`, modelName: `${EP}-m`, variantName: 'AllTraffic', instanceType: 'ml.m5.large', initialInstanceCount: 1, containerStartupHealthCheckTimeoutSeconds: 600, tags });
+  await a.createModel({
+    modelName: `${EP}-m`,
+    image: TGI_IMAGE,
+    environment: { ...TINY_MODEL_ENV, MAX_INPUT_LENGTH: '1024', MAX_TOTAL_TOKENS: '1200' },
+    roleArn,
+    tags,
+  });
+  await a.createEndpointConfig({
+    configName: `${EP}-c`,
+    modelName: `${EP}-m`,
+    variantName: 'AllTraffic',
+    instanceType: 'ml.m5.large',
+    initialInstanceCount: 1,
+    containerStartupHealthCheckTimeoutSeconds: 600,
+    tags,
+  });
   await a.createOrUpdateEndpoint({ endpointName: EP, configName: `${EP}-c`, tags });
   await pollUntilDone(() => a.awaitEndpointInService({ endpointName: EP, expectedConfigName: `${EP}-c` }), 'EndpointNotReady');
 }

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { apiKeyMatcher, readApiKeyGrants } from '../../clients/rag-service/api-keys';
+import { apiKeyMatcher, readApiKeyGrants } from '../../clients/rag-service/api-keys.js';
 
 const KEY_A = 'key-a-0123456789abcdef';
 const KEY_B = 'key-b-fedcba9876543210';
@@ -27,7 +27,10 @@ function refusal(env: NodeJS.ProcessEnv): string {
 
 describe('readApiKeyGrants', () => {
   it('LLMOPS_RAG_KEYS maps each key to its endpoints and collections', () => {
-    const json = JSON.stringify({ [KEY_A]: { endpoints: ['demo', 'other'], collections: ['documents'] }, [KEY_B]: { endpoints: ['other'], collections: ['notes'] } });
+    const json = JSON.stringify({
+      [KEY_A]: { endpoints: ['demo', 'other'], collections: ['documents'] },
+      [KEY_B]: { endpoints: ['other'], collections: ['notes'] },
+    });
     expect(readApiKeyGrants({ LLMOPS_RAG_KEYS: json }, fallback)).toEqual([
       { key: KEY_A, endpoints: ['demo', 'other'], collections: ['documents'] },
       { key: KEY_B, endpoints: ['other'], collections: ['notes'] },
@@ -50,13 +53,18 @@ describe('readApiKeyGrants', () => {
   });
 
   it('refuses a bad grant naming the key by position and the rule', () => {
-    const json = JSON.stringify({ [KEY_A]: { endpoints: ['demo'], collections: ['documents'] }, short: { endpoints: ['bad_name!'], collections: [], extra: 1 } });
+    const json = JSON.stringify({
+      [KEY_A]: { endpoints: ['demo'], collections: ['documents'] },
+      short: { endpoints: ['bad_name!'], collections: [], extra: 1 },
+    });
     const message = refusal({ LLMOPS_RAG_KEYS: json });
     expect(message).toContain('LLMOPS_RAG_KEYS: key #2: key: must be at least 16 characters');
     expect(message).toContain('LLMOPS_RAG_KEYS: key #2: endpoints.0: must match');
     expect(message).toContain('LLMOPS_RAG_KEYS: key #2: collections: must list at least one collection');
     expect(message).toMatch(/LLMOPS_RAG_KEYS: key #2: .*extra/);
-    expect(refusal({ LLMOPS_RAG_KEYS: JSON.stringify({ [KEY_A]: 'demo' }) })).toBe('LLMOPS_RAG_KEYS: key #1: endpoints: is required; LLMOPS_RAG_KEYS: key #1: collections: is required');
+    expect(refusal({ LLMOPS_RAG_KEYS: JSON.stringify({ [KEY_A]: 'demo' }) })).toBe(
+      'LLMOPS_RAG_KEYS: key #1: endpoints: is required; LLMOPS_RAG_KEYS: key #1: collections: is required',
+    );
     expect(refusal({ LLMOPS_API_KEYS: `${KEY_A},short` })).toBe('LLMOPS_API_KEYS: key #2: key: must be at least 16 characters');
   });
 
@@ -68,7 +76,9 @@ describe('readApiKeyGrants', () => {
 
   it('refuses no source, and more than one', () => {
     expect(refusal({})).toMatch(/^set LLMOPS_RAG_KEYS .*never read from the command line$/);
-    expect(refusal({ LLMOPS_RAG_KEYS: '{}', LLMOPS_API_KEYS: KEY_A })).toBe('LLMOPS_RAG_KEYS, LLMOPS_API_KEYS are set together; configure the API keys with one of them');
+    expect(refusal({ LLMOPS_RAG_KEYS: '{}', LLMOPS_API_KEYS: KEY_A })).toBe(
+      'LLMOPS_RAG_KEYS, LLMOPS_API_KEYS are set together; configure the API keys with one of them',
+    );
   });
 });
 

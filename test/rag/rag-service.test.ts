@@ -20,14 +20,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readMonitoringRecords, type MonitoringRecord } from '../../activities/monitoring';
-import type { RagQueryResult } from '../../common/rag-input';
-import { RAG_TASK_QUEUE } from '../../common/task-queues';
-import { projectRoot } from '../../common/project-paths';
-import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service/server';
-import { deployTinyEndpoint, startActivityCloud, TEST_ROLE_NAME, TGI_IMAGE, type ActivityCloud } from '../activities/support';
-import { devServerEnv } from '../support/temporal';
-import { parseServerSentEvents } from '../../activities/server-sent-events';
+import { readMonitoringRecords, type MonitoringRecord } from '../../activities/monitoring.js';
+import type { RagQueryResult } from '../../common/rag-input.js';
+import { RAG_TASK_QUEUE } from '../../common/task-queues.js';
+import { projectRoot } from '../../common/project-paths.js';
+import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service/server.js';
+import { deployTinyEndpoint, startActivityCloud, TEST_ROLE_NAME, TGI_IMAGE, type ActivityCloud } from '../activities/support.js';
+import { devServerEnv } from '../support/temporal.js';
+import { parseServerSentEvents } from '../../activities/server-sent-events.js';
 
 const EP = 'rag-svc';
 const KEY = 'test-key-0123456789abcdef';
@@ -224,9 +224,14 @@ describe('per-key grants', () => {
 
   it('keys and grants are checked when the service starts, naming the key by position only', async () => {
     await expect(start({ apiKeys: [] })).rejects.toThrow('apiKeys: at least one API key is required');
-    await expect(start({ apiKeys: [{ key: KEY, endpoints: [EP], collections: ['documents'] }, { key: 'short', endpoints: [], collections: ['documents'] }] })).rejects.toThrow(
-      'apiKeys: key #2: key: must be at least 16 characters; apiKeys: key #2: endpoints: must list at least one endpoint',
-    );
+    await expect(
+      start({
+        apiKeys: [
+          { key: KEY, endpoints: [EP], collections: ['documents'] },
+          { key: 'short', endpoints: [], collections: ['documents'] },
+        ],
+      }),
+    ).rejects.toThrow('apiKeys: key #2: key: must be at least 16 characters; apiKeys: key #2: endpoints: must list at least one endpoint');
   });
 });
 
@@ -312,7 +317,9 @@ describe('request limits and validation', () => {
     expect(await expectError(await post('/rag', { topK: 3 }), 400, 'invalid_input')).toBe('query: is required');
     expect(await expectError(await post('/rag', { query: '   ' }), 400, 'invalid_input')).toBe('query: must not be empty');
     expect(await expectError(await post('/rag', { query: 'hi', endpointName: 'bad_name!' }), 400, 'invalid_input')).toMatch(/^endpointName: must match/);
-    expect(await expectError(await post('/rag', { query: 'hi', generation: { max_new_tokens: 0 } }), 400, 'invalid_input')).toMatch(/^generation\.max_new_tokens: /);
+    expect(await expectError(await post('/rag', { query: 'hi', generation: { max_new_tokens: 0 } }), 400, 'invalid_input')).toMatch(
+      /^generation\.max_new_tokens: /,
+    );
     // Only the service decides prepareOnly.
     expect(await expectError(await post('/rag', { query: 'hi', prepareOnly: true }), 400, 'invalid_input')).toMatch(/prepareOnly/);
   });
@@ -444,7 +451,7 @@ describe('POST /rag', () => {
 });
 
 describe('POST /rag/stream', () => {
-  it('streams the endpoint\'s tokens, then done with sources and timings, and records the query', async () => {
+  it("streams the endpoint's tokens, then done with sources and timings, and records the query", async () => {
     const before = (await readMonitoringRecords({ file: monitoringFile })).length;
     const res = await post('/rag/stream', { query: 'Where did the cat go?', generation: { max_new_tokens: 24 } });
     expect(res.status).toBe(200);

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DenseEmbedder } from '../../activities/embeddings/dense';
-import { createRagActivities, type RagActivities } from '../../activities/rag';
-import { openVectorStore } from '../../activities/vector-store/select';
-import type { VectorStore } from '../../activities/vector-store/types';
-import { RETRIEVAL_CORPUS, RETRIEVAL_QUESTIONS } from './retrieval-corpus';
+import { DenseEmbedder } from '../../activities/embeddings/dense.js';
+import { createRagActivities, type RagActivities } from '../../activities/rag.js';
+import { openVectorStore } from '../../activities/vector-store/select.js';
+import type { VectorStore } from '../../activities/vector-store/types.js';
+import { RETRIEVAL_CORPUS, RETRIEVAL_QUESTIONS } from './retrieval-corpus.js';
 
 let dir: string;
 let store: VectorStore;
@@ -24,7 +24,12 @@ beforeAll(async () => {
   store = await openVectorStore({ backend: 'lancedb', lanceDir: join(dir, 'vectors') });
   embedder = new DenseEmbedder();
   // No AWS call is made by ingest from a directory or by retrieval; the clients are unused.
-  rag = createRagActivities({ s3: new S3Client({ region: 'us-east-1' }), runtime: new SageMakerRuntimeClient({ region: 'us-east-1' }), embedder, store: async () => store });
+  rag = createRagActivities({
+    s3: new S3Client({ region: 'us-east-1' }),
+    runtime: new SageMakerRuntimeClient({ region: 'us-east-1' }),
+    embedder,
+    store: async () => store,
+  });
   await rag.ensureCollection({ collection: 'quality' });
   const ingested = await rag.ingestFiles({ collection: 'quality', source: { directory: dir }, files: ['corpus.jsonl'], chunkTokens: 128, overlapTokens: 16 });
   expect(ingested.failed).toEqual([]);

@@ -77,7 +77,12 @@ describe('codec server', () => {
     const [reEncrypted] = JSON.parse(encoded.body).payloads;
     expect(Buffer.from(reEncrypted.metadata[METADATA_ENCODING_KEY], 'base64').toString()).toBe(ENCRYPTED_ENCODING);
     expect(encoded.body).not.toContain(plain.data);
-    const [back] = await codec.decode([{ metadata: { encoding: Buffer.from(reEncrypted.metadata.encoding, 'base64'), 'encryption-key-id': Buffer.from('k1') }, data: Buffer.from(reEncrypted.data, 'base64') }]);
+    const [back] = await codec.decode([
+      {
+        metadata: { encoding: Buffer.from(reEncrypted.metadata.encoding, 'base64'), 'encryption-key-id': Buffer.from('k1') },
+        data: Buffer.from(reEncrypted.data, 'base64'),
+      },
+    ]);
     expect(defaultPayloadConverter.fromPayload(back)).toEqual({ doc: SECRET });
   });
 
@@ -105,7 +110,10 @@ describe('codec server', () => {
 
   it('refuses a missing or wrong bearer token with 401', async () => {
     const [encrypted] = await codec.encode([defaultPayloadConverter.toPayload(SECRET)]);
-    for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }] as Record<
+      string,
+      string
+    >[]) {
       const res = await post(server, '/decode', [payloadToJSON(encrypted)], headers);
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -140,10 +148,15 @@ describe('codec server', () => {
 
   it('takes its auth from the environment, refusing to start open unless told to', () => {
     expect(codecServerAuthFromEnv({ LLMOPS_CODEC_SERVER_TOKEN: TOKEN })).toEqual({ auth: { token: TOKEN }, allowedOrigins: undefined });
-    expect(codecServerAuthFromEnv({ LLMOPS_CODEC_SERVER_AUTH: 'none', LLMOPS_CODEC_SERVER_ORIGINS: 'http://a:1, http://b:2' })).toEqual({ auth: 'none', allowedOrigins: ['http://a:1', 'http://b:2'] });
+    expect(codecServerAuthFromEnv({ LLMOPS_CODEC_SERVER_AUTH: 'none', LLMOPS_CODEC_SERVER_ORIGINS: 'http://a:1, http://b:2' })).toEqual({
+      auth: 'none',
+      allowedOrigins: ['http://a:1', 'http://b:2'],
+    });
     expect(() => codecServerAuthFromEnv({})).toThrow(/Set LLMOPS_CODEC_SERVER_TOKEN .* or LLMOPS_CODEC_SERVER_AUTH=none/);
     expect(() => codecServerAuthFromEnv({ LLMOPS_CODEC_SERVER_TOKEN: 'short' })).toThrow(/LLMOPS_CODEC_SERVER_TOKEN must be at least 16 characters/);
     expect(() => codecServerAuthFromEnv({ LLMOPS_CODEC_SERVER_TOKEN: TOKEN, LLMOPS_CODEC_SERVER_AUTH: 'none' })).toThrow(/both set/);
-    expect(() => codecServerAuthFromEnv({ LLMOPS_CODEC_SERVER_TOKEN: TOKEN, LLMOPS_CODEC_SERVER_ORIGINS: 'http://ui:8233/path' })).toThrow(/LLMOPS_CODEC_SERVER_ORIGINS: 'http:\/\/ui:8233\/path' is not an origin/);
+    expect(() => codecServerAuthFromEnv({ LLMOPS_CODEC_SERVER_TOKEN: TOKEN, LLMOPS_CODEC_SERVER_ORIGINS: 'http://ui:8233/path' })).toThrow(
+      /LLMOPS_CODEC_SERVER_ORIGINS: 'http:\/\/ui:8233\/path' is not an origin/,
+    );
   });
 });

@@ -115,7 +115,9 @@ describe('encrypted Temporal history', () => {
 
     // The CLI shows ciphertext on its own, plaintext through the codec server.
     const show = (...extra: string[]) =>
-      promisify(execFile)(temporalCli(), ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json', ...extra], { maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout);
+      promisify(execFile)(temporalCli(), ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--output', 'json', ...extra], {
+        maxBuffer: 16 * 1024 * 1024,
+      }).then((r) => r.stdout);
     const encrypted = await show();
     expect(encrypted).toContain(Buffer.from(ENCRYPTED_ENCODING).toString('base64'));
     expect(payloadTexts(JSON.parse(encrypted)).join('\n')).not.toContain(SECRET);

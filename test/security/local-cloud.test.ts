@@ -103,7 +103,10 @@ describe('local cloud security', () => {
           PrimaryContainer: { Image: TGI_IMAGE, Environment: { HF_MODEL_ID: TINY_MODEL_ID, [name]: value } },
         }),
       );
-      await expect(attempt).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining(`environment variable ${name} is not allowed`) });
+      await expect(attempt).rejects.toMatchObject({
+        name: 'ValidationException',
+        message: expect.stringContaining(`environment variable ${name} is not allowed`),
+      });
       await expect(sm.send(new DescribeModelCommand({ ModelName: `inject-${name.toLowerCase().replace(/_/g, '-')}` }))).rejects.toThrow(/Could not find model/);
     });
 

@@ -117,12 +117,20 @@ describe('codec keyring configuration', () => {
   });
 
   it.each([
-    ['a key of the wrong length', { LLMOPS_CODEC_KEYS: `k1:${randomBytes(16).toString('base64')}` }, /LLMOPS_CODEC_KEYS entry 1 \(key id 'k1'\): the key decodes to 16 bytes/],
+    [
+      'a key of the wrong length',
+      { LLMOPS_CODEC_KEYS: `k1:${randomBytes(16).toString('base64')}` },
+      /LLMOPS_CODEC_KEYS entry 1 \(key id 'k1'\): the key decodes to 16 bytes/,
+    ],
     ['a key that is not base64', { LLMOPS_CODEC_KEYS: `k1:not*base64!${OLD}` }, /LLMOPS_CODEC_KEYS entry 1 \(key id 'k1'\): the key must be standard base64/],
     ['an entry without an id', { LLMOPS_CODEC_KEYS: `k1:${OLD},${NEW}` }, /LLMOPS_CODEC_KEYS: entry 2 must look like <key id>:<base64 key>/],
     ['a bad key id', { LLMOPS_CODEC_KEYS: `bad id:${OLD}` }, /LLMOPS_CODEC_KEYS entry 1: the key id must match/],
     ['a duplicate id', { LLMOPS_CODEC_KEYS: `k1:${OLD},k1:${NEW}` }, /LLMOPS_CODEC_KEYS: key id 'k1' is listed twice/],
-    ['a current id that is not listed', { LLMOPS_CODEC_KEYS: `k1:${OLD}`, LLMOPS_CODEC_KEY_ID: 'k9' }, /LLMOPS_CODEC_KEY_ID names key id 'k9', which LLMOPS_CODEC_KEYS does not list \(it lists: k1\)/],
+    [
+      'a current id that is not listed',
+      { LLMOPS_CODEC_KEYS: `k1:${OLD}`, LLMOPS_CODEC_KEY_ID: 'k9' },
+      /LLMOPS_CODEC_KEY_ID names key id 'k9', which LLMOPS_CODEC_KEYS does not list \(it lists: k1\)/,
+    ],
     ['a key pasted as the key id', { LLMOPS_CODEC_KEYS: `k1:${OLD}`, LLMOPS_CODEC_KEY_ID: NEW }, /LLMOPS_CODEC_KEY_ID must be a key id/],
     ['both sources', { LLMOPS_CODEC_KEYS: `k1:${OLD}`, LLMOPS_CODEC_KEYS_FILE: '/x' }, /Set only one of LLMOPS_CODEC_KEYS and LLMOPS_CODEC_KEYS_FILE/],
     ['a key id with no keys', { LLMOPS_CODEC_KEY_ID: 'k1' }, /LLMOPS_CODEC_KEY_ID is set but no keys are/],
@@ -142,7 +150,17 @@ describe('codec keyring configuration', () => {
     expect([...fromLines.keys.keys()]).toEqual(['k2', 'k1']);
 
     const json = join(dir, 'keys.json');
-    writeFileSync(json, JSON.stringify({ current: 'k1', keys: [{ id: 'k2', key: NEW }, { id: 'k1', key: OLD }] }), { mode: 0o600 });
+    writeFileSync(
+      json,
+      JSON.stringify({
+        current: 'k1',
+        keys: [
+          { id: 'k2', key: NEW },
+          { id: 'k1', key: OLD },
+        ],
+      }),
+      { mode: 0o600 },
+    );
     expect(loadCodecKeyring({ LLMOPS_CODEC_KEYS_FILE: json })!.currentKeyId).toBe('k1');
     expect(loadCodecKeyring({ LLMOPS_CODEC_KEYS_FILE: json, LLMOPS_CODEC_KEY_ID: 'k2' })!.currentKeyId).toBe('k2');
 

@@ -2,10 +2,10 @@
 // variable other than a token into a model, and literal tokens in a container environment. Each
 // refusal names the field and the rule, and never quotes the refused value.
 import { describe, expect, it } from 'vitest';
-import { batchTransformInputSchema } from '../../common/batch-input';
-import { deployEndpointInputSchema, type DeployEndpointInput } from '../../common/endpoint-input';
-import { InvalidInputError, parseInput } from '../../common/input-parsing';
-import { readExample } from '../../dev/tools';
+import { batchTransformInputSchema } from '../../common/batch-input.js';
+import { deployEndpointInputSchema, type DeployEndpointInput } from '../../common/endpoint-input.js';
+import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
+import { readExample } from '../../dev/tools.js';
 
 const base = readExample<DeployEndpointInput>('deploy-local.json');
 const withModel = (model: Partial<DeployEndpointInput['model']>): DeployEndpointInput => ({ ...base, model: { ...base.model, ...model } });
@@ -43,7 +43,9 @@ describe('hfTokenSecret', () => {
     (name) => {
       const problems = problemsOf(withModel({ hfTokenSecret: { envVar: name } }));
       expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(/^model\.hfTokenSecret\.envVar: must name a token variable on the worker's allowlist \(default HF_TOKEN, HUGGING_FACE_HUB_TOKEN/);
+      expect(problems[0]).toMatch(
+        /^model\.hfTokenSecret\.envVar: must name a token variable on the worker's allowlist \(default HF_TOKEN, HUGGING_FACE_HUB_TOKEN/,
+      );
       expect(problems[0]).toContain('LLMOPS_SECRET_ENV_ALLOWLIST');
     },
   );
@@ -79,7 +81,9 @@ describe('a literal secret in model.environment', () => {
   ])('is refused under %s, naming the key and not the value', (key, value) => {
     const problems = problemsOf(withModel({ environment: { MAX_BATCH_SIZE: '4', [key]: value } }));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(new RegExp(`^model\\.environment\\.${key}: must not hold a secret literally .*pass the Hugging Face token by reference in model\\.hfTokenSecret$`));
+    expect(problems[0]).toMatch(
+      new RegExp(`^model\\.environment\\.${key}: must not hold a secret literally .*pass the Hugging Face token by reference in model\\.hfTokenSecret$`),
+    );
     expect(problems.join('\n')).not.toContain(value);
   });
 

@@ -7,11 +7,20 @@ import { ApplicationFailure } from '@temporalio/common';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities, type Activities } from '../../activities';
-import { createAwsClients } from '../../activities/aws-clients';
-import type { CreateModelInput } from '../../activities/sagemaker';
-import { registerSecret, scrubActivityFailures, scrubError, scrubSecrets } from '../../activities/secret-registry';
-import { failureOf, startActivityCloud, tagsFor, TEST_CREDENTIALS, TEST_ROLE_NAME, TGI_IMAGE, TINY_MODEL_ENV, type ActivityCloud } from '../activities/support';
+import { createActivities, type Activities } from '../../activities/index.js';
+import { createAwsClients } from '../../activities/aws-clients.js';
+import type { CreateModelInput } from '../../activities/sagemaker.js';
+import { registerSecret, scrubActivityFailures, scrubError, scrubSecrets } from '../../activities/secret-registry.js';
+import {
+  failureOf,
+  startActivityCloud,
+  tagsFor,
+  TEST_CREDENTIALS,
+  TEST_ROLE_NAME,
+  TGI_IMAGE,
+  TINY_MODEL_ENV,
+  type ActivityCloud,
+} from '../activities/support.js';
 
 let cloud: ActivityCloud;
 let a: Activities;
@@ -81,7 +90,7 @@ describe('Secrets Manager', () => {
     expect(JSON.stringify([parse, missing, parse.stack, missing.stack])).not.toMatch(/sentinel-/);
   });
 
-  it("an AWS validation error that quotes the token reaches the failure with the token scrubbed", async () => {
+  it('an AWS validation error that quotes the token reaches the failure with the token scrubbed', async () => {
     // SageMaker caps an environment value at 1024 characters and its error quotes the value.
     const long = sentinel('long').repeat(40);
     await createSecret('secrets-test/too-long', long);
@@ -106,7 +115,7 @@ describe('worker environment variables', () => {
     expect(failure.message).toContain('this worker allows HF_TOKEN, HUGGING_FACE_HUB_TOKEN');
   });
 
-  it('LLMOPS_SECRET_ENV_ALLOWLIST extends the allowlist, but never to the worker\'s own credentials', async () => {
+  it("LLMOPS_SECRET_ENV_ALLOWLIST extends the allowlist, but never to the worker's own credentials", async () => {
     const token = sentinel('team');
     const env = { LLMOPS_SECRET_ENV_ALLOWLIST: 'TEAM_HF_TOKEN, AWS_SECRET_ACCESS_KEY', TEAM_HF_TOKEN: token, AWS_SECRET_ACCESS_KEY: sentinel('aws') };
     await cloud.activitiesWithEnv(env).createModel(modelInput('secrets-m-9', { envVar: 'TEAM_HF_TOKEN' }));
@@ -159,7 +168,7 @@ describe('scrubbing', () => {
     expect(await execute!(input, async () => result)).toBe(result);
   });
 
-  it("the worker logger writes no line holding a resolved value, wherever it sits in the record", () => {
+  it('the worker logger writes no line holding a resolved value, wherever it sits in the record', () => {
     const secret = sentinel('log');
     // A process of its own: the logger writes to file descriptor 2, which is read whole here.
     const script = `

@@ -13,12 +13,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import { CONTROL_TASK_QUEUE } from '../../common/task-queues';
-import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes';
-import { readExample, temporalCli } from '../../dev/tools';
-import { startLocalCloud, type LocalCloud } from '../../local/server';
-import { devServerEnv } from '../support/temporal';
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
+import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes.js';
+import { readExample, temporalCli } from '../../dev/tools.js';
+import { startLocalCloud, type LocalCloud } from '../../local/server.js';
+import { devServerEnv } from '../support/temporal.js';
 
 // Values no code path produces by accident. None is shaped like an hf_ token, so only the
 // registry of resolved values (not the shape-based scrubbing) can keep them out.

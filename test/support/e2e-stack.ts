@@ -8,11 +8,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FaultSettings } from '../../local/faults';
-import { startLocalCloud } from '../../local/server';
-import { createControlWorker } from '../../workers/control';
-import { createRagWorker } from '../../workers/rag';
-import { devServerEnv } from './temporal';
+import type { FaultSettings } from '../../local/faults.js';
+import { startLocalCloud } from '../../local/server.js';
+import { createControlWorker } from '../../workers/control.js';
+import { createRagWorker } from '../../workers/rag.js';
+import { devServerEnv } from './temporal.js';
 
 export interface E2eStack {
   env: TestWorkflowEnvironment;

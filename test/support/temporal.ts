@@ -3,10 +3,10 @@
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { installTemporalLogging } from '../../workers/logger';
+import { installTemporalLogging } from '../../workers/logger.js';
 import { fileURLToPath } from 'node:url';
-import { SEARCH_ATTRIBUTES } from '../../common/resource-names';
-import { temporalCli, temporalTestServer } from '../../dev/tools';
+import { SEARCH_ATTRIBUTES } from '../../common/resource-names.js';
+import { temporalCli, temporalTestServer } from '../../dev/tools.js';
 
 const { temporal } = proto;
 

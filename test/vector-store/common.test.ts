@@ -1,7 +1,7 @@
 // The scoring pieces both adapters share (or, for Qdrant, must match): BM25 IDF and RRF.
 import { describe, expect, it } from 'vitest';
-import { bm25Idf, checkSparse, dedupeById, reciprocalRankFusion, resolveSearch } from '../../activities/vector-store/common';
-import { uid } from './contract';
+import { bm25Idf, checkSparse, dedupeById, reciprocalRankFusion, resolveSearch } from '../../activities/vector-store/common.js';
+import { uid } from './contract.js';
 
 describe('vector store scoring helpers', () => {
   it("bm25Idf is Qdrant's ln((N - n + 0.5) / (n + 0.5) + 1): positive, falling with n", () => {
@@ -11,7 +11,14 @@ describe('vector store scoring helpers', () => {
   });
 
   it('reciprocalRankFusion sums 1/(k + rank) and breaks ties by best rank, then id', () => {
-    const fused = reciprocalRankFusion([[{ id: 'a' }, { id: 'b' }, { id: 'c' }], [{ id: 'd' }, { id: 'b' }]], 60, 10);
+    const fused = reciprocalRankFusion(
+      [
+        [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+        [{ id: 'd' }, { id: 'b' }],
+      ],
+      60,
+      10,
+    );
     expect(fused.map((f) => f.item.id)).toEqual(['b', 'a', 'd', 'c']);
     expect(fused[0].score).toBeCloseTo(2 / 62, 12);
     expect(fused[1].score).toBeCloseTo(1 / 61, 12);

@@ -2,8 +2,8 @@
 // here (no embedding model): what the RAG flows rely on, with the scores spelled out so the
 // adapters cannot drift apart (cosine similarity, Qdrant's BM25 IDF, RRF with k = 60).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Filter, PointInput, ScoredPoint, SparseVector, VectorStore } from '../../activities/vector-store/types';
-import { seeded } from '../../dev/seeded-random';
+import type { Filter, PointInput, ScoredPoint, SparseVector, VectorStore } from '../../activities/vector-store/types.js';
+import { seeded } from '../../dev/seeded-random.js';
 
 export interface ContractTarget {
   name: string;
@@ -173,14 +173,24 @@ export function vectorStoreContract(target: ContractTarget): void {
       const points: PointInput[] = [];
       for (const doc of ['d1', 'd2', 'd3']) {
         for (let chunk = 0; chunk < 3; chunk++) {
-          points.push({ id: uid(points.length + 1), dense: atCosine(0.1 * (points.length + 1)), sparse: sparse({ 1: 1 }), payload: { documentId: doc, chunkIndex: chunk } });
+          points.push({
+            id: uid(points.length + 1),
+            dense: atCosine(0.1 * (points.length + 1)),
+            sparse: sparse({ 1: 1 }),
+            payload: { documentId: doc, chunkIndex: chunk },
+          });
         }
       }
       await store.upsert(name, points);
       await store.deleteByFilter(name, { must: [{ key: 'documentId', match: { value: 'd2' } }] });
       expect(await store.count(name)).toBe(6);
       expect(await store.count(name, { must: [{ key: 'documentId', match: { value: 'd2' } }] })).toBe(0);
-      await store.deleteByFilter(name, { must: [{ key: 'documentId', match: { value: 'd3' } }, { key: 'chunkIndex', range: { gte: 1 } }] });
+      await store.deleteByFilter(name, {
+        must: [
+          { key: 'documentId', match: { value: 'd3' } },
+          { key: 'chunkIndex', range: { gte: 1 } },
+        ],
+      });
       expect(await store.count(name)).toBe(4);
       const left = await store.search(name, { mode: 'dense', dense: e0(), limit: 10 });
       expect(new Set(left.map((p) => `${p.payload.documentId}/${p.payload.chunkIndex}`))).toEqual(new Set(['d1/0', 'd1/1', 'd1/2', 'd3/0']));
@@ -256,7 +266,10 @@ export function vectorStoreContract(target: ContractTarget): void {
       expect(hits).toHaveLength(6);
       expect(hits.map((h) => h.payload.documentId)).not.toContain('rare');
       const allowed = target.idfMayCountDeletedPoints ? [idf(7, 6), idf(8, 6)] : [idf(7, 6)];
-      expect(allowed.some((s) => Math.abs(s - hits[0].score) < 1e-4), `score ${hits[0].score} in ${allowed}`).toBe(true);
+      expect(
+        allowed.some((s) => Math.abs(s - hits[0].score) < 1e-4),
+        `score ${hits[0].score} in ${allowed}`,
+      ).toBe(true);
     });
 
     it('hybrid search fuses dense and sparse rankings with RRF where they disagree', async () => {
@@ -264,7 +277,11 @@ export function vectorStoreContract(target: ContractTarget): void {
       // dense (cosine to e0): A 1.0, B 0.95, C 0.8, E 0.5, D 0.1 → A B C E D
       // sparse (term 1):      D 2.0, B 1.5, E 0.5              → D B E
       // RRF, k = 60: B 2/62 > D 1/65+1/61 > E 1/64+1/63 > A 1/61 > C 1/63
-      const A = uid(0xa), B = uid(0xb), C = uid(0xc), D = uid(0xd), E = uid(0xe);
+      const A = uid(0xa),
+        B = uid(0xb),
+        C = uid(0xc),
+        D = uid(0xd),
+        E = uid(0xe);
       await store.upsert(name, [
         { id: A, dense: atCosine(1.0), sparse: sparse({ 2: 1.0 }), payload: { name: 'A' } },
         { id: B, dense: atCosine(0.95), sparse: sparse({ 1: 1.5 }), payload: { name: 'B' } },
@@ -338,17 +355,55 @@ export function vectorStoreContract(target: ContractTarget): void {
         ['range gte/lte', { must: [{ key: 'chunkIndex', range: { gte: 1, lte: 2 } }] }, [2, 4]],
         ['range gt/lt', { must: [{ key: 'chunkIndex', range: { gt: 0, lt: 5 } }] }, [2, 4]],
         ['range with a fractional bound on an integer field', { must: [{ key: 'chunkIndex', range: { gte: 0.5 } }] }, [2, 4, 5]],
-        ['should (any of)', { should: [{ key: 'author', match: { value: 'bob' } }, { key: 'tags', match: { value: 'ops' } }] }, [3, 4, 6]],
+        [
+          'should (any of)',
+          {
+            should: [
+              { key: 'author', match: { value: 'bob' } },
+              { key: 'tags', match: { value: 'ops' } },
+            ],
+          },
+          [3, 4, 6],
+        ],
         ['mustNot keeps points without the field', { mustNot: [{ key: 'author', match: { value: 'alice' } }] }, [3, 4, 5, 6]],
         ['mustNot range keeps points without the field', { mustNot: [{ key: 'chunkIndex', range: { gte: 1 } }] }, [1, 3, 6]],
         ['must and mustNot', { must: [{ key: 'source', match: { value: 'blog' } }], mustNot: [{ key: 'tags', match: { value: 'ops' } }] }, [3]],
-        ['must and should', { must: [{ key: 'source', match: { value: 'blog' } }], should: [{ key: 'author', match: { value: 'carol' } }, { key: 'author', match: { value: 'zed' } }] }, [4]],
+        [
+          'must and should',
+          {
+            must: [{ key: 'source', match: { value: 'blog' } }],
+            should: [
+              { key: 'author', match: { value: 'carol' } },
+              { key: 'author', match: { value: 'zed' } },
+            ],
+          },
+          [4],
+        ],
         [
           'nested filter',
-          { must: [{ should: [{ key: 'source', match: { value: 'wiki' } }, { key: 'source', match: { value: 's3' } }] }], mustNot: [{ key: 'chunkIndex', match: { value: 5 } }] },
+          {
+            must: [
+              {
+                should: [
+                  { key: 'source', match: { value: 'wiki' } },
+                  { key: 'source', match: { value: 's3' } },
+                ],
+              },
+            ],
+            mustNot: [{ key: 'chunkIndex', match: { value: 5 } }],
+          },
           [1, 2, 6],
         ],
-        ['several must on one document', { must: [{ key: 'documentId', match: { value: 'd1' } }, { key: 'chunkIndex', match: { value: 1 } }] }, [2]],
+        [
+          'several must on one document',
+          {
+            must: [
+              { key: 'documentId', match: { value: 'd1' } },
+              { key: 'chunkIndex', match: { value: 1 } },
+            ],
+          },
+          [2],
+        ],
         ['no match', { must: [{ key: 'source', match: { value: 'nowhere' } }] }, []],
         ['empty filter matches all', {}, [1, 2, 3, 4, 5, 6]],
       ];
@@ -421,7 +476,9 @@ export function vectorStoreContract(target: ContractTarget): void {
       await expect(store.search(name, { mode: 'hybrid', dense: e0(), limit: 5 })).rejects.toThrow(/sparse/);
       await expect(store.search(name, { mode: 'dense', limit: 5 })).rejects.toThrow(/dense/);
       await expect(store.search(name, { mode: 'dense', dense: e0(), limit: 0 })).rejects.toThrow(/limit/);
-      await expect(store.search(name, { mode: 'dense', dense: e0(), limit: 5, filter: { must: [{ key: 'tags', match: { any: [] } }] } })).rejects.toThrow(/any/);
+      await expect(store.search(name, { mode: 'dense', dense: e0(), limit: 5, filter: { must: [{ key: 'tags', match: { any: [] } }] } })).rejects.toThrow(
+        /any/,
+      );
       await expect(store.count(name, { must: [{ key: 'a.b', match: { value: 'x' } }] })).rejects.toThrow(/key/);
       expect(await store.count(name)).toBe(0);
       await expect(store.search(`${prefix}_missing`, { mode: 'dense', dense: e0(), limit: 5 })).rejects.toThrow();

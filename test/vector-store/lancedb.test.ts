@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LanceDbVectorStore } from '../../activities/vector-store/lancedb';
-import { openVectorStore } from '../../activities/vector-store/select';
-import type { VectorStoreLogger } from '../../activities/vector-store/types';
-import { uid, vectorStoreContract } from './contract';
+import { LanceDbVectorStore } from '../../activities/vector-store/lancedb.js';
+import { openVectorStore } from '../../activities/vector-store/select.js';
+import type { VectorStoreLogger } from '../../activities/vector-store/types.js';
+import { uid, vectorStoreContract } from './contract.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vector-store-lance-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -71,9 +71,9 @@ describe('LanceDB store specifics', () => {
     await store.ensureCollection({ name: 'docs', denseDimensions: 4, distance: 'Cosine' });
     await store.upsert('docs', [point(1, { title: 'x' })]);
     await expect(store.count('docs', { must: [{ key: 'title', match: { value: 'x' } }] })).rejects.toThrow(/not a payload index/);
-    await expect(
-      store.ensureCollection({ name: 'docs', denseDimensions: 4, distance: 'Cosine', payloadIndexes: { title: 'keyword' } }),
-    ).rejects.toThrow(/title is missing/);
+    await expect(store.ensureCollection({ name: 'docs', denseDimensions: 4, distance: 'Cosine', payloadIndexes: { title: 'keyword' } })).rejects.toThrow(
+      /title is missing/,
+    );
     await store.close();
   });
 
@@ -92,10 +92,7 @@ describe('LanceDB store specifics', () => {
     await store.ensureCollection({ name: 'docs', denseDimensions: 4, distance: 'Cosine' });
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.upsert('docs', [point(2 * i + 1, { chunkIndex: i }), point(2 * i + 2, { chunkIndex: i })])));
     expect(await store.count('docs')).toBe(40);
-    await Promise.all([
-      store.deleteByFilter('docs', { must: [{ key: 'chunkIndex', range: { lt: 5 } }] }),
-      store.upsert('docs', [point(1000)]),
-    ]);
+    await Promise.all([store.deleteByFilter('docs', { must: [{ key: 'chunkIndex', range: { lt: 5 } }] }), store.upsert('docs', [point(1000)])]);
     expect(await store.count('docs')).toBe(31);
     await store.close();
   });

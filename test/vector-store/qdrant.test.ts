@@ -9,12 +9,12 @@
 //   QDRANT_URL=http://127.0.0.1:6333 npx vitest run test/vector-store/qdrant.test.ts
 import { createServer as createHttpServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { resolveSearch } from '../../activities/vector-store/common';
-import { buildQueryRequest, collectionConfig, toQdrantFilter, toQdrantPoint, QdrantVectorStore } from '../../activities/vector-store/qdrant';
-import { openVectorStore } from '../../activities/vector-store/select';
-import { DEFAULT_PAYLOAD_INDEXES } from '../../activities/vector-store/types';
+import { resolveSearch } from '../../activities/vector-store/common.js';
+import { buildQueryRequest, collectionConfig, toQdrantFilter, toQdrantPoint, QdrantVectorStore } from '../../activities/vector-store/qdrant.js';
+import { openVectorStore } from '../../activities/vector-store/select.js';
+import { DEFAULT_PAYLOAD_INDEXES } from '../../activities/vector-store/types.js';
 import { qdrantUnderTest } from '../support/qdrant.js';
-import { uid, vectorStoreContract } from './contract';
+import { uid, vectorStoreContract } from './contract.js';
 
 const server = qdrantUnderTest('qdrant contract suite', 'the server suite is SKIPPED');
 
@@ -81,7 +81,9 @@ describe('Qdrant request translation', () => {
   });
 
   it('sends points with lower-case ids, named vectors and no zero sparse weights', () => {
-    expect(toQdrantPoint({ id: uid(10).toUpperCase(), dense: new Float32Array([0.5, 0.5]), sparse: { indices: [1, 2], values: [0, 2] }, payload: { a: 1 } })).toEqual({
+    expect(
+      toQdrantPoint({ id: uid(10).toUpperCase(), dense: new Float32Array([0.5, 0.5]), sparse: { indices: [1, 2], values: [0, 2] }, payload: { a: 1 } }),
+    ).toEqual({
       id: uid(10),
       vector: { dense: [0.5, 0.5], sparse: { indices: [2], values: [2] } },
       payload: { a: 1 },
@@ -113,7 +115,10 @@ describe('Qdrant adapter against a server older than 1.16 (scripted HTTP respons
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const warnings: string[] = [];
-    const store = new QdrantVectorStore({ url: `http://127.0.0.1:${(http.address() as { port: number }).port}`, logger: { info() {}, warn: (_o, m) => warnings.push(m ?? '') } });
+    const store = new QdrantVectorStore({
+      url: `http://127.0.0.1:${(http.address() as { port: number }).port}`,
+      logger: { info() {}, warn: (_o, m) => warnings.push(m ?? '') },
+    });
     try {
       const request = { mode: 'hybrid' as const, dense: [1, 0], sparse: { indices: [1], values: [1] }, limit: 3 };
       expect(await store.search('old', request)).toEqual([{ id: uid(1), score: 0.5, payload: { a: 1 } }]);

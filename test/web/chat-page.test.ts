@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RagService } from '../../clients/rag-service/server';
-import { API_KEY, startRagServiceStack, type RagServiceStack } from '../observability/rag-service-stack';
+import type { RagService } from '../../clients/rag-service/server.js';
+import { API_KEY, startRagServiceStack, type RagServiceStack } from '../observability/rag-service-stack.js';
 
 const EP = 'chat-page';
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

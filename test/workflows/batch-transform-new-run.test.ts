@@ -5,9 +5,9 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { BatchTransformResult } from '../../workflows/batch-transform';
-import { devServerEnv, workflowBundle } from '../support/temporal';
-import { createFakeCloud } from './fake-activities';
+import type { BatchTransformResult } from '../../workflows/batch-transform.js';
+import { devServerEnv, workflowBundle } from '../support/temporal.js';
+import { createFakeCloud } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -30,7 +30,15 @@ it('a new run of the workflow adopts the job its first run created instead of ca
     const first = await env.client.workflow.start('batchTransform', {
       taskQueue,
       workflowId: 'batch-new-run',
-      args: [{ model: { image: 'huggingface-pytorch-tgi-inference:local', hfModelId: 'ggml-org/tiny-llamas' }, input: { s3Uri: IN }, output: { s3Uri: OUT }, instanceType: 'ml.m5.large', timeouts: { jobMinutes: 60, pollIntervalSeconds: 0.2 } }],
+      args: [
+        {
+          model: { image: 'huggingface-pytorch-tgi-inference:local', hfModelId: 'ggml-org/tiny-llamas' },
+          input: { s3Uri: IN },
+          output: { s3Uri: OUT },
+          instanceType: 'ml.m5.large',
+          timeouts: { jobMinutes: 60, pollIntervalSeconds: 0.2 },
+        },
+      ],
     });
     const firstRunId = first.firstExecutionRunId!;
     while (cloud.polls() < 2) await new Promise((r) => setTimeout(r, 50));
@@ -48,7 +56,10 @@ it('a new run of the workflow adopts the job its first run created instead of ca
     return (await env.client.workflow.getHandle(first.workflowId, runId!).result()) as BatchTransformResult;
   });
   expect(result).toMatchObject({ outputRecords: 300, missingRecords: 0 });
-  expect(cloud.calls.filter((c) => c.startsWith('createTransformJob'))).toEqual([`createTransformJob ${result.jobName}`, `createTransformJob ${result.jobName}`]);
+  expect(cloud.calls.filter((c) => c.startsWith('createTransformJob'))).toEqual([
+    `createTransformJob ${result.jobName}`,
+    `createTransformJob ${result.jobName}`,
+  ]);
   expect(cloud.jobs.size).toBe(1);
   // The job's model was the first run's too, so the new run deleted it at the end.
   expect(cloud.models.size).toBe(0);

@@ -3,11 +3,11 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchTransformInputSchema, type BatchTransformInput } from '../../common/batch-input';
-import type { BatchTransformResult } from '../../workflows/batch-transform';
-import type { Progress } from '../../workflows/progress';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
-import { createFakeCloud, type FakeBehaviour } from './fake-activities';
+import { batchTransformInputSchema, type BatchTransformInput } from '../../common/batch-input.js';
+import type { BatchTransformResult } from '../../workflows/batch-transform.js';
+import type { Progress } from '../../workflows/progress.js';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { createFakeCloud, type FakeBehaviour } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
 let queueCounter = 0;
@@ -61,7 +61,10 @@ describe('batchTransform', () => {
   });
 
   it('uses an existing model as is and leaves it in place', async () => {
-    const { result, cloud } = await withWorker({}, async (start) => (await start(input({ model: { name: 'shared-model' } }))).result() as Promise<BatchTransformResult>);
+    const { result, cloud } = await withWorker(
+      {},
+      async (start) => (await start(input({ model: { name: 'shared-model' } }))).result() as Promise<BatchTransformResult>,
+    );
     expect(result.modelName).toBe('shared-model');
     expect(cloud.calls.some((c) => c.startsWith('createModel') || c.startsWith('deleteModel'))).toBe(false);
   });
@@ -103,7 +106,9 @@ describe('batchTransform', () => {
   });
 
   it('a missed deadline stops the job and says so', async () => {
-    const { result: err, cloud } = await withWorker({ jobPolls: 1_000_000 }, async (start) => failureOf(await start(input({ timeouts: { jobMinutes: 30, pollIntervalSeconds: 60 } }))));
+    const { result: err, cloud } = await withWorker({ jobPolls: 1_000_000 }, async (start) =>
+      failureOf(await start(input({ timeouts: { jobMinutes: 30, pollIntervalSeconds: 60 } }))),
+    );
     expect(err.message).toContain('did not finish within 30 minutes; it was stopped');
     expect([...cloud.jobs.values()].map((j) => j.status)).toEqual(['Stopped']);
   });
@@ -119,7 +124,13 @@ describe('batchTransform', () => {
   });
 
   it('rejects bad input before any activity', async () => {
-    const bad = { model: { name: 'm' }, input: { s3Uri: 's3://demo-batch/in/' }, output: { s3Uri: 's3://demo-batch/in/out/' }, instanceType: 'big', maxConcurrentTransforms: 0 };
+    const bad = {
+      model: { name: 'm' },
+      input: { s3Uri: 's3://demo-batch/in/' },
+      output: { s3Uri: 's3://demo-batch/in/out/' },
+      instanceType: 'big',
+      maxConcurrentTransforms: 0,
+    };
     const { result: err, cloud } = await withWorker({}, async (start) => failureOf(await start(bad)));
     expect(err.message).toMatch(/^Invalid batchTransform input: /);
     expect(err.message).toContain('instanceType: must look like ml.<family>.<size>');
@@ -130,7 +141,9 @@ describe('batchTransform', () => {
 
   it('checks input and output as S3 prefixes, not folders', () => {
     const overlap = (inUri: string, outUri: string) =>
-      batchTransformInputSchema.safeParse(input({ input: { s3Uri: inUri }, output: { s3Uri: outUri } })).error?.issues.some((i) => i.path.join('.') === 'output.s3Uri') ?? false;
+      batchTransformInputSchema
+        .safeParse(input({ input: { s3Uri: inUri }, output: { s3Uri: outUri } }))
+        .error?.issues.some((i) => i.path.join('.') === 'output.s3Uri') ?? false;
     // `data` without a slash takes data-out/… in S3, so outputs there would be the next run's inputs.
     expect(overlap('s3://demo-batch/data', 's3://demo-batch/data-out/')).toBe(true);
     expect(overlap('s3://demo-batch/data', 's3://demo-batch/data-out')).toBe(true);

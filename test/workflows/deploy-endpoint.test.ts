@@ -3,12 +3,12 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeployEndpointInput } from '../../common/endpoint-input';
-import type { Progress } from '../../workflows/progress';
-import { INPUT_FINGERPRINT_MEMO, runWorkflow } from '../../clients/workflow-runs';
-import { inputFingerprint } from '../../common/resource-names';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
-import { createFakeCloud, type FakeBehaviour } from './fake-activities';
+import type { DeployEndpointInput } from '../../common/endpoint-input.js';
+import type { Progress } from '../../workflows/progress.js';
+import { INPUT_FINGERPRINT_MEMO, runWorkflow } from '../../clients/workflow-runs.js';
+import { inputFingerprint } from '../../common/resource-names.js';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { createFakeCloud, type FakeBehaviour } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
 let queueCounter = 0;
@@ -304,14 +304,16 @@ describe('deployEndpoint saga under cancel, crash and retry', () => {
     expect([...cloud.models.keys()]).toEqual([first.modelName]);
   });
 
-  it('finding 4: UpdateRollbackFailed fails the deploy at once with AWS\'s reason, and the new config it still holds is kept', async () => {
+  it("finding 4: UpdateRollbackFailed fails the deploy at once with AWS's reason, and the new config it still holds is kept", async () => {
     const reason = 'Unable to roll back: instance capacity is unavailable.';
     const behaviour: FakeBehaviour = {};
     const cloud = createFakeCloud(behaviour);
     const err = await withWorker(cloud, async (tq) => {
       await (await deploy(tq, baseInput())).result();
       Object.assign(behaviour, { pollsBeforeReady: 2, failUpdateWith: reason, updateRollbackFails: true });
-      return failureOf(await deploy(tq, baseInput({ variant: { instanceType: 'ml.g5.2xlarge' }, timeouts: { inServiceMinutes: 600, pollIntervalSeconds: 10 } })));
+      return failureOf(
+        await deploy(tq, baseInput({ variant: { instanceType: 'ml.g5.2xlarge' }, timeouts: { inServiceMinutes: 600, pollIntervalSeconds: 10 } })),
+      );
     });
     expect(err.message).toContain(`UpdateRollbackFailed: ${reason}`);
     // A handful of polls, not a 10-hour wait.
@@ -332,7 +334,7 @@ describe('deployEndpoint saga under cancel, crash and retry', () => {
     expect(cloud.calls.filter((c) => /^create(OrUpdate)?Endpoint demo/.test(c))).toEqual(['createEndpoint demo']);
   });
 
-  it('an undo leaves alone what another run made: a re-deploy that fails before the endpoint keeps the first run\'s model and config', async () => {
+  it("an undo leaves alone what another run made: a re-deploy that fails before the endpoint keeps the first run's model and config", async () => {
     const behaviour: FakeBehaviour = {};
     const cloud = createFakeCloud(behaviour);
     await withWorker(cloud, async (tq) => {
@@ -357,7 +359,12 @@ describe('deployEndpoint saga under cancel, crash and retry', () => {
     const cloud = createFakeCloud({ pollsBeforeReady: 1_000_000 });
     const err = await withWorker(cloud, async (tq) => {
       const slow = baseInput({ timeouts: { inServiceMinutes: 90, pollIntervalSeconds: 0.5 } });
-      const first = env.client.workflow.start('deployEndpoint', { taskQueue: tq, workflowId: 'deploy-demo', args: [slow], memo: { [INPUT_FINGERPRINT_MEMO]: inputFingerprint(slow) } });
+      const first = env.client.workflow.start('deployEndpoint', {
+        taskQueue: tq,
+        workflowId: 'deploy-demo',
+        args: [slow],
+        memo: { [INPUT_FINGERPRINT_MEMO]: inputFingerprint(slow) },
+      });
       const handle = await first;
       const other = baseInput({ variant: { instanceType: 'ml.g5.2xlarge' }, timeouts: slow.timeouts });
       const refused = await runWorkflow(env.client, 'deployEndpoint', 'deploy-demo', other, () => {}, tq).catch((e: unknown) => e);

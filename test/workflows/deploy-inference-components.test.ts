@@ -4,11 +4,11 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InferenceComponentsDeployInput } from '../../common/endpoint-input';
-import type { InferenceComponentsDeployResult } from '../../workflows/deploy-inference-components';
-import type { Progress } from '../../workflows/progress';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
-import { createFakeCloud, type FakeBehaviour } from './fake-activities';
+import type { InferenceComponentsDeployInput } from '../../common/endpoint-input.js';
+import type { InferenceComponentsDeployResult } from '../../workflows/deploy-inference-components.js';
+import type { Progress } from '../../workflows/progress.js';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { createFakeCloud, type FakeBehaviour } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
 let counter = 0;
@@ -27,7 +27,13 @@ const icInput = (overrides: Partial<InferenceComponentsDeployInput> = {}): Infer
   endpointName: 'demo-ic',
   variant: { instanceType: 'ml.m5.xlarge', managedInstanceScaling: { minInstanceCount: 1, maxInstanceCount: 2 } },
   components: [
-    { name: 'demo-ic-llm', model: model('ggml-org/tiny-llamas'), compute: { numberOfCpuCoresRequired: 1, minMemoryRequiredInMb: 1024 }, copyCount: 2, autoscaling: { minCopies: 1, maxCopies: 4, targetValue: 5 } },
+    {
+      name: 'demo-ic-llm',
+      model: model('ggml-org/tiny-llamas'),
+      compute: { numberOfCpuCoresRequired: 1, minMemoryRequiredInMb: 1024 },
+      copyCount: 2,
+      autoscaling: { minCopies: 1, maxCopies: 4, targetValue: 5 },
+    },
     { name: 'demo-ic-small', model: model('ggml-org/models'), compute: { numberOfCpuCoresRequired: 1, minMemoryRequiredInMb: 512 }, copyCount: 1 },
   ],
   timeouts: { inServiceMinutes: 60, pollIntervalSeconds: 10 },
@@ -44,7 +50,10 @@ const deploy = (taskQueue: string, input: unknown): Promise<WorkflowHandle> =>
   env.client.workflow.start('deployEndpoint', { taskQueue, workflowId: `deploy-ic-${++counter}`, args: [input] });
 
 async function failureOf(handle: WorkflowHandle): Promise<Error> {
-  const err = await handle.result().then(() => undefined, (e: unknown) => e);
+  const err = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(WorkflowFailedError);
   return (err as WorkflowFailedError).cause as Error;
 }
@@ -52,11 +61,16 @@ async function failureOf(handle: WorkflowHandle): Promise<Error> {
 async function deployed(cloud: ReturnType<typeof createFakeCloud>, input: unknown = icInput()) {
   return withWorker(cloud, async (tq) => {
     const h = await deploy(tq, input);
-    return { result: (await h.result()) as InferenceComponentsDeployResult, progress: await h.query<Progress>('progress'), history: (await h.fetchHistory()).events?.length ?? 0 };
+    return {
+      result: (await h.result()) as InferenceComponentsDeployResult,
+      progress: await h.query<Progress>('progress'),
+      history: (await h.fetchHistory()).events?.length ?? 0,
+    };
   });
 }
 
-const empty = (cloud: ReturnType<typeof createFakeCloud>) => cloud.components.size + cloud.endpoints.size + cloud.configs.size + cloud.models.size + cloud.targets.size;
+const empty = (cloud: ReturnType<typeof createFakeCloud>) =>
+  cloud.components.size + cloud.endpoints.size + cloud.configs.size + cloud.models.size + cloud.targets.size;
 
 describe('deployEndpoint with inference components', () => {
   it('deploys two components on one endpoint: models, config, endpoint, components, scaling, smoke tests through each', async () => {
@@ -70,7 +84,10 @@ describe('deployEndpoint with inference components', () => {
     ]);
     expect(result.components[0]!.autoscaling?.resourceId).toBe('inference-component/demo-ic-llm');
     expect(result.components[1]!.autoscaling).toBeUndefined();
-    expect(result.components.map((c) => c.smokeTest?.generatedText)).toEqual([expect.stringContaining('Once upon a time'), expect.stringContaining('Once upon a time')]);
+    expect(result.components.map((c) => c.smokeTest?.generatedText)).toEqual([
+      expect.stringContaining('Once upon a time'),
+      expect.stringContaining('Once upon a time'),
+    ]);
     const [llmModel, smallModel] = result.components.map((c) => c.modelName);
     expect(llmModel).not.toBe(smallModel);
     expect(cloud.calls.filter((c) => !c.startsWith('await') && !c.startsWith('describe'))).toEqual([
@@ -126,9 +143,18 @@ describe('deployEndpoint with inference components', () => {
     const cloud = createFakeCloud({ pollsBeforeReady: 1, componentFailWith: { 'demo-ic-small': reason } });
     const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, icInput())));
     expect(err.message).toContain(`failed at step waitForComponent demo-ic-small: Inference component demo-ic-small failed: ${reason}`);
-    expect(err.message).toMatch(/rolled back: delete inference component demo-ic-small, delete inference component demo-ic-llm, delete endpoint demo-ic, delete endpoint config demo-ic-c-\w+, delete model/);
+    expect(err.message).toMatch(
+      /rolled back: delete inference component demo-ic-small, delete inference component demo-ic-llm, delete endpoint demo-ic, delete endpoint config demo-ic-c-\w+, delete model/,
+    );
     const undo = cloud.calls.slice(cloud.calls.findIndex((c) => c.startsWith('delete'))).filter((c) => c.startsWith('delete'));
-    expect(undo.map((c) => c.split(' ')[0])).toEqual(['deleteInferenceComponent', 'deleteInferenceComponent', 'deleteEndpoint', 'deleteEndpointConfig', 'deleteModel', 'deleteModel']);
+    expect(undo.map((c) => c.split(' ')[0])).toEqual([
+      'deleteInferenceComponent',
+      'deleteInferenceComponent',
+      'deleteEndpoint',
+      'deleteEndpointConfig',
+      'deleteModel',
+      'deleteModel',
+    ]);
     expect(empty(cloud)).toBe(0);
   });
 
@@ -197,17 +223,29 @@ describe('teardownEndpoint of an inference-component endpoint', () => {
     cloud.targets.add('inference-component/other-ic');
     cloud.calls.length = 0;
 
-    const torn = await withWorker(cloud, (taskQueue) => env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }));
+    const torn = await withWorker(cloud, (taskQueue) =>
+      env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
+    );
     expect(torn.deletedInferenceComponents.sort()).toEqual(['demo-ic-llm', 'demo-ic-small']);
     expect(torn.deregisteredScalableTargets).toEqual(['inference-component/demo-ic-llm']);
     expect(torn.endpointDeleted).toBe(true);
     const order = cloud.calls.map((c) => c.split(' ')[0]).filter((c) => /^(deregister|delete)/.test(c));
-    expect(order).toEqual(['deregisterAutoscaling', 'deleteInferenceComponent', 'deleteInferenceComponent', 'deleteEndpoint', 'deleteEndpointConfig', 'deleteModel', 'deleteModel']);
+    expect(order).toEqual([
+      'deregisterAutoscaling',
+      'deleteInferenceComponent',
+      'deleteInferenceComponent',
+      'deleteEndpoint',
+      'deleteEndpointConfig',
+      'deleteModel',
+      'deleteModel',
+    ]);
     expect([...cloud.targets]).toEqual(['inference-component/other-ic']);
     cloud.targets.clear();
     expect(empty(cloud)).toBe(0);
 
-    const again = await withWorker(cloud, (taskQueue) => env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }));
+    const again = await withWorker(cloud, (taskQueue) =>
+      env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
+    );
     expect(again).toMatchObject({ deletedInferenceComponents: [], endpointDeleted: false, deletedModels: [] });
   });
 });

@@ -5,12 +5,12 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EndpointInvocationsInput } from '../../activities/endpoint-activity';
-import { leaseWorkflowId, type EndpointLeaseInput } from '../../common/lease-input';
-import { LEASE_DEADLINE_ATTRIBUTE, LEASE_STATE_ATTRIBUTE } from '../../common/resource-names';
-import type { EndpointLeaseResult, LeaseStatus } from '../../workflows/endpoint-lease';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
-import { createFakeCloud } from './fake-activities';
+import type { EndpointInvocationsInput } from '../../activities/endpoint-activity.js';
+import { leaseWorkflowId, type EndpointLeaseInput } from '../../common/lease-input.js';
+import { LEASE_DEADLINE_ATTRIBUTE, LEASE_STATE_ATTRIBUTE } from '../../common/resource-names.js';
+import type { EndpointLeaseResult, LeaseStatus } from '../../workflows/endpoint-lease.js';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { createFakeCloud } from './fake-activities.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -58,15 +58,15 @@ function createLeaseCloud(opts: { busyForMs?: number } = {}) {
   return { cloud, activities, reads, scaled };
 }
 
-async function withLease<T>(
-  lease: ReturnType<typeof createLeaseCloud>,
-  input: EndpointLeaseInput,
-  body: (handle: WorkflowHandle) => Promise<T>,
-): Promise<T> {
+async function withLease<T>(lease: ReturnType<typeof createLeaseCloud>, input: EndpointLeaseInput, body: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
   const taskQueue = `lease-test-${++queueCounter}`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: lease.activities });
   return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('endpointLease', { taskQueue, workflowId: `${leaseWorkflowId(input.endpointName)}-${queueCounter}`, args: [input] });
+    const handle = await env.client.workflow.start('endpointLease', {
+      taskQueue,
+      workflowId: `${leaseWorkflowId(input.endpointName)}-${queueCounter}`,
+      args: [input],
+    });
     return body(handle);
   });
 }
@@ -151,7 +151,12 @@ describe('endpointLease', () => {
 
   it('a ttl acts at its hour however busy the endpoint is', async () => {
     const lease = createLeaseCloud({ busyForMs: 30 * DAY });
-    const input = { endpointName: 'demo', idle: { afterMinutes: 60, action: 'scaleToZero' as const }, ttl: { hours: 12, action: 'teardown' as const }, checkIntervalMinutes: 60 };
+    const input = {
+      endpointName: 'demo',
+      idle: { afterMinutes: 60, action: 'scaleToZero' as const },
+      ttl: { hours: 12, action: 'teardown' as const },
+      checkIntervalMinutes: 60,
+    };
     await withLease(lease, input, async (handle) => {
       const result = (await handle.result()) as EndpointLeaseResult;
       expect(result).toMatchObject({ outcome: 'tornDown' });
@@ -201,7 +206,9 @@ describe('endpointLease', () => {
 
   it('rejects bad terms before any activity, naming the field', async () => {
     const lease = createLeaseCloud();
-    const err = await withLease(lease, { endpointName: 'demo', idle: { afterMinutes: 1, action: 'teardown' }, warnMinutesBefore: 90 }, (h) => h.result()).catch((e: unknown) => e);
+    const err = await withLease(lease, { endpointName: 'demo', idle: { afterMinutes: 1, action: 'teardown' }, warnMinutesBefore: 90 }, (h) => h.result()).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause?.message).toMatch(/^Invalid endpointLease input: idle.afterMinutes: must be at least 5/);
     const none = await withLease(lease, { endpointName: 'demo' }, (h) => h.result()).catch((e: unknown) => e);

@@ -11,10 +11,10 @@
 // can be rolled back by SageMaker (InService on the old spec), and an endpoint that still hosts
 // a component cannot be deleted.
 import { ApplicationFailure } from '@temporalio/common';
-import type { Activities } from '../../activities';
-import type { InferenceComponentState } from '../../activities/inference-components';
-import type { DeleteOutcome, EndpointState } from '../../activities/sagemaker';
-import { sameComponentSpec, type ComponentSpecShape } from '../../common/inference-component-spec';
+import type { Activities } from '../../activities/index.js';
+import type { InferenceComponentState } from '../../activities/inference-components.js';
+import type { DeleteOutcome, EndpointState } from '../../activities/sagemaker.js';
+import { sameComponentSpec, type ComponentSpecShape } from '../../common/inference-component-spec.js';
 
 interface FakeComponent {
   endpointName: string;
@@ -116,15 +116,32 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     if (!BUSY.has(ic.status) && ic.status !== 'Deleting') return;
     if (ic.pollsLeft-- > 0) return;
     if (ic.status === 'Deleting') components.delete(name);
-    else if (ic.status === 'Creating' && behaviour.componentFailWith?.[name]) Object.assign(ic, { status: 'Failed', failureReason: behaviour.componentFailWith[name], currentCopies: 0 });
+    else if (ic.status === 'Creating' && behaviour.componentFailWith?.[name])
+      Object.assign(ic, { status: 'Failed', failureReason: behaviour.componentFailWith[name], currentCopies: 0 });
     else if (ic.status === 'Updating' && ic.previous && behaviour.componentUpdateRollbackWith) {
-      Object.assign(ic, { status: 'InService', spec: ic.previous.spec, desiredCopies: ic.previous.copies, currentCopies: ic.previous.copies, failureReason: behaviour.componentUpdateRollbackWith, previous: undefined });
+      Object.assign(ic, {
+        status: 'InService',
+        spec: ic.previous.spec,
+        desiredCopies: ic.previous.copies,
+        currentCopies: ic.previous.copies,
+        failureReason: behaviour.componentUpdateRollbackWith,
+        previous: undefined,
+      });
     } else Object.assign(ic, { status: 'InService', currentCopies: ic.desiredCopies, previous: undefined });
   }
   const componentState = (name: string): InferenceComponentState => {
     const ic = components.get(name);
     if (!ic) return { status: 'NotFound' };
-    return { status: ic.status, arn: `arn:inference-component/${name}`, endpointName: ic.endpointName, spec: ic.spec, desiredCopies: ic.desiredCopies, currentCopies: ic.currentCopies, failureReason: ic.failureReason, createdBy: ic.runTag };
+    return {
+      status: ic.status,
+      arn: `arn:inference-component/${name}`,
+      endpointName: ic.endpointName,
+      spec: ic.spec,
+      desiredCopies: ic.desiredCopies,
+      currentCopies: ic.currentCopies,
+      failureReason: ic.failureReason,
+      createdBy: ic.runTag,
+    };
   };
   let updateAnswersLost = 0;
   /** Applies loseFirstUpdateAnswer: the update completes, then the attempt fails. */
@@ -185,12 +202,20 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       calls.push(`describeEndpointStatus ${endpointName}`);
       const ep = endpoints.get(endpointName);
       if (!ep) return { status: 'NotFound' };
-      return { status: ep.status, endpointArn: `arn:endpoint/${endpointName}`, failureReason: ep.failureReason, configName: ep.configName, pendingConfigName: ep.pendingConfigName, createdBy: ep.runTag };
+      return {
+        status: ep.status,
+        endpointArn: `arn:endpoint/${endpointName}`,
+        failureReason: ep.failureReason,
+        configName: ep.configName,
+        pendingConfigName: ep.pendingConfigName,
+        createdBy: ep.runTag,
+      };
     },
     async createEndpoint({ endpointName, configName, tags }) {
       calls.push(`createEndpoint ${endpointName}`);
       const ep = endpoints.get(endpointName);
-      if (ep && ep.runTag !== tags.runTag) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} was created meanwhile by ${ep.runTag}`, 'ResourceConflict');
+      if (ep && ep.runTag !== tags.runTag)
+        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} was created meanwhile by ${ep.runTag}`, 'ResourceConflict');
       if (!ep) endpoints.set(endpointName, { configName, status: 'Creating', runTag: tags.runTag, pollsLeft: ready });
       await delay(); // AWS has it; the answer is slow
       return { endpointArn: `arn:endpoint/${endpointName}` };
@@ -204,7 +229,8 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       }
       advance(ep);
       if (ep.pendingConfigName === configName || (ep.configName === configName && !BUSY.has(ep.status))) return { updated: true };
-      if (ep.status === 'Failed' || ep.status === 'UpdateRollbackFailed') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointFailed');
+      if (ep.status === 'Failed' || ep.status === 'UpdateRollbackFailed')
+        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointFailed');
       if (ep.status !== 'InService') throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointBusy');
       Object.assign(ep, { pendingConfigName: configName, status: 'Updating', pollsLeft: ready, failureReason: undefined });
       maybeLoseAnswer(ep);
@@ -217,10 +243,14 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       if (!ep) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} does not exist`, 'EndpointNotFound');
       advance(ep);
       if (ep.status === 'Failed') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} failed: ${ep.failureReason}`, 'EndpointFailed');
-      if (ep.status === 'UpdateRollbackFailed') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is UpdateRollbackFailed: ${ep.failureReason}`, 'EndpointUpdateRollbackFailed');
+      if (ep.status === 'UpdateRollbackFailed')
+        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is UpdateRollbackFailed: ${ep.failureReason}`, 'EndpointUpdateRollbackFailed');
       if (BUSY.has(ep.status)) throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointNotReady');
       if (expectedConfigName && ep.configName !== expectedConfigName) {
-        throw ApplicationFailure.nonRetryable(`Update of endpoint ${endpointName} to ${expectedConfigName} failed and was rolled back to ${ep.configName}: ${ep.failureReason}`, 'EndpointUpdateFailed');
+        throw ApplicationFailure.nonRetryable(
+          `Update of endpoint ${endpointName} to ${expectedConfigName} failed and was rolled back to ${ep.configName}: ${ep.failureReason}`,
+          'EndpointUpdateFailed',
+        );
       }
       return { status: 'InService', configName: ep.configName };
     },
@@ -231,7 +261,11 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       const kept = keptBecause(ep.runTag, ownedBy, false);
       if (kept) return { deleted: false, kept };
       const hosted = [...components.values()].filter((c) => c.endpointName === endpointName);
-      if (hosted.length) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} still hosts ${hosted.length} inference component(s); delete them first`, 'ValidationException');
+      if (hosted.length)
+        throw ApplicationFailure.nonRetryable(
+          `Endpoint ${endpointName} still hosts ${hosted.length} inference component(s); delete them first`,
+          'ValidationException',
+        );
       advance(ep);
       // AWS: ValidationException "Cannot delete in-progress endpoint"; the activity polls on it.
       if (BUSY.has(ep.status)) throw notYet(`Endpoint ${endpointName} is ${ep.status}; AWS cannot delete it until that ends`, 'EndpointNotDeletable');
@@ -269,7 +303,13 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       const ep = endpoints.get(endpointName);
       const mine = (name: string) => name.startsWith(`${endpointName}-`);
       return {
-        endpoint: ep && { arn: `arn:endpoint/${endpointName}`, status: ep.status, configName: ep.configName, variantNames: ['AllTraffic'], createdBy: ep.runTag },
+        endpoint: ep && {
+          arn: `arn:endpoint/${endpointName}`,
+          status: ep.status,
+          configName: ep.configName,
+          variantNames: ['AllTraffic'],
+          createdBy: ep.runTag,
+        },
         configNames: [...configs.keys()].filter(mine),
         modelNames: [...models.keys()].filter(mine),
       };
@@ -284,8 +324,18 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       if (!ep || ep.status !== 'InService') throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is not InService`, 'ValidationException');
       if (!models.has(spec.modelName)) throw ApplicationFailure.nonRetryable(`Could not find model ${spec.modelName}`, 'ValidationException');
       const existing = components.get(componentName);
-      if (existing && (existing.endpointName !== endpointName || !sameComponentSpec(existing.spec, spec))) throw ApplicationFailure.nonRetryable(`Inference component ${componentName} already exists with a different spec`, 'ResourceConflict');
-      if (!existing) components.set(componentName, { endpointName, spec, desiredCopies: copyCount, currentCopies: 0, status: 'Creating', runTag: tags.runTag, pollsLeft: ready });
+      if (existing && (existing.endpointName !== endpointName || !sameComponentSpec(existing.spec, spec)))
+        throw ApplicationFailure.nonRetryable(`Inference component ${componentName} already exists with a different spec`, 'ResourceConflict');
+      if (!existing)
+        components.set(componentName, {
+          endpointName,
+          spec,
+          desiredCopies: copyCount,
+          currentCopies: 0,
+          status: 'Creating',
+          runTag: tags.runTag,
+          pollsLeft: ready,
+        });
       return { arn: `arn:inference-component/${componentName}`, created: components.get(componentName)!.runTag === tags.runTag };
     },
     async updateInferenceComponent({ componentName, spec, copyCount, ifExists }) {
@@ -298,7 +348,14 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       advanceComponent(componentName, ic);
       if (sameComponentSpec(ic.spec, spec) && (copyCount === undefined || ic.desiredCopies === copyCount) && !BUSY.has(ic.status)) return { updated: true };
       if (BUSY.has(ic.status)) throw notYet(`Inference component ${componentName} is ${ic.status}`, 'InferenceComponentBusy');
-      Object.assign(ic, { previous: { spec: ic.spec, copies: ic.desiredCopies }, spec, desiredCopies: copyCount ?? ic.desiredCopies, status: 'Updating', pollsLeft: ready, failureReason: undefined });
+      Object.assign(ic, {
+        previous: { spec: ic.spec, copies: ic.desiredCopies },
+        spec,
+        desiredCopies: copyCount ?? ic.desiredCopies,
+        status: 'Updating',
+        pollsLeft: ready,
+        failureReason: undefined,
+      });
       return { updated: true };
     },
     async updateInferenceComponentCopyCount({ componentName, copyCount, ifExists }) {
@@ -320,10 +377,14 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       const ic = components.get(componentName);
       if (!ic) throw ApplicationFailure.nonRetryable(`Inference component ${componentName} does not exist`, 'InferenceComponentNotFound');
       advanceComponent(componentName, ic);
-      if (ic.status === 'Failed') throw ApplicationFailure.nonRetryable(`Inference component ${componentName} failed: ${ic.failureReason}`, 'InferenceComponentFailed');
+      if (ic.status === 'Failed')
+        throw ApplicationFailure.nonRetryable(`Inference component ${componentName} failed: ${ic.failureReason}`, 'InferenceComponentFailed');
       if (ic.status !== 'InService') throw notYet(`Inference component ${componentName} is ${ic.status}`, 'InferenceComponentNotReady');
       if (expected && !sameComponentSpec(ic.spec, expected)) {
-        throw ApplicationFailure.nonRetryable(`Update of inference component ${componentName} was rolled back (still on model ${ic.spec.modelName}): ${ic.failureReason}`, 'InferenceComponentUpdateFailed');
+        throw ApplicationFailure.nonRetryable(
+          `Update of inference component ${componentName} was rolled back (still on model ${ic.spec.modelName}): ${ic.failureReason}`,
+          'InferenceComponentUpdateFailed',
+        );
       }
       return { status: ic.status, desiredCopies: ic.desiredCopies, currentCopies: ic.currentCopies };
     },
@@ -377,8 +438,13 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     async invokeEndpoint({ endpointName, inputs, inferenceComponentName }) {
       calls.push(inferenceComponentName ? `invokeEndpoint ${inferenceComponentName}` : 'invokeEndpoint');
       const hosted = [...components.values()].some((c) => c.endpointName === endpointName);
-      if (hosted && !inferenceComponentName) throw ApplicationFailure.nonRetryable('Inference Component Name header is required for endpoints to which you plan to deploy inference components.', 'ValidationError');
-      if (inferenceComponentName && components.get(inferenceComponentName)?.status !== 'InService') throw ApplicationFailure.nonRetryable(`Inference component ${inferenceComponentName} is not InService`, 'ValidationError');
+      if (hosted && !inferenceComponentName)
+        throw ApplicationFailure.nonRetryable(
+          'Inference Component Name header is required for endpoints to which you plan to deploy inference components.',
+          'ValidationError',
+        );
+      if (inferenceComponentName && components.get(inferenceComponentName)?.status !== 'InService')
+        throw ApplicationFailure.nonRetryable(`Inference component ${inferenceComponentName} is not InService`, 'ValidationError');
       behaviour.onSmokeTest?.();
       if (behaviour.smokeTestError) throw ApplicationFailure.nonRetryable(behaviour.smokeTestError, 'ModelError');
       return { generatedText: `${inputs} ... and they lived happily.`, latencyMs: 5, invokedVariant: 'AllTraffic' };
@@ -404,9 +470,11 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     async awaitTransformJob({ jobName }) {
       polls++;
       const job = jobs.get(jobName)!;
-      if (job.status === 'InProgress' && job.pollsLeft-- > 0) throw ApplicationFailure.create({ message: `Transform job ${jobName} is InProgress`, type: 'TransformJobNotDone', category: 'BENIGN' });
+      if (job.status === 'InProgress' && job.pollsLeft-- > 0)
+        throw ApplicationFailure.create({ message: `Transform job ${jobName} is InProgress`, type: 'TransformJobNotDone', category: 'BENIGN' });
       if (job.status === 'InProgress') job.status = behaviour.jobEnd?.status ?? 'Completed';
-      if (job.status === 'Failed') throw ApplicationFailure.nonRetryable(`Transform job ${jobName} failed: ${(behaviour.jobEnd as { reason: string }).reason}`, 'TransformJobFailed');
+      if (job.status === 'Failed')
+        throw ApplicationFailure.nonRetryable(`Transform job ${jobName} failed: ${(behaviour.jobEnd as { reason: string }).reason}`, 'TransformJobFailed');
       if (job.status === 'Stopped') throw ApplicationFailure.nonRetryable(`Transform job ${jobName} was stopped`, 'TransformJobStopped');
       return { status: job.status, startTime: '2026-01-01T00:00:00.000Z', endTime: '2026-01-01T00:10:00.000Z' };
     },

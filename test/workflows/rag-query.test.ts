@@ -8,12 +8,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RagActivities } from '../../activities/rag';
-import { executeRagQuery } from '../../clients/workflow-runs';
-import { NO_RERANKER, type RagQueryResult } from '../../common/rag-input';
-import { startProcess, type ManagedProcess } from '../../dev/processes';
-import { devServerEnv, workflowBundle } from '../support/temporal';
-import { fakeRag } from './fake-rag';
+import type { RagActivities } from '../../activities/rag.js';
+import { executeRagQuery } from '../../clients/workflow-runs.js';
+import { NO_RERANKER, type RagQueryResult } from '../../common/rag-input.js';
+import { startProcess, type ManagedProcess } from '../../dev/processes.js';
+import { devServerEnv, workflowBundle } from '../support/temporal.js';
+import { fakeRag } from './fake-rag.js';
 
 let env: TestWorkflowEnvironment;
 let n = 0;
@@ -25,7 +25,14 @@ afterAll(() => env?.teardown());
 
 // A short grace time: on shutdown, running activities are told to stop (cancellationSignal) at once.
 const newWorker = async (taskQueue: string, activities: Partial<RagActivities>) =>
-  Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities, shutdownGraceTime: '100ms', shutdownForceTime: '5s' });
+  Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+    shutdownGraceTime: '100ms',
+    shutdownForceTime: '5s',
+  });
 
 const input = { query: 'How do I scale an endpoint?', endpointName: 'demo' };
 
@@ -33,7 +40,10 @@ describe('ragQuery', () => {
   it('runs embed → retrieve → buildPrompt → generate → recordMonitoring, the rerank step skipped', async () => {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
-    const worker = await newWorker(taskQueue, fakeRag(calls, async () => ({ answer: 'Use autoscaling.', latencyMs: 5, completionTokens: 3 })));
+    const worker = await newWorker(
+      taskQueue,
+      fakeRag(calls, async () => ({ answer: 'Use autoscaling.', latencyMs: 5, completionTokens: 3 })),
+    );
     const result: RagQueryResult = await worker.runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [input] }));
     expect(calls).toEqual(['embedQuery', 'retrieve', 'buildPrompt', 'generate', 'recordMonitoring']);
     expect(result).toMatchObject({ answer: 'Use autoscaling.', reranker: NO_RERANKER, usage: { promptTokens: 12, completionTokens: 3, contextChunks: 1 } });
@@ -44,7 +54,10 @@ describe('ragQuery', () => {
   it('prepareOnly stops after the prompt and records nothing', async () => {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
-    const worker = await newWorker(taskQueue, fakeRag(calls, async () => ({ answer: 'never', latencyMs: 0, completionTokens: 0 })));
+    const worker = await newWorker(
+      taskQueue,
+      fakeRag(calls, async () => ({ answer: 'never', latencyMs: 0, completionTokens: 0 })),
+    );
     const result: RagQueryResult = await worker.runUntil(
       env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ ...input, prepareOnly: true }] }),
     );
@@ -57,7 +70,10 @@ describe('ragQuery', () => {
     const calls: string[] = [];
     const local: boolean[] = [];
     const taskQueue = `rag-test-${++n}`;
-    const worker = await newWorker(taskQueue, fakeRag(calls, async () => (local.push(activityInfo().isLocal), { answer: 'Eager.', latencyMs: 1, completionTokens: 1 })));
+    const worker = await newWorker(
+      taskQueue,
+      fakeRag(calls, async () => (local.push(activityInfo().isLocal), { answer: 'Eager.', latencyMs: 1, completionTokens: 1 })),
+    );
     const client = new Client({ connection: env.nativeConnection });
     const run = await worker.runUntil(executeRagQuery(client, input as never, { taskQueue, eagerStart: true }));
     expect(run.eagerlyStarted).toBe(true);
@@ -77,17 +93,24 @@ describe('ragQuery', () => {
     let out = '';
     let generating!: () => void;
     const started = new Promise<void>((r) => (generating = r));
-    const workerA: ManagedProcess = startProcess(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./rag-query-hung-worker.ts', import.meta.url)), env.address, taskQueue], {
-      onOutput: (chunk) => {
-        out += chunk;
-        if (out.includes('generating')) generating();
+    const workerA: ManagedProcess = startProcess(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./rag-query-hung-worker.ts', import.meta.url)), env.address, taskQueue],
+      {
+        onOutput: (chunk) => {
+          out += chunk;
+          if (out.includes('generating')) generating();
+        },
       },
-    });
+    );
     const handle = await env.client.workflow.start('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [input] });
     await started;
     await workerA.stop('SIGKILL', 5000);
 
-    const workerB = await newWorker(taskQueue, fakeRag(calls, async () => ({ answer: 'Answered after the crash.', latencyMs: 5, completionTokens: 4 })));
+    const workerB = await newWorker(
+      taskQueue,
+      fakeRag(calls, async () => ({ answer: 'Answered after the crash.', latencyMs: 5, completionTokens: 4 })),
+    );
     const result: RagQueryResult = await workerB.runUntil(handle.result());
     expect(result.answer).toBe('Answered after the crash.');
     expect(calls.at(-2)).toBe('generate');

@@ -3,8 +3,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal';
-import { createFakeCloud } from './fake-activities';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { createFakeCloud } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
 let queueCounter = 0;
@@ -109,7 +109,12 @@ describe('teardownEndpoint', () => {
 
   it('finding 2: an endpoint still Creating is deleted once AWS allows it, not given up on', async () => {
     const cloud = createFakeCloud({ pollsBeforeReady: 20 });
-    await run(cloud, 'deployEndpoint', { ...deployInput, smokeTest: false, retainOnFailure: true, timeouts: { inServiceMinutes: 1, pollIntervalSeconds: 10 } }).catch(() => undefined);
+    await run(cloud, 'deployEndpoint', {
+      ...deployInput,
+      smokeTest: false,
+      retainOnFailure: true,
+      timeouts: { inServiceMinutes: 1, pollIntervalSeconds: 10 },
+    }).catch(() => undefined);
     expect(cloud.endpoints.get('demo')?.status).toBe('Creating');
     const result = await run(cloud, 'teardownEndpoint', { endpointName: 'demo' });
     expect(result.endpointDeleted).toBe(true);
