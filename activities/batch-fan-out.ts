@@ -209,6 +209,15 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
     return { chunks };
   }
 
+  const outputMark = (job: FanOutJob, etag: string) => `${job.stagingId}:${etag}`;
+  /** Whether this batch (same workflow id, same input ETag) already wrote the object's .out. */
+  async function alreadyAssembled(job: FanOutJob, key: string, etag: string): Promise<boolean> {
+    const outputS3Uri = transformOutputUri(job.inputS3Uri, key, job.outputS3Uri);
+    const { bucket, key: outKey } = parseS3Uri(outputS3Uri);
+    const written = await callAwsOrUndefined(`HeadObject ${outputS3Uri}`, () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: outKey })));
+    return written?.Metadata?.['fan-out-source'] === outputMark(job, etag);
+  }
+
   return {
     /** The next chunks of the batch, at most `maxChunks`, from `cursor` on; `next` is undefined once every record is planned. */
     async planFanOutChunks({
@@ -252,6 +261,8 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
         s3.send(new HeadObjectCommand({ Bucket: part.bucket, Key: part.key })),
       );
       if (existing?.Metadata?.['fan-out-chunk'] === fingerprint) return { records: chunk.records, skipped: true };
+      // A re-run after a failure: objects that were assembled then have their .out and no parts any more.
+      if (await alreadyAssembled(job, chunk.key, chunk.etag)) return { records: chunk.records, skipped: true };
 
       const { bucket } = parseS3Uri(job.inputS3Uri);
       const source = `s3://${bucket}/${chunk.key}`;
@@ -337,13 +348,12 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
 
     /** Writes `<output>/<relative>.out` from the object's `chunks` parts, in order, and removes the parts. */
     async assembleFanOutObject({ job, key, etag, chunks }: { job: FanOutJob; key: string; etag: string; chunks: number }): Promise<{ outputS3Uri: string; bytes: number }> {
+      // bytes: what this attempt wrote (0 when an earlier attempt had written it).
       const outputS3Uri = transformOutputUri(job.inputS3Uri, key, job.outputS3Uri);
       const out = parseS3Uri(outputS3Uri);
-      const mark = `${job.stagingId}:${etag}`;
       const parts = Array.from({ length: chunks }, (_, i) => parseS3Uri(partUri(job, key, i)));
-      const written = await callAwsOrUndefined(`HeadObject ${outputS3Uri}`, () => s3.send(new HeadObjectCommand({ Bucket: out.bucket, Key: out.key })));
-      let bytes = written?.ContentLength ?? 0;
-      if (written?.Metadata?.['fan-out-source'] !== mark) {
+      let bytes = 0;
+      if (!(await alreadyAssembled(job, key, etag))) {
         const contents: Buffer[] = [];
         for (const p of parts) {
           contents.push(await readAll((await readBody(s3, `s3://${p.bucket}/${p.key}`)).body));
@@ -352,7 +362,7 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
         const body = Buffer.concat(contents);
         bytes = body.length;
         await callAws(`PutObject ${outputS3Uri}`, () =>
-          s3.send(new PutObjectCommand({ Bucket: out.bucket, Key: out.key, Body: body, ContentType: job.accept, Metadata: { 'fan-out-source': mark } })),
+          s3.send(new PutObjectCommand({ Bucket: out.bucket, Key: out.key, Body: body, ContentType: job.accept, Metadata: { 'fan-out-source': outputMark(job, etag) } })),
         );
       }
       // DeleteObjects takes up to 1000 keys; a missing key counts as deleted.
