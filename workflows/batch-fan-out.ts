@@ -15,6 +15,7 @@
 import { ApplicationFailure, CancellationScope, ContinueAsNew, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { FanOutChunk, FanOutCursor, FanOutJob } from '../activities/batch-fan-out.js';
 import { batchFanOutInputSchema, type BatchFanOutInput, type BatchFanOutSpec } from '../common/batch-input.js';
+import type { BatchTransformResult } from './batch-transform.js';
 import { controlPlaneActivities, countingActivities, fanOutChunkActivities } from './activity-proxies.js';
 import { reasonOf } from './failures.js';
 import { ProgressTracker } from './progress.js';
@@ -34,14 +35,10 @@ export interface BatchFanOutState {
   objectsWritten: number;
 }
 
-export interface BatchFanOutResult {
+/** The counts a job's result has too, so the two modes' results compare field by field. */
+export interface BatchFanOutResult
+  extends Pick<BatchTransformResult, 'outputS3Uri' | 'inputObjects' | 'inputRecords' | 'outputObjects' | 'outputRecords' | 'missingRecords'> {
   endpointName: string;
-  outputS3Uri: string;
-  inputObjects: number;
-  inputRecords: number;
-  outputObjects: number;
-  outputRecords: number;
-  missingRecords: number;
   chunks: number;
   chunksSkipped: number;
   runs: number;
