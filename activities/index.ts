@@ -3,6 +3,7 @@
 import { createAsyncInferenceActivities } from './async-inference.js';
 import type { AwsClients } from './aws-clients.js';
 import { createAutoscalingActivities } from './autoscaling.js';
+import { createBatchFanOutActivities } from './batch-fan-out.js';
 import { createEndpointActivityActivities } from './endpoint-activity.js';
 import { createIamActivities } from './iam.js';
 import { createInferenceComponentActivities } from './inference-components.js';
@@ -21,6 +22,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
     ...createRuntimeActivities(clients),
     ...createS3Activities(clients),
     ...createTransformActivities(clients),
+    ...createBatchFanOutActivities(clients),
     ...createAsyncInferenceActivities(clients),
     ...createWorkflowRunActivities(),
     ...createEndpointActivityActivities(clients),

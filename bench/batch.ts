@@ -1,23 +1,27 @@
 // Batch figures on the embedded local cloud: records/s of batchTransform jobs at several
 // instance × MaxConcurrentTransforms settings vs. the same records sent one by one through
 // InvokeEndpoint (the model process's ceiling), the job's start-up overhead (workflow time
-// not spent transforming), and the history size of a batch run. Prints; asserts nothing.
+// not spent transforming), the history size of a batch run, and batch fan-out (mode "endpoint")
+// over a 1-instance endpoint next to a 1-instance job with the same requests in flight.
+// Prints; asserts nothing.
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Command } from 'commander';
 import { createRuntimeActivities } from '../activities/runtime.js';
-import type { BatchTransformInput } from '../common/batch-input.js';
+import type { BatchFanOutInput, BatchTransformInput } from '../common/batch-input.js';
 import type { DeployEndpointInput } from '../common/endpoint-input.js';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
+import type { BatchFanOutResult } from '../workflows/batch-fan-out.js';
 import type { BatchTransformResult } from '../workflows/batch-transform.js';
 import { benchWithStack } from './with-stack.js';
 
 const opts = new Command('bench-batch')
   .option('--records <n>', 'records per job', Number, 200)
   .option('--max-new-tokens <n>', 'tokens generated per record', Number, 32)
+  .option('--only-fan-out', 'skip the job settings other than the 1-instance one the fan-out is compared with')
   .parse()
-  .opts<{ records: number; maxNewTokens: number }>();
+  .opts<{ records: number; maxNewTokens: number; onlyFanOut?: boolean }>();
 
 benchWithStack('batch', async (client) => {
   const s3 = new S3Client({ forcePathStyle: true });
@@ -30,12 +34,16 @@ benchWithStack('batch', async (client) => {
   const base = readExample<BatchTransformInput>('batch-local.json');
 
   console.log(`batch bench: ${opts.records} records, max_new_tokens ${opts.maxNewTokens}, tiny model, 1 thread per model process`);
-  for (const [instanceCount, maxConcurrentTransforms] of [
-    [1, 1],
-    [1, 2],
-    [2, 1],
-    [2, 2],
-  ]) {
+  const jobRecordsPerSecond: Record<string, number> = {};
+  const settings = opts.onlyFanOut
+    ? [[1, 2]]
+    : [
+        [1, 1],
+        [1, 2],
+        [2, 1],
+        [2, 2],
+      ];
+  for (const [instanceCount, maxConcurrentTransforms] of settings) {
     const started = performance.now();
     const handle = await client.workflow.start('batchTransform', {
       taskQueue: CONTROL_TASK_QUEUE,
@@ -55,6 +63,7 @@ benchWithStack('batch', async (client) => {
     const wallSeconds = (performance.now() - started) / 1000;
     const jobSeconds = result.jobDurationSeconds ?? NaN;
     const events = (await handle.fetchHistory()).events?.length;
+    jobRecordsPerSecond[`${instanceCount}x${maxConcurrentTransforms}`] = result.outputRecords / wallSeconds;
     console.log(
       `  job ${instanceCount} instance(s) × ${maxConcurrentTransforms} concurrent: ${(result.outputRecords / jobSeconds).toFixed(1)} records/s in the job (${jobSeconds.toFixed(1)} s), ` +
         `${(result.outputRecords / wallSeconds).toFixed(1)} records/s end to end (${wallSeconds.toFixed(1)} s; start-up and bookkeeping ${(wallSeconds - jobSeconds).toFixed(1)} s), history events ${events}`,
@@ -74,6 +83,33 @@ benchWithStack('batch', async (client) => {
   for (const r of records) await invoke({ endpointName: 'bench-batch', inputs: r.inputs, parameters: r.parameters });
   const seconds = (performance.now() - t0) / 1000;
   console.log(`  InvokeEndpoint one by one (1 instance): ${(records.length / seconds).toFixed(1)} records/s (${seconds.toFixed(1)} s)`);
+
+  // Fan-out over the same 1-instance endpoint, 2 requests in flight like the 1 × 2 job, end to end
+  // (the endpoint is already up: that start-up is what a fan-out saves), then 4 in flight.
+  for (const [maxConcurrency, invocationsPerChunk] of [
+    [1, 2],
+    [2, 2],
+  ]) {
+    const fanOut: BatchFanOutInput = {
+      mode: 'endpoint',
+      endpointName: 'bench-batch',
+      input: { ...base.input, s3Uri: 's3://bench/in/' },
+      output: { ...base.output, s3Uri: `s3://bench/out-fan-out-${maxConcurrency}x${invocationsPerChunk}/` },
+      maxConcurrency,
+      invocationsPerChunk,
+      recordsPerChunk: 25,
+    };
+    const started = performance.now();
+    const handle = await client.workflow.start('batchFanOut', { taskQueue: CONTROL_TASK_QUEUE, workflowId: `bench-fan-out-${maxConcurrency}x${invocationsPerChunk}`, args: [fanOut] });
+    const result = (await handle.result()) as BatchFanOutResult;
+    const wallSeconds = (performance.now() - started) / 1000;
+    const inFlight = maxConcurrency * invocationsPerChunk;
+    const job = jobRecordsPerSecond['1x2'];
+    console.log(
+      `  fan-out 1 instance, ${maxConcurrency} chunk(s) × ${invocationsPerChunk} invocations = ${inFlight} in flight: ${(result.outputRecords / wallSeconds).toFixed(1)} records/s end to end (${wallSeconds.toFixed(1)} s, ${result.chunks} chunks, ${result.runs} run(s))` +
+        (inFlight === 2 && job ? `; job 1 × 2 end to end: ${job.toFixed(1)} records/s` : ''),
+    );
+  }
   await client.workflow.execute('teardownEndpoint', {
     taskQueue: CONTROL_TASK_QUEUE,
     workflowId: 'teardown-bench-batch',

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerFormat } from '../activities/generation.js';
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring.js';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
-import { batchTransformInputSchema } from '../common/batch-input.js';
+import { batchFanOutInputSchema, batchTransformInputSchema, batchWorkflowType } from '../common/batch-input.js';
 import { deployEndpointInputSchema, teardownEndpointInputSchema } from '../common/endpoint-input.js';
 import { parseInput } from '../common/input-parsing.js';
 import { extendLeaseInputSchema, leaseWorkflowId } from '../common/lease-input.js';
@@ -186,13 +186,16 @@ program
 
 program
   .command('batch')
-  .description('start (or attach to) batchTransform for an input file and follow it to the end')
-  .argument('<input-file>', 'JSON input, e.g. examples/batch-local.json')
-  .requiredOption('--workflow-id <id>', 'names the run; the transform job name is derived from it')
+  .description(
+    'start (or attach to) a batch for an input file and follow it to the end: batchTransform (mode "job", the default) or batchFanOut over a live endpoint (mode "endpoint")',
+  )
+  .argument('<input-file>', 'JSON input, e.g. examples/batch-local.json or examples/batch-fan-out-local.json')
+  .requiredOption('--workflow-id <id>', 'names the run; the transform job name (or the fan-out staging folder) is derived from it')
   .action(async (file: string, opts: { workflowId: string }) => {
     const raw = readJson(file);
-    parseInput(batchTransformInputSchema, 'batchTransform', raw);
-    await startAndFollow('batchTransform', opts.workflowId, raw, CONTROL_TASK_QUEUE);
+    const workflowType = batchWorkflowType(raw);
+    parseInput(workflowType === 'batchFanOut' ? batchFanOutInputSchema : batchTransformInputSchema, workflowType, raw);
+    await startAndFollow(workflowType, opts.workflowId, raw, CONTROL_TASK_QUEUE);
   });
 
 program
@@ -260,7 +263,7 @@ program
     });
   });
 
-const PROJECT_WORKFLOW_TYPES = ['deployEndpoint', 'teardownEndpoint', 'endpointLease', 'batchTransform', 'asyncInvoke', 'ingestDocuments', 'ragQuery'];
+const PROJECT_WORKFLOW_TYPES = ['deployEndpoint', 'teardownEndpoint', 'endpointLease', 'batchTransform', 'batchFanOut', 'asyncInvoke', 'ingestDocuments', 'ragQuery'];
 const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timedout', 'continuedasnew'];
 const VISIBILITY_STATUS: Record<string, string> = {
   running: 'Running',

@@ -71,6 +71,25 @@ export function countingActivities(): Activities {
   });
 }
 
+/**
+ * One chunk of a batch fan-out: all its records through the endpoint, as long as `chunkMinutes`.
+ * It heartbeats every second with the answers so far, so a lost worker shows within 30 s and the
+ * retry resumes after the last finished record. A record the container refuses fails the batch.
+ */
+export function fanOutChunkActivities(opts: { chunkMinutes: number }): Activities {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: opts.chunkMinutes * 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 8,
+      nonRetryableErrorTypes: [...NON_RETRYABLE, 'RecordFailed', 'ModelError', 'InputChanged', 'ValidationError'],
+    },
+  });
+}
+
 /** How long compensation keeps trying one undo before it reports it as not undone. */
 export const COMPENSATION_DEADLINE_MS = 60 * 60_000;
 

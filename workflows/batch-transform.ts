@@ -5,12 +5,14 @@
 // The stop is armed before CreateTransformJob is attempted (and that call is waited for when
 // cancelled), so a job created while the run is being cancelled is stopped too. The job's name
 // and ownership tag both come from the first run of the chain, so a retried run adopts its job.
-import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
-import { batchTransformInputSchema, type BatchTransformInput } from '../common/batch-input.js';
+// An input with `mode: "endpoint"` is not a job: it runs batchFanOut as a child and returns its result.
+import { ApplicationFailure, CancellationScope, executeChild, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { batchTransformInputSchema, batchWorkflowType, type BatchFanOutInput, type BatchTransformInput } from '../common/batch-input.js';
 import { modelContainer } from '../common/model-container.js';
 import { DEFAULT_EXECUTION_ROLE_NAME, transformJobName } from '../common/resource-names.js';
 import { controlPlaneActivities, countingActivities, pollingActivities } from './activity-proxies.js';
 import { isDeadline, reasonOf } from './failures.js';
+import { batchFanOut, type BatchFanOutResult } from './batch-fan-out.js';
 import { ProgressTracker } from './progress.js';
 import { validateInput } from './workflow-input.js';
 
@@ -31,7 +33,11 @@ export interface BatchTransformResult {
   timings: Record<string, number>;
 }
 
-export async function batchTransform(rawInput: BatchTransformInput): Promise<BatchTransformResult> {
+export async function batchTransform(rawInput: BatchTransformInput | BatchFanOutInput): Promise<BatchTransformResult | BatchFanOutResult> {
+  if (batchWorkflowType(rawInput) === 'batchFanOut') {
+    // Its own workflow (continue-as-new keeps its history O(1)); its progress query is on the child.
+    return executeChild(batchFanOut, { args: [rawInput as BatchFanOutInput], workflowId: `${workflowInfo().workflowId}-fan-out` });
+  }
   const spec = validateInput(batchTransformInputSchema, 'batchTransform', rawInput);
   const { workflowId, runId, firstExecutionRunId } = workflowInfo();
   const jobName = transformJobName(spec.jobNamePrefix, workflowId, firstExecutionRunId);
