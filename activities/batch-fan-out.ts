@@ -26,6 +26,7 @@ import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCom
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { activityInfo, asyncLocalStorage, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { assembleOutput, type InputRecord, splitRecords } from '../common/batch-records.js';
 import { parseS3Uri, transformOutputUri } from '../common/s3-uri.js';
 import { callAws, callAwsOrUndefined, classifyAwsError, isAwsError } from './aws-errors.js';
 import { objectsUnder } from './s3.js';
@@ -94,32 +95,6 @@ function partsPrefix(job: FanOutJob, key: string): string {
 
 const partUri = (job: FanOutJob, key: string, index: number) => `${partsPrefix(job, key)}${String(index).padStart(6, '0')}`;
 
-function isBlankLine(bytes: Uint8Array): boolean {
-  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
-  return true;
-}
-
-/** Records of a chunk's bytes with their line numbers; Batch Transform's rule: non-blank lines, terminator dropped. */
-function chunkRecords(bytes: Buffer, chunk: FanOutChunk, splitType: 'Line' | 'None'): { line: number; body: Buffer }[] {
-  if (splitType === 'None') return bytes.length ? [{ line: 1, body: bytes }] : [];
-  const records: { line: number; body: Buffer }[] = [];
-  let line = chunk.firstLine;
-  for (let start = 0; start < bytes.length; line++) {
-    let end = bytes.indexOf(NEWLINE, start);
-    if (end === -1) end = bytes.length;
-    const body = bytes.subarray(start, end > start && bytes[end - 1] === 0x0d ? end - 1 : end);
-    if (!isBlankLine(body)) records.push({ line, body });
-    start = end + 1;
-  }
-  return records;
-}
-
-/** Transform jobs' AssembleWith Line: an answer per line, a newline added unless it ends with one. */
-function assembleAnswers(answers: Buffer[], splitType: 'Line' | 'None'): Buffer {
-  if (splitType === 'None') return Buffer.concat(answers);
-  return Buffer.concat(answers.flatMap((a) => (a.length && a[a.length - 1] === NEWLINE ? [a] : [a, Buffer.from('\n')])));
-}
-
 const inActivity = () => asyncLocalStorage.getStore() !== undefined;
 const beat = (details?: unknown) => inActivity() && heartbeat(details);
 const cancelled = () => (inActivity() ? Context.current().cancellationSignal : undefined);
@@ -131,7 +106,10 @@ async function readBody(s3: S3Client, uri: string, opts: { range?: string; ifMat
     return { etag: out.ETag ?? '', body: out.Body as AsyncIterable<Uint8Array> };
   } catch (err) {
     if (isAwsError(err) && (err.name === 'PreconditionFailed' || err.$metadata?.httpStatusCode === 412)) {
-      throw ApplicationFailure.nonRetryable(`${uri} changed while the batch ran (its ETag is no longer ${opts.ifMatch}); start the batch again`, 'InputChanged');
+      throw ApplicationFailure.nonRetryable(
+        `${uri} changed while the batch ran (its ETag is no longer ${opts.ifMatch}); start the batch again`,
+        'InputChanged',
+      );
     }
     return classifyAwsError(err, `GetObject ${uri}`);
   }
@@ -267,10 +245,15 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
       const { bucket } = parseS3Uri(job.inputS3Uri);
       const source = `s3://${bucket}/${chunk.key}`;
       const bytes =
-        chunk.end > chunk.start ? await readAll((await readBody(s3, source, { range: `bytes=${chunk.start}-${chunk.end - 1}`, ifMatch: chunk.etag })).body) : Buffer.alloc(0);
-      const records = chunkRecords(bytes, chunk, job.splitType);
+        chunk.end > chunk.start
+          ? await readAll((await readBody(s3, source, { range: `bytes=${chunk.start}-${chunk.end - 1}`, ifMatch: chunk.etag })).body)
+          : Buffer.alloc(0);
+      const records = splitRecords(bytes, job.splitType, chunk.firstLine);
       if (records.length !== chunk.records) {
-        throw ApplicationFailure.nonRetryable(`${source} bytes ${chunk.start}-${chunk.end} hold ${records.length} records, ${chunk.records} were planned`, 'InputChanged');
+        throw ApplicationFailure.nonRetryable(
+          `${source} bytes ${chunk.start}-${chunk.end} hold ${records.length} records, ${chunk.records} were planned`,
+          'InputChanged',
+        );
       }
 
       const resumed = inActivity() ? (activityInfo().heartbeatDetails as ChunkCheckpoint | undefined) : undefined;
@@ -284,7 +267,7 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
       // An invocation may take up to AWS's 60 s: beat on a timer, so a lost worker shows within the heartbeat timeout.
       const timer = inActivity() ? setInterval(() => beat(checkpoint()), 1000) : undefined;
       const where = (line: number) => (job.splitType === 'Line' ? `line ${line} of ${source}` : source);
-      const invoke = async ({ line, body }: { line: number; body: Buffer }): Promise<Buffer> => {
+      const invoke = async ({ line, bytes: body }: InputRecord): Promise<Buffer> => {
         for (let attempt = 0; ; attempt++) {
           try {
             const out = await runtime.send(
@@ -337,7 +320,7 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
           new PutObjectCommand({
             Bucket: part.bucket,
             Key: part.key,
-            Body: assembleAnswers(answers as Buffer[], job.splitType),
+            Body: assembleOutput(answers as Buffer[], job.splitType),
             ContentType: job.accept,
             Metadata: { 'fan-out-chunk': fingerprint, records: String(chunk.records) },
           }),
@@ -347,7 +330,17 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
     },
 
     /** Writes `<output>/<relative>.out` from the object's `chunks` parts, in order, and removes the parts. */
-    async assembleFanOutObject({ job, key, etag, chunks }: { job: FanOutJob; key: string; etag: string; chunks: number }): Promise<{ outputS3Uri: string; bytes: number }> {
+    async assembleFanOutObject({
+      job,
+      key,
+      etag,
+      chunks,
+    }: {
+      job: FanOutJob;
+      key: string;
+      etag: string;
+      chunks: number;
+    }): Promise<{ outputS3Uri: string; bytes: number }> {
       // bytes: what this attempt wrote (0 when an earlier attempt had written it).
       const outputS3Uri = transformOutputUri(job.inputS3Uri, key, job.outputS3Uri);
       const out = parseS3Uri(outputS3Uri);
@@ -362,7 +355,15 @@ export function createBatchFanOutActivities({ s3, runtime }: { s3: S3Client; run
         const body = Buffer.concat(contents);
         bytes = body.length;
         await callAws(`PutObject ${outputS3Uri}`, () =>
-          s3.send(new PutObjectCommand({ Bucket: out.bucket, Key: out.key, Body: body, ContentType: job.accept, Metadata: { 'fan-out-source': outputMark(job, etag) } })),
+          s3.send(
+            new PutObjectCommand({
+              Bucket: out.bucket,
+              Key: out.key,
+              Body: body,
+              ContentType: job.accept,
+              Metadata: { 'fan-out-source': outputMark(job, etag) },
+            }),
+          ),
         );
       }
       // DeleteObjects takes up to 1000 keys; a missing key counts as deleted.

@@ -4,13 +4,9 @@
 // consecutive lines of the same object as fit in MaxPayloadInMB, joined by newlines.
 // Records never span objects, so every request's answer belongs to exactly one output object.
 
-export const MIB = 1024 * 1024;
+import type { InputRecord } from '../../common/batch-records.js';
 
-export interface InputRecord {
-  /** 1-based line number in the object (1 when the object is one record). */
-  line: number;
-  bytes: Buffer;
-}
+export const MIB = 1024 * 1024;
 
 export interface RecordBatch {
   /** Position of the batch within its object; its answer goes at this place in the output. */
@@ -19,36 +15,6 @@ export interface RecordBatch {
   lastLine: number;
   records: number;
   body: Buffer;
-}
-
-const NEWLINE = 0x0a;
-const CR = 0x0d;
-
-function isBlank(bytes: Buffer): boolean {
-  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== CR) return false;
-  return true;
-}
-
-/**
- * Lines of the object without their terminator (`\n` or `\r\n`). Blank lines (empty or
- * whitespace only) are not records: they get no request and no output line.
- */
-export function splitRecords(object: Buffer, splitType: string | undefined): InputRecord[] {
-  if (splitType !== 'Line') return object.length === 0 ? [] : [{ line: 1, bytes: object }];
-  const records: InputRecord[] = [];
-  let start = 0;
-  let line = 1;
-  while (start < object.length) {
-    let end = object.indexOf(NEWLINE, start);
-    if (end === -1) end = object.length;
-    let stop = end;
-    if (stop > start && object[stop - 1] === CR) stop -= 1;
-    const bytes = object.subarray(start, stop);
-    if (!isBlank(bytes)) records.push({ line, bytes });
-    start = end + 1;
-    line += 1;
-  }
-  return records;
 }
 
 export class RecordTooLargeError extends Error {
@@ -101,15 +67,4 @@ export function batchRecords(records: InputRecord[], strategy: string, maxPayloa
   }
   flush();
   return batches;
-}
-
-/** AssembleWith Line: one answer per line (a newline added unless the answer ends with one); None: answers back to back. */
-export function assembleOutput(answers: Buffer[], assembleWith: string | undefined): Buffer {
-  if (assembleWith !== 'Line') return Buffer.concat(answers);
-  const parts: Buffer[] = [];
-  for (const answer of answers) {
-    parts.push(answer);
-    if (answer.length === 0 || answer[answer.length - 1] !== NEWLINE) parts.push(Buffer.from('\n'));
-  }
-  return Buffer.concat(parts);
 }

@@ -29,7 +29,8 @@ import { describeS3Error, getObject, joinS3Uri, maybeGunzip, parseS3Uri, putObje
 import { BackgroundOperations, ShutdownAbort } from './background-operations.js';
 import type { SageMakerStore, TransformJobRecord } from './store.js';
 import { listTransformInputs, NoTransformInputError, TRANSFORM_DEFAULTS, type TransformInputObject } from './transform-inputs.js';
-import { assembleOutput, batchRecords, RecordTooLargeError, splitRecords, type RecordBatch } from './transform-records.js';
+import { assembleOutput, splitRecords } from '../../common/batch-records.js';
+import { batchRecords, RecordTooLargeError, type RecordBatch } from './transform-records.js';
 
 const FAILURE_REASON_MAX = 1024;
 /** Model processes of a transform job have this long to answer /ping. */
