@@ -43,7 +43,7 @@ export type Admission = (req: IncomingMessage, ctx: RequestContext, stream: bool
 
 /** The HTTP body: the ragQuery input minus what only the service decides (prepareOnly). */
 const ragRequestSchema = ragQueryInputSchema.omit({ prepareOnly: true });
-const inferenceComponentsSchema = z.record(endpointNameSchema, inferenceComponentNameSchema);
+const serviceDefaultsSchema = z.strictObject({ inferenceComponents: z.record(endpointNameSchema, inferenceComponentNameSchema) });
 
 /** One bucket per API key: `burst` tokens, refilled at `perMinute` per minute. */
 class TokenBuckets {
@@ -74,7 +74,7 @@ class TokenBuckets {
 export function createAdmission(opts: AdmissionOptions, endpointStatus = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000)): Admission {
   const grants = checkApiKeyGrants(opts.apiKeys);
   // The service's own configuration: a bad component name fails at start, not per request.
-  const inferenceComponents = parseInput(inferenceComponentsSchema, 'RAG service', opts.inferenceComponents ?? {});
+  const { inferenceComponents } = parseInput(serviceDefaultsSchema, 'RAG service', { inferenceComponents: opts.inferenceComponents ?? {} });
   const maxBodyBytes = opts.maxBodyBytes ?? ADMISSION_DEFAULTS.maxBodyBytes;
   const maxQueryChars = opts.maxQueryChars ?? ADMISSION_DEFAULTS.maxQueryChars;
   const perMinute = opts.rateLimitPerMinute ?? ADMISSION_DEFAULTS.rateLimitPerMinute;
