@@ -251,7 +251,20 @@ export function createRagActivities(deps: RagDeps) {
       return { prompt, promptTokens: tok.count(prompt), contextChunks: used.length, sources };
     },
 
-    async generate({ endpointName, prompt, format, generation }: { endpointName: string; prompt: string; format: 'tgi' | 'lmi'; generation: Generation }) {
+    async generate({
+      endpointName,
+      inferenceComponentName,
+      prompt,
+      format,
+      generation,
+    }: {
+      endpointName: string;
+      /** On an inference-component endpoint: the component that generates. */
+      inferenceComponentName?: string;
+      prompt: string;
+      format: 'tgi' | 'lmi';
+      generation: Generation;
+    }) {
       // As an ordinary activity, heartbeat while the endpoint generates: if this worker dies,
       // Temporal notices within the heartbeat timeout and retries on another worker, instead of
       // waiting out the whole attempt. A local activity has no heartbeat: its workflow task's
@@ -259,7 +272,7 @@ export function createRagActivities(deps: RagDeps) {
       const beat = asyncLocalStorage.getStore()?.info.isLocal === false ? setInterval(() => heartbeat(), 1000) : undefined;
       let out;
       try {
-        out = await invokeEndpoint({ endpointName, inputs: prompt, parameters: ragGenerationParameters(generation), format });
+        out = await invokeEndpoint({ endpointName, inferenceComponentName, inputs: prompt, parameters: ragGenerationParameters(generation), format });
       } finally {
         clearInterval(beat);
       }

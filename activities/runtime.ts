@@ -32,7 +32,7 @@ export interface StreamResult extends InvokeResult {
 /** InvokeEndpointWithResponseStream; calls onToken as tokens arrive. */
 export async function streamGenerate(
   runtime: SageMakerRuntimeClient,
-  { endpointName, inputs, parameters, format = 'tgi' }: InvokeInput,
+  { endpointName, inputs, parameters, format = 'tgi', inferenceComponentName }: InvokeInput,
   onToken: (text: string) => void = () => {},
   { abortSignal }: { abortSignal?: AbortSignal } = {},
 ): Promise<StreamResult> {
@@ -42,6 +42,7 @@ export async function streamGenerate(
   const out = await runtime.send(
     new InvokeEndpointWithResponseStreamCommand({
       EndpointName: endpointName,
+      InferenceComponentName: inferenceComponentName,
       ContentType: 'application/json',
       Body: generationRequestBody(format, inputs, parameters, { stream: true }),
     }),

@@ -2,6 +2,7 @@
 // invoke endpoints, ask the RAG pipeline. Temporal from --profile/--address/--namespace over the
 // Temporal config file and TEMPORAL_* variables (common/temporal-connection.ts); AWS (or the local
 // cloud) from the standard AWS variables. Exit codes: clients/cli-failures.ts (EXIT), README.
+import { paginateListInferenceComponents, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -11,7 +12,7 @@ import type { ContainerFormat } from '../activities/generation.js';
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring.js';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
 import { batchFanOutInputSchema, batchTransformInputSchema, batchWorkflowType } from '../common/batch-input.js';
-import { deployEndpointInputSchema, teardownEndpointInputSchema } from '../common/endpoint-input.js';
+import { deployEndpointInputSchema, inferenceComponentNameSchema, teardownEndpointInputSchema } from '../common/endpoint-input.js';
 import { parseInput } from '../common/input-parsing.js';
 import { extendLeaseInputSchema, leaseWorkflowId } from '../common/lease-input.js';
 import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input.js';
@@ -322,53 +323,103 @@ program
     );
   });
 
+const componentName = (value: string) => {
+  const checked = inferenceComponentNameSchema.safeParse(value);
+  if (!checked.success) throw new InvalidArgumentError(checked.error.issues[0]?.message ?? 'is not an inference component name');
+  return value;
+};
+
+// AWS's ValidationError messages when an invocation names no component on an IC endpoint, names
+// one on a model-based endpoint, or names one the endpoint does not host.
+const COMPONENT_REFUSAL = /Inference Component Name header is (required|not allowed)|Inference Component \S+ .*not found on endpoint/;
+
+/** The components on an endpoint, for a hint; empty when they cannot be listed. */
+async function componentsOn(endpointName: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const page of paginateListInferenceComponents({ client: new SageMakerClient({}) }, { EndpointNameEquals: endpointName }))
+      names.push(...(page.InferenceComponents ?? []).map((c) => c.InferenceComponentName ?? ''));
+  } catch {
+    // Only a hint: the refusal below stands on AWS's own message.
+  }
+  return names.filter(Boolean);
+}
+
+/** AWS's refusal of the component (or of its absence) as bad input (exit 2), with what to pass instead. */
+async function componentRefusal(err: unknown, endpointName: string, component: string | undefined): Promise<unknown> {
+  const message = err instanceof Error ? err.message : '';
+  if (!COMPONENT_REFUSAL.test(message)) return err;
+  const names = component === undefined || /not found/.test(message) ? await componentsOn(endpointName) : [];
+  const hint = names.length
+    ? `pass --component with one of: ${names.join(', ')}`
+    : component === undefined
+      ? 'pass --component <inference-component-name>'
+      : 'leave out --component for a model-based endpoint';
+  return new CliInputError(`component: ${message} (${hint})`);
+}
+
 program
   .command('invoke')
-  .description('generate text with an endpoint; --stream prints tokens as they arrive')
+  .description('generate text with an endpoint (or one of its inference components); --stream prints tokens as they arrive')
   .argument('<endpoint-name>')
   .argument('<prompt>')
+  .option('--component <name>', 'the inference component to invoke (required on an inference-component endpoint)', componentName)
   .option('--max-new-tokens <n>', 'tokens to generate', positiveInt, 64)
   .option('--temperature <t>', 'sampling temperature', Number, 0.7)
   .addOption(new Option('--format <format>', "the endpoint container's request format").choices(['tgi', 'lmi']).default('tgi'))
   .option('--stream', 'use InvokeEndpointWithResponseStream')
-  .action(async (endpointName: string, prompt: string, opts: { maxNewTokens: number; temperature: number; format: ContainerFormat; stream?: boolean }) => {
-    const runtime = new SageMakerRuntimeClient({});
-    const input = {
-      endpointName,
-      inputs: prompt,
-      format: opts.format,
-      parameters: { max_new_tokens: opts.maxNewTokens, temperature: opts.temperature, top_p: 0.9 },
-    };
-    const json = globals().json;
-    if (opts.stream) {
-      let text = '';
-      const result = await streamGenerate(runtime, input, (t) => {
-        text += t;
-        if (!json) process.stdout.write(t);
-      });
-      if (json) return output({ ...result, generatedText: text });
-      print(`\n[${result.tokens} tokens, first after ${result.timeToFirstTokenMs} ms, all in ${result.latencyMs} ms, variant ${result.invokedVariant}]`);
-    } else {
-      const result = await createRuntimeActivities({ runtime }).invokeEndpoint(input);
-      if (json) return output(result);
-      console.log(result.generatedText);
-      print(`[${result.latencyMs} ms, variant ${result.invokedVariant}]`);
-    }
-  });
+  .action(
+    async (
+      endpointName: string,
+      prompt: string,
+      opts: { component?: string; maxNewTokens: number; temperature: number; format: ContainerFormat; stream?: boolean },
+    ) => {
+      const runtime = new SageMakerRuntimeClient({});
+      const input = {
+        endpointName,
+        inferenceComponentName: opts.component,
+        inputs: prompt,
+        format: opts.format,
+        parameters: { max_new_tokens: opts.maxNewTokens, temperature: opts.temperature, top_p: 0.9 },
+      };
+      const json = globals().json;
+      const served = (variant?: string) => `variant ${variant}${opts.component ? `, component ${opts.component}` : ''}`;
+      try {
+        if (opts.stream) {
+          let text = '';
+          const result = await streamGenerate(runtime, input, (t) => {
+            text += t;
+            if (!json) process.stdout.write(t);
+          });
+          if (json) return output({ ...result, generatedText: text });
+          print(`\n[${result.tokens} tokens, first after ${result.timeToFirstTokenMs} ms, all in ${result.latencyMs} ms, ${served(result.invokedVariant)}]`);
+        } else {
+          const result = await createRuntimeActivities({ runtime }).invokeEndpoint(input);
+          if (json) return output(result);
+          console.log(result.generatedText);
+          print(`[${result.latencyMs} ms, ${served(result.invokedVariant)}]`);
+        }
+      } catch (err) {
+        throw await componentRefusal(err, endpointName, opts.component);
+      }
+    },
+  );
 
 program
   .command('ask')
   .description('answer a question from the corpus with ragQuery (task queue rag): the answer, its sources and per-step timings')
   .argument('<question>')
   .option('--endpoint <name>', 'SageMaker endpoint that generates', 'demo')
+  .option('--component <name>', 'the inference component that generates (on an inference-component endpoint)')
   .option('--collection <name>', 'vector store collection to search', 'documents')
   .option('--top-k <n>', 'chunks to retrieve', positiveInt, 5)
   .option('--mode <mode>', 'retrieval: dense, sparse or hybrid', 'hybrid')
   .option('--max-new-tokens <n>', 'tokens to generate', positiveInt)
-  .action(async (question: string, opts: { endpoint: string; collection: string; topK: number; mode: string; maxNewTokens?: number }) => {
+  .action(async (question: string, opts: { endpoint: string; component?: string; collection: string; topK: number; mode: string; maxNewTokens?: number }) => {
     const spec = parseInput(ragQueryInputSchema, 'ragQuery', {
       query: question,
       endpointName: opts.endpoint,
+      inferenceComponentName: opts.component,
       collection: opts.collection,
       topK: opts.topK,
       mode: opts.mode,

@@ -5,6 +5,7 @@
 //
 //   LLMOPS_RAG_KEYS_FILE=keys.json npx tsx clients/rag-service.ts --port 8080
 //   LLMOPS_API_KEYS=key1,key2 npx tsx clients/rag-service.ts --port 8080 [--endpoint demo]
+//   LLMOPS_API_KEYS=key1 npx tsx clients/rag-service.ts --endpoint demo-ic --component demo-ic-llm
 import { Command, InvalidArgumentError } from 'commander';
 import { createAwsClients } from '../activities/aws-clients.js';
 import { activeTracing } from '../common/tracing.js';
@@ -31,6 +32,11 @@ async function main(): Promise<void> {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--endpoint <name>', 'with LLMOPS_API_KEYS: the one endpoint the keys may query', process.env.LLMOPS_ENDPOINT ?? 'demo')
     .option('--collection <name>', 'with LLMOPS_API_KEYS: the one collection the keys may query', 'documents')
+    .option(
+      '--component <name>',
+      'the inference component that requests to --endpoint invoke when they name none (needed on an inference-component endpoint; default LLMOPS_INFERENCE_COMPONENT)',
+      process.env.LLMOPS_INFERENCE_COMPONENT || undefined,
+    )
     .option('--rate-limit <n>', 'requests per minute per API key', int(1), ADMISSION_DEFAULTS.rateLimitPerMinute)
     .option('--max-body-bytes <n>', 'largest request body', int(1), ADMISSION_DEFAULTS.maxBodyBytes)
     .option('--max-query-chars <n>', 'longest query', int(1), ADMISSION_DEFAULTS.maxQueryChars)
@@ -46,6 +52,7 @@ async function main(): Promise<void> {
     host: string;
     endpoint: string;
     collection: string;
+    component?: string;
     rateLimit: number;
     maxBodyBytes: number;
     maxQueryChars: number;
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
     runtime: aws.runtime,
     sagemaker: aws.sagemaker,
     apiKeys,
+    ...(o.component ? { inferenceComponents: { [o.endpoint]: o.component } } : {}),
     rateLimitPerMinute: o.rateLimit,
     maxBodyBytes: o.maxBodyBytes,
     maxQueryChars: o.maxQueryChars,

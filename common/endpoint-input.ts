@@ -190,8 +190,11 @@ const rollingUpdateSchema = z.strictObject({
   alarms: z.array(z.string().min(1).max(255)).max(10).default([]),
 });
 
+/** An inference component's name, as AWS's InferenceComponentName pattern allows it. */
+export const inferenceComponentNameSchema = z.string().max(63, 'must be at most 63 characters').regex(SAGEMAKER_NAME, INFERENCE_COMPONENT_NAME_RULE);
+
 const componentSchema = z.strictObject({
-  name: z.string().max(63, 'must be at most 63 characters').regex(SAGEMAKER_NAME, INFERENCE_COMPONENT_NAME_RULE),
+  name: inferenceComponentNameSchema,
   model: modelSchema,
   compute: z.strictObject({
     numberOfCpuCoresRequired: z.number().min(0.25, 'must be at least 0.25 (AWS NumberOfCpuCores)').optional(),

@@ -1,6 +1,6 @@
 // Inputs and results of the RAG workflows (ingestDocuments, ragQuery). Workflow-safe: no I/O.
 import { z } from 'zod';
-import { endpointNameSchema } from './endpoint-input.js';
+import { endpointNameSchema, inferenceComponentNameSchema } from './endpoint-input.js';
 import { s3UriSchema } from './s3-uri.js';
 
 const COLLECTION = /^[A-Za-z0-9_-]{1,64}$/;
@@ -49,6 +49,11 @@ export type PromptStyle = z.output<typeof promptStyleSchema>;
 export const ragQueryInputSchema = z.strictObject({
   query: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters'),
   endpointName: endpointNameSchema,
+  /**
+   * On an inference-component endpoint: the component that generates (AWS refuses an
+   * invocation there without one). Left out: a model-based endpoint, invoked as it is.
+   */
+  inferenceComponentName: inferenceComponentNameSchema.optional(),
   collection: collectionSchema,
   topK: z.number().int().min(1).max(50).default(5),
   mode: z.enum(['dense', 'sparse', 'hybrid']).default('hybrid'),
@@ -93,7 +98,7 @@ export interface RagQueryResult {
   sources: RagSource[];
   /** Milliseconds per step: embed, retrieve, rerank (skipped: 0), buildPrompt, generate. */
   timings: Record<string, number>;
-  model: { endpointName: string; format: 'tgi' | 'lmi' };
+  model: { endpointName: string; inferenceComponentName?: string; format: 'tgi' | 'lmi' };
   usage: { promptTokens: number; completionTokens?: number; contextChunks: number };
   /** What ordered the sources: a cross-encoder, or the retrieval fusion order when none is available. */
   reranker: string;

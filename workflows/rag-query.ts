@@ -35,14 +35,20 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
       prompt: built.prompt,
       sources: built.sources,
       timings: {},
-      model: { endpointName: spec.endpointName, format: spec.format },
+      model: { endpointName: spec.endpointName, ...(spec.inferenceComponentName ? { inferenceComponentName: spec.inferenceComponentName } : {}), format: spec.format },
       usage: { promptTokens: built.promptTokens, contextChunks: built.contextChunks },
       reranker: NO_RERANKER,
     };
     if (!spec.prepareOnly) {
       const generation = patched('rag-generate-local-activity') ? localGeneration : remote;
       const generated = await progress.step('generate', () =>
-        generation.generate({ endpointName: spec.endpointName, prompt: built.prompt, format: spec.format, generation: spec.generation }),
+        generation.generate({
+          endpointName: spec.endpointName,
+          inferenceComponentName: spec.inferenceComponentName,
+          prompt: built.prompt,
+          format: spec.format,
+          generation: spec.generation,
+        }),
       );
       result.answer = generated.answer;
       result.usage.completionTokens = generated.completionTokens;

@@ -6,6 +6,8 @@
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { IncomingMessage } from 'node:http';
 import { streamingRefusal } from '../../activities/generation.js';
+import { z } from 'zod';
+import { endpointNameSchema, inferenceComponentNameSchema } from '../../common/endpoint-input.js';
 import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
 import { ragQueryInputSchema, type RagQuerySpec } from '../../common/rag-input.js';
 import { apiKeyMatcher, checkApiKeyGrants, type ApiKeyGrant } from './api-keys.js';
@@ -26,6 +28,11 @@ export interface AdmissionOptions {
   maxQueryChars?: number;
   /** How long a DescribeEndpoint answer is reused (default 5 s). */
   endpointStatusTtlMs?: number;
+  /**
+   * Endpoint name → the inference component a request to it invokes when the request names
+   * none (AWS requires one on an inference-component endpoint). Other endpoints: none.
+   */
+  inferenceComponents?: Record<string, string>;
 }
 
 /** What admission allows when the options do not say. */
@@ -36,6 +43,7 @@ export type Admission = (req: IncomingMessage, ctx: RequestContext, stream: bool
 
 /** The HTTP body: the ragQuery input minus what only the service decides (prepareOnly). */
 const ragRequestSchema = ragQueryInputSchema.omit({ prepareOnly: true });
+const serviceDefaultsSchema = z.strictObject({ inferenceComponents: z.record(endpointNameSchema, inferenceComponentNameSchema) });
 
 /** One bucket per API key: `burst` tokens, refilled at `perMinute` per minute. */
 class TokenBuckets {
@@ -65,6 +73,8 @@ class TokenBuckets {
 /** `endpointStatus`: the status cache, shared with /readyz (one is made when not given). */
 export function createAdmission(opts: AdmissionOptions, endpointStatus = new EndpointStatusCache(opts.sagemaker, opts.endpointStatusTtlMs ?? 5000)): Admission {
   const grants = checkApiKeyGrants(opts.apiKeys);
+  // The service's own configuration: a bad component name fails at start, not per request.
+  const { inferenceComponents } = parseInput(serviceDefaultsSchema, 'RAG service', { inferenceComponents: opts.inferenceComponents ?? {} });
   const maxBodyBytes = opts.maxBodyBytes ?? ADMISSION_DEFAULTS.maxBodyBytes;
   const maxQueryChars = opts.maxQueryChars ?? ADMISSION_DEFAULTS.maxQueryChars;
   const perMinute = opts.rateLimitPerMinute ?? ADMISSION_DEFAULTS.rateLimitPerMinute;
@@ -108,7 +118,8 @@ export function createAdmission(opts: AdmissionOptions, endpointStatus = new End
     let spec: RagQuerySpec;
     try {
       const parsed = parseInput(ragRequestSchema, 'ragQuery', { endpointName: grant.endpoints[0], collection: grant.collections[0], ...body });
-      spec = { ...parsed, prepareOnly: stream };
+      const inferenceComponentName = parsed.inferenceComponentName ?? inferenceComponents[parsed.endpointName];
+      spec = { ...parsed, ...(inferenceComponentName ? { inferenceComponentName } : {}), prepareOnly: stream };
     } catch (err) {
       if (err instanceof InvalidInputError) throw new HttpError(400, 'invalid_input', err.problems.join('; '));
       throw err;

@@ -101,7 +101,13 @@ export function createRoutes(deps: RouteDeps): Route {
     try {
       const out = await streamGenerate(
         deps.runtime,
-        { endpointName: spec.endpointName, inputs: prepared.prompt, parameters: ragGenerationParameters(spec.generation), format: spec.format },
+        {
+          endpointName: spec.endpointName,
+          inferenceComponentName: spec.inferenceComponentName,
+          inputs: prepared.prompt,
+          parameters: ragGenerationParameters(spec.generation),
+          format: spec.format,
+        },
         (text) => {
           if (controller.signal.aborted) throw new Error('client disconnected');
           tokens.push(text);

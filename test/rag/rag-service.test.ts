@@ -495,6 +495,22 @@ describe('POST /rag/stream', () => {
     expect(Date.parse(record.at)).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it("a configured inference component is its endpoint's default: the workflow gets it, and the runtime is asked for it", async () => {
+    // rag-svc is model-based, so the local cloud refuses the component as AWS does: proof that it was sent.
+    const service = await start({ inferenceComponents: { [EP]: 'rag-svc-llm' } });
+    const res = await post('/rag/stream', { query: 'Who?', generation: { max_new_tokens: 4 } }, { service: () => service });
+    const events = parseSse(await res.text());
+    expect(events.map((e) => e.event)).toEqual(['error']);
+    expect(await startInput(res.headers.get('x-workflow-id')!)).toMatchObject({ endpointName: EP, inferenceComponentName: 'rag-svc-llm' });
+    expect(logsOf(res.headers.get('x-request-id')).find((l) => l.msg === 'generation failed mid-stream')).toMatchObject({
+      err: expect.stringMatching(/Inference Component Name header is not allowed for endpoint rag-svc/),
+    });
+    // A request that names no component on the shared service still goes to the model.
+    const plain = parseSse(await (await post('/rag/stream', { query: 'Who?', generation: { max_new_tokens: 4 } })).text());
+    expect(plain.at(-1)!.event).toBe('done');
+    await expect(start({ inferenceComponents: { [EP]: 'bad_name' } })).rejects.toThrow(`inferenceComponents.${EP}: must match`);
+  });
+
   it('?debug=1 adds the prompt to done', async () => {
     const events = parseSse(await (await post('/rag/stream?debug=1', { query: 'Who?', generation: { max_new_tokens: 4 } })).text());
     expect(events.at(-1)).toMatchObject({ event: 'done', data: { prompt: 'Once upon a time, a little girl asked: Who?' } });

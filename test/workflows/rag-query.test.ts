@@ -51,6 +51,38 @@ describe('ragQuery', () => {
     expect(result.timings.rerank).toBe(0);
   });
 
+  it('generates through the named inference component, and names none when the input has none', async () => {
+    const seen: Array<string | undefined> = [];
+    const taskQueue = `rag-test-${++n}`;
+    const worker = await newWorker(
+      taskQueue,
+      fakeRag([], async ({ inferenceComponentName }) => (seen.push(inferenceComponentName), { answer: 'ok', latencyMs: 1, completionTokens: 1 })),
+    );
+    const [withComponent, without]: RagQueryResult[] = await worker.runUntil(
+      Promise.all([
+        env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}-ic`, args: [{ ...input, inferenceComponentName: 'demo-llm' }] }),
+        env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}-model`, args: [input] }),
+      ]),
+    );
+    expect(seen.sort()).toEqual(['demo-llm', undefined]);
+    expect(withComponent.model).toEqual({ endpointName: 'demo', inferenceComponentName: 'demo-llm', format: 'tgi' });
+    expect(without.model).toEqual({ endpointName: 'demo', format: 'tgi' });
+  });
+
+  it('refuses an inference component name outside AWS\'s pattern before any step', async () => {
+    const calls: string[] = [];
+    const taskQueue = `rag-test-${++n}`;
+    const worker = await newWorker(
+      taskQueue,
+      fakeRag(calls, async () => ({ answer: 'never', latencyMs: 0, completionTokens: 0 })),
+    );
+    const err = await worker
+      .runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ ...input, inferenceComponentName: 'bad_name' }] }))
+      .catch((e: unknown) => e as Error);
+    expect(String((err as { cause?: Error }).cause?.message ?? err)).toContain('inferenceComponentName: must match');
+    expect(calls).toEqual([]);
+  });
+
   it('prepareOnly stops after the prompt and records nothing', async () => {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
