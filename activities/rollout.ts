@@ -110,7 +110,13 @@ export function createRolloutActivities({ sagemaker, cloudwatch }: { sagemaker: 
             }),
           ),
         );
-      await alarm(names.errors, 'Invocation5XXErrors', 'Sum', max5xxErrors, `Rolls back the update of ${input.endpointName} to ${input.configName} on 5XX errors`);
+      await alarm(
+        names.errors,
+        'Invocation5XXErrors',
+        'Sum',
+        max5xxErrors,
+        `Rolls back the update of ${input.endpointName} to ${input.configName} on 5XX errors`,
+      );
       // SageMaker reports ModelLatency in microseconds.
       await alarm(
         names.latency,
@@ -151,7 +157,10 @@ export function createRolloutActivities({ sagemaker, cloudwatch }: { sagemaker: 
       const key = JSON.stringify([status, stage.stage, stage.newFleetTrafficPercent, alarms]);
       const state: RolloutState = { key, status, ...stage, alarms, done };
       if (!done && key === input.seenKey) {
-        throw notYet(`Rollout of ${input.expectedConfigName} to ${input.endpointName}: ${status}, ${stage.stage}${stage.stageMessage ? ` (${stage.stageMessage})` : ''}`, 'RolloutUnchanged');
+        throw notYet(
+          `Rollout of ${input.expectedConfigName} to ${input.endpointName}: ${status}, ${stage.stage}${stage.stageMessage ? ` (${stage.stageMessage})` : ''}`,
+          'RolloutNotDone',
+        );
       }
       return state;
     },

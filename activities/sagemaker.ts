@@ -379,7 +379,12 @@ export function createSageMakerActivities({
      * endpoint is left missing: a rollback never creates one. `deploymentConfig` is the rollout
      * policy (canary, linear, rolling, alarms); without it AWS shifts all traffic at once.
      */
-    async updateEndpoint(input: { endpointName: string; configName: string; ifExists?: boolean; deploymentConfig?: DeploymentConfig }): Promise<{ updated: boolean }> {
+    async updateEndpoint(input: {
+      endpointName: string;
+      configName: string;
+      ifExists?: boolean;
+      deploymentConfig?: DeploymentConfig;
+    }): Promise<{ updated: boolean }> {
       const ep = await describeEndpoint(input.endpointName);
       if (!ep) {
         if (input.ifExists) return { updated: false };

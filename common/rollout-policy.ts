@@ -50,7 +50,11 @@ const common = {
   /** MaximumExecutionTimeoutInSeconds: AWS rolls the deployment back when it takes longer. */
   maximumExecutionTimeoutSeconds: seconds(EXECUTION_TIMEOUT_SECONDS).optional(),
   /** Alarms that roll the update back: names of existing ones, or "create" for a 5XX and a latency alarm on the new version. */
-  alarms: z.union([z.literal('create'), z.array(alarmNameSchema).min(1, 'must name at least one alarm').max(MAX_ALARMS, `must name at most ${MAX_ALARMS} alarms (AWS AlarmList)`)]).optional(),
+  alarms: z
+    .union([z.literal('create'), z.array(alarmNameSchema).min(1).max(MAX_ALARMS)], {
+      error: `must be "create" or a list of 1-${MAX_ALARMS} CloudWatch alarm names of 1-255 characters (AWS AlarmList)`,
+    })
+    .optional(),
   createdAlarms: createdAlarmsSchema.optional(),
 };
 
@@ -179,16 +183,18 @@ export function toDeploymentConfig(rollout: RolloutPolicy, alarmNames: string[])
 }
 
 /**
- * The longest the deploy should wait for the rollout: AWS's own limit when given (it rolls back
- * after it), else the sum of the policy's waits, with room for the new fleet to start; never
- * less than the caller's InService deadline.
+ * The longest the deploy waits for the rollout to end. With MaximumExecutionTimeoutInSeconds,
+ * AWS rolls back by then, so the wait allows that plus time for the rollback to show; without
+ * it, the new fleet's start (the InService deadline) plus every bake and the termination wait.
  */
 export function rolloutDeadlineSeconds(rollout: RolloutPolicy, inServiceSeconds: number): number {
-  if (rollout.maximumExecutionTimeoutSeconds !== undefined) return Math.max(inServiceSeconds, rollout.maximumExecutionTimeoutSeconds + 60);
-  const steps = rollout.type === 'canary' ? 2 : rollout.type === 'allAtOnce' ? 1 : 10;
+  if (rollout.maximumExecutionTimeoutSeconds !== undefined) return rollout.maximumExecutionTimeoutSeconds + ROLLBACK_GRACE_SECONDS;
+  // LINEAR steps are at least 10% of the fleet: at most 10 bakes.
+  const bakes = rollout.type === 'canary' ? 2 : rollout.type === 'allAtOnce' ? 1 : 10;
   const terminationWait = 'terminationWaitSeconds' in rollout ? (rollout.terminationWaitSeconds ?? 0) : 0;
-  return inServiceSeconds + steps * rollout.waitIntervalSeconds + terminationWait;
+  return inServiceSeconds + bakes * rollout.waitIntervalSeconds + terminationWait;
 }
+const ROLLBACK_GRACE_SECONDS = 300;
 
 /** Names of the alarms a deploy creates for one config (the new version), derived so a retry finds them. */
 export function rolloutAlarmNames(endpointName: string, configName: string): { errors: string; latency: string } {
