@@ -56,11 +56,15 @@ function latestStatus(list: ProductionVariantStatus[] | undefined): ProductionVa
 function stageOf(ep: DescribeEndpointOutput): Pick<RolloutState, 'stage' | 'stageMessage' | 'newFleetTrafficPercent' | 'newFleetInstances'> {
   const pending = ep.PendingDeploymentSummary?.ProductionVariants?.[0];
   const latest = latestStatus(pending?.VariantStatus) ?? latestStatus(ep.ProductionVariants?.[0]?.VariantStatus);
-  const share = latest?.StatusMessage?.match(PERCENT)?.[1];
+  // The new fleet's weight in routing now against the weight it will have (the local cloud and
+  // AWS both report CurrentWeight on the pending variant); else a share the status message states.
+  const weightShare = pending?.DesiredWeight ? ((pending.CurrentWeight ?? 0) / pending.DesiredWeight) * 100 : undefined;
+  const messageShare = latest?.StatusMessage?.match(PERCENT)?.[1];
+  const share = weightShare ?? (messageShare === undefined ? undefined : Number(messageShare));
   return {
     stage: latest?.Status ?? ep.EndpointStatus ?? 'Unknown',
     stageMessage: latest?.StatusMessage,
-    newFleetTrafficPercent: share === undefined ? undefined : Number(share),
+    newFleetTrafficPercent: share === undefined ? undefined : Math.round(share * 10) / 10,
     newFleetInstances: pending ? { current: pending.CurrentInstanceCount, desired: pending.DesiredInstanceCount } : undefined,
   };
 }
