@@ -7,6 +7,7 @@ import { createBatchFanOutActivities } from './batch-fan-out.js';
 import { createEndpointActivityActivities } from './endpoint-activity.js';
 import { createIamActivities } from './iam.js';
 import { createInferenceComponentActivities } from './inference-components.js';
+import { createRolloutActivities } from './rollout.js';
 import { createRuntimeActivities } from './runtime.js';
 import { createS3Activities } from './s3.js';
 import { createSageMakerActivities } from './sagemaker.js';
@@ -26,6 +27,7 @@ export function createActivities(clients: AwsClients, env: NodeJS.ProcessEnv = p
     ...createAsyncInferenceActivities(clients),
     ...createWorkflowRunActivities(),
     ...createEndpointActivityActivities(clients),
+    ...createRolloutActivities(clients),
   };
 }
 

@@ -17,6 +17,7 @@ import {
   paginateListEndpointConfigs,
   paginateListModels,
   UpdateEndpointCommand,
+  type DeploymentConfig,
   type DescribeEndpointOutput,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
@@ -375,9 +376,15 @@ export function createSageMakerActivities({
      * Moves an existing endpoint to `configName` (blue/green update, or a rollback). Done when
      * the endpoint is on that config or rolling it out (a retried attempt whose first one got
      * through); "not yet" while another change is under way. With `ifExists`, a missing
-     * endpoint is left missing: a rollback never creates one.
+     * endpoint is left missing: a rollback never creates one. `deploymentConfig` is the rollout
+     * policy (canary, linear, rolling, alarms); without it AWS shifts all traffic at once.
      */
-    async updateEndpoint(input: { endpointName: string; configName: string; ifExists?: boolean }): Promise<{ updated: boolean }> {
+    async updateEndpoint(input: {
+      endpointName: string;
+      configName: string;
+      ifExists?: boolean;
+      deploymentConfig?: DeploymentConfig;
+    }): Promise<{ updated: boolean }> {
       const ep = await describeEndpoint(input.endpointName);
       if (!ep) {
         if (input.ifExists) return { updated: false };
@@ -395,7 +402,9 @@ export function createSageMakerActivities({
       }
       if (status !== 'InService') throw notYet(`Endpoint ${input.endpointName} is ${status}; waiting before updating it`, 'EndpointBusy');
       try {
-        await sagemaker.send(new UpdateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName }));
+        await sagemaker.send(
+          new UpdateEndpointCommand({ EndpointName: input.endpointName, EndpointConfigName: input.configName, DeploymentConfig: input.deploymentConfig }),
+        );
       } catch (err) {
         if (isAwsError(err) && IN_PROGRESS.test(err.message ?? '')) throw notYet(`Endpoint ${input.endpointName} is busy: ${err.message}`, 'EndpointBusy');
         return classifyAwsError(err, `UpdateEndpoint ${input.endpointName}`);

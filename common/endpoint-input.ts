@@ -5,6 +5,7 @@ import { exceedsInstance, INSTANCE_TYPES, instanceTypeSize } from './instance-ty
 import { s3UriSchema } from './s3-uri.js';
 import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes.js';
 import { checkLeaseTerms, leaseTermsFields } from './lease-terms.js';
+import { checkRolloutAgainstFleet, rolloutPolicySchema } from './rollout-policy.js';
 
 // AWS's pattern for endpoint, config and model names (63 characters at most).
 export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -154,8 +155,11 @@ export const modelEndpointInputSchema = z
     tags: z.record(z.string(), z.string()).default({}),
     /** The idle guard: `idle` and/or `ttl` start an endpointLease that outlives the deploy. */
     ...leaseTermsFields,
+    /** How an update of an existing endpoint shifts traffic (DeploymentConfig); ignored on create. */
+    rollout: rolloutPolicySchema.optional(),
   })
   .superRefine((d, ctx) => checkLeaseTerms(d, ctx, false))
+  .superRefine((d, ctx) => d.rollout && checkRolloutAgainstFleet(d.rollout, d.variant.initialInstanceCount, ctx, ['rollout']))
   .refine(
     (d) => !d.autoscaling || (d.variant.initialInstanceCount >= d.autoscaling.minInstances && d.variant.initialInstanceCount <= d.autoscaling.maxInstances),
     { message: 'initialInstanceCount must lie between autoscaling.minInstances and autoscaling.maxInstances', path: ['variant', 'initialInstanceCount'] },

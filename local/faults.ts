@@ -9,6 +9,10 @@
 //                  (access key) and operation, a token bucket with a burst of the same size.
 // Endpoint faults: LOCAL_CLOUD_ENDPOINT_FAULTS / `--endpoint-faults`, "name=fail-health-check,other=crash-after-start",
 //                  or at run time `POST /_localcloud/faults {"endpoints": {...}}` from loopback.
+// Fleet faults:    LOCAL_CLOUD_FLEET_FAULTS (environment only), JSON keyed by endpoint config name,
+//                  {"cfg-v2": {"5xx": 1, "latencyMs": 200}}: invocations served by the fleet of that
+//                  config fail as a container 500 (ModelError) or answer later, so a rollout's new
+//                  fleet alone can be made to trip its alarms; at run time `{"fleets": {...}}`.
 // Faults are keyed by endpoint name on the local-cloud side: a model's Environment never
 // controls the host. Draws come from one seeded generator, so a run is repeatable for a given
 // order of requests. See docs/local-cloud.md "Fault injection".
@@ -41,11 +45,17 @@ export const ENDPOINT_FAULTS = ['fail-health-check', 'crash-after-start'] as con
 export type EndpointFault = (typeof ENDPOINT_FAULTS)[number];
 const endpointFaultsSchema = z.record(z.string().min(1), z.enum(ENDPOINT_FAULTS));
 
+const fleetFaultSchema = z.strictObject({ '5xx': rate.default(0), latencyMs: z.number().int().min(0).max(60_000).default(0) });
+const fleetFaultsSchema = z.record(z.string().min(1), fleetFaultSchema);
+export type FleetFault = z.output<typeof fleetFaultSchema>;
+
 export interface FaultSettings {
   requests?: RequestFaults;
   /** Requests per second per account and operation; undefined = unlimited. */
   rateLimit?: number;
   endpoints?: Record<string, EndpointFault>;
+  /** Invocation faults per endpoint config name: its fleet's answers fail (5xx) or come late. */
+  fleets?: Record<string, Partial<FleetFault>>;
 }
 
 export class FaultConfigError extends Error {
@@ -117,6 +127,17 @@ export function parseEndpointFaults(spec: string, what = 'LOCAL_CLOUD_ENDPOINT_F
   return checked(endpointFaultsSchema, what, raw);
 }
 
+/** JSON keyed by endpoint config name → fleet faults. */
+export function parseFleetFaults(spec: string, what = 'LOCAL_CLOUD_FLEET_FAULTS'): Record<string, FleetFault> {
+  let json: unknown;
+  try {
+    json = JSON.parse(spec);
+  } catch (err) {
+    throw new FaultConfigError(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+  return checked(fleetFaultsSchema, what, json);
+}
+
 export function parseRateLimit(value: string, what = 'LOCAL_CLOUD_RATE_LIMIT'): number {
   return checked(z.number().positive(), what, Number(value));
 }
@@ -127,6 +148,7 @@ export function faultSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Faul
     requests: env.LOCAL_CLOUD_FAULTS ? parseRequestFaults(env.LOCAL_CLOUD_FAULTS) : undefined,
     rateLimit: env.LOCAL_CLOUD_RATE_LIMIT ? parseRateLimit(env.LOCAL_CLOUD_RATE_LIMIT) : undefined,
     endpoints: env.LOCAL_CLOUD_ENDPOINT_FAULTS ? parseEndpointFaults(env.LOCAL_CLOUD_ENDPOINT_FAULTS) : undefined,
+    fleets: env.LOCAL_CLOUD_FLEET_FAULTS ? parseFleetFaults(env.LOCAL_CLOUD_FLEET_FAULTS) : undefined,
   };
 }
 
@@ -144,14 +166,26 @@ export class FaultInjector {
   private requests: RequestFaults | undefined;
   private random: () => number;
   private readonly endpoints = new Map<string, EndpointFault>();
+  private fleets = new Map<string, FleetFault>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   /** How many of each fault were injected, for tests and the admin route to show they happened. */
-  readonly injected = { throttle: 0, '5xx': 0, drop: 0, rateLimit: 0 };
+  readonly injected = { throttle: 0, '5xx': 0, drop: 0, rateLimit: 0, fleet5xx: 0, fleetLatency: 0 };
 
   constructor(private readonly settings: FaultSettings = {}) {
     this.requests = settings.requests;
     this.random = seeded(settings.requests?.seed ?? 1);
     for (const [name, fault] of Object.entries(settings.endpoints ?? {})) this.endpoints.set(name, fault);
+    if (settings.fleets) this.fleets = new Map(Object.entries(checked(fleetFaultsSchema, 'fleets', settings.fleets)));
+  }
+
+  /** The fault for one invocation served by the fleet of `endpointConfigName` (the runtime asks per request). */
+  fleetFault(endpointConfigName: string): { latencyMs: number; fail: boolean } | undefined {
+    const fault = this.fleets.get(endpointConfigName);
+    if (!fault) return undefined;
+    const fail = fault['5xx'] > 0 && this.random() < fault['5xx'];
+    if (fail) this.injected.fleet5xx++;
+    if (fault.latencyMs) this.injected.fleetLatency++;
+    return { latencyMs: fault.latencyMs, fail };
   }
 
   /**
@@ -232,9 +266,11 @@ export class FaultInjector {
     if (!isLoopback(req.socket.remoteAddress)) return void reply(403, { message: `${ADMIN_PATH} answers loopback clients only` });
     if (req.method === 'POST') {
       try {
-        const body = JSON.parse((await buffer(req)).toString('utf8') || '{}') as { requests?: unknown; endpoints?: unknown };
+        const body = JSON.parse((await buffer(req)).toString('utf8') || '{}') as { requests?: unknown; endpoints?: unknown; fleets?: unknown };
         const requests = body.requests === undefined ? undefined : body.requests === null ? null : checked(requestFaultsSchema, 'requests', body.requests);
         const endpoints = body.endpoints === undefined ? undefined : checked(endpointFaultsSchema, 'endpoints', body.endpoints);
+        const fleets = body.fleets === undefined ? undefined : checked(fleetFaultsSchema, 'fleets', body.fleets);
+        if (fleets) this.fleets = new Map(Object.entries(fleets));
         if (requests !== undefined) {
           this.requests = requests ?? undefined;
           this.random = seeded(requests?.seed ?? 1);
@@ -253,6 +289,7 @@ export class FaultInjector {
       requests: this.requests ?? null,
       rateLimit: this.settings.rateLimit ?? null,
       endpoints: Object.fromEntries(this.endpoints),
+      fleets: Object.fromEntries(this.fleets),
       injected: this.injected,
     });
   }
@@ -284,6 +321,7 @@ export class FaultInjector {
           }
         }
       },
+      shift: (endpointName, fleet, share) => pool.shift(endpointName, fleet, share),
       deactivate: (endpointName) => pool.deactivate(endpointName),
       pick: (endpointName, targetVariant) => pool.pick(endpointName, targetVariant),
       stopAll: () => pool.stopAll(),

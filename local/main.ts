@@ -62,6 +62,7 @@ const faults = {
   requests: flags.faults ?? fromEnv.requests,
   rateLimit: flags.rateLimit ?? fromEnv.rateLimit,
   endpoints: flags.endpointFaults ?? fromEnv.endpoints,
+  fleets: fromEnv.fleets,
 };
 const logger = pino({ name: 'local-cloud', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
 

@@ -115,7 +115,11 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     return s3Client;
   };
   const components = new InferenceComponentLifecycle(store, pool, log.child({ component: 'inference-components' }));
-  const endpoints = new EndpointLifecycle(store, pool, log.child({ component: 'endpoints' }), (name) => components.endpointDeleted(name));
+  const cloudWatch = localCloudWatchClient(moto.url);
+  const endpoints = new EndpointLifecycle(store, pool, log.child({ component: 'endpoints' }), (name) => components.endpointDeleted(name), {
+    cloudWatch: () => cloudWatch,
+    timeScale,
+  });
   const transformJobs = new TransformJobRunner(store, pool, s3, log.child({ component: 'transform-jobs' }), {
     logDir: opts.pool ? undefined : join(stateDir, 'logs'),
   });
@@ -124,6 +128,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     endpoints,
     components,
     transformJobs,
+    cloudWatch: () => cloudWatch,
     s3,
     verifyRole: iamRoleVerifier(moto.url),
     log: log.child({ component: 'sagemaker' }),
@@ -140,7 +145,6 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       return perInstance * Math.max(1, instances);
     },
   });
-  const cloudWatch = localCloudWatchClient(moto.url);
   const metrics = new SageMakerMetrics({
     publish: cloudWatchPublisher(cloudWatch),
     sizes: storeFleetSizes(store, components.router),
@@ -158,6 +162,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     components: components.router,
     accountId: ACCOUNT_ID,
     asyncInvocations,
+    fleetFault: (configName) => faults.fleetFault(configName),
     metrics,
     logger: log.child({ component: 'runtime' }),
   });

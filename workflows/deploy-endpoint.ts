@@ -23,6 +23,7 @@ import { startEndpointLease } from './endpoint-lease.js';
 import { refuseWhileRunning } from './endpoint-exclusion.js';
 import { isDeadline } from './failures.js';
 import { ProgressTracker } from './progress.js';
+import { followRollout, prepareRolloutAlarms, removeRolloutAlarms, ROLLOUT_POLICY, startRollout, type RolloutContext } from './rollout.js';
 import { tagWithEndpointName, validateInput } from './workflow-input.js';
 
 /** Marks runs with the issue-9 saga; runs started before it replay the old sequence. */
@@ -60,6 +61,7 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
   const compensate = compensationActivities({ pollIntervalMs });
   const owned = { ownedBy: runTag, endpointName };
   const names = { model: modelName(spec), config: endpointConfigName(spec) };
+  const rolloutPolicy = spec.rollout;
   const waitForInService = pollingActivities({
     deadlineMs: spec.timeouts.inServiceMinutes * 60_000,
     pollIntervalMs,
@@ -116,6 +118,8 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
         await compensate.awaitEndpointInService({ endpointName, expectedConfigName: previous });
       }
     };
+    // An update with a rollout policy (runs since ROLLOUT_POLICY): alarms, then the shift SageMaker runs.
+    let rollout: { ctx: RolloutContext; alarmNames: string[] } | undefined;
     const change: EndpointChange = sagaV2 ? await createOrUpdate() : await legacyCreateOrUpdate();
     progress.resource('endpointArn', change.endpointArn);
 
@@ -148,6 +152,26 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
         before = await controlPlane.describeEndpointStatus({ endpointName });
       }
       const previousConfigName = before.configName!;
+      if (rolloutPolicy && patched(ROLLOUT_POLICY)) {
+        const ctx: RolloutContext = {
+          endpointName,
+          variantName: spec.variant.name,
+          configName: names.config,
+          rollout: rolloutPolicy,
+          tags,
+          progress,
+          undo,
+          controlPlane,
+          compensate,
+          pollIntervalMs,
+          inServiceSeconds: spec.timeouts.inServiceMinutes * 60,
+        };
+        const alarmNames = await prepareRolloutAlarms(ctx);
+        undo.push(`roll endpoint ${endpointName} back to ${previousConfigName}`, rollBackTo(previousConfigName));
+        await startRollout(ctx, alarmNames);
+        rollout = { ctx, alarmNames };
+        return { endpointArn: before.endpointArn!, action: 'updated', previousConfigName };
+      }
       undo.push(`roll endpoint ${endpointName} back to ${previousConfigName}`, rollBackTo(previousConfigName));
       await progress.step(
         'createOrUpdateEndpoint',
@@ -175,17 +199,24 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
       return c;
     }
 
-    try {
-      const ready = await progress.step('waitForInService', () => waitForInService.awaitEndpointInService({ endpointName, expectedConfigName: names.config }));
-      progress.lastStatus(ready.status);
-    } catch (err) {
-      if (!isDeadline(err)) throw err;
-      const now = await controlPlane.describeEndpointStatus({ endpointName });
-      progress.lastStatus(now.status);
-      throw ApplicationFailure.nonRetryable(
-        `Endpoint ${endpointName} did not reach InService within ${spec.timeouts.inServiceMinutes} minutes (status now: ${now.status})`,
-        'DeadlineExceeded',
-      );
+    if (rollout) {
+      await followRollout(rollout.ctx, rollout.alarmNames);
+      await removeRolloutAlarms(rollout.ctx, rollout.alarmNames);
+    } else {
+      try {
+        const ready = await progress.step('waitForInService', () =>
+          waitForInService.awaitEndpointInService({ endpointName, expectedConfigName: names.config }),
+        );
+        progress.lastStatus(ready.status);
+      } catch (err) {
+        if (!isDeadline(err)) throw err;
+        const now = await controlPlane.describeEndpointStatus({ endpointName });
+        progress.lastStatus(now.status);
+        throw ApplicationFailure.nonRetryable(
+          `Endpoint ${endpointName} did not reach InService within ${spec.timeouts.inServiceMinutes} minutes (status now: ${now.status})`,
+          'DeadlineExceeded',
+        );
+      }
     }
 
     let autoscaling: DeployEndpointResult['autoscaling'];

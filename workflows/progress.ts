@@ -12,6 +12,23 @@ export interface StepRecord {
   detail?: string;
 }
 
+/** A rollout under way or finished (deploy updates with a rollout policy): what DescribeEndpoint last showed. */
+export interface RolloutProgress {
+  policy: string;
+  configName: string;
+  /** EndpointStatus: Updating, RollingBack, InService. */
+  status: string;
+  /** The new fleet's stage (Creating, ActivatingTraffic, Baking, ...). */
+  stage: string;
+  stageMessage?: string;
+  newFleetTrafficPercent?: number;
+  /** Rollback alarms and their states (OK, ALARM, INSUFFICIENT_DATA). */
+  alarms: Record<string, string>;
+  /** How many changes of stage, share or alarm state the deploy has seen. */
+  changes: number;
+  updatedAt: string;
+}
+
 export interface Progress {
   workflowType: string;
   /** What the run acts on: the endpoint name, or the transform job name. */
@@ -23,6 +40,7 @@ export interface Progress {
   startedAt: string;
   elapsedSeconds: number;
   steps: StepRecord[];
+  rollout?: RolloutProgress;
   error?: string;
 }
 
@@ -50,6 +68,7 @@ export class ProgressTracker {
       ...this.state,
       resources: { ...this.state.resources },
       steps: this.state.steps.map((s) => ({ ...s })),
+      ...(this.state.rollout ? { rollout: { ...this.state.rollout, alarms: { ...this.state.rollout.alarms } } } : {}),
       elapsedSeconds: Math.round((Date.now() - this.startedMs) / 1000),
     };
   }
@@ -80,6 +99,10 @@ export class ProgressTracker {
 
   resource(key: string, value: string): void {
     this.state.resources[key] = value;
+  }
+
+  rollout(state: Omit<RolloutProgress, 'updatedAt'>): void {
+    this.state.rollout = { ...state, updatedAt: new Date(Date.now()).toISOString() };
   }
 
   lastStatus(status: string): void {

@@ -1,10 +1,8 @@
 // What makes the `sagemaker` namespace's scaling policies act. On a timer (one high-resolution
 // metric period, time-scaled) it:
 //   1. evaluates every CloudWatch alarm whose actions name one of our policies (target
-//      tracking's own alarms, and the user's alarms behind step-scaling policies): the alarm's
-//      statistic per period over its last EvaluationPeriods closed periods, read from CloudWatch
-//      (GetMetricStatistics), ALARM when DatapointsToAlarm of them breach; the state is written
-//      back with SetAlarmState so describe-alarms shows it;
+//      tracking's own alarms, and the user's alarms behind step-scaling policies) as
+//      local/metrics/alarm-evaluation.ts does, writing the state back with SetAlarmState;
 //   2. for each alarm in ALARM, runs its policy as Application Auto Scaling documents:
 //      target tracking scales out on the high alarm and in on the low one (unless DisableScaleIn)
 //      to ceil(current × metric / target); step scaling applies the step whose bounds hold
@@ -16,16 +14,9 @@
 // Sources: https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html,
 // https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-step-scaling-policies.html
 import { randomUUID } from 'node:crypto';
-import {
-  type CloudWatchClient,
-  type Datapoint,
-  GetMetricStatisticsCommand,
-  type MetricAlarm,
-  paginateDescribeAlarms,
-  SetAlarmStateCommand,
-  type StateValue,
-} from '@aws-sdk/client-cloudwatch';
+import { type CloudWatchClient, type MetricAlarm, paginateDescribeAlarms } from '@aws-sdk/client-cloudwatch';
 import type { Logger } from 'pino';
+import { evaluateAlarm, recordAlarmState } from '../metrics/alarm-evaluation.js';
 import type { TimeScale } from '../metrics/time-scale.js';
 import type { ScalableCapacity } from './capacity.js';
 import { sageMakerResource, VARIANT_DIMENSION } from './scalable-resources.js';
@@ -43,49 +34,6 @@ export interface ScalingEvaluatorOptions {
   capacity: ScalableCapacity;
   timeScale: TimeScale;
   log: Logger;
-}
-
-interface Evaluation {
-  state: StateValue;
-  /** The newest datapoint's value, which the policy acts on. */
-  value?: number;
-}
-
-/** One period's statistic from the per-second statistic sets CloudWatch returned. */
-function statisticOf(points: Datapoint[], statistic: string): number | undefined {
-  if (!points.length) return undefined;
-  const sum = points.reduce((a, p) => a + (p.Sum ?? 0), 0);
-  const count = points.reduce((a, p) => a + (p.SampleCount ?? 0), 0);
-  switch (statistic) {
-    case 'Sum':
-      return sum;
-    case 'SampleCount':
-      return count;
-    case 'Average':
-      return count ? sum / count : undefined;
-    case 'Minimum':
-      return Math.min(...points.map((p) => p.Minimum ?? Number.POSITIVE_INFINITY));
-    case 'Maximum':
-      return Math.max(...points.map((p) => p.Maximum ?? Number.NEGATIVE_INFINITY));
-    default:
-      return undefined;
-  }
-}
-
-function breaches(alarm: MetricAlarm, value: number): boolean {
-  const t = alarm.Threshold ?? 0;
-  switch (alarm.ComparisonOperator) {
-    case 'GreaterThanThreshold':
-      return value > t;
-    case 'GreaterThanOrEqualToThreshold':
-      return value >= t;
-    case 'LessThanThreshold':
-      return value < t;
-    case 'LessThanOrEqualToThreshold':
-      return value <= t;
-    default:
-      return false;
-  }
 }
 
 const clamp = (n: number, target: ScalableTargetRecord) => Math.min(target.MaxCapacity, Math.max(target.MinCapacity, n));
@@ -125,48 +73,12 @@ export class ScalingEvaluator {
       for (const alarm of page.MetricAlarms ?? []) {
         const mine = (alarm.AlarmActions ?? []).map((arn) => policies.get(arn)).filter((p): p is ScalingPolicyRecord => !!p);
         if (!mine.length) continue;
-        const { state, value } = await this.evaluateAlarm(alarm);
-        if (state !== alarm.StateValue) {
-          await this.opts.cloudWatch().send(
-            new SetAlarmStateCommand({
-              AlarmName: alarm.AlarmName,
-              StateValue: state,
-              StateReason: value === undefined ? 'No datapoints in the evaluation periods' : `Most recent datapoint ${value} (threshold ${alarm.Threshold})`,
-            }),
-          );
-        }
+        const evaluation = await evaluateAlarm(this.opts.cloudWatch(), alarm, this.opts.timeScale);
+        await recordAlarmState(this.opts.cloudWatch(), alarm, evaluation);
+        const { state, value } = evaluation;
         if (state === 'ALARM' && value !== undefined) for (const policy of mine) await this.act(policy, alarm, value);
       }
     }
-  }
-
-  private async evaluateAlarm(alarm: MetricAlarm): Promise<Evaluation> {
-    const periodMs = this.opts.timeScale.periodMs(alarm.Period ?? 60);
-    const periods = alarm.EvaluationPeriods ?? 1;
-    const needed = alarm.DatapointsToAlarm ?? periods;
-    // The newest closed period may not be published yet (metrics go out once a period closes).
-    const end = Math.floor(Date.now() / periodMs) * periodMs - periodMs;
-    const start = end - periods * periodMs;
-    const { Datapoints = [] } = await this.opts.cloudWatch().send(
-      new GetMetricStatisticsCommand({
-        Namespace: alarm.Namespace,
-        MetricName: alarm.MetricName,
-        Dimensions: alarm.Dimensions,
-        StartTime: new Date(start),
-        EndTime: new Date(end),
-        Period: 1,
-        Statistics: ['SampleCount', 'Sum', 'Minimum', 'Maximum'],
-      }),
-    );
-    const buckets: Datapoint[][] = Array.from({ length: periods }, () => []);
-    for (const point of Datapoints) {
-      const index = Math.floor((point.Timestamp!.getTime() - start) / periodMs);
-      if (index >= 0 && index < periods) buckets[index].push(point);
-    }
-    const values = buckets.map((b) => statisticOf(b, alarm.Statistic ?? 'Average')).filter((v): v is number => v !== undefined);
-    if (!values.length) return { state: 'INSUFFICIENT_DATA' };
-    const breaching = values.filter((v) => breaches(alarm, v)).length;
-    return { state: breaching >= needed ? 'ALARM' : 'OK', value: values.at(-1) };
   }
 
   /** The capacity the policy wants, or undefined when it should not act now. */

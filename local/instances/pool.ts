@@ -1,6 +1,7 @@
 // The model processes behind every endpoint of the local cloud: fleets are launched (one process
 // per instance), activated to take an endpoint's traffic (replacing the previous fleet, as a
-// blue/green update does), and picked from per request.
+// blue/green update does), given a share of it while a rollout shifts traffic (canary, linear),
+// and picked from per request.
 import { delimiter } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { FAMILY_ENV, MODELS_DIRS_ENV, THREADS_ENV } from '../model-server/config.js';
@@ -8,7 +9,15 @@ import { describeSupportedImages, imageFamilyOf } from '../model-server/image-fa
 import { ModelNotFoundError, resolveModelFile } from '../model-server/gguf-lookup.js';
 import { isHostRuntimeVariable } from '../model-server/process-env.js';
 import { type RunningInstance, startInstance } from './instance.js';
-import { ContainerStartError, LaunchAbortedError, type ContainerPoolApi, type Fleet, type LaunchOptions, type VariantLaunch } from './types.js';
+import {
+  ContainerStartError,
+  LaunchAbortedError,
+  type ContainerPoolApi,
+  type Fleet,
+  type LaunchOptions,
+  type PickedInstance,
+  type VariantLaunch,
+} from './types.js';
 
 interface VariantState {
   variantName: string;
@@ -30,6 +39,7 @@ class LocalFleet implements Fleet {
     readonly endpointName: string,
     readonly states: VariantState[],
     private readonly onStopped: (fleet: LocalFleet) => void,
+    readonly label?: string,
   ) {}
 
   get variants() {
@@ -78,7 +88,7 @@ class LocalFleet implements Fleet {
     this.onStopped(this);
   }
 
-  pick(targetVariant?: string): { variantName: string; url: string } | undefined {
+  pick(targetVariant?: string): PickedInstance | undefined {
     const serving = this.states.filter((v) => v.instances.some((i) => i.alive));
     const variant = targetVariant ? serving.find((v) => v.variantName === targetVariant) : weightedChoice(serving);
     if (!variant) return undefined;
@@ -88,7 +98,7 @@ class LocalFleet implements Fleet {
       const instance = variant.instances[index];
       if (!instance.alive) continue;
       variant.next = index + 1;
-      return { variantName: variant.variantName, url: instance.url };
+      return { variantName: variant.variantName, url: instance.url, fleet: this.label };
     }
     return undefined;
   }
@@ -128,6 +138,8 @@ export interface ContainerPoolOptions {
 
 export class ContainerPool implements ContainerPoolApi {
   private readonly active = new Map<string, LocalFleet>();
+  /** Per endpoint, the fleet a rollout shifts part of the traffic to, and its share (0..1). */
+  private readonly shifted = new Map<string, { fleet: LocalFleet; share: number }>();
   private readonly fleets = new Set<LocalFleet>();
   private readonly logger: Logger;
   private launched = 0;
@@ -196,7 +208,7 @@ export class ContainerPool implements ContainerPoolApi {
       instances: [],
       next: 0,
     }));
-    const fleet = new LocalFleet(`${endpointName}-fleet-${++this.launched}`, endpointName, states, (f) => this.fleets.delete(f));
+    const fleet = new LocalFleet(`${endpointName}-fleet-${++this.launched}`, endpointName, states, (f) => this.fleets.delete(f), opts.label);
     this.fleets.add(fleet);
     const abort = () => void fleet.stop();
     signal?.addEventListener('abort', abort, { once: true });
@@ -250,23 +262,44 @@ export class ContainerPool implements ContainerPoolApi {
     }
     const previous = this.active.get(endpointName);
     this.active.set(endpointName, fleet);
+    this.shifted.delete(endpointName);
     this.logger.info({ endpoint: endpointName, fleet: fleet.id, replaces: previous?.id }, 'fleet serving');
     if (previous && previous !== fleet) await previous.stop();
   }
 
-  async deactivate(endpointName: string): Promise<void> {
-    const fleet = this.active.get(endpointName);
-    this.active.delete(endpointName);
-    await fleet?.stop();
+  shift(endpointName: string, fleet: Fleet | undefined, share: number): void {
+    if (!fleet) {
+      this.shifted.delete(endpointName);
+      return;
+    }
+    if (!(fleet instanceof LocalFleet) || !this.fleets.has(fleet) || fleet.stopped) {
+      throw new Error(`Fleet ${fleet.id} was not launched by this pool or has been stopped`);
+    }
+    this.shifted.set(endpointName, { fleet, share: Math.min(1, Math.max(0, share)) });
+    this.logger.info({ endpoint: endpointName, fleet: fleet.id, share }, 'traffic shifted');
   }
 
-  pick(endpointName: string, targetVariant?: string): { variantName: string; url: string } | undefined {
-    return this.active.get(endpointName)?.pick(targetVariant);
+  async deactivate(endpointName: string): Promise<void> {
+    const fleet = this.active.get(endpointName);
+    const shifted = this.shifted.get(endpointName)?.fleet;
+    this.active.delete(endpointName);
+    this.shifted.delete(endpointName);
+    await Promise.all([fleet?.stop(), shifted?.stop()]);
+  }
+
+  /** One weighted draw per request between the shifted fleet and the active one; either stands in when the other has no live instance. */
+  pick(endpointName: string, targetVariant?: string): PickedInstance | undefined {
+    const active = this.active.get(endpointName);
+    const shifted = this.shifted.get(endpointName);
+    if (!shifted || shifted.fleet.stopped) return active?.pick(targetVariant);
+    const [first, second] = Math.random() < shifted.share ? [shifted.fleet, active] : [active, shifted.fleet];
+    return first?.pick(targetVariant) ?? second?.pick(targetVariant);
   }
 
   /** Stops every fleet, serving or not, and every launch in flight (which then rejects with LaunchAbortedError). */
   async stopAll(): Promise<void> {
     this.active.clear();
+    this.shifted.clear();
     await Promise.all([...this.fleets].map((f) => f.stop()));
   }
 }

@@ -22,6 +22,8 @@ export interface VariantLaunch {
 /** A started, healthy set of processes for one endpoint; not serving until activated. */
 export interface Fleet {
   readonly id: string;
+  /** What the fleet serves, as the launch named it (the endpoint config's name); reported by pick(). */
+  readonly label?: string;
   readonly variants: ReadonlyArray<{ variantName: string; instances: ReadonlyArray<{ url: string; pid: number }> }>;
   /** Stops every process of the fleet and resolves once they have all exited; calling it again waits for the same stop. */
   stop(): Promise<void>;
@@ -33,6 +35,15 @@ export interface LaunchOptions {
    * LaunchAbortedError once they have exited (DeleteEndpoint on a Creating endpoint, shutdown).
    */
   signal?: AbortSignal;
+  /** Names what the fleet serves (the endpoint config), so a request can be traced to its fleet. */
+  label?: string;
+}
+
+/** The instance one request goes to, and the fleet it belongs to (its label). */
+export interface PickedInstance {
+  variantName: string;
+  url: string;
+  fleet?: string;
 }
 
 /**
@@ -78,10 +89,16 @@ export interface ContainerPoolApi {
   launch(endpointName: string, variants: VariantLaunch[], opts?: LaunchOptions): Promise<Fleet>;
   /** Makes `fleet` serve the endpoint's traffic and stops the fleet it replaces (blue/green). */
   activate(endpointName: string, fleet: Fleet): Promise<void>;
-  /** Stops serving and stops the endpoint's active fleet (DeleteEndpoint). */
+  /**
+   * Blue/green traffic shifting: from now on each request goes to `fleet` with probability
+   * `share` (0..1), else to the active fleet; `undefined` sends everything back to the active
+   * fleet. Stops nothing: activate() makes the shifted fleet the only one, or the caller stops it.
+   */
+  shift(endpointName: string, fleet: Fleet | undefined, share: number): void;
+  /** Stops serving and stops the endpoint's active fleet, and any fleet traffic is shifted to (DeleteEndpoint). */
   deactivate(endpointName: string): Promise<void>;
-  /** Chooses an instance for one request: weighted across variants, round-robin within one. */
-  pick(endpointName: string, targetVariant?: string): { variantName: string; url: string } | undefined;
+  /** Chooses an instance for one request: by the shifted share across fleets, weighted across variants, round-robin within one. */
+  pick(endpointName: string, targetVariant?: string): PickedInstance | undefined;
   /** Stops everything, including launches in flight, which reject (local cloud shutdown). */
   stopAll(): Promise<void>;
 }

@@ -4,6 +4,7 @@
 // Requests and responses carry the headers the API defines (and only those), failures use
 // the API's error shapes, and the stream is AWS event-stream framing around container bytes.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { buffer } from 'node:stream/consumers';
 import type { AsyncInferenceConfig } from '@aws-sdk/client-sagemaker';
@@ -50,9 +51,24 @@ export interface RuntimeDeps {
   components?: Pick<ComponentCopyRouter, 'route'>;
   /** How long a container has to answer (SageMaker's limit: 60 s). */
   invocationTimeoutMs?: number;
+  /**
+   * Faults injected into invocations served by the fleet of one endpoint config (local/faults.ts):
+   * added latency, and answers as if the container failed with a 500.
+   */
+  fleetFault?: (endpointConfigName: string) => { latencyMs: number; fail: boolean } | undefined;
   /** Records each served invocation for the endpoint's CloudWatch metrics (local/metrics). */
   metrics?: { begin(target: InvocationTarget): InvocationTiming };
   logger?: Logger;
+}
+
+/**
+ * What the metrics learn of one invocation: its timing once a variant is chosen, and for a
+ * ModelError the container's own status, which is what Invocation4XX/5XXErrors count on AWS
+ * ("the model returned a 5xx HTTP response code"), not the 424 the caller gets.
+ */
+interface Trace {
+  timing?: InvocationTiming;
+  modelStatus?: number;
 }
 
 export type RuntimeHandler = (req: IncomingMessage, res: ServerResponse, region: string) => Promise<void>;
@@ -71,6 +87,8 @@ const H = {
   inferenceComponent: 'x-amzn-sagemaker-inference-component',
   /** Local only: which inference-component copy served, so callers can see requests spread. */
   servedByCopy: 'X-Local-Cloud-Copy',
+  /** Local only: the endpoint config whose fleet served, so callers can see a rollout split traffic. */
+  servedByFleet: 'X-Local-Cloud-Endpoint-Config',
   customAttributes: 'x-amzn-sagemaker-custom-attributes',
   streamAccept: 'x-amzn-sagemaker-accept',
   streamContentType: 'X-Amzn-SageMaker-Content-Type',
@@ -217,7 +235,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     logs: EndpointLogs,
     body: Buffer,
     stream: boolean,
-    trace: { timing?: InvocationTiming },
+    trace: Trace,
   ) {
     const component = headerValue(req, H.inferenceComponent);
     const copy = servingCopy(endpoint, component);
@@ -234,16 +252,23 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     logs: EndpointLogs,
     body: Buffer,
     stream: boolean,
-    instance: { variantName: string; url: string },
-    trace: { timing?: InvocationTiming },
+    instance: { variantName: string; url: string; fleet?: string },
+    trace: Trace,
     inferenceComponentName?: string,
   ) {
     const { endpointName } = logs;
     trace.timing = deps.metrics?.begin({ endpointName, variantName: instance.variantName, inferenceComponentName });
     const signal = abortOnClose(res);
+    if (instance.fleet) res.setHeader(H.servedByFleet, instance.fleet);
     let call: ContainerCall | undefined;
     try {
       trace.timing?.modelStarted();
+      const fault = instance.fleet ? deps.fleetFault?.(instance.fleet) : undefined;
+      if (fault?.latencyMs) await sleep(fault.latencyMs, undefined, { signal });
+      if (fault?.fail) {
+        trace.timing?.modelEnded();
+        throw modelError(logs, 500, `Fault injected by the local cloud into the fleet of endpoint configuration ${instance.fleet}.`);
+      }
       call = await callContainer(instance.url, {
         body,
         headers: present({
@@ -256,7 +281,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
       });
     } catch (err) {
       if (signal.aborted) return;
-      throw unanswered(logs, err);
+      throw err instanceof RuntimeError ? err : unanswered(logs, err);
     }
     const { response } = call;
     const status = response.statusCode ?? 0;
@@ -341,8 +366,8 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
   return async (req, res, region) => {
     res.setHeader(H.requestId, randomUUID());
     // Set once a variant is chosen: only then does the invocation count in that variant's metrics.
-    const trace: { timing?: InvocationTiming } = {};
-    res.on('close', () => trace.timing?.end(res.statusCode));
+    const trace: Trace = {};
+    res.on('close', () => trace.timing?.end(trace.modelStatus ?? res.statusCode));
     try {
       const match = req.method === 'POST' ? ROUTE.exec((req.url ?? '').split('?')[0]) : null;
       if (!match) throw new RuntimeError(404, 'UnknownOperationException', `No SageMaker Runtime operation for ${req.method} ${req.url}`);
@@ -377,6 +402,8 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
       await invoke(req, res, endpoint, logs, body, operation === 'invocations-response-stream', trace);
     } catch (err) {
       const error = err instanceof RuntimeError ? err : new RuntimeError(500, 'InternalFailure', `An internal failure occurred: ${String(err)}`);
+      // A container that did not answer (status 0: timeout, connection refused) counts as a server error.
+      if (error.code === 'ModelError') trace.modelStatus = Number(error.members.OriginalStatusCode) || 500;
       if (error.status >= 500 || error.code === 'ModelError') logger.warn({ err: error, url: req.url }, error.code);
       if (res.headersSent) {
         res.end(exceptionFrame({ type: 'InternalStreamFailure', Message: error.message }));

@@ -1,5 +1,6 @@
 // What every control-plane operation gets besides its input: the state, the endpoint
-// lifecycle, inference components and transform jobs (model processes), S3, the IAM check, and the region of the request.
+// lifecycle, inference components and transform jobs (model processes), CloudWatch, S3, the IAM check, and the region of the request.
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { EndpointLifecycle } from './endpoint-lifecycle.js';
@@ -16,6 +17,8 @@ export interface OperationContext {
   endpoints: EndpointLifecycle;
   components: InferenceComponentLifecycle;
   transformJobs: TransformJobRunner;
+  /** CloudWatch (moto): the alarms an UpdateEndpoint's AutoRollbackConfiguration names. */
+  cloudWatch: () => CloudWatchClient;
   /** S3 (moto) as the local cloud's own features reach it. */
   s3: () => S3Client;
   verifyRole: RoleVerifier;

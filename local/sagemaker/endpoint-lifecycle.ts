@@ -4,6 +4,7 @@
 //                            └─ContainerStartError─▶ Failed (FailureReason = err.reason)
 //   UpdateEndpoint   InService ▶ Updating ──launch new fleet (old keeps serving)──▶ activate ▶ InService (new config)
 //                                        └─failure─▶ RollingBack ▶ InService (old config, FailureReason set)
+//                    (of a model-based endpoint: the rollout its DeploymentConfig asks for, endpoint-rollout.ts)
 //   DeleteEndpoint   InService / Failed / OutOfService ▶ Deleting ──deactivate──▶ gone
 //                    (refused while Creating, Updating, SystemUpdating or RollingBack, as on AWS: endpoints.ts)
 //
@@ -13,13 +14,17 @@
 // while one runs, but a delete must never queue behind a launch that waits out a health check.
 // Aborting never writes state: an operation cut short by shutdown leaves its record as it was,
 // and `recover` picks it up at the next start.
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Logger } from 'pino';
 import { launchFailureReason, type ContainerPoolApi, type Fleet } from '../instances/types.js';
+import { TimeScale } from '../metrics/time-scale.js';
 import { BackgroundOperations, type OperationOptions } from './background-operations.js';
+import { EndpointRollout } from './endpoint-rollout.js';
 import type { EndpointRecord, SageMakerStore } from './store.js';
 
 export class EndpointLifecycle {
   private readonly operations: BackgroundOperations;
+  private readonly rollout: EndpointRollout;
 
   constructor(
     private readonly store: SageMakerStore,
@@ -27,13 +32,23 @@ export class EndpointLifecycle {
     private readonly log: Logger,
     /** Stops what else runs on the endpoint (its inference components' copies) before it is forgotten. */
     private readonly onDeleted: (endpointName: string) => Promise<void> = async () => undefined,
+    /** What rollouts evaluate their auto-rollback alarms with, and how fast their waits run. */
+    rollouts: { cloudWatch?: () => CloudWatchClient; timeScale?: TimeScale } = {},
   ) {
     this.operations = new BackgroundOperations(log, { field: 'endpoint', operation: 'endpoint operation' });
+    this.rollout = new EndpointRollout({
+      pool,
+      cloudWatch: rollouts.cloudWatch,
+      timeScale: rollouts.timeScale ?? new TimeScale(1),
+      log,
+      transition: (endpoint, changes) => this.transition(endpoint, changes),
+    });
   }
 
   /** Starts the fleet in `endpoint.pending`; the caller has saved the record as Creating/Updating. */
   launch(endpoint: EndpointRecord): void {
-    this.operations.start(endpoint.EndpointName, (signal) => this.launchPending(endpoint, signal), {
+    const run = endpoint.pending?.plan && endpoint.deployed ? this.rollout.run.bind(this.rollout) : this.launchPending.bind(this);
+    this.operations.start(endpoint.EndpointName, (signal) => run(endpoint, signal), {
       fail: (err) => this.launchFailed(endpoint, launchFailureReason(err)),
     });
   }
@@ -51,9 +66,10 @@ export class EndpointLifecycle {
    *   SystemUpdating for maintenance that changes nothing the customer specified, which is what
    *   this is; invocations are refused until it is InService.
    * - Creating: the create resumes.
-   * - Updating / RollingBack: the update is abandoned; the endpoint relaunches its previous
-   *   config like an InService one and ends InService with a FailureReason saying so, which is
-   *   how a failed update looks on AWS.
+   * - Updating / RollingBack: the update (a rollout too, whatever stage it had reached) is
+   *   abandoned, i.e. rolled back: the endpoint relaunches its previous config like an InService
+   *   one and ends InService with a FailureReason saying so, which is how a failed update looks
+   *   on AWS.
    * - Deleting: the deletion completes.
    * - Failed, OutOfService: left as they are.
    */

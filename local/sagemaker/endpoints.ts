@@ -1,7 +1,9 @@
 // CreateEndpoint / DescribeEndpoint / UpdateEndpoint / DeleteEndpoint / ListEndpoints.
 // These validate, record the request and return at once, as AWS does; the state machine that
-// starts and stops model processes is in endpoint-lifecycle.ts.
+// starts and stops model processes is in endpoint-lifecycle.ts, and an update's rollout
+// (DeploymentConfig, deployment-config.ts) in endpoint-rollout.ts.
 import { createHash } from 'node:crypto';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type {
   CreateEndpointInput,
   CreateEndpointOutput,
@@ -10,13 +12,17 @@ import type {
   DescribeEndpointOutput,
   EndpointStatus,
   ListEndpointsInput,
+  DeploymentConfig,
   ListEndpointsOutput,
+  PendingDeploymentSummary,
+  ProductionVariantInstanceType,
   ProductionVariantSummary,
   UpdateEndpointInput,
   UpdateEndpointOutput,
 } from '@aws-sdk/client-sagemaker';
 import type { VariantLaunch } from '../instances/types.js';
 import type { Operation, OperationContext } from './context.js';
+import { checkDeploymentConfigShape, rolloutPlan, type RolloutPlan } from './deployment-config.js';
 import { requireEndpointConfig } from './endpoint-configs.js';
 import { checkInstanceQuota } from './instance-quota.js';
 import { listRecords } from './listing.js';
@@ -95,6 +101,7 @@ export const createEndpoint: Operation<CreateEndpointInput, CreateEndpointOutput
   checks.name(input.EndpointName, 'endpointName');
   checks.name(input.EndpointConfigName, 'endpointConfigName');
   checks.tags(input.Tags, 'tags');
+  checkDeploymentConfigShape(checks, input.DeploymentConfig as DeploymentConfig | undefined);
   checks.done();
   const name = input.EndpointName!;
   const arn = sageMakerArn(ctx.region, 'endpoint', name);
@@ -152,6 +159,27 @@ function variantSummaries(fleet: DeployedFleet): ProductionVariantSummary[] {
   }));
 }
 
+/** The new fleet while an update runs: its stage (VariantStatus) and, during a rollout, its share of the traffic. */
+function pendingDeploymentSummary(pending: NonNullable<EndpointRecord['pending']>): PendingDeploymentSummary {
+  const progress = pending.progress;
+  const status = progress ?? { status: 'Creating' as const, statusMessage: undefined, since: pending.startedAt, share: 0, instanceCounts: undefined };
+  return {
+    EndpointConfigName: pending.EndpointConfigName,
+    StartTime: new Date(pending.startedAt),
+    ProductionVariants: pending.variants.map((v) => ({
+      VariantName: v.variantName,
+      DeployedImages: [{ SpecifiedImage: v.image, ResolvedImage: resolvedImage(v.image), ResolutionTime: new Date(pending.startedAt) }],
+      // The weight the new fleet's variant has in routing now: its desired weight times the shifted share.
+      CurrentWeight: v.weight * status.share,
+      DesiredWeight: v.weight,
+      CurrentInstanceCount: status.instanceCounts?.[v.variantName] ?? 0,
+      DesiredInstanceCount: v.instanceCount,
+      InstanceType: v.instanceType as ProductionVariantInstanceType | undefined,
+      VariantStatus: [{ Status: status.status, StatusMessage: status.statusMessage, StartTime: new Date(status.since) }],
+    })),
+  };
+}
+
 export const describeEndpoint: Operation<DescribeEndpointInput, DescribeEndpointOutput> = (input, ctx) => {
   checkNames(input, false);
   const e = requireEndpoint(input.EndpointName!, ctx);
@@ -167,27 +195,38 @@ export const describeEndpoint: Operation<DescribeEndpointInput, DescribeEndpoint
     LastModifiedTime: new Date(e.LastModifiedTime),
     LastDeploymentConfig: e.DeploymentConfig,
     AsyncInferenceConfig: e.AsyncInferenceConfig,
-    PendingDeploymentSummary: pendingUpdate && {
-      EndpointConfigName: pendingUpdate.EndpointConfigName,
-      StartTime: new Date(pendingUpdate.startedAt),
-      ProductionVariants: pendingUpdate.variants.map((v) => ({
-        VariantName: v.variantName,
-        DesiredWeight: v.weight,
-        DesiredInstanceCount: v.instanceCount,
-        CurrentInstanceCount: 0,
-        VariantStatus: [{ Status: 'Creating', StartTime: new Date(pendingUpdate.startedAt) }],
-      })),
-    },
+    PendingDeploymentSummary: pendingUpdate && pendingDeploymentSummary(pendingUpdate),
   };
 };
 
 /**
+ * The auto-rollback alarms must exist in CloudWatch: a rollout whose guardrail it cannot see
+ * would run unguarded. (AWS's documents only say the execution role needs
+ * cloudwatch:DescribeAlarms on them; refusing at once is the local cloud's choice.)
+ */
+async function requireAlarms(plan: RolloutPlan, ctx: OperationContext): Promise<void> {
+  if (!plan.alarmNames.length) return;
+  const { MetricAlarms = [], CompositeAlarms = [] } = await ctx
+    .cloudWatch()
+    .send(new DescribeAlarmsCommand({ AlarmNames: plan.alarmNames, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
+  const found = new Set([...MetricAlarms, ...CompositeAlarms].map((a) => a.AlarmName));
+  const missing = plan.alarmNames.filter((n) => !found.has(n));
+  if (missing.length) {
+    throw validationError(`The CloudWatch alarm(s) [${missing.join(', ')}] in AutoRollbackConfiguration do not exist.`);
+  }
+}
+
+/**
  * Blue/green: the new config's fleet starts while the old one serves, and traffic moves only
- * once it is healthy. RetainAllVariantProperties and friends are accepted but not applied:
+ * once it is healthy; with a DeploymentConfig, in the steps it asks for (endpoint-rollout.ts). RetainAllVariantProperties and friends are accepted but not applied:
  * the new config's variant properties are always used.
  */
-export const updateEndpoint: Operation<UpdateEndpointInput, UpdateEndpointOutput> = (input, ctx) => {
-  checkNames(input, true);
+export const updateEndpoint: Operation<UpdateEndpointInput, UpdateEndpointOutput> = async (input, ctx) => {
+  const checks = new InputChecks();
+  checks.name(input.EndpointName, 'endpointName');
+  checks.name(input.EndpointConfigName, 'endpointConfigName');
+  checkDeploymentConfigShape(checks, input.DeploymentConfig as DeploymentConfig | undefined);
+  checks.done();
   const endpoint = requireEndpoint(input.EndpointName!, ctx);
   if (endpoint.EndpointStatus !== 'InService') {
     const state = endpoint.EndpointStatus === 'Failed' ? 'failed' : 'in-progress';
@@ -195,14 +234,19 @@ export const updateEndpoint: Operation<UpdateEndpointInput, UpdateEndpointOutput
   }
   const config = requireEndpointConfig(input.EndpointConfigName!, ctx);
   const spec = fleetSpecOf(config, ctx);
+  const deploymentConfig = (input.RetainDeploymentConfig ? endpoint.DeploymentConfig : input.DeploymentConfig) as DeploymentConfig | undefined;
+  // Inference-component endpoints move their components' copies instead (UpdateInferenceComponent's own DeploymentConfig).
+  const modelBased = !spec.capacity?.length && !endpoint.deployed?.capacity?.length && endpoint.deployed;
+  const plan = modelBased ? rolloutPlan(deploymentConfig, spec.variants, endpoint.deployed!.variants) : undefined;
+  if (plan) await requireAlarms(plan, ctx);
   // Blue/green: the new fleet starts while the old one still serves, so both count.
   checkInstanceQuota(ctx.store, 'endpoint', spec.variants);
   Object.assign(endpoint, {
     EndpointStatus: 'Updating',
     LastModifiedTime: Date.now(),
     FailureReason: undefined,
-    DeploymentConfig: input.RetainDeploymentConfig ? endpoint.DeploymentConfig : input.DeploymentConfig,
-    pending: { ...spec, kind: 'update', startedAt: Date.now() },
+    DeploymentConfig: deploymentConfig,
+    pending: { ...spec, kind: 'update', startedAt: Date.now(), plan },
   } satisfies Partial<EndpointRecord>);
   ctx.store.save();
   ctx.endpoints.launch(endpoint);

@@ -40,6 +40,7 @@ import type {
   VpcConfig,
 } from '@aws-sdk/client-sagemaker';
 import type { VariantLaunch } from '../instances/types.js';
+import type { RolloutPlan } from './deployment-config.js';
 import { makePrivateDir, PRIVATE_FILE_MODE, StateCipher } from '../state-cipher.js';
 
 /** moto's default account, so ARNs from IAM/STS (moto) and SageMaker (ours) agree. */
@@ -126,7 +127,26 @@ export interface EndpointRecord {
   /** The fleet serving traffic, absent until the first launch succeeds. */
   deployed?: DeployedFleet;
   /** The fleet being launched, and why: CreateEndpoint, UpdateEndpoint, or a relaunch after restart. */
-  pending?: FleetSpec & { kind: 'create' | 'update' | 'relaunch'; startedAt: number };
+  pending?: FleetSpec & {
+    kind: 'create' | 'update' | 'relaunch';
+    startedAt: number;
+    /** UpdateEndpoint of a model-based endpoint: the rollout its DeploymentConfig asks for (endpoint-rollout.ts). */
+    plan?: RolloutPlan;
+    /** How far that rollout is, for DescribeEndpoint's PendingDeploymentSummary. */
+    progress?: RolloutProgress;
+  };
+}
+
+/** A rollout's stage, as DescribeEndpoint's PendingDeploymentSummary reports it. */
+export interface RolloutProgress {
+  /** The new fleet's VariantStatus. */
+  status: 'Creating' | 'ActivatingTraffic' | 'Baking' | 'Updating' | 'Deleting';
+  statusMessage: string;
+  since: number;
+  /** Share (0..1) of the endpoint's requests routed to the new fleet. */
+  share: number;
+  /** The new fleet's running instances per variant, once it is up. */
+  instanceCounts?: Record<string, number>;
 }
 
 /**

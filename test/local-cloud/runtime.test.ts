@@ -49,6 +49,7 @@ let fakeContainerUrl = '';
 const routingPool: ContainerPoolApi = {
   launch: (name, variants) => pool.launch(name, variants),
   activate: (name, fleet) => pool.activate(name, fleet),
+  shift: (name, fleet, share) => pool.shift(name, fleet, share),
   deactivate: (name) => pool.deactivate(name),
   stopAll: () => pool.stopAll(),
   pick: (name, target) => (name === 'fake' ? { variantName: 'Scripted', url: fakeContainerUrl } : pool.pick(name, target)),

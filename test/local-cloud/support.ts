@@ -103,6 +103,9 @@ export class RecordingPool implements ContainerPoolApi {
   activate(endpointName: string, fleet: Fleet) {
     return this.inner.activate(endpointName, fleet);
   }
+  shift(endpointName: string, fleet: Fleet | undefined, share: number) {
+    this.inner.shift(endpointName, fleet, share);
+  }
   deactivate(endpointName: string) {
     return this.inner.deactivate(endpointName);
   }

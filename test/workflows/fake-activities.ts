@@ -9,10 +9,16 @@
 // components behave the same way: Creating/Updating/Deleting settle after some looks, a busy
 // one cannot be updated or deleted yet, a create can end Failed with a reason, a rolling update
 // can be rolled back by SageMaker (InService on the old spec), and an endpoint that still hosts
-// a component cannot be deleted.
+// a component cannot be deleted. An update with a DeploymentConfig (issue 14) walks the stages
+// SageMaker shows in PendingDeploymentSummary (new fleet Creating, then ActivatingTraffic and
+// Baking per canary/linear step, old fleet Deleting), one stage per look; a rollback alarm can go
+// to ALARM at a chosen stage (RollingBack, then InService on the old config with a FailureReason),
+// and a stage can stall, as a rollout past its deadline does.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import type { InferenceComponentState } from '../../activities/inference-components.js';
+import type { DeploymentConfig } from '@aws-sdk/client-sagemaker';
+import type { RolloutState } from '../../activities/rollout.js';
 import type { DeleteOutcome, EndpointState } from '../../activities/sagemaker.js';
 import { sameComponentSpec, type ComponentSpecShape } from '../../common/inference-component-spec.js';
 
@@ -39,6 +45,34 @@ interface FakeEndpoint {
   runTag?: string;
   /** Steps left before Creating/Updating settles. */
   pollsLeft: number;
+  /** An update with a DeploymentConfig: the stages still to show, the current one first. */
+  rollout?: { stages: RolloutStage[]; alarmNames: string[]; rollingBack?: boolean };
+}
+
+interface RolloutStage {
+  stage: string;
+  percent?: number;
+  /** Looks this stage lasts (a stalled one, longer). */
+  looks: number;
+}
+
+/** The stages SageMaker walks for a DeploymentConfig: new fleet, each traffic step with its bake, old fleet gone. */
+function rolloutStages(config: DeploymentConfig, stallLooks: number): RolloutStage[] {
+  const routing = config.BlueGreenUpdatePolicy?.TrafficRoutingConfiguration;
+  let shares = [100];
+  if (routing?.Type === 'CANARY') shares = [routing.CanarySize?.Type === 'CAPACITY_PERCENT' ? routing.CanarySize.Value! : 50, 100];
+  if (routing?.Type === 'LINEAR' || config.RollingUpdatePolicy) {
+    const size = routing?.LinearStepSize ?? config.RollingUpdatePolicy!.MaximumBatchSize!;
+    const step = size.Type === 'CAPACITY_PERCENT' ? size.Value! : 50;
+    shares = [];
+    for (let p = step; p < 100; p += step) shares.push(p);
+    shares.push(100);
+  }
+  const stages: RolloutStage[] = [{ stage: 'Creating', looks: 1 }];
+  for (const percent of shares) stages.push({ stage: 'ActivatingTraffic', percent, looks: 1 }, { stage: 'Baking', percent, looks: 1 });
+  stages.push({ stage: 'Deleting', percent: 100, looks: 1 });
+  stages[stages.length - 2]!.looks += stallLooks;
+  return stages;
 }
 
 export interface FakeBehaviour {
@@ -69,6 +103,12 @@ export interface FakeBehaviour {
   componentFailWith?: Record<string, string>;
   /** If set, a component's rolling update fails with this reason and SageMaker rolls it back. */
   componentUpdateRollbackWith?: string;
+  /** A rollout's alarm goes to ALARM on reaching this stage (e.g. "Baking"); SageMaker rolls back. */
+  rolloutAlarmAt?: string;
+  /** With rolloutAlarmAt: the FailureReason SageMaker gives (default: the alarm's). */
+  rolloutFailureReason?: string;
+  /** The last bake of a rollout lasts this many extra looks (a rollout past its deadline). */
+  rolloutStallLooks?: number;
   /** Records under each S3 prefix, for countS3Records and countTransformOutputs. */
   s3Records?: Record<string, number>;
 }
@@ -90,15 +130,20 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
   const endpoints = new Map<string, FakeEndpoint>();
   const targets = new Set<string>();
   const jobs = new Map<string, FakeJob>();
+  /** CloudWatch alarms by name, with their state. */
+  const alarms = new Map<string, string>();
   /** Workflow ids the fake Temporal reports as running (runningWorkflow). */
   const running = new Set<string>();
   const calls: string[] = [];
   let polls = 0;
+  /** The DeploymentConfig of each endpoint's latest update. */
+  const lastDeploymentConfig = new Map<string, DeploymentConfig>();
   const ready = behaviour.pollsBeforeReady ?? 0;
 
   /** One step of time for a busy endpoint. */
   function advance(ep: FakeEndpoint): void {
     if (!BUSY.has(ep.status)) return;
+    if (ep.rollout) return advanceRollout(ep, ep.rollout);
     if (ep.pollsLeft-- > 0) return;
     if (ep.status === 'Creating') {
       if (behaviour.failWith) Object.assign(ep, { status: 'Failed', failureReason: behaviour.failWith });
@@ -110,6 +155,34 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     } else {
       Object.assign(ep, { status: 'InService', configName: ep.pendingConfigName ?? ep.configName, pendingConfigName: undefined });
     }
+  }
+  /** One step of a rollout: the next stage, an alarm and SageMaker's rollback, or the end. */
+  function advanceRollout(ep: FakeEndpoint, rollout: NonNullable<FakeEndpoint['rollout']>): void {
+    if (rollout.rollingBack) {
+      const alarm = rollout.alarmNames[0] ?? 'a rollback alarm';
+      const reason = behaviour.rolloutFailureReason ?? `Deployment was rolled back because the alarm ${alarm} was in ALARM state.`;
+      Object.assign(ep, { status: 'InService', pendingConfigName: undefined, failureReason: reason, rollout: undefined });
+      return;
+    }
+    const current = rollout.stages[0]!;
+    if (--current.looks > 0) return;
+    rollout.stages.shift();
+    const next = rollout.stages[0];
+    if (!next) {
+      Object.assign(ep, { status: 'InService', configName: ep.pendingConfigName, pendingConfigName: undefined, rollout: undefined });
+      return;
+    }
+    if (behaviour.rolloutAlarmAt === next.stage) {
+      for (const name of rollout.alarmNames) alarms.set(name, 'ALARM');
+      if (!rollout.alarmNames.length && !behaviour.rolloutFailureReason) return;
+      Object.assign(ep, { status: 'RollingBack' });
+      rollout.rollingBack = true;
+    }
+  }
+  /** What awaitRolloutChange reports of a rollout. */
+  function rolloutState(ep: FakeEndpoint, alarmNames: string[], done: boolean): Omit<RolloutState, 'key'> {
+    const stage = done ? { stage: 'InService' } : { stage: ep.rollout?.stages[0]?.stage ?? ep.status, newFleetTrafficPercent: ep.rollout?.stages[0]?.percent };
+    return { status: ep.status, ...stage, alarms: Object.fromEntries(alarmNames.map((n) => [n, alarms.get(n) ?? 'MISSING'])), done };
   }
   /** One step of time for a busy component. */
   function advanceComponent(name: string, ic: FakeComponent): void {
@@ -220,7 +293,7 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       await delay(); // AWS has it; the answer is slow
       return { endpointArn: `arn:endpoint/${endpointName}` };
     },
-    async updateEndpoint({ endpointName, configName, ifExists }) {
+    async updateEndpoint({ endpointName, configName, ifExists, deploymentConfig }) {
       calls.push(`updateEndpoint ${endpointName} ${configName}`);
       const ep = endpoints.get(endpointName);
       if (!ep) {
@@ -233,6 +306,11 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
         throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointFailed');
       if (ep.status !== 'InService') throw notYet(`Endpoint ${endpointName} is ${ep.status}`, 'EndpointBusy');
       Object.assign(ep, { pendingConfigName: configName, status: 'Updating', pollsLeft: ready, failureReason: undefined });
+      if (deploymentConfig) {
+        const alarmNames = (deploymentConfig.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName!);
+        ep.rollout = { stages: rolloutStages(deploymentConfig, behaviour.rolloutStallLooks ?? 0), alarmNames };
+        lastDeploymentConfig.set(endpointName, deploymentConfig);
+      }
       maybeLoseAnswer(ep);
       return { updated: true };
     },
@@ -253,6 +331,29 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
         );
       }
       return { status: 'InService', configName: ep.configName };
+    },
+    async createRolloutAlarms({ endpointName, configName }) {
+      calls.push(`createRolloutAlarms ${configName}`);
+      const names = [`llmops-rollout-${endpointName}-${configName}-Invocation5XXErrors`, `llmops-rollout-${endpointName}-${configName}-ModelLatency`];
+      for (const name of names) if (!alarms.has(name)) alarms.set(name, 'INSUFFICIENT_DATA');
+      return { alarmNames: names };
+    },
+    async deleteRolloutAlarms({ alarmNames }) {
+      calls.push(`deleteRolloutAlarms ${alarmNames.join(',')}`);
+      return { deleted: alarmNames.filter((n) => alarms.delete(n)) };
+    },
+    async awaitRolloutChange({ endpointName, expectedConfigName, alarmNames, seenKey }): Promise<RolloutState> {
+      polls++;
+      calls.push('awaitRolloutChange');
+      const ep = endpoints.get(endpointName);
+      if (!ep) throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} does not exist`, 'EndpointNotFound');
+      advance(ep);
+      const done = ep.status === 'InService' && ep.configName === expectedConfigName;
+      if (ep.status !== 'Updating' && ep.status !== 'RollingBack' && !done) await activities.awaitEndpointInService({ endpointName, expectedConfigName });
+      const state = rolloutState(ep, alarmNames, done);
+      const key = JSON.stringify([state.status, state.stage, state.newFleetTrafficPercent, state.alarms]);
+      if (!done && key === seenKey) throw notYet(`Rollout to ${endpointName}: ${state.status}, ${state.stage}`, 'RolloutNotDone');
+      return { key, ...state };
     },
     async deleteEndpoint({ endpointName, ownedBy }): Promise<DeleteOutcome> {
       calls.push(`deleteEndpoint ${endpointName}`);
@@ -493,5 +594,5 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
   } satisfies Partial<Activities>;
 
-  return { activities, jobs, models, configs, endpoints, components, targets, running, calls, polls: () => polls };
+  return { activities, jobs, models, configs, endpoints, components, targets, running, alarms, lastDeploymentConfig, calls, polls: () => polls };
 }
