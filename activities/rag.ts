@@ -6,7 +6,7 @@ import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { Generation, PromptStyle, RagSource } from '../common/rag-input.js';
-import { ragGenerationParameters } from './generation.js';
+import { type ContainerFormat, type GenerationPrompt, ragGenerationParameters } from './generation.js';
 import { chunkText, cleanText } from './embeddings/chunker.js';
 import type { DenseEmbedder } from './embeddings/dense.js';
 import { EMBEDDING_DIMENSIONS } from './embeddings/model-files.js';
@@ -251,7 +251,7 @@ export function createRagActivities(deps: RagDeps) {
       return { prompt, promptTokens: tok.count(prompt), contextChunks: used.length, sources };
     },
 
-    async generate({ endpointName, prompt, format, generation }: { endpointName: string; prompt: string; format: 'tgi' | 'lmi'; generation: Generation }) {
+    async generate({ endpointName, prompt, format, generation }: { endpointName: string; prompt: GenerationPrompt; format: ContainerFormat; generation: Generation }) {
       // As an ordinary activity, heartbeat while the endpoint generates: if this worker dies,
       // Temporal notices within the heartbeat timeout and retries on another worker, instead of
       // waiting out the whole attempt. A local activity has no heartbeat: its workflow task's

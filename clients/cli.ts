@@ -7,7 +7,7 @@ import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ContainerFormat } from '../activities/generation.js';
+import { CONTAINER_FORMATS, type ContainerFormat } from '../common/container-format.js';
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring.js';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
 import { batchTransformInputSchema } from '../common/batch-input.js';
@@ -326,7 +326,7 @@ program
   .argument('<prompt>')
   .option('--max-new-tokens <n>', 'tokens to generate', positiveInt, 64)
   .option('--temperature <t>', 'sampling temperature', Number, 0.7)
-  .addOption(new Option('--format <format>', "the endpoint container's request format").choices(['tgi', 'lmi']).default('tgi'))
+  .addOption(new Option('--format <format>', "the endpoint container's request format").choices([...CONTAINER_FORMATS]).default('tgi'))
   .option('--stream', 'use InvokeEndpointWithResponseStream')
   .action(async (endpointName: string, prompt: string, opts: { maxNewTokens: number; temperature: number; format: ContainerFormat; stream?: boolean }) => {
     const runtime = new SageMakerRuntimeClient({});
