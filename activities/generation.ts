@@ -1,9 +1,22 @@
-// What the two container families ragQuery can talk to (Hugging Face TGI, DJL LMI) expect and
-// answer: the one builder of generation request bodies, plain and streamed, and the parsers of
-// their responses. No I/O here: activities/runtime.ts sends what this builds, and the generate
-// activity, the RAG service's /rag/stream and `llmops invoke [--stream]` all go through it.
+// What each container format an endpoint can speak (common/container-format.ts) expects and
+// answers: one builder of generation request bodies, plain and streamed, and one parser per
+// format of their responses (TGI's events, the OpenAI chunks of vLLM and TGI's Messages API that
+// end `data: [DONE]`, LMI's JSON lines). No I/O here: activities/runtime.ts sends what this
+// builds, and the generate activity, the RAG service's /rag/stream and `llmops invoke [--stream]`
+// all go through it.
+import { type ContainerFormat, isChatFormat } from '../common/container-format.js';
 import type { Generation } from '../common/rag-input.js';
 import { ServerSentEventParser, type ServerSentEvent } from './server-sent-events.js';
+
+export type { ContainerFormat };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** A prompt string, or a conversation for the chat formats (a string goes as one user message). */
+export type GenerationPrompt = string | ChatMessage[];
 
 export interface GenerationParameters {
   max_new_tokens?: number;
@@ -27,25 +40,21 @@ export function ragGenerationParameters(generation: Generation): GenerationParam
   return { ...rest, ...(greedy ? {} : { temperature, top_p }), ...(stop?.length ? { stop } : {}) };
 }
 
-/** Hugging Face TGI, or DJL LMI (the Large Model Inference container). */
-export type ContainerFormat = 'tgi' | 'lmi';
-
-/**
- * Why `format` cannot stream here, or undefined when it can. LMI streams JSON lines rather than
- * TGI's server-sent events; the local cloud serves no LMI container (docs/local-cloud.md) to
- * check a parser against, so none is written and a stream request is refused up front.
- */
-export function streamingRefusal(format: ContainerFormat): string | undefined {
-  return format === 'tgi' ? undefined : 'streaming is supported for TGI endpoints only (no LMI stream format is implemented)';
-}
-
 /**
  * The request body for a generation. TGI returns only the continuation when asked
- * (return_full_text: false); LMI has no such flag and samples only with do_sample.
- * `stream` asks for the tokens as they are sampled (InvokeEndpointWithResponseStream).
+ * (return_full_text: false); LMI has no such flag and samples only with do_sample. The OpenAI
+ * formats decode greedily at temperature 0, so a request without sampling parameters (TGI's
+ * greedy) sends that. `stream` asks for the tokens as they are sampled.
  */
-export function generationRequestBody(format: ContainerFormat, inputs: string, parameters: GenerationParameters = {}, { stream = false } = {}): string {
+export function generationRequestBody(format: ContainerFormat, prompt: GenerationPrompt, parameters: GenerationParameters = {}, { stream = false } = {}): string {
   const streamField = stream ? { stream: true } : {};
+  if (isChatFormat(format) || format === 'vllm-completions') {
+    const { max_new_tokens, temperature, top_p, top_k, repetition_penalty, do_sample, stop, seed } = parameters;
+    const vllm = format.startsWith('vllm') ? { top_k, repetition_penalty } : {};
+    const input = isChatFormat(format) ? { messages: typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt } : { prompt: textPrompt(format, prompt) };
+    return JSON.stringify({ ...input, max_tokens: max_new_tokens, temperature: temperature ?? (do_sample ? 1 : 0), top_p, ...vllm, stop, seed, ...streamField });
+  }
+  const inputs = textPrompt(format, prompt);
   if (format === 'lmi') {
     const { return_full_text: _unsupported, ...rest } = parameters;
     return JSON.stringify({ inputs, parameters: { do_sample: rest.temperature !== undefined, ...rest }, ...streamField });
@@ -53,9 +62,21 @@ export function generationRequestBody(format: ContainerFormat, inputs: string, p
   return JSON.stringify({ inputs, parameters: { return_full_text: false, ...parameters }, ...streamField });
 }
 
-/** TGI answers `[{"generated_text"}]`; LMI (and some TGI versions) the object alone. */
-export function parseGenerationResponse(body: string): string {
+function textPrompt(format: ContainerFormat, prompt: GenerationPrompt): string {
+  if (typeof prompt === 'string') return prompt;
+  throw new Error(`format ${format} takes a prompt string, not messages (use a chat format: tgi-messages, vllm-chat or lmi-chat)`);
+}
+
+/** The generated text of a whole (non-streamed) response in `format`. */
+export function parseGenerationResponse(format: ContainerFormat, body: string): string {
   const parsed: unknown = JSON.parse(body);
+  if (isChatFormat(format) || format === 'vllm-completions') {
+    const choice = (parsed as { choices?: Array<{ message?: { content?: unknown }; text?: unknown }> }).choices?.[0];
+    const text = isChatFormat(format) ? choice?.message?.content : choice?.text;
+    if (typeof text !== 'string') throw new Error(`Unexpected ${format} response: ${body.slice(0, 200)}`);
+    return text;
+  }
+  // TGI answers `[{"generated_text"}]`; LMI (and some TGI versions) the object alone.
   const first = Array.isArray(parsed) ? parsed[0] : parsed;
   const text = (first as { generated_text?: unknown } | undefined)?.generated_text;
   if (typeof text !== 'string') throw new Error(`Unexpected TGI/LMI response: ${body.slice(0, 200)}`);
@@ -70,34 +91,71 @@ export interface GenerationStreamParser {
   readonly generatedText: string | undefined;
 }
 
-/** The parser for `format`'s streamed responses (see streamingRefusal for the formats without one). */
+type StreamEvent = {
+  token?: { text?: string; special?: boolean; special_token?: boolean };
+  generated_text?: string | null;
+  choices?: Array<{ delta?: { content?: string | null }; text?: string }>;
+  error?: string | { message?: string };
+};
+
+/** The parser for `format`'s streamed responses. */
 export function generationStreamParser(format: ContainerFormat): GenerationStreamParser {
-  const refusal = streamingRefusal(format);
-  if (refusal) throw new Error(`format: ${refusal}`);
-  return new TgiEventParser();
+  return format === 'lmi' || format === 'lmi-chat' ? new JsonLinesParser() : new EventStreamParser();
 }
 
-/** TGI's server-sent events: `{"token": {"text", "special"}, "generated_text"}` or `{"error"}`. */
-class TgiEventParser implements GenerationStreamParser {
-  private readonly events = new ServerSentEventParser();
+/**
+ * What one streamed object holds, whatever the format: TGI's and LMI's `{"token", "generated_text"}`,
+ * an OpenAI chunk's `choices[0].delta.content` (chat) or `choices[0].text` (completions), or an error.
+ */
+abstract class StreamObjects implements GenerationStreamParser {
   generatedText: string | undefined;
 
-  push(bytes: Uint8Array): string[] {
-    return this.tokensOf(this.events.push(bytes));
-  }
-
-  end(): string[] {
-    return this.tokensOf(this.events.end());
-  }
-
-  private tokensOf(events: ServerSentEvent[]): string[] {
+  protected tokensOf(payloads: string[]): string[] {
     const tokens: string[] = [];
-    for (const { data } of events) {
-      const event = JSON.parse(data) as { token?: { text?: string; special?: boolean }; generated_text?: string | null; error?: string };
-      if (event.error) throw new Error(`Model stream error: ${event.error}`);
-      if (event.token?.text !== undefined && !event.token.special) tokens.push(event.token.text);
+    for (const data of payloads) {
+      // The OpenAI streams' terminator (vLLM, TGI's Messages API).
+      if (data.trim() === '[DONE]') continue;
+      const event = JSON.parse(data) as StreamEvent;
+      if (event.error) throw new Error(`Model stream error: ${typeof event.error === 'string' ? event.error : (event.error.message ?? JSON.stringify(event.error))}`);
+      const choice = event.choices?.[0];
+      const text = event.token ? (event.token.special || event.token.special_token ? undefined : (event.token.text ?? '')) : (choice?.delta?.content ?? choice?.text);
+      if (text) tokens.push(text);
       if (typeof event.generated_text === 'string') this.generatedText = event.generated_text;
     }
     return tokens;
+  }
+
+  abstract push(bytes: Uint8Array): string[];
+  abstract end(): string[];
+}
+
+/** Server-sent events: TGI's token events, and the OpenAI chunks ending `data: [DONE]`. */
+class EventStreamParser extends StreamObjects {
+  private readonly events = new ServerSentEventParser();
+
+  push(bytes: Uint8Array): string[] {
+    return this.tokensOf(this.events.push(bytes).map(({ data }: ServerSentEvent) => data));
+  }
+
+  end(): string[] {
+    return this.tokensOf(this.events.end().map(({ data }: ServerSentEvent) => data));
+  }
+}
+
+/** LMI's JSON lines, which a payload part may split anywhere. */
+class JsonLinesParser extends StreamObjects {
+  private readonly decoder = new TextDecoder();
+  private pending = '';
+
+  push(bytes: Uint8Array): string[] {
+    const lines = (this.pending + this.decoder.decode(bytes, { stream: true })).split('\n');
+    this.pending = lines.pop() ?? '';
+    return this.tokensOf(lines.filter((l) => l.trim()));
+  }
+
+  end(): string[] {
+    const rest = this.pending + this.decoder.decode();
+    this.pending = '';
+    return this.tokensOf(rest.trim() ? [rest] : []);
   }
 }

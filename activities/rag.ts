@@ -6,7 +6,7 @@ import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { Generation, PromptStyle, RagSource } from '../common/rag-input.js';
-import { ragGenerationParameters } from './generation.js';
+import { type ContainerFormat, type GenerationPrompt, ragGenerationParameters } from './generation.js';
 import { chunkText, cleanText } from './embeddings/chunker.js';
 import type { DenseEmbedder } from './embeddings/dense.js';
 import { EMBEDDING_DIMENSIONS } from './embeddings/model-files.js';
@@ -261,8 +261,8 @@ export function createRagActivities(deps: RagDeps) {
       endpointName: string;
       /** On an inference-component endpoint: the component that generates. */
       inferenceComponentName?: string;
-      prompt: string;
-      format: 'tgi' | 'lmi';
+      prompt: GenerationPrompt;
+      format: ContainerFormat;
       generation: Generation;
     }) {
       // As an ordinary activity, heartbeat while the endpoint generates: if this worker dies,

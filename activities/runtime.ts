@@ -6,11 +6,12 @@ import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type Sa
 import { ApplicationFailure } from '@temporalio/common';
 import { callAws } from './aws-errors.js';
 import { heartbeatWhile } from './heartbeat.js';
-import { generationRequestBody, generationStreamParser, parseGenerationResponse, type ContainerFormat, type GenerationParameters } from './generation.js';
+import { generationRequestBody, generationStreamParser, parseGenerationResponse, type ContainerFormat, type GenerationParameters, type GenerationPrompt } from './generation.js';
 
 export interface InvokeInput {
   endpointName: string;
-  inputs: string;
+  /** A prompt string, or messages for a chat format. */
+  inputs: GenerationPrompt;
   parameters?: GenerationParameters;
   /** The container family's request/response format (default TGI). */
   format?: ContainerFormat;
@@ -36,7 +37,6 @@ export async function streamGenerate(
   onToken: (text: string) => void = () => {},
   { abortSignal }: { abortSignal?: AbortSignal } = {},
 ): Promise<StreamResult> {
-  // First: a format that cannot stream fails before the endpoint is called.
   const parser = generationStreamParser(format);
   const started = performance.now();
   const out = await runtime.send(
@@ -95,7 +95,7 @@ export function createRuntimeActivities({ runtime }: { runtime: SageMakerRuntime
       const body = new TextDecoder().decode(out.Body);
       let generatedText: string;
       try {
-        generatedText = parseGenerationResponse(body);
+        generatedText = parseGenerationResponse(format, body);
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'UnexpectedModelResponse');
       }

@@ -8,7 +8,7 @@ import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ContainerFormat } from '../activities/generation.js';
+import { CONTAINER_FORMATS, type ContainerFormat } from '../common/container-format.js';
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring.js';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
 import { batchFanOutInputSchema, batchTransformInputSchema, batchWorkflowType } from '../common/batch-input.js';
@@ -366,7 +366,7 @@ program
   .option('--component <name>', 'the inference component to invoke (required on an inference-component endpoint)', componentName)
   .option('--max-new-tokens <n>', 'tokens to generate', positiveInt, 64)
   .option('--temperature <t>', 'sampling temperature', Number, 0.7)
-  .addOption(new Option('--format <format>', "the endpoint container's request format").choices(['tgi', 'lmi']).default('tgi'))
+  .addOption(new Option('--format <format>', "the endpoint container's request format").choices([...CONTAINER_FORMATS]).default('tgi'))
   .option('--stream', 'use InvokeEndpointWithResponseStream')
   .action(
     async (

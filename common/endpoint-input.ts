@@ -1,5 +1,6 @@
 // Inputs of the endpoint workflows, validated with zod. This module is imported by workflow
 // code, so it must stay deterministic: no I/O, no clocks, no environment.
+import { containerFormatSchema } from './container-format.js';
 import { z } from 'zod';
 import { exceedsInstance, INSTANCE_TYPES, instanceTypeSize } from './instance-types.js';
 import { s3UriSchema } from './s3-uri.js';
@@ -81,8 +82,10 @@ export const containerEnvironmentSchema = z.record(z.string(), z.string()).super
 });
 
 export const modelSchema = z.strictObject({
-  /** Inference image URI (Hugging Face TGI or DJL LMI). */
+  /** Inference image URI (Hugging Face TGI, vLLM or DJL LMI). */
   image: z.string().min(1, 'is required (the inference container image URI)'),
+  /** The request format the smoke test speaks (common/container-format.ts); default: the image family's. */
+  format: containerFormatSchema.optional(),
   hfModelId: z.string().min(1, 'is required (a Hugging Face model id such as org/name)'),
   /** Generation limits passed to the container (TGI: MAX_INPUT_LENGTH, MAX_TOTAL_TOKENS). */
   maxInputTokens: z.number().int().positive().default(1024),

@@ -1,5 +1,6 @@
 // Inputs and results of the RAG workflows (ingestDocuments, ragQuery). Workflow-safe: no I/O.
 import { z } from 'zod';
+import { type ContainerFormat, containerFormatSchema } from './container-format.js';
 import { endpointNameSchema, inferenceComponentNameSchema } from './endpoint-input.js';
 import { s3UriSchema } from './s3-uri.js';
 
@@ -61,8 +62,8 @@ export const ragQueryInputSchema = z.strictObject({
   filter: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   /** Token budget of the context placed in the prompt (embedding-model tokens). */
   contextTokens: z.number().int().min(64).max(8000).default(768),
-  /** The container format of the endpoint: Hugging Face TGI or DJL LMI. */
-  format: z.enum(['tgi', 'lmi']).default('tgi'),
+  /** The endpoint's request format (common/container-format.ts); a chat format gets the prompt as system + user messages. */
+  format: containerFormatSchema.default('tgi'),
   promptStyle: promptStyleSchema,
   generation: generationSchema.default({ max_new_tokens: 256, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1, greedy: false }),
   /**
@@ -98,7 +99,7 @@ export interface RagQueryResult {
   sources: RagSource[];
   /** Milliseconds per step: embed, retrieve, rerank (skipped: 0), buildPrompt, generate. */
   timings: Record<string, number>;
-  model: { endpointName: string; inferenceComponentName?: string; format: 'tgi' | 'lmi' };
+  model: { endpointName: string; inferenceComponentName?: string; format: ContainerFormat };
   usage: { promptTokens: number; completionTokens?: number; contextChunks: number };
   /** What ordered the sources: a cross-encoder, or the retrieval fusion order when none is available. */
   reranker: string;

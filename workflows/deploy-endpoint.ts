@@ -13,6 +13,7 @@
 // retried update keeps its rollback, and the rollback never creates an endpoint.
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { deployEndpointInputSchema, type AnyDeployEndpointInput } from '../common/endpoint-input.js';
+import { containerFormatOf } from '../common/container-format.js';
 import { modelContainer } from '../common/model-container.js';
 import { DEFAULT_EXECUTION_ROLE_NAME, endpointConfigName, modelName, teardownWorkflowId, variantResourceId } from '../common/resource-names.js';
 import type { EndpointChange } from '../activities/sagemaker.js';
@@ -242,7 +243,12 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
     } else if (spec.smokeTest) {
       const { prompt, maxNewTokens } = spec.smokeTest;
       const out = await progress.step('smokeTest', () =>
-        invocationActivities().invokeEndpoint({ endpointName, inputs: prompt, parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 } }),
+        invocationActivities().invokeEndpoint({
+          endpointName,
+          inputs: prompt,
+          parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 },
+          format: containerFormatOf(spec.model),
+        }),
       );
       smokeTest = { prompt, ...out };
     } else {

@@ -9,6 +9,7 @@
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { InferenceComponentsDeploySpec } from '../common/endpoint-input.js';
 import { componentSpecShape, sameComponentSpec, type ComponentSpecShape } from '../common/inference-component-spec.js';
+import { containerFormatOf } from '../common/container-format.js';
 import { modelContainer } from '../common/model-container.js';
 import {
   componentModelName,
@@ -240,6 +241,7 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
             inferenceComponentName: component.name,
             inputs: prompt,
             parameters: { max_new_tokens: maxNewTokens, temperature: 0.7, top_p: 0.9 },
+            format: containerFormatOf(component.model),
           }),
         );
         results[i]!.smokeTest = { prompt, generatedText: out.generatedText, latencyMs: out.latencyMs };

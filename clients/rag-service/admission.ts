@@ -1,11 +1,9 @@
 // Everything the RAG service checks before it starts a workflow, in this order: API key
 // (x-api-key), per-key rate limit (token bucket), body size, JSON, query length, the ragQuery
-// input schema, the key's grant (endpoint and collection), a format that can stream (on
-// /rag/stream), the endpoint InService. Each refusal is an HttpError naming what was wrong;
+// input schema, the key's grant (endpoint and collection), the endpoint InService. Each refusal is an HttpError naming what was wrong;
 // nothing has run yet when one is thrown.
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { IncomingMessage } from 'node:http';
-import { streamingRefusal } from '../../activities/generation.js';
 import { z } from 'zod';
 import { endpointNameSchema, inferenceComponentNameSchema } from '../../common/endpoint-input.js';
 import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
@@ -132,9 +130,6 @@ export function createAdmission(opts: AdmissionOptions, endpointStatus = new End
     if (!collections.includes(spec.collection)) {
       throw new HttpError(403, 'forbidden', `collection: this API key may not query collection ${spec.collection}; it may query ${collections.join(', ')}`);
     }
-    const refusal = stream ? streamingRefusal(spec.format) : undefined;
-    if (refusal) throw new HttpError(400, 'invalid_input', `format: ${refusal}; use POST /rag`);
-
     let state: EndpointState;
     try {
       state = await endpointStatus.get(spec.endpointName);

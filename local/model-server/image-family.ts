@@ -1,9 +1,10 @@
 // Which SageMaker inference images the local cloud can stand in for. The pool reads the image
-// URI of a model's PrimaryContainer; the container process then speaks that family's
-// request/response formats. A family that is listed but not `supported` fails with a reason
-// instead of being mistaken for an unknown image.
+// URI of a model's PrimaryContainer (markers in common/container-format.ts); the container
+// process then speaks that family's request/response formats. A family that is listed but not
+// `supported` fails with a reason instead of being mistaken for an unknown image.
+import { IMAGE_FAMILY_MARKERS, type ImageFamilyName, imageFamilyNameOf } from '../../common/container-format.js';
 
-export type ImageFamilyName = 'tgi' | 'lmi';
+export type { ImageFamilyName };
 
 export interface ImageFamily {
   name: ImageFamilyName;
@@ -13,28 +14,26 @@ export interface ImageFamily {
   supported: boolean;
 }
 
-export const IMAGE_FAMILIES: readonly ImageFamily[] = [
-  {
-    name: 'tgi',
-    title: 'Hugging Face Text Generation Inference (TGI)',
-    imageMarkers: ['huggingface-pytorch-tgi-inference', 'text-generation-inference', 'tgi-inference'],
-    supported: true,
-  },
-  {
-    name: 'lmi',
-    title: 'Large Model Inference (LMI, DJL Serving)',
-    imageMarkers: ['djl-inference', 'djl-lmi', 'djl-serving'],
-    supported: false,
-  },
-];
+const TITLES: Record<ImageFamilyName, string> = {
+  tgi: 'Hugging Face Text Generation Inference (TGI)',
+  vllm: "vLLM's SageMaker container (OpenAI-compatible API)",
+  lmi: 'Large Model Inference (LMI, DJL Serving)',
+};
+
+export const IMAGE_FAMILIES: readonly ImageFamily[] = IMAGE_FAMILY_MARKERS.map(({ family, markers }) => ({
+  name: family,
+  title: TITLES[family],
+  imageMarkers: markers,
+  supported: true,
+}));
 
 export function isImageFamilyName(name: string): name is ImageFamilyName {
   return IMAGE_FAMILIES.some((f) => f.name === name);
 }
 
 export function imageFamilyOf(image: string): ImageFamily | undefined {
-  const repository = image.toLowerCase();
-  return IMAGE_FAMILIES.find((f) => f.imageMarkers.some((marker) => repository.includes(marker)));
+  const name = imageFamilyNameOf(image);
+  return IMAGE_FAMILIES.find((f) => f.name === name);
 }
 
 /** One sentence naming what can run locally, for failure reasons. */

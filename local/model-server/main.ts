@@ -8,10 +8,12 @@ import { IMAGE_FAMILIES, type ImageFamilyName } from './image-family.js';
 import { resolveModelFile } from './gguf-lookup.js';
 import { createContainerServer, type FamilyRuntime } from './server.js';
 import { TextGenerator } from './text-generator.js';
+import { lmiRuntime } from './lmi.js';
 import { tgiRuntime } from './tgi.js';
+import { vllmRuntime } from './vllm.js';
 
-// One module per image family; LMI gets its own module and entry here when it is written.
-const FAMILY_RUNTIMES: Partial<Record<ImageFamilyName, FamilyRuntime>> = { tgi: tgiRuntime };
+// One module per image family.
+const FAMILY_RUNTIMES: Partial<Record<ImageFamilyName, FamilyRuntime>> = { tgi: tgiRuntime, vllm: vllmRuntime, lmi: lmiRuntime };
 
 const logger = pino({ name: 'model-container', level: process.env.LOG_LEVEL ?? 'info' });
 

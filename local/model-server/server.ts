@@ -15,7 +15,7 @@ export interface Invocation {
   signal: AbortSignal;
 }
 
-/** One image family's request/response formats (TGI now; LMI can be added as another module). */
+/** One image family's request/response formats (tgi.ts, vllm.ts, lmi.ts). */
 export interface InvocationHandler {
   invoke(invocation: Invocation, res: ServerResponse): Promise<void>;
 }
@@ -38,6 +38,8 @@ export interface ContainerServer {
 
 export const INSTANCE_HEADER = 'X-Local-Instance';
 export const PID_HEADER = 'X-Local-Pid';
+/** Local-only: the prompt a chat template rendered (URI-encoded), so a test can see the template was applied. */
+export const RENDERED_PROMPT_HEADER = 'X-Local-Rendered-Prompt';
 
 export function createContainerServer(instanceId: string, logger: Logger): ContainerServer {
   let handler: InvocationHandler | undefined;

@@ -7,6 +7,7 @@
 import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { BatchAdmission } from './batch-admission.js';
+import { ChatTemplate } from './chat-template.js';
 import { DecodeLockstep } from './decode-lockstep.js';
 
 export type FinishReason = 'length' | 'eos_token' | 'stop_sequence';
@@ -89,6 +90,8 @@ export class TextGenerator {
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     layout: BatchLayout,
+    /** The model's chat template, for `messages` requests; undefined when it has none. */
+    readonly chatTemplate: ChatTemplate | undefined,
   ) {
     const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
     this.admission = new BatchAdmission(sequences, layout.maxBatchTotalTokens);
@@ -104,8 +107,12 @@ export class TextGenerator {
     const model = await llama.loadModel({ modelPath });
     const layout = chooseLayout(model.trainContextSize);
     const context = await model.createContext({ threads, contextSize: layout.contextSize, sequences: layout.sequences });
-    logger.info({ modelPath, contextSize: context.contextSize, sequences: context.totalSequences, batchSize: context.batchSize, threads }, 'model loaded');
-    return new TextGenerator(model, context, layout);
+    const chatTemplate = ChatTemplate.find(model, modelPath);
+    logger.info(
+      { modelPath, contextSize: context.contextSize, sequences: context.totalSequences, batchSize: context.batchSize, threads, chatTemplate: chatTemplate?.source ?? 'none' },
+      'model loaded',
+    );
+    return new TextGenerator(model, context, layout, chatTemplate);
   }
 
   /** Requests running or waiting for a place in the batch; lets a family refuse work when overloaded. */

@@ -3,20 +3,48 @@
 // statuses and bodies follow TGI's router: 422 validation, 424 generation, 429 overloaded,
 // and (as axum does) plain-text 400/422 when the body is not JSON or not the expected shape.
 // Like TGI, a streaming request that fails validation still gets 200 and an SSE error event.
+// A `messages` body is TGI's Messages API (router/src/sagemaker.rs: the untagged SagemakerRequest
+// tries Generate, then Chat): the model's chat template renders the prompt, TGI's validation
+// applies, and the answer is OpenAI-shaped (openai-api.ts), its stream ending `data:[DONE]`.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Token } from 'node-llama-cpp';
 import { sendJson, sendText } from './http-io.js';
+import { chatMessages, type ChatRequest, chatRequestSchema, type OpenAiDialect, respondOpenAi, stopSequences } from './openai-api.js';
 import type { FamilyRuntime, Invocation, InvocationHandler } from './server.js';
 import type { GeneratedToken, TextGenerator, TokenInfo } from './text-generator.js';
 import { type TgiLimits, TgiValidationError, tgiLimitsFromEnv, tgiRequestSchema, type ValidTgiRequest, validateTgiRequest } from './tgi-request.js';
 
-type ErrorType = 'validation' | 'generation' | 'overloaded' | 'incomplete_generation';
-const STATUS: Record<ErrorType, number> = { validation: 422, generation: 424, overloaded: 429, incomplete_generation: 500 };
+type ErrorType = 'validation' | 'generation' | 'overloaded' | 'incomplete_generation' | 'template_error';
+const STATUS: Record<ErrorType, number> = { validation: 422, generation: 424, overloaded: 429, incomplete_generation: 500, template_error: 422 };
+
+const TGI_CHAT_DIALECT: OpenAiDialect = {
+  // FinishReason::format(true): end of sequence is OpenAI's "stop"; the others keep TGI's names.
+  finishReason: (reason) => (reason === 'eos_token' ? 'stop' : reason),
+  trimsStop: false,
+  roleDelta: 'every-delta',
+  framing: { sse: 'data:' },
+  extra: { system_fingerprint: 'local-cloud-native' },
+  errorBody: (error, status) => ({ error, error_type: status === 422 ? 'validation' : 'generation' }),
+};
+
+/** TGI's ChatRequest → its generate parameters: temperature 0 means greedy, unset means sampling. */
+function chatParameters(req: ChatRequest) {
+  const greedy = req.temperature === 0;
+  return {
+    max_new_tokens: req.max_tokens ?? undefined,
+    do_sample: !greedy,
+    temperature: greedy ? undefined : (req.temperature ?? undefined),
+    top_p: req.top_p ?? undefined,
+    seed: req.seed ?? undefined,
+    frequency_penalty: req.frequency_penalty ?? undefined,
+    stop: stopSequences(req.stop),
+  };
+}
 
 const asToken = ({ id, text, logprob, special }: TokenInfo) => ({ id, text, logprob, special });
 
-export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, logger: Logger): InvocationHandler {
+export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, logger: Logger, modelId = 'tgi'): InvocationHandler {
   function errorBody(error: string, errorType: ErrorType) {
     return { error, error_type: errorType };
   }
@@ -114,6 +142,43 @@ export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, lo
     res.end();
   }
 
+  async function respondChat(req: ChatRequest, invocation: Invocation, res: ServerResponse) {
+    if (!generator.chatTemplate) {
+      sendJson(res, STATUS.template_error, errorBody('Template error: template not found', 'template_error'));
+      return;
+    }
+    if (generator.inFlight >= limits.maxConcurrentRequests) {
+      sendJson(res, STATUS.overloaded, errorBody('Model is overloaded', 'overloaded'));
+      return;
+    }
+    const rendered = generator.chatTemplate.render(chatMessages(req));
+    let valid: ValidTgiRequest;
+    try {
+      const request = tgiRequestSchema.parse({ inputs: rendered.text, parameters: chatParameters(req), stream: req.stream ?? false });
+      valid = validateTgiRequest(request, limits, () => rendered.tokens);
+    } catch (err) {
+      if (!(err instanceof TgiValidationError)) throw err;
+      sendJson(res, STATUS.validation, errorBody(err.message, 'validation'));
+      return;
+    }
+    await respondOpenAi(
+      {
+        kind: 'chat',
+        generation: valid.generation,
+        promptTokens: valid.inputTokens,
+        model: req.model ?? modelId,
+        stream: req.stream ?? false,
+        includeUsage: req.stream_options?.include_usage ?? false,
+        renderedPrompt: rendered.text,
+      },
+      generator,
+      TGI_CHAT_DIALECT,
+      invocation,
+      res,
+      logger,
+    );
+  }
+
   return {
     async invoke(invocation, res) {
       let json: unknown;
@@ -124,6 +189,11 @@ export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, lo
         return;
       }
       const parsed = tgiRequestSchema.safeParse(json);
+      const chat = parsed.success ? undefined : chatRequestSchema.safeParse(json);
+      if (chat?.success) {
+        await respondChat(chat.data, invocation, res);
+        return;
+      }
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
@@ -164,7 +234,7 @@ export const tgiRuntime: FamilyRuntime = {
     const limits = tgiLimitsFromEnv(env, trainContextSize);
     return {
       layout: { contextSize: limits.maxTotalTokens, sequences: limits.maxBatchSize, maxBatchTotalTokens: limits.maxBatchTotalTokens },
-      createHandler: (generator, logger) => createTgiHandler(generator, limits, logger),
+      createHandler: (generator, logger) => createTgiHandler(generator, limits, logger, env.HF_MODEL_ID?.trim() || 'tgi'),
     };
   },
 };

@@ -126,11 +126,8 @@ describe('ContainerPool', () => {
     const err = await launchFailure('bad-image', [variant({ image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/my-own-server:latest' })]);
     expect(err.reason).toContain('my-own-server');
     expect(err.reason).toContain('huggingface-pytorch-tgi-inference');
-  });
-
-  it('says clearly that LMI images are not supported yet', async () => {
-    const err = await launchFailure('lmi', [variant({ image: '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124' })]);
-    expect(err.reason).toMatch(/LMI.*not supported by the local cloud yet/);
+    expect(err.reason).toContain("'vllm'");
+    expect(err.reason).toContain("'djl-inference'");
   });
 
   it('fails fast, before spawning, when the model is missing, naming HF_MODEL_ID and the directories', async () => {

@@ -328,10 +328,6 @@ describe('request limits and validation', () => {
     expect(await expectError(await post('/rag', { query: 'q'.repeat(501) }), 400, 'query_too_long')).toBe('query: must be at most 500 characters (got 501)');
   });
 
-  it('streaming is TGI-only: format lmi on /rag/stream is 400', async () => {
-    expect(await expectError(await post('/rag/stream', { query: 'hi', format: 'lmi' }), 400, 'invalid_input')).toMatch(/^format: /);
-  });
-
   it('each API key has its own token bucket: past it, 429 with Retry-After', async () => {
     const limited = await start({ rateLimitPerMinute: 2 });
     const send = (key: string) => post('/rag', { query: 'How do endpoints scale?' }, { key, service: () => limited });
