@@ -7,6 +7,7 @@ import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { awsClientConfig } from '../activities/aws-clients.js';
 import type { ContainerFormat } from '../activities/generation.js';
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring.js';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
@@ -329,7 +330,7 @@ program
   .addOption(new Option('--format <format>', "the endpoint container's request format").choices(['tgi', 'lmi']).default('tgi'))
   .option('--stream', 'use InvokeEndpointWithResponseStream')
   .action(async (endpointName: string, prompt: string, opts: { maxNewTokens: number; temperature: number; format: ContainerFormat; stream?: boolean }) => {
-    const runtime = new SageMakerRuntimeClient({});
+    const runtime = new SageMakerRuntimeClient(awsClientConfig());
     const input = {
       endpointName,
       inputs: prompt,
