@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   // The SDK warns that node 20 support ends in 2027; the README says so once, the demo needn't.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // The demo prints its own report; components' info logs would interleave with it.
-  process.env.LLMOPS_LOG_LEVEL ??= 'warn';
+  process.env.LLMOPS_LOG_LEVEL ??= process.env.LOG_LEVEL ?? 'warn';
   const input = JSON.parse(readFileSync(opts.input, 'utf8')) as DeployEndpointInput;
   const stateDir = join(projectRoot, '.demo');
   rmSync(stateDir, { recursive: true, force: true }); // each demo starts from an empty cloud

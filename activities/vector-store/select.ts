@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { LanceDbVectorStore, DEFAULT_LANCE_DIR } from './lancedb.js';
 import { QdrantVectorStore } from './qdrant.js';
 import { VectorStoreError, type VectorStore, type VectorStoreLogger } from './types.js';
+import { logLevel } from '../../common/config.js';
 
 export const LOCAL_QDRANT_URL = 'http://127.0.0.1:6333';
 
@@ -36,7 +37,7 @@ export async function isQdrant(url: string, timeoutMs = 500): Promise<boolean> {
 }
 
 function defaultLogger(): VectorStoreLogger {
-  return pino({ level: process.env.LLMOPS_LOG_LEVEL ?? 'info', base: { component: 'vector-store' } }, pino.destination(2));
+  return pino({ level: logLevel(), base: { component: 'vector-store' } }, pino.destination(2));
 }
 
 export async function openVectorStore(options: OpenVectorStoreOptions = {}): Promise<VectorStore> {
