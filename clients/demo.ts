@@ -25,6 +25,7 @@ import { runDeploy, runTeardown, runWorkflow } from './workflow-runs.js';
 import { startRagService } from './rag-service/server.js';
 import { connectClient } from './temporal-client.js';
 import { localTemporalConnection } from '../common/temporal-connection.js';
+import { localCloudConfig } from '../common/config.js';
 
 const program = new Command('demo')
   .option(
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
 
   section('Starting the embedded stack');
   const t0 = performance.now();
-  const stack = await startStack({ stateDir, qdrant: opts.qdrant || ['1', 'true'].includes(process.env.LLMOPS_QDRANT ?? '') });
+  const stack = await startStack({ stateDir, qdrant: opts.qdrant || localCloudConfig.read().LLMOPS_QDRANT });
   say(`Temporal ${stack.temporalAddress}, Web UI ${stack.webUiUrl}, local cloud ${stack.awsEndpointUrl} (${seconds(performance.now() - t0)})`);
   if (stack.qdrant) say(`Vector store: Qdrant, ${stack.qdrant.how}`);
   if (stack.codecServerUrl) say(`Payloads encrypted (AES-256-GCM); the Web UI decodes them through the codec server at ${stack.codecServerUrl}`);

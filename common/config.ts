@@ -166,8 +166,9 @@ export const awsConfig = variableGroup('AWS', {
 });
 
 /** What a Temporal worker reads beyond @temporalio/envconfig's TEMPORAL_* variables. */
-export const temporalConfig = variableGroup('Temporal', {
+export const workerConfig = variableGroup('Workers', {
   LLMOPS_WORKFLOW_BUNDLE: text('A workflow bundle built ahead of time, so a restarted control worker polls within seconds'),
+  LLMOPS_SECRET_ENV_ALLOWLIST: list('Worker variables a deploy may name as its Hugging Face token besides HF_TOKEN, HUGGING_FACE_HUB_TOKEN'),
 });
 
 /**
@@ -197,6 +198,9 @@ export const codecConfig = variableGroup('Payload codec', {
   LLMOPS_CODEC_KEYS: text('Payload encryption keys "<id>:<base64 32 bytes>,..."; the first (or LLMOPS_CODEC_KEY_ID) encrypts', { secret: true }),
   LLMOPS_CODEC_KEYS_FILE: text('A file holding LLMOPS_CODEC_KEYS (keeps the keys out of the environment)'),
   LLMOPS_CODEC_KEY_ID: text('Which key id encrypts new payloads (default: the first key)'),
+});
+
+export const codecServerConfig = variableGroup('Codec server', {
   LLMOPS_CODEC_SERVER_TOKEN: text('Bearer token the codec server requires (at least 16 characters)', { secret: true }),
   LLMOPS_CODEC_SERVER_AUTH: oneOf(['bearer', 'none'], 'bearer (needs LLMOPS_CODEC_SERVER_TOKEN) or none (a local Web UI with no login)', {
     default: 'bearer',
@@ -232,7 +236,6 @@ export const modelsConfig = variableGroup('Models', {
   LLMOPS_MODELS_DIR: text('Extra directories (path list) searched for GGUF files before ./models and ./assets/models'),
   LLMOPS_EMBED_THREADS: integer('Threads of the embedding model (keep 1 or 2 on a small machine)', { min: 1, default: '1' }),
   LLMOPS_EMBED_CONTEXTS: integer('Embedding contexts evaluating at once', { min: 1, default: '2' }),
-  LLMOPS_SECRET_ENV_ALLOWLIST: list('Worker variables a deploy may name as its Hugging Face token besides HF_TOKEN, HUGGING_FACE_HUB_TOKEN'),
 });
 
 export const telemetryConfig = variableGroup('Telemetry', {
@@ -257,10 +260,11 @@ export const devToolsConfig = variableGroup('Development tools', {
 /** Every group, in the order `.env.example` lists them. */
 export const configGroups = [
   awsConfig,
-  temporalConfig,
+  workerConfig,
   loggingConfig,
   ragServiceConfig,
   codecConfig,
+  codecServerConfig,
   vectorStoreConfig,
   localCloudConfig,
   modelsConfig,

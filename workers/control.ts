@@ -7,7 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
 import { createAwsClients, type AwsClientOptions } from '../activities/aws-clients.js';
-import { awsConfig, temporalConfig } from '../common/config.js';
+import { awsConfig, workerConfig } from '../common/config.js';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { temporalAddress } from '../common/temporal-connection.js';
 import { activeTracing } from '../common/tracing.js';
@@ -20,7 +20,7 @@ export interface ControlWorkerOptions extends WorkerConnectionOptions {
 
 export async function createControlWorker(opts: ControlWorkerOptions = {}): Promise<Worker> {
   const { workflowsPath, ...base } = await workerBase(opts, CONTROL_TASK_QUEUE, 'llmops-control-worker');
-  const prebuilt = temporalConfig.read().LLMOPS_WORKFLOW_BUNDLE;
+  const prebuilt = workerConfig.read().LLMOPS_WORKFLOW_BUNDLE;
   const clients = createAwsClients(opts.aws);
   await clients.sagemaker.config.region(); // no region is an error at start, not at the first deploy
   return Worker.create({
