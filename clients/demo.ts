@@ -25,7 +25,7 @@ import { runDeploy, runTeardown, runWorkflow } from './workflow-runs.js';
 import { startRagService } from './rag-service/server.js';
 import { connectClient } from './temporal-client.js';
 import { localTemporalConnection } from '../common/temporal-connection.js';
-import { localCloudConfig } from '../common/config.js';
+import { codecConfig, localCloudConfig } from '../common/config.js';
 
 const program = new Command('demo')
   .option(
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
 
   // Payload encryption on, as a user would run it: a key for this run only (its history goes with
   // .demo/), unless the user brought keys of their own. Never printed.
-  if (opts.encryption && !process.env.LLMOPS_CODEC_KEYS && !process.env.LLMOPS_CODEC_KEYS_FILE) {
+  if (opts.encryption && !codecConfig.read().LLMOPS_CODEC_KEYS && !codecConfig.read().LLMOPS_CODEC_KEYS_FILE) {
     process.env.LLMOPS_CODEC_KEYS = `demo-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`;
   }
 
