@@ -10,11 +10,8 @@ import { AwsServiceError } from './protocol.js';
 import type { SageMakerStore } from './store.js';
 import { localCloudConfig } from '../../common/config.js';
 
-export const INSTANCE_QUOTA_ENV = 'LOCAL_CLOUD_INSTANCE_QUOTA';
 export const INSTANCE_QUOTAS_ENV = 'LOCAL_CLOUD_INSTANCE_QUOTAS';
-export const MAX_INSTANCES_ENV = 'LOCAL_CLOUD_MAX_INSTANCES';
 export const DEFAULT_INSTANCE_QUOTA = 4;
-export const DEFAULT_MAX_INSTANCES = 8;
 
 export type InstanceUsage = 'endpoint' | 'transform job';
 
