@@ -1,6 +1,6 @@
 // Every environment variable this project reads, in one place: one group per concern (AWS,
-// Temporal, logging, RAG service, codec, vector store, local cloud, models, telemetry, dev
-// tools), each variable with its rule, its default and a line saying what it is for.
+// workers, logging, RAG service, payload codec, codec server, vector store, local cloud, models,
+// telemetry, dev tools), each variable with its rule, its default and a line saying what it is for.
 // `.env.example` lists the same variables (test/config/config.test.ts keeps the two in step).
 //
 // Groups are parsed at each call, from `process.env` unless an environment is passed, so tests
