@@ -10,6 +10,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { projectRoot } from '../common/project-paths.js';
 import type { RagQueryResult } from '../common/rag-input.js';
+import { ragServiceConfig } from '../common/config.js';
 
 export interface MonitoringRecord extends RagQueryResult {
   at: string;
@@ -19,7 +20,7 @@ export interface MonitoringRecord extends RagQueryResult {
 }
 
 /** LLMOPS_MONITORING_FILE, else .monitoring/prompts.jsonl in the project; read at each use. */
-const defaultMonitoringFile = () => process.env.LLMOPS_MONITORING_FILE ?? join(projectRoot, '.monitoring', 'prompts.jsonl');
+const defaultMonitoringFile = () => ragServiceConfig.read().LLMOPS_MONITORING_FILE ?? join(projectRoot, '.monitoring', 'prompts.jsonl');
 
 export async function appendMonitoringRecord(record: MonitoringRecord, file = defaultMonitoringFile()): Promise<void> {
   await mkdir(dirname(file), { recursive: true });

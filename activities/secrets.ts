@@ -7,17 +7,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import { isForbiddenSecretEnvVar, SECRET_ENV_VAR_RULE, type SecretRef } from '../common/endpoint-input.js';
 import { callAws } from './aws-errors.js';
 import { registerSecret } from './secret-registry.js';
+import { workerConfig } from '../common/config.js';
 
 export const DEFAULT_SECRET_ENV_ALLOWLIST = ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN'];
-/** Comma-separated names the worker adds to the default allowlist. */
-export const SECRET_ENV_ALLOWLIST_VAR = 'LLMOPS_SECRET_ENV_ALLOWLIST';
 
 /**
  * The worker variables a workflow may name as a secret: the default ones and those the worker's
- * operator added. A name the static rule forbids stays forbidden even if listed here.
+ * operator added (LLMOPS_SECRET_ENV_ALLOWLIST). A name the static rule forbids stays forbidden even if listed here.
  */
 export function secretEnvAllowlist(env: NodeJS.ProcessEnv): Set<string> {
-  const extra = (env[SECRET_ENV_ALLOWLIST_VAR] ?? '').split(',').map((name) => name.trim());
+  const extra = workerConfig.read(env).LLMOPS_SECRET_ENV_ALLOWLIST ?? [];
   return new Set([...DEFAULT_SECRET_ENV_ALLOWLIST, ...extra].filter((name) => name && !isForbiddenSecretEnvVar(name)));
 }
 

@@ -11,11 +11,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getLlama, LlamaCompletion, LlamaLogLevel } from 'node-llama-cpp';
 import { projectRoot } from '../common/project-paths.js';
+import { integer, list, oneOf, text, variableGroup } from '../common/config.js';
 
-const MODEL = process.env.BENCH_ANSWER_MODEL ?? join(projectRoot, 'models/google/gemma-3-270m/gemma-3-270m-q4_k_m.gguf');
-const THREADS = Number(process.env.BENCH_ANSWER_THREADS ?? 2);
-const MAX_TOKENS = Number(process.env.BENCH_ANSWER_TOKENS ?? 32);
-const POSITION = process.env.BENCH_ANSWER_POSITION === 'middle' ? 'middle' : 'first';
+const settings = variableGroup('bench/answer-model.ts', {
+  BENCH_ANSWER_MODEL: text('GGUF file of the answer model (default Gemma 3 270M from ./models)'),
+  BENCH_ANSWER_THREADS: integer('Threads of the model', { min: 1, default: '2' }),
+  BENCH_ANSWER_TOKENS: integer('Tokens generated per answer', { min: 1, default: '32' }),
+  BENCH_ANSWER_POSITION: oneOf(['first', 'middle'], 'Where the passage holding the answer is among the three', { default: 'first' }),
+  BENCH_ANSWER_SHAPES: list('Only these prompt shapes, e.g. context/question/answer'),
+}).read();
+const MODEL = settings.BENCH_ANSWER_MODEL ?? join(projectRoot, 'models/google/gemma-3-270m/gemma-3-270m-q4_k_m.gguf');
+const THREADS = settings.BENCH_ANSWER_THREADS;
+const MAX_TOKENS = settings.BENCH_ANSWER_TOKENS;
+const POSITION = settings.BENCH_ANSWER_POSITION;
 
 const corpus = join(projectRoot, 'examples/corpus');
 const paragraphs = [
@@ -78,7 +86,7 @@ async function main(): Promise<void> {
   const sequence = context.getSequence();
   const completion = new LlamaCompletion({ contextSequence: sequence });
 
-  const only = process.env.BENCH_ANSWER_SHAPES?.split(',');
+  const only = settings.BENCH_ANSWER_SHAPES;
   for (const [name, shape] of Object.entries(SHAPES).filter(([n]) => !only || only.includes(n))) {
     let hits = 0;
     let promptTokens = 0;

@@ -13,10 +13,16 @@ import { cosine, DenseEmbedder } from '../activities/embeddings/dense.js';
 import { resolveGguf } from '../activities/embeddings/model-files.js';
 import { sparseDocumentVector } from '../activities/embeddings/sparse.js';
 import { WordPieceTokenizer } from '../activities/embeddings/tokenizer.js';
+import { integer, list, text, variableGroup } from '../common/config.js';
 
-const N = Number(process.env.BENCH_EMBED_TEXTS ?? 64);
-const MODEL = process.env.BENCH_EMBED_MODEL ?? resolveGguf();
-const CONFIGS = (process.env.BENCH_EMBED_CONFIGS ?? '1x1,1x2,2x1').split(',').map((c) => c.split('x').map(Number) as [number, number]);
+const settings = variableGroup('bench/embeddings.ts', {
+  BENCH_EMBED_TEXTS: integer('Texts per measurement', { min: 1, default: '64' }),
+  BENCH_EMBED_MODEL: text('Another GGUF conversion of the embedding model (default the installed one)'),
+  BENCH_EMBED_CONFIGS: list('Contexts x threads per context to compare', { default: '1x1,1x2,2x1' }),
+}).read();
+const N = settings.BENCH_EMBED_TEXTS;
+const MODEL = settings.BENCH_EMBED_MODEL ?? resolveGguf();
+const CONFIGS = settings.BENCH_EMBED_CONFIGS.map((c) => c.split('x').map(Number) as [number, number]);
 
 const TOPICS = ['endpoint autoscaling', 'batch transform jobs', 'vector search', 'durable workflows', 'token streaming', 'IAM roles'];
 function passage(i: number, sentences: number): string {

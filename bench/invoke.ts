@@ -17,10 +17,15 @@ import { modelsDirs } from '../common/project-paths.js';
 import { ContainerPool } from '../local/instances/pool.js';
 import { createRuntimeHandler } from '../local/runtime/routes.js';
 import { formatTable, percentile } from './stats.js';
+import { integer, variableGroup } from '../common/config.js';
 
-const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 50);
+const settings = variableGroup('bench/invoke.ts', {
+  BENCH_ITERATIONS: integer('Requests per measurement', { min: 1, default: '50' }),
+  BENCH_MAX_NEW_TOKENS: integer('Tokens generated per request', { min: 1, default: '64' }),
+}).read();
+const ITERATIONS = settings.BENCH_ITERATIONS;
 const WARMUP = 10;
-const MAX_NEW_TOKENS = Number(process.env.BENCH_MAX_NEW_TOKENS ?? 64);
+const MAX_NEW_TOKENS = settings.BENCH_MAX_NEW_TOKENS;
 const ENDPOINT = 'bench';
 const IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04';
 const PROMPT = 'Once upon a time';

@@ -12,10 +12,16 @@ import { modelsDirs } from '../common/project-paths.js';
 import { freePort, waitUntil } from '../dev/processes.js';
 import { startContainerProcess } from '../local/model-server/launch.js';
 import { formatTable, percentile } from './stats.js';
+import { integer, list, variableGroup } from '../common/config.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const settings = variableGroup('bench/model-server.ts', {
+  BENCH_ROUNDS: integer('Rounds per model', { min: 1, default: '5' }),
+  BENCH_THREADS: integer('Threads of each model process', { min: 1, default: '1' }),
+  BENCH_MODELS: list('Models to measure', { default: 'tiny,gemma' }),
+}).read();
+const ROUNDS = settings.BENCH_ROUNDS;
 const WARMUP_ROUNDS = 2;
-const THREADS = process.env.BENCH_THREADS ?? '1';
+const THREADS = String(settings.BENCH_THREADS);
 const CONCURRENCY = [1, 2, 4, 8];
 const PROMPTS = [
   'Once upon a time',
@@ -141,7 +147,7 @@ async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<Fi
 }
 
 async function main(): Promise<void> {
-  const wanted = (process.env.BENCH_MODELS ?? 'tiny,gemma').split(',').map((m) => m.trim());
+  const wanted = settings.BENCH_MODELS;
   for (const name of wanted) {
     const model = MODELS[name];
     if (!model) throw new Error(`BENCH_MODELS: unknown model ${name} (known: ${Object.keys(MODELS).join(', ')})`);

@@ -37,6 +37,7 @@ import { readExample } from '../dev/tools.js';
 import { createRagWorker } from '../workers/rag.js';
 import { percentile, writeBenchReport } from './report.js';
 import { StepTimer } from './step-timer.js';
+import { ragServiceConfig } from '../common/config.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.LLMOPS_LOG_LEVEL ??= 'warn';
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
       runtime: new SageMakerRuntimeClient({}),
       embedder,
       store: async () => store,
-      monitoringFile: process.env.LLMOPS_MONITORING_FILE,
+      monitoringFile: ragServiceConfig.read().LLMOPS_MONITORING_FILE,
     });
     const timed = async <T>(steps: Record<string, number>, name: string, run: () => Promise<T>): Promise<T> => {
       const t0 = performance.now();

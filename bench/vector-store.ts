@@ -15,10 +15,14 @@ import { QdrantVectorStore } from '../activities/vector-store/qdrant.js';
 import type { Filter, PointInput, SearchMode, SparseVector, VectorStore } from '../activities/vector-store/types.js';
 import { findOrStartQdrant, QDRANT_HOW_TO } from '../dev/qdrant-server.js';
 import { seeded } from '../dev/seeded-random.js';
+import { integer, variableGroup, vectorStoreConfig } from '../common/config.js';
 
-const POINTS = Number(process.env.BENCH_POINTS ?? 10_000);
-const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
-const BATCH = Number(process.env.BENCH_BATCH ?? 256);
+const settings = variableGroup('bench/vector-store.ts', {
+  BENCH_POINTS: integer('Points stored', { min: 1, default: '10000' }),
+  BENCH_QUERIES: integer('Queries per search mode', { min: 1, default: '200' }),
+  BENCH_BATCH: integer('Points per upsert', { min: 1, default: '256' }),
+}).read();
+const { BENCH_POINTS: POINTS, BENCH_QUERIES: QUERIES, BENCH_BATCH: BATCH } = settings;
 const DIMS = 384;
 const VOCAB = 30_000;
 const TERMS_PER_DOC = 60;
@@ -83,7 +87,7 @@ interface Figures {
 
 /** Qdrant builds its indexes in the background after the upserts; wait for it (status green). */
 async function qdrantIndexed(url: string, collection: string): Promise<void> {
-  const client = new QdrantClient({ url, apiKey: process.env.QDRANT_API_KEY, checkCompatibility: false });
+  const client = new QdrantClient({ url, apiKey: vectorStoreConfig.read().QDRANT_API_KEY, checkCompatibility: false });
   while ((await client.getCollection(collection)).status !== 'green') await new Promise((r) => setTimeout(r, 100));
 }
 
@@ -163,7 +167,7 @@ try {
 const server = await findOrStartQdrant();
 let qdrant: Figures | undefined;
 try {
-  if (server) qdrant = await bench(new QdrantVectorStore({ url: server.url, apiKey: process.env.QDRANT_API_KEY }), server.url);
+  if (server) qdrant = await bench(new QdrantVectorStore({ url: server.url, apiKey: vectorStoreConfig.read().QDRANT_API_KEY }), server.url);
   else console.error(`qdrant: skipped (no Qdrant server; ${QDRANT_HOW_TO})`);
 } finally {
   await server?.stop();

@@ -8,6 +8,7 @@ import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { awsClientConfig } from '../activities/aws-clients.js';
 import { CONTAINER_FORMATS, type ContainerFormat } from '../common/container-format.js';
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring.js';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
@@ -374,7 +375,7 @@ program
       prompt: string,
       opts: { component?: string; maxNewTokens: number; temperature: number; format: ContainerFormat; stream?: boolean },
     ) => {
-      const runtime = new SageMakerRuntimeClient({});
+      const runtime = new SageMakerRuntimeClient(awsClientConfig());
       const input = {
         endpointName,
         inferenceComponentName: opts.component,

@@ -21,6 +21,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { codecServerConfig } from '../common/config.js';
 
 /** The origins `temporal server start-dev` serves its Web UI from. */
 export const DEFAULT_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
@@ -211,11 +212,7 @@ export async function startCodecServer(opts: CodecServerOptions): Promise<CodecS
 
 /** Server options from LLMOPS_CODEC_SERVER_TOKEN / _AUTH / _ORIGINS; errors name the variable. */
 export function codecServerAuthFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<CodecServerOptions, 'auth' | 'allowedOrigins'> {
-  const token = env.LLMOPS_CODEC_SERVER_TOKEN?.trim();
-  const mode = env.LLMOPS_CODEC_SERVER_AUTH?.trim();
-  if (mode !== undefined && mode !== '' && mode !== 'none' && mode !== 'bearer') {
-    throw new Error(`LLMOPS_CODEC_SERVER_AUTH must be 'bearer' (the default) or 'none'`);
-  }
+  const { LLMOPS_CODEC_SERVER_TOKEN: token, LLMOPS_CODEC_SERVER_AUTH: mode, LLMOPS_CODEC_SERVER_ORIGINS: origins } = codecServerConfig.read(env);
   if (mode === 'none' && token) throw new Error('LLMOPS_CODEC_SERVER_AUTH=none and LLMOPS_CODEC_SERVER_TOKEN are both set: unset one');
   if (mode !== 'none' && !token) {
     throw new Error(
@@ -223,9 +220,6 @@ export function codecServerAuthFromEnv(env: NodeJS.ProcessEnv = process.env): Pi
     );
   }
   if (token && token.length < MIN_TOKEN_CHARS) throw new Error(`LLMOPS_CODEC_SERVER_TOKEN must be at least ${MIN_TOKEN_CHARS} characters`);
-  const origins = env.LLMOPS_CODEC_SERVER_ORIGINS?.split(',')
-    .map((o) => o.trim())
-    .filter(Boolean);
   for (const o of origins ?? []) {
     if (!/^https?:\/\/[^/\s]+$/.test(o))
       throw new Error(`LLMOPS_CODEC_SERVER_ORIGINS: '${o}' is not an origin like http://localhost:8233 (scheme, host, port; no path)`);
@@ -244,7 +238,7 @@ async function main(): Promise<void> {
   };
   const o = new Command('codec-server')
     .description('Temporal codec server for the AES-GCM payload codec (keys: LLMOPS_CODEC_KEYS or LLMOPS_CODEC_KEYS_FILE), on 127.0.0.1')
-    .option('--port <n>', 'port (0 picks a free one)', int, Number(process.env.LLMOPS_CODEC_SERVER_PORT ?? 8888))
+    .option('--port <n>', 'port (0 picks a free one)', int, codecServerConfig.read().LLMOPS_CODEC_SERVER_PORT)
     .option('--max-body-bytes <n>', 'largest request body', int, 4 * 1024 * 1024)
     .parse()
     .opts<{ port: number; maxBodyBytes: number }>();

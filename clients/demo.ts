@@ -25,6 +25,7 @@ import { runDeploy, runTeardown, runWorkflow } from './workflow-runs.js';
 import { startRagService } from './rag-service/server.js';
 import { connectClient } from './temporal-client.js';
 import { localTemporalConnection } from '../common/temporal-connection.js';
+import { codecConfig, localCloudConfig } from '../common/config.js';
 
 const program = new Command('demo')
   .option(
@@ -138,20 +139,20 @@ async function main(): Promise<void> {
   // The SDK warns that node 20 support ends in 2027; the README says so once, the demo needn't.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // The demo prints its own report; components' info logs would interleave with it.
-  process.env.LLMOPS_LOG_LEVEL ??= 'warn';
+  process.env.LLMOPS_LOG_LEVEL ??= process.env.LOG_LEVEL ?? 'warn';
   const input = JSON.parse(readFileSync(opts.input, 'utf8')) as DeployEndpointInput;
   const stateDir = join(projectRoot, '.demo');
   rmSync(stateDir, { recursive: true, force: true }); // each demo starts from an empty cloud
 
   // Payload encryption on, as a user would run it: a key for this run only (its history goes with
   // .demo/), unless the user brought keys of their own. Never printed.
-  if (opts.encryption && !process.env.LLMOPS_CODEC_KEYS && !process.env.LLMOPS_CODEC_KEYS_FILE) {
+  if (opts.encryption && !codecConfig.read().LLMOPS_CODEC_KEYS && !codecConfig.read().LLMOPS_CODEC_KEYS_FILE) {
     process.env.LLMOPS_CODEC_KEYS = `demo-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`;
   }
 
   section('Starting the embedded stack');
   const t0 = performance.now();
-  const stack = await startStack({ stateDir, qdrant: opts.qdrant || ['1', 'true'].includes(process.env.LLMOPS_QDRANT ?? '') });
+  const stack = await startStack({ stateDir, qdrant: opts.qdrant || localCloudConfig.read().LLMOPS_QDRANT });
   say(`Temporal ${stack.temporalAddress}, Web UI ${stack.webUiUrl}, local cloud ${stack.awsEndpointUrl} (${seconds(performance.now() - t0)})`);
   if (stack.qdrant) say(`Vector store: Qdrant, ${stack.qdrant.how}`);
   if (stack.codecServerUrl) say(`Payloads encrypted (AES-256-GCM); the Web UI decodes them through the codec server at ${stack.codecServerUrl}`);

@@ -19,6 +19,7 @@ import { createControlWorker } from '../workers/control.js';
 import { createRagWorker } from '../workers/rag.js';
 import { installTemporalLogging, logger } from '../workers/logger.js';
 import { startCodecServer } from './codec-server.js';
+import { awsConfig } from '../common/config.js';
 
 export interface StackOptions {
   /** Temporal frontend port; default 7233 when free, else any free port. */
@@ -66,7 +67,7 @@ async function preferredPort(port: number): Promise<number> {
 export function localAwsEnvironment(awsEndpointUrl: string): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: awsEndpointUrl,
-    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    AWS_REGION: awsConfig.read().AWS_REGION ?? 'us-east-1',
     // Dummy credentials: the local cloud and moto accept any; never real ones here.
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',

@@ -14,6 +14,7 @@ import { readApiKeyGrants } from './rag-service/api-keys.js';
 import { errorMessage } from './rag-service/http.js';
 import { SERVER_DEFAULTS, startRagService } from './rag-service/server.js';
 import { connectClient } from './temporal-client.js';
+import { ragServiceConfig } from '../common/config.js';
 
 // The SDK warns on every run that node 20 support ends in 2027; the README says it once.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     )
     .option('--port <n>', 'port (0 picks a free one)', int(0), 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--endpoint <name>', 'with LLMOPS_API_KEYS: the one endpoint the keys may query', process.env.LLMOPS_ENDPOINT ?? 'demo')
+    .option('--endpoint <name>', 'with LLMOPS_API_KEYS: the one endpoint the keys may query', ragServiceConfig.read().LLMOPS_ENDPOINT)
     .option('--collection <name>', 'with LLMOPS_API_KEYS: the one collection the keys may query', 'documents')
     .option(
       '--component <name>',

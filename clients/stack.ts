@@ -10,8 +10,9 @@ import { projectRoot } from '../common/project-paths.js';
 import { venvBin } from '../dev/tools.js';
 import { startStack, type StackAddresses } from './embedded-stack.js';
 import { isRunning } from '../dev/processes.js';
+import { localCloudConfig } from '../common/config.js';
 
-const stateDir = process.env.LLMOPS_STACK_DIR ?? join(projectRoot, '.stack');
+const stateDir = localCloudConfig.read().LLMOPS_STACK_DIR ?? join(projectRoot, '.stack');
 const stackFile = join(stateDir, 'stack.json');
 const serveLog = join(stateDir, 'logs', 'stack.log');
 

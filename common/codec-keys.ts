@@ -11,6 +11,7 @@
 // Rotation: put the new key first (or name it in LLMOPS_CODEC_KEY_ID) and keep the old ones
 // listed for as long as histories encrypted with them must stay readable.
 import { readFileSync, statSync } from 'node:fs';
+import { codecConfig } from './config.js';
 
 export const KEY_BYTES = 32;
 /** Key ids travel in clear in payload metadata: short, printable, never secret. */
@@ -100,9 +101,7 @@ function parseKeyFile(path: string): { entries: KeyEntry[]; current?: string } {
 
 /** The keyring the environment configures, or undefined when no key is configured. */
 export function loadCodecKeyring(env: NodeJS.ProcessEnv = process.env): CodecKeyring | undefined {
-  const inline = env.LLMOPS_CODEC_KEYS?.trim();
-  const file = env.LLMOPS_CODEC_KEYS_FILE?.trim();
-  const chosen = env.LLMOPS_CODEC_KEY_ID?.trim();
+  const { LLMOPS_CODEC_KEYS: inline, LLMOPS_CODEC_KEYS_FILE: file, LLMOPS_CODEC_KEY_ID: chosen } = codecConfig.read(env);
   if (inline && file) throw new CodecKeyConfigError('Set only one of LLMOPS_CODEC_KEYS and LLMOPS_CODEC_KEYS_FILE');
   if (!inline && !file) {
     if (chosen) throw new CodecKeyConfigError('LLMOPS_CODEC_KEY_ID is set but no keys are: set LLMOPS_CODEC_KEYS or LLMOPS_CODEC_KEYS_FILE');

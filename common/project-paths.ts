@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { modelsConfig } from './config.js';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -14,7 +15,7 @@ export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
  * repository). Nothing outside the checkout is searched: a fresh clone must run on its own.
  */
 export function modelsDirs(): string[] {
-  const dirs = (process.env.LLMOPS_MODELS_DIR ?? '').split(delimiter).filter(Boolean);
+  const dirs = (modelsConfig.read().LLMOPS_MODELS_DIR ?? '').split(delimiter).filter(Boolean);
   dirs.push(join(projectRoot, 'models'), join(projectRoot, 'assets', 'models'));
   return [...new Set(dirs.map((d) => resolve(d)))].filter((d) => existsSync(d));
 }

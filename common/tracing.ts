@@ -11,6 +11,7 @@ import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import type { ClientInterceptors } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client/index.js';
+import { telemetryConfig } from './config.js';
 
 export interface Tracing {
   resource: Resource;
@@ -32,8 +33,10 @@ export interface TracingOptions {
 let active: Tracing | undefined;
 
 /** Whether the environment asks for spans to be exported. */
-const otlpConfigured = (env: NodeJS.ProcessEnv = process.env) =>
-  env.OTEL_SDK_DISABLED !== 'true' && Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
+const otlpConfigured = (env: NodeJS.ProcessEnv = process.env) => {
+  const telemetry = telemetryConfig.read(env);
+  return !telemetry.OTEL_SDK_DISABLED && Boolean(telemetry.OTEL_EXPORTER_OTLP_ENDPOINT || telemetry.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+};
 
 /**
  * Registers the process's tracer provider, once: with `spanProcessor` when given, else an OTLP/HTTP
@@ -45,7 +48,7 @@ export function setupTracing(opts: TracingOptions): Tracing | undefined {
   if (active) return active;
   const env = opts.env ?? process.env;
   if (!opts.spanProcessor && !otlpConfigured(env)) return undefined;
-  const resource = Resource.default().merge(new Resource({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || opts.serviceName }));
+  const resource = Resource.default().merge(new Resource({ 'service.name': telemetryConfig.read(env).OTEL_SERVICE_NAME || opts.serviceName }));
   const spanProcessor = opts.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
   // Also installs the AsyncLocalStorage context manager and the W3C trace-context propagator.

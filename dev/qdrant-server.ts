@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { isQdrant, LOCAL_QDRANT_URL } from '../activities/vector-store/select.js';
 import { freePort, startProcess, waitUntil } from './processes.js';
 import { projectRoot } from '../common/project-paths.js';
+import { devToolsConfig, vectorStoreConfig } from '../common/config.js';
 
 /** How to get a Qdrant when none is found; printed by whoever skips or refuses. */
 export const QDRANT_HOW_TO =
@@ -26,9 +27,10 @@ export interface QdrantServer {
 
 /** QDRANT_BIN (which must exist), else ../shared/bin/qdrant when present, else undefined. */
 export function qdrantBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.QDRANT_BIN) {
-    if (!existsSync(env.QDRANT_BIN)) throw new Error(`QDRANT_BIN=${env.QDRANT_BIN} does not exist`);
-    return env.QDRANT_BIN;
+  const { QDRANT_BIN } = devToolsConfig.read(env);
+  if (QDRANT_BIN) {
+    if (!existsSync(QDRANT_BIN)) throw new Error(`QDRANT_BIN=${QDRANT_BIN} does not exist`);
+    return QDRANT_BIN;
   }
   const beside = resolve(projectRoot, '..', 'shared', 'bin', 'qdrant');
   return existsSync(beside) ? beside : undefined;
@@ -92,7 +94,8 @@ export async function startQdrantServer(bin: string, { logFile }: { logFile?: st
 /** QDRANT_URL, else a binary started here, else localhost:6333 if Qdrant answers there. */
 export async function findOrStartQdrant(opts: { logFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<QdrantServer | undefined> {
   const env = opts.env ?? process.env;
-  if (env.QDRANT_URL) return { url: env.QDRANT_URL, how: `QDRANT_URL=${env.QDRANT_URL}`, stop: async () => {} };
+  const { QDRANT_URL } = vectorStoreConfig.read(env);
+  if (QDRANT_URL) return { url: QDRANT_URL, how: `QDRANT_URL=${QDRANT_URL}`, stop: async () => {} };
   const bin = qdrantBinary(env);
   if (bin) return startQdrantServer(bin, { logFile: opts.logFile });
   if (await isQdrant(LOCAL_QDRANT_URL)) return { url: LOCAL_QDRANT_URL, how: `found on ${LOCAL_QDRANT_URL}`, stop: async () => {} };

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { projectRoot } from '../common/project-paths.js';
+import { devToolsConfig } from '../common/config.js';
 
 export const venvBin = join(projectRoot, '.venv', 'bin');
 
@@ -16,8 +17,8 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-function locate(name: string, envVar: string): string {
-  const fromEnv = process.env[envVar];
+function locate(name: string, envVar: keyof typeof devToolsConfig.variables): string {
+  const fromEnv = devToolsConfig.read()[envVar];
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`${envVar}=${fromEnv} does not exist`);
     return fromEnv;

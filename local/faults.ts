@@ -26,6 +26,7 @@ import { ContainerStartError, type ContainerPoolApi, type Fleet } from './instan
 import { sendWireError, type WireError } from './protocol-errors.js';
 import { SERVICES, credentialScope, operationName, serviceOf, type ServiceName } from './request-identity.js';
 import { LOCAL_CLOUD_ACCESS_KEY_ID } from './s3.js';
+import { localCloudConfig } from '../common/config.js';
 
 const rate = z.number().min(0).max(1);
 const requestFaultsSchema = z.strictObject({
@@ -144,11 +145,17 @@ export function parseRateLimit(value: string, what = 'LOCAL_CLOUD_RATE_LIMIT'): 
 
 /** The settings the environment asks for; the CLI passes its flags through the same parsers. */
 export function faultSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): FaultSettings {
+  const {
+    LOCAL_CLOUD_FAULTS: requests,
+    LOCAL_CLOUD_RATE_LIMIT: rateLimit,
+    LOCAL_CLOUD_ENDPOINT_FAULTS: endpoints,
+    LOCAL_CLOUD_FLEET_FAULTS: fleets,
+  } = localCloudConfig.read(env);
   return {
-    requests: env.LOCAL_CLOUD_FAULTS ? parseRequestFaults(env.LOCAL_CLOUD_FAULTS) : undefined,
-    rateLimit: env.LOCAL_CLOUD_RATE_LIMIT ? parseRateLimit(env.LOCAL_CLOUD_RATE_LIMIT) : undefined,
-    endpoints: env.LOCAL_CLOUD_ENDPOINT_FAULTS ? parseEndpointFaults(env.LOCAL_CLOUD_ENDPOINT_FAULTS) : undefined,
-    fleets: env.LOCAL_CLOUD_FLEET_FAULTS ? parseFleetFaults(env.LOCAL_CLOUD_FLEET_FAULTS) : undefined,
+    requests: requests ? parseRequestFaults(requests) : undefined,
+    rateLimit: rateLimit ? parseRateLimit(rateLimit) : undefined,
+    endpoints: endpoints ? parseEndpointFaults(endpoints) : undefined,
+    fleets: fleets ? parseFleetFaults(fleets) : undefined,
   };
 }
 

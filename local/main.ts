@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { FaultConfigError, faultSettingsFromEnv, parseEndpointFaults, parseRateLimit, parseRequestFaults } from './faults.js';
 import { startLocalCloud } from './server.js';
+import { logLevel } from '../common/config.js';
 
 /** A fault-setting parser as a commander option parser: its message becomes the CLI's error. */
 function flag<T>(parse: (value: string, what: string) => T, name: string) {
@@ -64,7 +65,7 @@ const faults = {
   endpoints: flags.endpointFaults ?? fromEnv.endpoints,
   fleets: fromEnv.fleets,
 };
-const logger = pino({ name: 'local-cloud', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
+const logger = pino({ name: 'local-cloud', level: logLevel() }, pino.destination(2));
 
 const cloud = await startLocalCloud({ port, host, stateDir, logger, faults });
 process.stdout.write(`${JSON.stringify({ event: 'ready', url: cloud.url, motoUrl: cloud.motoUrl, stateDir: cloud.stateDir })}\n`);

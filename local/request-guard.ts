@@ -10,6 +10,7 @@
 //   - A body declared larger than its service takes is refused before it is read (bodies sent
 //     without a length are bounded while they are read: readBoundedBody).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { localCloudConfig } from '../common/config.js';
 
 export const ALLOWED_ORIGINS_ENV = 'LOCAL_CLOUD_ALLOWED_ORIGINS';
 export const ALLOWED_HOSTS_ENV = 'LOCAL_CLOUD_ALLOWED_HOSTS';
@@ -43,7 +44,8 @@ const list = (raw: string | undefined) =>
     .filter(Boolean);
 
 export function requestGuardOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RequestGuardOptions {
-  return { allowedOrigins: list(env[ALLOWED_ORIGINS_ENV]), allowedHosts: list(env[ALLOWED_HOSTS_ENV]) };
+  const configured = localCloudConfig.read(env);
+  return { allowedOrigins: list(configured.LOCAL_CLOUD_ALLOWED_ORIGINS), allowedHosts: list(configured.LOCAL_CLOUD_ALLOWED_HOSTS) };
 }
 
 /** The host name of a Host header value, without port or IPv6 brackets, lowercased. */

@@ -37,6 +37,7 @@ import { handleSageMakerOperation } from './sagemaker/routes.js';
 import { ACCOUNT_ID, isInferenceComponentEndpoint, SageMakerStore } from './sagemaker/store.js';
 import { TransformJobRunner } from './sagemaker/transform-runner.js';
 import { makePrivateDir, PRIVATE_FILE_MODE } from './state-cipher.js';
+import { logLevel } from '../common/config.js';
 
 export interface LocalCloudOptions {
   /** 0 picks a free port. Default 4566, LocalStack's convention. */
@@ -88,7 +89,7 @@ function requestKind(req: IncomingMessage): RequestKind {
  */
 function fileLogger(stateDir: string): Logger {
   return pino(
-    { name: 'local-cloud', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' },
+    { name: 'local-cloud', level: logLevel() },
     pino.destination({ dest: join(stateDir, 'local-cloud.log'), mkdir: true, sync: true, mode: PRIVATE_FILE_MODE }),
   );
 }

@@ -7,6 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
 import { createAwsClients, type AwsClientOptions } from '../activities/aws-clients.js';
+import { awsConfig, workerConfig } from '../common/config.js';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { temporalAddress } from '../common/temporal-connection.js';
 import { activeTracing } from '../common/tracing.js';
@@ -19,11 +20,13 @@ export interface ControlWorkerOptions extends WorkerConnectionOptions {
 
 export async function createControlWorker(opts: ControlWorkerOptions = {}): Promise<Worker> {
   const { workflowsPath, ...base } = await workerBase(opts, CONTROL_TASK_QUEUE, 'llmops-control-worker');
-  const prebuilt = process.env.LLMOPS_WORKFLOW_BUNDLE;
+  const prebuilt = workerConfig.read().LLMOPS_WORKFLOW_BUNDLE;
+  const clients = createAwsClients(opts.aws);
+  await clients.sagemaker.config.region(); // no region is an error at start, not at the first deploy
   return Worker.create({
     ...base,
     ...(prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath }),
-    activities: createActivities(createAwsClients(opts.aws)),
+    activities: createActivities(clients),
     // Control-plane calls are slow and rate-limited: a few at a time is plenty.
     maxConcurrentActivityTaskExecutions: 16,
   });
@@ -31,7 +34,7 @@ export async function createControlWorker(opts: ControlWorkerOptions = {}): Prom
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const worker = await createControlWorker();
-  logger.info({ taskQueue: CONTROL_TASK_QUEUE, address: temporalAddress(), awsEndpoint: process.env.AWS_ENDPOINT_URL ?? 'AWS' }, 'control worker started');
+  logger.info({ taskQueue: CONTROL_TASK_QUEUE, address: temporalAddress(), awsEndpoint: awsConfig.read().AWS_ENDPOINT_URL ?? 'AWS' }, 'control worker started');
   await worker.run();
   await activeTracing()?.shutdown(); // sends the spans still buffered
 }

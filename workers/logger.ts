@@ -4,11 +4,12 @@ import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel } from
 import { pino } from 'pino';
 import { scrubSecrets } from '../activities/secret-registry.js';
 import { workerMetricsOptions } from './telemetry.js';
+import { logLevel } from '../common/config.js';
 
 // Logs go to stderr so stdout stays clean for results (JSON from the CLI, the demo's report).
 export const logger = pino(
   {
-    level: process.env.LLMOPS_LOG_LEVEL ?? 'info',
+    level: logLevel(),
     base: { pid: process.pid },
     // The Temporal SDK passes failures as `error`; without this pino would write them as `{}`.
     serializers: { error: pino.stdSerializers.err },

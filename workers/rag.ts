@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import type { AwsClientOptions } from '../activities/aws-clients.js';
+import { awsClientConfig, s3ClientConfig, type AwsClientOptions } from '../activities/aws-clients.js';
 import { DenseEmbedder } from '../activities/embeddings/dense.js';
 import { createRagActivities } from '../activities/rag.js';
 import { openVectorStore, type OpenVectorStoreOptions } from '../activities/vector-store/select.js';
@@ -24,8 +24,6 @@ export interface RagWorkerOptions extends WorkerConnectionOptions {
 }
 
 export async function createRagWorker(opts: RagWorkerOptions = {}): Promise<{ worker: Worker; close(): Promise<void> }> {
-  const region = opts.aws?.region ?? process.env.AWS_REGION ?? 'us-east-1';
-  const clientConfig = { ...opts.aws, region };
   const embedder = new DenseEmbedder();
   let store: Promise<VectorStore> | undefined;
   const base = await workerBase(opts, RAG_TASK_QUEUE, 'llmops-rag-worker');
@@ -33,8 +31,8 @@ export async function createRagWorker(opts: RagWorkerOptions = {}): Promise<{ wo
     ...base,
     interceptors: { ...base.interceptors, activity: [...(base.interceptors?.activity ?? []), ...(opts.activityInterceptors ?? [])] },
     activities: createRagActivities({
-      s3: traceAwsSdkCalls(new S3Client({ ...clientConfig, forcePathStyle: Boolean(opts.aws?.endpoint ?? process.env.AWS_ENDPOINT_URL) })),
-      runtime: traceAwsSdkCalls(new SageMakerRuntimeClient(clientConfig)),
+      s3: traceAwsSdkCalls(new S3Client(s3ClientConfig(opts.aws))),
+      runtime: traceAwsSdkCalls(new SageMakerRuntimeClient(awsClientConfig(opts.aws))),
       embedder,
       store: () => (store ??= openVectorStore(opts.vectorStore)),
       monitoringFile: opts.monitoringFile,

@@ -14,15 +14,12 @@ import {
 import type { MetricsExporterConfig, WorkerOptions } from '@temporalio/worker';
 import { createRequire } from 'node:module';
 import { setupTracing } from '../common/tracing.js';
+import { telemetryConfig } from '../common/config.js';
 
 /** The Runtime's metrics exporter the environment asks for; an Error naming the variable when it is wrong. */
 export function workerMetricsOptions(env: NodeJS.ProcessEnv = process.env): MetricsExporterConfig | undefined {
-  const port = env.LLMOPS_WORKER_METRICS_PORT?.trim();
-  if (!port) return undefined;
-  const n = Number(port);
-  if (!/^\d+$/.test(port) || n < 1 || n > 65535)
-    throw new Error(`LLMOPS_WORKER_METRICS_PORT: must be a port number from 1 to 65535 (got ${JSON.stringify(port)})`);
-  const host = env.LLMOPS_WORKER_METRICS_HOST?.trim() || '127.0.0.1';
+  const { LLMOPS_WORKER_METRICS_PORT: n, LLMOPS_WORKER_METRICS_HOST: host } = telemetryConfig.read(env);
+  if (n === undefined) return undefined;
   return { prometheus: { bindAddress: `${host.includes(':') ? `[${host}]` : host}:${n}` } };
 }
 

@@ -10,6 +10,7 @@
 // parallelism is across contexts.
 import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel, type Token } from 'node-llama-cpp';
 import { EMBEDDING_DIMENSIONS, EMBEDDING_MODEL_ID, resolveGguf } from './model-files.js';
+import { modelsConfig } from '../../common/config.js';
 
 export interface DenseEmbedderOptions {
   /** GGUF file; default: resolved from the models directories by model id. */
@@ -69,14 +70,6 @@ export class LruCache<K, V> {
   }
 }
 
-function envInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${raw} must be a positive integer`);
-  return n;
-}
-
 const MODEL_CONTEXT = 512;
 
 let llamaPromise: Promise<Llama> | undefined;
@@ -128,8 +121,9 @@ export class DenseEmbedder {
 
   constructor(options: DenseEmbedderOptions = {}) {
     this.modelPathOption = options.modelPath;
-    this.threads = options.threads ?? envInt('LLMOPS_EMBED_THREADS') ?? 1;
-    this.contextCount = options.contexts ?? envInt('LLMOPS_EMBED_CONTEXTS') ?? 2;
+    const configured = modelsConfig.read();
+    this.threads = options.threads ?? configured.LLMOPS_EMBED_THREADS;
+    this.contextCount = options.contexts ?? configured.LLMOPS_EMBED_CONTEXTS;
     this.maxTokens = Math.min(options.maxTokens ?? MODEL_CONTEXT - 1, MODEL_CONTEXT - 1);
     if (!Number.isInteger(this.threads) || this.threads < 1) throw new Error(`threads must be a positive integer, got ${this.threads}`);
     if (!Number.isInteger(this.contextCount) || this.contextCount < 1) throw new Error(`contexts must be a positive integer, got ${this.contextCount}`);

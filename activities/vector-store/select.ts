@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { LanceDbVectorStore, DEFAULT_LANCE_DIR } from './lancedb.js';
 import { QdrantVectorStore } from './qdrant.js';
 import { VectorStoreError, type VectorStore, type VectorStoreLogger } from './types.js';
+import { logLevel, vectorStoreConfig } from '../../common/config.js';
 
 export const LOCAL_QDRANT_URL = 'http://127.0.0.1:6333';
 
@@ -36,16 +37,17 @@ export async function isQdrant(url: string, timeoutMs = 500): Promise<boolean> {
 }
 
 function defaultLogger(): VectorStoreLogger {
-  return pino({ level: process.env.LLMOPS_LOG_LEVEL ?? 'info', base: { component: 'vector-store' } }, pino.destination(2));
+  return pino({ level: logLevel(), base: { component: 'vector-store' } }, pino.destination(2));
 }
 
 export async function openVectorStore(options: OpenVectorStoreOptions = {}): Promise<VectorStore> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? defaultLogger();
-  const backend = options.backend ?? ((env.VECTOR_STORE as OpenVectorStoreOptions['backend']) || 'auto');
+  const configured = vectorStoreConfig.read(env);
+  const backend = options.backend ?? configured.VECTOR_STORE;
   if (!['auto', 'qdrant', 'lancedb'].includes(backend)) throw new VectorStoreError(`VECTOR_STORE must be auto, qdrant or lancedb, got ${backend}`);
-  const configuredUrl = options.qdrantUrl ?? (env.QDRANT_URL || undefined);
-  const apiKey = options.qdrantApiKey ?? (env.QDRANT_API_KEY || undefined);
+  const configuredUrl = options.qdrantUrl ?? configured.QDRANT_URL;
+  const apiKey = options.qdrantApiKey ?? configured.QDRANT_API_KEY;
 
   if (backend !== 'lancedb') {
     let url = configuredUrl;
@@ -62,7 +64,7 @@ export async function openVectorStore(options: OpenVectorStoreOptions = {}): Pro
       return store;
     }
   }
-  const dir = options.lanceDir ?? (env.VECTOR_STORE_DIR || DEFAULT_LANCE_DIR);
+  const dir = options.lanceDir ?? configured.VECTOR_STORE_DIR ?? DEFAULT_LANCE_DIR;
   const store = new LanceDbVectorStore({ dir, logger });
   const health = await store.health();
   if (!health.ok) throw new VectorStoreError(`vector store: ${health.detail}`);

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { endpointNameSchema } from '../../common/endpoint-input.js';
 import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
 import { ragQueryInputSchema } from '../../common/rag-input.js';
+import { ragServiceConfig } from '../../common/config.js';
 
 export interface ApiKeyGrant {
   /** The x-api-key value. Never logged. */
@@ -73,13 +74,14 @@ function parseGrantsJson(text: string, source: string): ApiKeyGrant[] {
  * Setting more than one is an error (which one wins would be a guess).
  */
 export function readApiKeyGrants(env: NodeJS.ProcessEnv, fallback: { endpointName: string; collection: string }): ApiKeyGrant[] {
-  const set = (['LLMOPS_RAG_KEYS', 'LLMOPS_RAG_KEYS_FILE', 'LLMOPS_API_KEYS'] as const).filter((name) => env[name]?.trim());
+  const configured = ragServiceConfig.read(env);
+  const set = (['LLMOPS_RAG_KEYS', 'LLMOPS_RAG_KEYS_FILE', 'LLMOPS_API_KEYS'] as const).filter((name) => configured[name]);
   if (set.length > 1) throw new Error(`${set.join(', ')} are set together; configure the API keys with one of them`);
   switch (set[0]) {
     case 'LLMOPS_RAG_KEYS':
-      return parseGrantsJson(env.LLMOPS_RAG_KEYS!, 'LLMOPS_RAG_KEYS');
+      return parseGrantsJson(configured.LLMOPS_RAG_KEYS!, 'LLMOPS_RAG_KEYS');
     case 'LLMOPS_RAG_KEYS_FILE': {
-      const file = env.LLMOPS_RAG_KEYS_FILE!;
+      const file = configured.LLMOPS_RAG_KEYS_FILE!;
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -89,7 +91,7 @@ export function readApiKeyGrants(env: NodeJS.ProcessEnv, fallback: { endpointNam
       return parseGrantsJson(text, `LLMOPS_RAG_KEYS_FILE ${file}`);
     }
     case 'LLMOPS_API_KEYS': {
-      const keys = env
+      const keys = configured
         .LLMOPS_API_KEYS!.split(',')
         .map((k) => k.trim())
         .filter(Boolean);

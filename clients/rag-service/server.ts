@@ -25,6 +25,7 @@ import { createReadiness } from './readiness.js';
 import { HttpError, SEE_LOG, sendError, type RequestContext } from './http.js';
 import { createRoutes } from './routes.js';
 import { createRagWorker, type RagWorkerOptions } from '../../workers/rag.js';
+import { logLevel } from '../../common/config.js';
 
 export interface RagServiceOptions extends AdmissionOptions {
   /** 0 (or omitted) picks a free port. */
@@ -93,7 +94,7 @@ export interface RagService {
 }
 
 export async function startRagService(opts: RagServiceOptions): Promise<RagService> {
-  const log = opts.logger ?? pino({ level: process.env.LLMOPS_LOG_LEVEL ?? 'info', base: { service: 'rag' } }, pino.destination(2));
+  const log = opts.logger ?? pino({ level: logLevel(), base: { service: 'rag' } }, pino.destination(2));
   const taskQueue = opts.taskQueue ?? RAG_TASK_QUEUE;
   const limits = serverLimits(opts);
   const hosted = opts.ragWorker && (await hostRagWorker(opts, taskQueue));

@@ -18,6 +18,7 @@ import {
   type PickedInstance,
   type VariantLaunch,
 } from './types.js';
+import { logLevel } from '../../common/config.js';
 
 interface VariantState {
   variantName: string;
@@ -146,7 +147,7 @@ export class ContainerPool implements ContainerPoolApi {
 
   constructor(private readonly opts: ContainerPoolOptions) {
     // stdout may be a protocol or a CLI's output; diagnostics go to stderr, as local/main.ts's do.
-    this.logger = opts.logger ?? pino({ name: 'container-pool', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    this.logger = opts.logger ?? pino({ name: 'container-pool', level: logLevel() }, pino.destination(2));
   }
 
   /** Every reason a variant cannot start that is knowable without starting it, checked before any spawn. */

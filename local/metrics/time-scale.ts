@@ -3,6 +3,7 @@
 // so a whole scale-out/scale-in cycle can be watched in about a minute. It compresses metric
 // periods, alarm evaluation, cooldowns and scaling-activity timing, nothing else (endpoint
 // launches take as long as the model processes take).
+import { localCloudConfig } from '../../common/config.js';
 
 /** A real period is never shorter than this: CloudWatch timestamps are read back at second resolution. */
 const MIN_REAL_PERIOD_MS = 1000;
@@ -15,8 +16,7 @@ export class TimeScale {
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): TimeScale {
-    const raw = env.LOCAL_CLOUD_TIME_SCALE?.trim();
-    return new TimeScale(raw ? Number(raw) : 1);
+    return new TimeScale(localCloudConfig.read(env).LOCAL_CLOUD_TIME_SCALE);
   }
 
   /** How long an AWS period of `awsSeconds` lasts here, in milliseconds. */

@@ -11,11 +11,12 @@ import { TextGenerator } from './text-generator.js';
 import { lmiRuntime } from './lmi.js';
 import { tgiRuntime } from './tgi.js';
 import { vllmRuntime } from './vllm.js';
+import { logLevel } from '../../common/config.js';
 
 // One module per image family.
 const FAMILY_RUNTIMES: Partial<Record<ImageFamilyName, FamilyRuntime>> = { tgi: tgiRuntime, vllm: vllmRuntime, lmi: lmiRuntime };
 
-const logger = pino({ name: 'model-container', level: process.env.LOG_LEVEL ?? 'info' });
+const logger = pino({ name: 'model-container', level: logLevel() });
 
 function fail(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);

@@ -30,6 +30,7 @@ import {
   validationError,
 } from './errors.js';
 import { EVENT_STREAM_CONTENT_TYPE, exceptionFrame, payloadPartFrame } from './event-stream.js';
+import { logLevel } from '../../common/config.js';
 
 /** What the runtime needs to know about an endpoint. */
 export interface RuntimeEndpoint {
@@ -181,7 +182,7 @@ function present(headers: Record<string, string | undefined>): OutgoingHttpHeade
 
 export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
   // Diagnostics go to stderr, as local/main.ts's do; LLMOPS_LOG_LEVEL like every other logger of the project.
-  const logger = deps.logger ?? pino({ name: 'sagemaker-runtime', level: process.env.LLMOPS_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const logger = deps.logger ?? pino({ name: 'sagemaker-runtime', level: logLevel() }, pino.destination(2));
   const timeoutMs = deps.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS;
   const callContainer = createContainerCaller();
 

@@ -8,12 +8,10 @@
 //   LOCAL_CLOUD_MAX_INSTANCES=8                  all types and usages together (default 8)
 import { AwsServiceError } from './protocol.js';
 import type { SageMakerStore } from './store.js';
+import { localCloudConfig } from '../../common/config.js';
 
-export const INSTANCE_QUOTA_ENV = 'LOCAL_CLOUD_INSTANCE_QUOTA';
 export const INSTANCE_QUOTAS_ENV = 'LOCAL_CLOUD_INSTANCE_QUOTAS';
-export const MAX_INSTANCES_ENV = 'LOCAL_CLOUD_MAX_INSTANCES';
 export const DEFAULT_INSTANCE_QUOTA = 4;
-export const DEFAULT_MAX_INSTANCES = 8;
 
 export type InstanceUsage = 'endpoint' | 'transform job';
 
@@ -29,7 +27,7 @@ function quotaOf(type: string, env: NodeJS.ProcessEnv): number {
     const [name, value] = pair.split('=').map((s) => s.trim());
     if (name === type) return count(`${INSTANCE_QUOTAS_ENV} (${type})`, value, DEFAULT_INSTANCE_QUOTA);
   }
-  return count(INSTANCE_QUOTA_ENV, env[INSTANCE_QUOTA_ENV], DEFAULT_INSTANCE_QUOTA);
+  return localCloudConfig.read(env).LOCAL_CLOUD_INSTANCE_QUOTA;
 }
 
 /** Instances in use per usage and type: every endpoint fleet serving or starting, every running transform job. */
@@ -74,7 +72,7 @@ export function checkInstanceQuota(
     const current = used.get(`${usage}|${type}`) ?? 0;
     if (current + n > quota) throw limitExceeded(`${type} for ${usage} usage`, quota, current, n);
   }
-  const total = count(MAX_INSTANCES_ENV, env[MAX_INSTANCES_ENV], DEFAULT_MAX_INSTANCES);
+  const total = localCloudConfig.read(env).LOCAL_CLOUD_MAX_INSTANCES;
   const current = [...used.values()].reduce((a, b) => a + b, 0);
   const n = [...delta.values()].reduce((a, b) => a + b, 0);
   if (current + n > total) throw limitExceeded('total instances of the local cloud (model processes on this machine)', total, current, n);

@@ -138,7 +138,7 @@ describe('worker metrics', () => {
     expect(workerMetricsOptions({})).toBeUndefined();
     expect(workerMetricsOptions({ LLMOPS_WORKER_METRICS_PORT: '9464' })).toEqual({ prometheus: { bindAddress: '127.0.0.1:9464' } });
     expect(() => workerMetricsOptions({ LLMOPS_WORKER_METRICS_PORT: 'http' })).toThrow(
-      'LLMOPS_WORKER_METRICS_PORT: must be a port number from 1 to 65535 (got "http")',
+      'LLMOPS_WORKER_METRICS_PORT must be a port number from 1 to 65535, got "http"',
     );
   });
 });
