@@ -55,6 +55,9 @@ export interface RegisterAutoscalingInput {
   scaleOutCooldownSeconds: number;
 }
 
+/** Three of the alarm's 60-s periods: the refusals that woke a component have left its window by then. */
+const WAKE_COOLDOWN_SECONDS = 180;
+
 /** The wake policy's and alarm's names, derived from the component so a re-run finds them. */
 export const wakePolicyName = (componentName: string) => `${componentName}-wake-from-zero`;
 export const noCapacityAlarmName = (componentName: string) => `${componentName}-no-capacity`;
@@ -91,7 +94,9 @@ export function createAutoscalingActivities({ autoscaling, cloudwatch }: { autos
           StepScalingPolicyConfiguration: {
             AdjustmentType: 'ChangeInCapacity',
             MetricAggregationType: 'Maximum',
-            Cooldown: input.scaleOutCooldownSeconds,
+            // Invocations refused before the new copy served stay in the alarm's newest periods for
+            // a while: acting on them again would wake a second copy nobody asked for.
+            Cooldown: Math.max(input.scaleOutCooldownSeconds, WAKE_COOLDOWN_SECONDS),
             StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
           },
         }),

@@ -31,7 +31,9 @@ let svc: RagService;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function setCopies(copies: number): Promise<void> {
-  await stack.sagemaker.send(new UpdateInferenceComponentRuntimeConfigCommand({ InferenceComponentName: COMPONENT, DesiredRuntimeConfig: { CopyCount: copies } }));
+  await stack.sagemaker.send(
+    new UpdateInferenceComponentRuntimeConfigCommand({ InferenceComponentName: COMPONENT, DesiredRuntimeConfig: { CopyCount: copies } }),
+  );
   for (let i = 0; i < 240; i++) {
     const ic = await stack.sagemaker.send(new DescribeInferenceComponentCommand({ InferenceComponentName: COMPONENT }));
     if (ic.InferenceComponentStatus === 'InService' && ic.RuntimeConfig?.CurrentCopyCount === copies) return;
