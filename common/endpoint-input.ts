@@ -170,10 +170,17 @@ export const modelEndpointInputSchema = z
 
 const INFERENCE_COMPONENT_NAME_RULE = 'must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$ (letters, digits and hyphens, 1-63 characters)';
 
+/**
+ * A component's Application Auto Scaling. `scaleToZero: true` is AWS's whole scale-to-zero
+ * pattern in one field: minCopies 0, the variant's managed instance scaling down to 0 instances,
+ * target tracking to scale in, and a step-scaling policy on a NoCapacityInvocationFailures alarm
+ * that adds a copy when an invocation finds none (activities/autoscaling.ts).
+ */
 const componentAutoscalingSchema = z
   .strictObject({
-    /** 0 asks for scale to zero (the component may have no copy at all). */
-    minCopies: z.number().int().min(0, 'must be at least 0'),
+    scaleToZero: z.boolean().default(false),
+    /** 0 lets the component have no copy at all; implied (and may be left out) with scaleToZero. */
+    minCopies: z.number().int().min(0, 'must be at least 0').optional(),
     maxCopies: z.number().int().min(1, 'must be at least 1'),
     /** Target per copy: invocations per minute, or concurrent requests with that metric. */
     targetValue: z.number().positive(),
@@ -183,7 +190,14 @@ const componentAutoscalingSchema = z
     scaleInCooldownSeconds: z.number().int().min(0).default(300),
     scaleOutCooldownSeconds: z.number().int().min(0).default(60),
   })
-  .refine((a) => a.minCopies <= a.maxCopies, { message: 'minCopies must be less than or equal to maxCopies', path: ['minCopies'] });
+  .superRefine((a, ctx) => {
+    if (a.scaleToZero && a.minCopies !== undefined && a.minCopies !== 0)
+      ctx.addIssue({ code: 'custom', path: ['minCopies'], message: 'must be 0 or left out with scaleToZero: true (scale to zero means no copy at all)' });
+    if (!a.scaleToZero && a.minCopies === undefined)
+      ctx.addIssue({ code: 'custom', path: ['minCopies'], message: 'is required (or set scaleToZero: true, which implies 0)' });
+    if ((a.minCopies ?? 0) > a.maxCopies) ctx.addIssue({ code: 'custom', path: ['minCopies'], message: 'minCopies must be less than or equal to maxCopies' });
+  })
+  .transform(({ minCopies, ...a }) => ({ ...a, minCopies: minCopies ?? 0 }));
 
 /** UpdateInferenceComponent's DeploymentConfig, for a component whose spec changed. */
 const rollingUpdateSchema = z.strictObject({
@@ -257,6 +271,15 @@ export const inferenceComponentsEndpointInputSchema = z
         message: `is not in the instance-type table (${Object.keys(INSTANCE_TYPES).join(', ')}), so component requirements cannot be checked`,
       });
     }
+    const zeroing = d.components.findIndex((c) => c.autoscaling?.scaleToZero);
+    const managed = d.variant.managedInstanceScaling;
+    if (zeroing >= 0 && managed && managed.minInstanceCount !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['variant', 'managedInstanceScaling', 'minInstanceCount'],
+        message: `must be 0 when a component scales to zero (components.${zeroing}.autoscaling.scaleToZero), so its instances go with its copies`,
+      });
+    }
     const seen = new Set<string>();
     d.components.forEach((c, i) => {
       const at = (...path: (string | number)[]) => ['components', i, ...path];
@@ -280,7 +303,13 @@ export const inferenceComponentsEndpointInputSchema = z
       const over = exceedsInstance({ cpus: cpus ?? 0, acceleratorDevices: accelerators ?? 0, memoryMiB: minMemory }, instance);
       if (over) ctx.addIssue({ code: 'custom', path: at('compute'), message: `must fit one ${d.variant.instanceType} instance: a copy asks for ${over}` });
     });
-  });
+  })
+  // Scale to zero implies managed instance scaling down to 0 instances (up to the initial count).
+  .transform((d) =>
+    d.variant.managedInstanceScaling || !d.components.some((c) => c.autoscaling?.scaleToZero)
+      ? d
+      : { ...d, variant: { ...d.variant, managedInstanceScaling: { minInstanceCount: 0, maxInstanceCount: d.variant.initialInstanceCount } } },
+  );
 
 /**
  * What deployEndpoint accepts: either kind, told apart by `endpointType`; an input without it

@@ -9,6 +9,7 @@
 //   GET  /metrics     → Prometheus text (metrics.ts)
 //   GET  /, /chat.js, /chat.css, /favicon.svg → the chat page (chat-page.ts)
 // Both POSTs pass admission.ts first; errors thrown here become {"error"} bodies in server.ts.
+// An inference component with no copy (scaled to zero, waking) is 503 + Retry-After (no-capacity.ts).
 // A client that goes away cancels what runs for it: the ragQuery run, the endpoint stream.
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { Client } from '@temporalio/client';
@@ -20,6 +21,7 @@ import type { RagQuerySpec } from '../../common/rag-input.js';
 import { randomUUID } from 'node:crypto';
 import { executeRagQuery, type RagQueryRun } from '../workflow-runs.js';
 import type { Admission } from './admission.js';
+import { NO_CAPACITY_RETRY_AFTER_SECONDS, noCapacityHttpError } from './no-capacity.js';
 import { sendPageAsset, type PageAssets } from './chat-page.js';
 import type { RagServiceMetrics } from './metrics.js';
 import type { ReadinessReport } from './readiness.js';
@@ -64,6 +66,11 @@ export function createRoutes(deps: RouteDeps): Route {
       });
       return { spec, run };
     } catch (err) {
+      const waking = noCapacityHttpError(err, spec.endpointName);
+      if (waking) {
+        ctx.log.info({ workflowId: ctx.workflowId, endpointName: spec.endpointName }, 'endpoint has no capacity (scaled to zero); 503 with Retry-After');
+        throw waking;
+      }
       const httpErr = workflowHttpError(err);
       const cause = err instanceof Error && err.cause ? errorMessage(err.cause) : undefined;
       if (httpErr.status === CLIENT_CLOSED) ctx.log.info({ workflowId: ctx.workflowId }, 'client disconnected; ragQuery cancelled');
@@ -154,7 +161,11 @@ export function createRoutes(deps: RouteDeps): Route {
         return;
       }
       const { requestId } = ctx;
-      deps.metrics.error('/rag/stream', reason === 'deadline' ? 'generation_timeout' : reason === 'shutdown' ? 'shutting_down' : 'generation_failed');
+      const waking = reason ? undefined : noCapacityHttpError(err, spec.endpointName);
+      deps.metrics.error(
+        '/rag/stream',
+        reason === 'deadline' ? 'generation_timeout' : reason === 'shutdown' ? 'shutting_down' : waking ? waking.code : 'generation_failed',
+      );
       if (reason === 'deadline') {
         log.warn(
           { workflowId: run.workflowId, endpointName: spec.endpointName, tokens: tokens.length, generationTimeoutMs: deps.generationTimeoutMs },
@@ -167,6 +178,10 @@ export function createRoutes(deps: RouteDeps): Route {
         });
       } else if (reason === 'shutdown') {
         writeEvent(res, 'error', { code: 'shutting_down', message: `The service is stopping; generation stopped after ${tokens.length} token(s)`, requestId });
+      } else if (waking) {
+        // The stream's head (200) is already out, so the 503 it would have been becomes this event.
+        log.info({ workflowId: run.workflowId, endpointName: spec.endpointName }, 'endpoint has no capacity (scaled to zero)');
+        writeEvent(res, 'error', { code: waking.code, message: waking.message, retryAfterSeconds: NO_CAPACITY_RETRY_AFTER_SECONDS, requestId });
       } else {
         log.warn(
           { workflowId: run.workflowId, endpointName: spec.endpointName, tokens: tokens.length, err: errorMessage(err) },

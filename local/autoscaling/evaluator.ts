@@ -7,7 +7,8 @@
 //      target tracking scales out on the high alarm and in on the low one (unless DisableScaleIn)
 //      to ceil(current × metric / target); step scaling applies the step whose bounds hold
 //      (metric − threshold); always clamped to [MinCapacity, MaxCapacity], with cooldowns
-//      (ScaleOutCooldown, ScaleInCooldown; a step policy's Cooldown) and suspended states honoured;
+//      (ScaleOutCooldown, ScaleInCooldown; a step policy's Cooldown; each from when the activity
+//      completed) and suspended states honoured;
 //   3. records each change as a scaling activity (InProgress, then Successful or Failed once the
 //      resource has settled), and makes it through capacity.ts.
 // Moto stores alarms but never evaluates them, which is why this exists.
@@ -85,8 +86,12 @@ export class ScalingEvaluator {
   private wanted(policy: ScalingPolicyRecord, alarm: MetricAlarm, value: number, current: number, target: ScalableTargetRecord) {
     const key = targetKey(policy.ResourceId, policy.ScalableDimension);
     const activities = this.opts.store.activities.filter((a) => targetKey(a.ResourceId, a.ScalableDimension) === key);
+    // A cooldown runs from when the activity completed (AWS: "after a scale-in activity completes",
+    // "for a previous scale-out activity to take effect"), so a slow copy start does not use it up.
     const within = (seconds: number, filter: (a: ScalingActivityRecord) => boolean) =>
-      activities.some((a) => filter(a) && a.StatusCode !== 'Failed' && Date.now() - a.StartTime < this.opts.timeScale.durationMs(seconds));
+      activities.some(
+        (a) => filter(a) && a.StatusCode !== 'Failed' && Date.now() - (a.EndTime ?? Date.now()) < this.opts.timeScale.durationMs(seconds),
+      );
     const tracking = policy.TargetTrackingScalingPolicyConfiguration;
     if (tracking) {
       const desired = clamp(Math.ceil((current * value) / tracking.TargetValue!), target);

@@ -16,6 +16,8 @@ export interface ServingCopy {
 export type RoutingStrategy = 'LEAST_OUTSTANDING_REQUESTS' | 'RANDOM';
 
 interface ComponentCopies {
+  /** The component's name as created (lookups ignore case, metrics use this spelling). */
+  name: string;
   endpointName: string;
   variantName: string;
   strategy: RoutingStrategy;
@@ -23,7 +25,7 @@ interface ComponentCopies {
   next: number;
 }
 
-export type CopyChoice = { kind: 'copy'; variantName: string; copy: ServingCopy; done(): void } | { kind: 'unknown-component' } | { kind: 'no-capacity' };
+export type CopyChoice = { kind: 'copy'; variantName: string; copy: ServingCopy; done(): void } | { kind: 'unknown-component' } | { kind: 'no-capacity'; variantName: string; inferenceComponentName: string };
 
 const key = (name: string) => name.toLowerCase();
 
@@ -34,7 +36,7 @@ export class ComponentCopyRouter {
   register(component: string, endpointName: string, variantName: string, strategy: RoutingStrategy): void {
     const existing = this.components.get(key(component));
     if (existing) Object.assign(existing, { endpointName, variantName, strategy });
-    else this.components.set(key(component), { endpointName, variantName, strategy, copies: [], next: 0 });
+    else this.components.set(key(component), { name: component, endpointName, variantName, strategy, copies: [], next: 0 });
   }
 
   copies(component: string): readonly ServingCopy[] {
@@ -63,7 +65,7 @@ export class ComponentCopyRouter {
     const entry = this.components.get(key(component));
     if (!entry || key(entry.endpointName) !== key(endpointName)) return { kind: 'unknown-component' };
     const n = entry.copies.length;
-    if (n === 0) return { kind: 'no-capacity' };
+    if (n === 0) return { kind: 'no-capacity', variantName: entry.variantName, inferenceComponentName: entry.name };
     let chosen: ServingCopy;
     if (entry.strategy === 'RANDOM') {
       chosen = entry.copies[Math.floor(Math.random() * n)];

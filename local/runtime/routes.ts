@@ -57,8 +57,12 @@ export interface RuntimeDeps {
    * added latency, and answers as if the container failed with a 500.
    */
   fleetFault?: (endpointConfigName: string) => { latencyMs: number; fail: boolean } | undefined;
-  /** Records each served invocation for the endpoint's CloudWatch metrics (local/metrics). */
-  metrics?: { begin(target: InvocationTarget): InvocationTiming };
+  /**
+   * Records each served invocation for the endpoint's CloudWatch metrics (local/metrics), and
+   * each one refused for want of a copy (NoCapacityInvocationFailures, what wakes a component
+   * scaled to zero).
+   */
+  metrics?: { begin(target: InvocationTarget): InvocationTiming; noCapacity?(target: InvocationTarget): void };
   logger?: Logger;
 }
 
@@ -205,6 +209,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
       throw validationError(`Inference Component ${component} of account ${deps.accountId} not found on endpoint ${name}.`);
     }
     if (choice.kind === 'no-capacity') {
+      deps.metrics?.noCapacity?.({ endpointName: name, variantName: choice.variantName, inferenceComponentName: choice.inferenceComponentName });
       throw validationError(
         'Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API.',
       );

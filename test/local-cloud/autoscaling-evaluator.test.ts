@@ -161,6 +161,32 @@ describe('scaling evaluator', () => {
     expect(activitiesOf(resourceId)[0].Description).toBe('Setting desired instance count to 2.');
   });
 
+  it('counts a cooldown from when the last change completed, not when it started (a slow copy start)', async () => {
+    const { resourceId, dimensions } = variant('slow-ep');
+    await trackInvocations(resourceId, 1, 6, 3, { ScaleInCooldown: 120, ScaleOutCooldown: 0 }); // 2 s here
+    // A scale-out that took 10 s to be fulfilled and completed just now.
+    ctx.store.addActivity({
+      ActivityId: 'slow-out',
+      ResourceId: resourceId,
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      Description: 'Setting desired instance count to 3.',
+      Cause: 'test',
+      StartTime: Date.now() - 10_000,
+      EndTime: Date.now(),
+      StatusCode: 'Successful',
+      desiredCapacity: 3,
+      direction: 'out',
+      PolicyName: 'invocations',
+    });
+    await publish('InvocationsPerInstance', dimensions, 0, 20);
+    await evaluator.tick();
+    expect(capacities.get(resourceId)).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await publish('InvocationsPerInstance', dimensions, 0, 20);
+    await evaluator.tick();
+    expect(capacities.get(resourceId)).toBe(1);
+  });
+
   it('never scales in with DisableScaleIn, and creates no low alarm', async () => {
     const { resourceId, dimensions } = variant('keep-ep');
     const { Alarms } = await trackInvocations(resourceId, 1, 6, 4, { ScaleInCooldown: 0, DisableScaleIn: true });

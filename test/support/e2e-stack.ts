@@ -37,11 +37,13 @@ export interface E2eStackOptions {
    * so any e2e suite can be run under faults; none when they are unset.
    */
   faults?: FaultSettings;
+  /** LOCAL_CLOUD_TIME_SCALE for the local cloud (metric periods, alarms, cooldowns); default the env, else 1. */
+  timeScale?: number;
 }
 
-export async function startE2eStack({ rag = false, qdrantUrl, faults }: E2eStackOptions = {}): Promise<E2eStack> {
+export async function startE2eStack({ rag = false, qdrantUrl, faults, timeScale }: E2eStackOptions = {}): Promise<E2eStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'llmops-e2e-'));
-  const [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir, faults })]);
+  const [env, cloud] = await Promise.all([devServerEnv(), startLocalCloud({ port: 0, stateDir, faults, timeScale })]);
   const config = { region: 'us-east-1', endpoint: cloud.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const worker = await createControlWorker({ connection: env.nativeConnection, aws: config });
   const running = worker.run();

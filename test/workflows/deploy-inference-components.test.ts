@@ -4,7 +4,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InferenceComponentsDeployInput } from '../../common/endpoint-input.js';
+import { deployEndpointInputSchema, type InferenceComponentsDeployInput, type InferenceComponentsDeploySpec } from '../../common/endpoint-input.js';
 import type { InferenceComponentsDeployResult } from '../../workflows/deploy-inference-components.js';
 import type { Progress } from '../../workflows/progress.js';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
@@ -136,6 +136,38 @@ describe('deployEndpoint with inference components', () => {
     const { result } = await deployed(cloud, icInput({ components: [{ ...llm!, copyCount: 0, autoscaling: { minCopies: 0, maxCopies: 2, targetValue: 5 } }] }));
     expect(result.components[0]!.copies).toEqual({ desired: 0, current: 0 });
     expect(cloud.calls).not.toContain('invokeEndpoint demo-ic-llm');
+  });
+
+  it('scaleToZero: minCopies 0, managed instance scaling down to 0, the wake-from-zero policy and alarm; teardown removes them', async () => {
+    const cloud = createFakeCloud();
+    const [llm] = icInput().components;
+    const input = icInput({
+      variant: { instanceType: 'ml.m5.xlarge' },
+      components: [{ ...llm!, copyCount: 1, autoscaling: { scaleToZero: true, maxCopies: 3, targetValue: 5 } }],
+    });
+    const spec = deployEndpointInputSchema.parse(input) as InferenceComponentsDeploySpec;
+    expect(spec.variant.managedInstanceScaling).toEqual({ minInstanceCount: 0, maxInstanceCount: 1 });
+    expect(spec.components[0]!.autoscaling).toMatchObject({ scaleToZero: true, minCopies: 0, maxCopies: 3 });
+    const { result } = await deployed(cloud, input);
+    expect(result.components[0]!.autoscaling).toMatchObject({ wakeFromZero: { alarmName: 'demo-ic-llm-no-capacity' } });
+    expect([...cloud.alarms.keys()]).toEqual(['demo-ic-llm-no-capacity']);
+    expect(cloud.policies.get('inference-component/demo-ic-llm')).toEqual(['demo-ic-llm-per-copy', 'demo-ic-llm-wake-from-zero']);
+    await withWorker(cloud, (taskQueue) =>
+      env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
+    );
+    expect(cloud.alarms.size + cloud.policies.size + empty(cloud)).toBe(0);
+  });
+
+  it('refuses scaleToZero that the input contradicts, naming the field', async () => {
+    const [llm] = icInput().components;
+    const issues = (input: unknown) => deployEndpointInputSchema.safeParse(input).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+    expect(issues(icInput({ components: [{ ...llm!, autoscaling: { scaleToZero: true, minCopies: 1, maxCopies: 3, targetValue: 5 } }] }))).toEqual([
+      'components.0.autoscaling.minCopies: must be 0 or left out with scaleToZero: true (scale to zero means no copy at all)',
+      'variant.managedInstanceScaling.minInstanceCount: must be 0 when a component scales to zero (components.0.autoscaling.scaleToZero), so its instances go with its copies',
+    ]);
+    expect(issues(icInput({ components: [{ ...llm!, autoscaling: { maxCopies: 3, targetValue: 5 } }] }))).toEqual([
+      'components.0.autoscaling.minCopies: is required (or set scaleToZero: true, which implies 0)',
+    ]);
   });
 
   it('undoes everything, components first, and names the FailureReason when a component fails', async () => {

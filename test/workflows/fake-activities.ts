@@ -19,6 +19,7 @@ import type { Activities } from '../../activities/index.js';
 import type { InferenceComponentState } from '../../activities/inference-components.js';
 import type { DeploymentConfig } from '@aws-sdk/client-sagemaker';
 import type { RolloutState } from '../../activities/rollout.js';
+import { noCapacityAlarmName, wakePolicyName } from '../../activities/autoscaling.js';
 import type { DeleteOutcome, EndpointState } from '../../activities/sagemaker.js';
 import { sameComponentSpec, type ComponentSpecShape } from '../../common/inference-component-spec.js';
 
@@ -129,8 +130,10 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
   const components = new Map<string, FakeComponent>();
   const endpoints = new Map<string, FakeEndpoint>();
   const targets = new Set<string>();
+  /** Scaling policy names per scalable target. */
+  const policies = new Map<string, string[]>();
   const jobs = new Map<string, FakeJob>();
-  /** CloudWatch alarms by name, with their state. */
+  /** CloudWatch alarms by name, with their state (rollout alarms, wake-from-zero alarms). */
   const alarms = new Map<string, string>();
   /** Workflow ids the fake Temporal reports as running (runningWorkflow). */
   const running = new Set<string>();
@@ -513,11 +516,21 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       calls.push(`listInferenceComponents ${endpointName}`);
       return [...components.entries()].filter(([, c]) => c.endpointName === endpointName).map(([name]) => name);
     },
-    async registerComponentAutoscaling({ componentName }) {
+    async registerComponentAutoscaling({ componentName, scaleToZero }) {
       calls.push(`registerComponentAutoscaling ${componentName}`);
       const resourceId = `inference-component/${componentName}`;
       targets.add(resourceId);
-      return { resourceId, policyArn: `arn:policy/${resourceId}` };
+      policies.set(resourceId, [`${componentName}-per-copy`, ...(scaleToZero ? [wakePolicyName(componentName)] : [])]);
+      if (!scaleToZero) {
+        alarms.delete(noCapacityAlarmName(componentName));
+        return { resourceId, policyArn: `arn:policy/${resourceId}` };
+      }
+      alarms.set(noCapacityAlarmName(componentName), 'INSUFFICIENT_DATA');
+      return {
+        resourceId,
+        policyArn: `arn:policy/${resourceId}`,
+        wakeFromZero: { policyArn: `arn:policy/${resourceId}/wake`, alarmName: noCapacityAlarmName(componentName) },
+      };
     },
     async runningWorkflow({ workflowId }) {
       calls.push(`runningWorkflow ${workflowId}`);
@@ -534,6 +547,8 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
     async deregisterAutoscaling({ resourceId }) {
       calls.push(`deregisterAutoscaling ${resourceId}`);
+      if (policies.get(resourceId)?.some((p) => p.endsWith('-wake-from-zero'))) alarms.delete(noCapacityAlarmName(resourceId.replace(/^inference-component\//, '')));
+      policies.delete(resourceId);
       return { deregistered: targets.delete(resourceId) };
     },
     async invokeEndpoint({ endpointName, inputs, inferenceComponentName }) {
@@ -594,5 +609,5 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
   } satisfies Partial<Activities>;
 
-  return { activities, jobs, models, configs, endpoints, components, targets, running, alarms, lastDeploymentConfig, calls, polls: () => polls };
+  return { activities, jobs, models, configs, endpoints, components, targets, policies, running, alarms, lastDeploymentConfig, calls, polls: () => polls };
 }
