@@ -46,13 +46,29 @@ export function ragGenerationParameters(generation: Generation): GenerationParam
  * formats decode greedily at temperature 0, so a request without sampling parameters (TGI's
  * greedy) sends that. `stream` asks for the tokens as they are sampled.
  */
-export function generationRequestBody(format: ContainerFormat, prompt: GenerationPrompt, parameters: GenerationParameters = {}, { stream = false } = {}): string {
+export function generationRequestBody(
+  format: ContainerFormat,
+  prompt: GenerationPrompt,
+  parameters: GenerationParameters = {},
+  { stream = false } = {},
+): string {
   const streamField = stream ? { stream: true } : {};
   if (isChatFormat(format) || format === 'vllm-completions') {
     const { max_new_tokens, temperature, top_p, top_k, repetition_penalty, do_sample, stop, seed } = parameters;
     const vllm = format.startsWith('vllm') ? { top_k, repetition_penalty } : {};
-    const input = isChatFormat(format) ? { messages: typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt } : { prompt: textPrompt(format, prompt) };
-    return JSON.stringify({ ...input, max_tokens: max_new_tokens, temperature: temperature ?? (do_sample ? 1 : 0), top_p, ...vllm, stop, seed, ...streamField });
+    const input = isChatFormat(format)
+      ? { messages: typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt }
+      : { prompt: textPrompt(format, prompt) };
+    return JSON.stringify({
+      ...input,
+      max_tokens: max_new_tokens,
+      temperature: temperature ?? (do_sample ? 1 : 0),
+      top_p,
+      ...vllm,
+      stop,
+      seed,
+      ...streamField,
+    });
   }
   const inputs = textPrompt(format, prompt);
   if (format === 'lmi') {
@@ -116,9 +132,14 @@ abstract class StreamObjects implements GenerationStreamParser {
       // The OpenAI streams' terminator (vLLM, TGI's Messages API).
       if (data.trim() === '[DONE]') continue;
       const event = JSON.parse(data) as StreamEvent;
-      if (event.error) throw new Error(`Model stream error: ${typeof event.error === 'string' ? event.error : (event.error.message ?? JSON.stringify(event.error))}`);
+      if (event.error)
+        throw new Error(`Model stream error: ${typeof event.error === 'string' ? event.error : (event.error.message ?? JSON.stringify(event.error))}`);
       const choice = event.choices?.[0];
-      const text = event.token ? (event.token.special || event.token.special_token ? undefined : (event.token.text ?? '')) : (choice?.delta?.content ?? choice?.text);
+      const text = event.token
+        ? event.token.special || event.token.special_token
+          ? undefined
+          : (event.token.text ?? '')
+        : (choice?.delta?.content ?? choice?.text);
       if (text) tokens.push(text);
       if (typeof event.generated_text === 'string') this.generatedText = event.generated_text;
     }

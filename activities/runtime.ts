@@ -6,7 +6,14 @@ import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, type Sa
 import { ApplicationFailure } from '@temporalio/common';
 import { callAws } from './aws-errors.js';
 import { heartbeatWhile } from './heartbeat.js';
-import { generationRequestBody, generationStreamParser, parseGenerationResponse, type ContainerFormat, type GenerationParameters, type GenerationPrompt } from './generation.js';
+import {
+  generationRequestBody,
+  generationStreamParser,
+  parseGenerationResponse,
+  type ContainerFormat,
+  type GenerationParameters,
+  type GenerationPrompt,
+} from './generation.js';
 
 export interface InvokeInput {
   endpointName: string;

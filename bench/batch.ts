@@ -100,7 +100,11 @@ benchWithStack('batch', async (client) => {
       recordsPerChunk: 25,
     };
     const started = performance.now();
-    const handle = await client.workflow.start('batchFanOut', { taskQueue: CONTROL_TASK_QUEUE, workflowId: `bench-fan-out-${maxConcurrency}x${invocationsPerChunk}`, args: [fanOut] });
+    const handle = await client.workflow.start('batchFanOut', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: `bench-fan-out-${maxConcurrency}x${invocationsPerChunk}`,
+      args: [fanOut],
+    });
     const result = (await handle.result()) as BatchFanOutResult;
     const wallSeconds = (performance.now() - started) / 1000;
     const inFlight = maxConcurrency * invocationsPerChunk;

@@ -265,7 +265,16 @@ program
     });
   });
 
-const PROJECT_WORKFLOW_TYPES = ['deployEndpoint', 'teardownEndpoint', 'endpointLease', 'batchTransform', 'batchFanOut', 'asyncInvoke', 'ingestDocuments', 'ragQuery'];
+const PROJECT_WORKFLOW_TYPES = [
+  'deployEndpoint',
+  'teardownEndpoint',
+  'endpointLease',
+  'batchTransform',
+  'batchFanOut',
+  'asyncInvoke',
+  'ingestDocuments',
+  'ragQuery',
+];
 const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timedout', 'continuedasnew'];
 const VISIBILITY_STATUS: Record<string, string> = {
   running: 'Running',

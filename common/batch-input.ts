@@ -83,7 +83,12 @@ export const batchFanOutInputSchema = z
     input: batchSourceSchema,
     output: batchSinkSchema,
     maxConcurrency: z.number().int().min(1, 'must be at least 1').max(64, 'must be at most 64').default(4),
-    recordsPerChunk: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000 (a chunk resumes from its heartbeat, which carries its answers)').default(50),
+    recordsPerChunk: z
+      .number()
+      .int()
+      .min(1, 'must be at least 1')
+      .max(1000, 'must be at most 1000 (a chunk resumes from its heartbeat, which carries its answers)')
+      .default(50),
     invocationsPerChunk: z.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16').default(2),
     /** History stays O(1): the run continues as new after this many chunks. */
     chunksPerRun: z.number().int().min(1, 'must be at least 1').max(2000, 'must be at most 2000').default(500),
@@ -92,7 +97,11 @@ export const batchFanOutInputSchema = z
     timeouts: z
       .strictObject({
         /** One chunk's activity attempt: all its records, each invocation taking up to AWS's 60 s. */
-        chunkMinutes: z.number().positive().max(24 * 60).default(60),
+        chunkMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(60),
       })
       .default({ chunkMinutes: 60 }),
   })

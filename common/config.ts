@@ -64,7 +64,10 @@ export function variableGroup<S extends Spec>(title: string, variables: S): Vari
         if (raw === undefined) continue;
         const parsed = variable.schema.safeParse(raw);
         if (parsed.success) values[name] = parsed.data;
-        else problems.push(`${name} must be ${variable.rule}, ${variable.secret ? 'got a value that does not (not shown: it is a secret)' : `got ${JSON.stringify(raw)}`}`);
+        else
+          problems.push(
+            `${name} must be ${variable.rule}, ${variable.secret ? 'got a value that does not (not shown: it is a secret)' : `got ${JSON.stringify(raw)}`}`,
+          );
       }
       if (problems.length) throw new ConfigError(problems.join('; '));
       return values as Settings<S>;
@@ -80,18 +83,18 @@ function variable<T, O extends Options>(rule: string, schema: z.ZodType<T, strin
   return { rule, schema, doc, ...opts };
 }
 
-const wholeNumber = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/)
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+const wholeNumber = (min: number, max: number) => z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
 
 export const text = <O extends Options = {}>(doc: string, opts = {} as O) => variable('text', z.string(), doc, opts);
 
 export const integer = <O extends Options & { min?: number; max?: number } = {}>(doc: string, opts = {} as O) => {
   const { min = 0, max } = opts;
-  return variable(max === undefined ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`, wholeNumber(min, max ?? Number.MAX_SAFE_INTEGER), doc, opts);
+  return variable(
+    max === undefined ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`,
+    wholeNumber(min, max ?? Number.MAX_SAFE_INTEGER),
+    doc,
+    opts,
+  );
 };
 
 export const port = <O extends Options = {}>(doc: string, opts = {} as O) => variable('a port number from 1 to 65535', wholeNumber(1, 65535), doc, opts);
@@ -223,7 +226,9 @@ export const localCloudConfig = variableGroup('Local cloud', {
   LOCAL_CLOUD_FAULTS: text('Injected request faults, e.g. "throttle=0.2,5xx=0.05,latencyMs=50,drop=0.01;services=sagemaker,s3"'),
   LOCAL_CLOUD_RATE_LIMIT: text('Throttle each account and operation above this many requests per second (default unlimited)'),
   LOCAL_CLOUD_ENDPOINT_FAULTS: text('Per-endpoint faults, e.g. "my-ep=fail-health-check,other=crash-after-start"'),
-  LOCAL_CLOUD_FLEET_FAULTS: text('Faults of the fleet serving one endpoint config, JSON keyed by config name, e.g. {"my-ep-v2":{"5xx":1,"latencyMs":200}} (forces a rollout back)'),
+  LOCAL_CLOUD_FLEET_FAULTS: text(
+    'Faults of the fleet serving one endpoint config, JSON keyed by config name, e.g. {"my-ep-v2":{"5xx":1,"latencyMs":200}} (forces a rollout back)',
+  ),
   LOCAL_CLOUD_ALLOWED_ORIGINS: text('Comma-separated browser origins allowed to call the local cloud (none by default)'),
   LOCAL_CLOUD_ALLOWED_HOSTS: text('Comma-separated Host names accepted besides loopback ones'),
   LOCAL_CLOUD_INSTANCE_QUOTA: integer('Instances per instance type and usage (endpoint, transform job)', { default: '4' }),

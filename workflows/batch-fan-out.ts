@@ -83,7 +83,10 @@ export async function batchFanOut(rawInput: BatchFanOutInput, carried?: BatchFan
       const endpoint = await progress.step('checkEndpoint', () => controlPlane.describeEndpointStatus({ endpointName: spec.endpointName }));
       if (endpoint.status !== 'InService') {
         const status = endpoint.status === 'NotFound' ? 'does not exist' : `is ${endpoint.status}`;
-        throw ApplicationFailure.nonRetryable(`endpointName: endpoint ${spec.endpointName} ${status}; a fan-out needs an InService endpoint`, 'EndpointNotInService');
+        throw ApplicationFailure.nonRetryable(
+          `endpointName: endpoint ${spec.endpointName} ${status}; a fan-out needs an InService endpoint`,
+          'EndpointNotInService',
+        );
       }
       const input = await progress.step(
         'countInputRecords',
@@ -164,9 +167,7 @@ export async function batchFanOut(rawInput: BatchFanOutInput, carried?: BatchFan
           if (left === 0 && planned.some((c) => c.key === chunk.key && c.lastOfObject)) {
             const last = planned.find((c) => c.key === chunk.key && c.lastOfObject)!;
             // A complete object keeps its output even when another chunk fails meanwhile, as in a transform job.
-            await CancellationScope.nonCancellable(() =>
-              counting.assembleFanOutObject({ job, key: chunk.key, etag: chunk.etag, chunks: last.index + 1 }),
-            );
+            await CancellationScope.nonCancellable(() => counting.assembleFanOutObject({ job, key: chunk.key, etag: chunk.etag, chunks: last.index + 1 }));
             s.objectsWritten += 1;
             progress.resource('objectsWritten', String(s.objectsWritten));
           }

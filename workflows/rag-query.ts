@@ -35,7 +35,11 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
       prompt: built.prompt,
       sources: built.sources,
       timings: {},
-      model: { endpointName: spec.endpointName, ...(spec.inferenceComponentName ? { inferenceComponentName: spec.inferenceComponentName } : {}), format: spec.format },
+      model: {
+        endpointName: spec.endpointName,
+        ...(spec.inferenceComponentName ? { inferenceComponentName: spec.inferenceComponentName } : {}),
+        format: spec.format,
+      },
       usage: { promptTokens: built.promptTokens, contextChunks: built.contextChunks },
       reranker: NO_RERANKER,
     };

@@ -89,9 +89,7 @@ export class ScalingEvaluator {
     // A cooldown runs from when the activity completed (AWS: "after a scale-in activity completes",
     // "for a previous scale-out activity to take effect"), so a slow copy start does not use it up.
     const within = (seconds: number, filter: (a: ScalingActivityRecord) => boolean) =>
-      activities.some(
-        (a) => filter(a) && a.StatusCode !== 'Failed' && Date.now() - (a.EndTime ?? Date.now()) < this.opts.timeScale.durationMs(seconds),
-      );
+      activities.some((a) => filter(a) && a.StatusCode !== 'Failed' && Date.now() - (a.EndTime ?? Date.now()) < this.opts.timeScale.durationMs(seconds));
     const tracking = policy.TargetTrackingScalingPolicyConfiguration;
     if (tracking) {
       const desired = clamp(Math.ceil((current * value) / tracking.TargetValue!), target);

@@ -25,7 +25,10 @@ interface ComponentCopies {
   next: number;
 }
 
-export type CopyChoice = { kind: 'copy'; variantName: string; copy: ServingCopy; done(): void } | { kind: 'unknown-component' } | { kind: 'no-capacity'; variantName: string; inferenceComponentName: string };
+export type CopyChoice =
+  | { kind: 'copy'; variantName: string; copy: ServingCopy; done(): void }
+  | { kind: 'unknown-component' }
+  | { kind: 'no-capacity'; variantName: string; inferenceComponentName: string };
 
 const key = (name: string) => name.toLowerCase();
 

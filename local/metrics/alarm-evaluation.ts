@@ -5,7 +5,14 @@
 // written back with SetAlarmState so that describe-alarms shows it. Shared by the scaling
 // evaluator (local/autoscaling/evaluator.ts) and the endpoint rollouts' auto-rollback alarms
 // (local/sagemaker/endpoint-rollout.ts). Periods are compressed by LOCAL_CLOUD_TIME_SCALE.
-import { type CloudWatchClient, type Datapoint, GetMetricStatisticsCommand, type MetricAlarm, SetAlarmStateCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
+import {
+  type CloudWatchClient,
+  type Datapoint,
+  GetMetricStatisticsCommand,
+  type MetricAlarm,
+  SetAlarmStateCommand,
+  type StateValue,
+} from '@aws-sdk/client-cloudwatch';
 import type { TimeScale } from './time-scale.js';
 
 export interface AlarmEvaluation {

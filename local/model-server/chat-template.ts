@@ -51,7 +51,11 @@ export class ChatTemplate {
   /** The conversation followed by the assistant's turn opening (add_generation_prompt=True). */
   render(messages: readonly ChatMessage[]): RenderedChat {
     const history: ChatHistoryItem[] = messages.map((m) =>
-      m.role === 'system' ? { type: 'system', text: m.content } : m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] },
+      m.role === 'system'
+        ? { type: 'system', text: m.content }
+        : m.role === 'user'
+          ? { type: 'user', text: m.content }
+          : { type: 'model', response: [m.content] },
     );
     history.push({ type: 'model', response: [] });
     const { contextText } = this.wrapper.generateContextState({ chatHistory: history });

@@ -25,11 +25,7 @@ const LMI_ERROR_STATUS = 424;
 
 export function lmiLimitsFromEnv(env: NodeJS.ProcessEnv, trainContextSize: number): TgiLimits {
   const maxModelLen = positiveIntEnv(env, 'OPTION_MAX_MODEL_LEN', Math.min(trainContextSize, DEFAULT_MAX_MODEL_LEN));
-  const batch = positiveIntEnv(
-    env,
-    'OPTION_MAX_ROLLING_BATCH_SIZE',
-    Math.max(1, Math.min(MAX_ROLLING_BATCH_CAP, Math.floor(DEFAULT_KV_BUDGET / maxModelLen))),
-  );
+  const batch = positiveIntEnv(env, 'OPTION_MAX_ROLLING_BATCH_SIZE', Math.max(1, Math.min(MAX_ROLLING_BATCH_CAP, Math.floor(DEFAULT_KV_BUDGET / maxModelLen))));
   return {
     maxInputTokens: maxModelLen - 1,
     maxTotalTokens: maxModelLen,
@@ -93,7 +89,12 @@ export function createLmiHandler(generator: TextGenerator, limits: TgiLimits, lo
         if (!token.special) text += token.text;
         // Token.as_dict() leaves out empty fields (an end-of-sequence token has no text).
         const line: Record<string, unknown> = {
-          token: { id: token.id, ...(token.special ? {} : token.text ? { text: token.text } : {}), log_prob: token.logprob, ...(token.special ? { special_token: true } : {}) },
+          token: {
+            id: token.id,
+            ...(token.special ? {} : token.text ? { text: token.text } : {}),
+            log_prob: token.logprob,
+            ...(token.special ? { special_token: true } : {}),
+          },
         };
         if (token.finishReason) {
           line.generated_text = full(text);
@@ -133,7 +134,14 @@ export function createLmiHandler(generator: TextGenerator, limits: TgiLimits, lo
       () => rendered.tokens,
     );
     await respondOpenAi(
-      { kind: 'chat', generation: valid.generation, promptTokens: valid.inputTokens, stream: req.stream ?? false, includeUsage: false, renderedPrompt: rendered.text },
+      {
+        kind: 'chat',
+        generation: valid.generation,
+        promptTokens: valid.inputTokens,
+        stream: req.stream ?? false,
+        includeUsage: false,
+        renderedPrompt: rendered.text,
+      },
       generator,
       LMI_CHAT_DIALECT,
       invocation,

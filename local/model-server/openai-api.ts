@@ -88,7 +88,14 @@ function cutAtStop(text: string, stops: readonly string[]): { text: string; stop
   return best ? { text: text.slice(0, best.at), stop: best.stop } : { text, stop: null };
 }
 
-export async function respondOpenAi(call: OpenAiCall, generator: TextGenerator, dialect: OpenAiDialect, invocation: Invocation, res: ServerResponse, logger: Logger) {
+export async function respondOpenAi(
+  call: OpenAiCall,
+  generator: TextGenerator,
+  dialect: OpenAiDialect,
+  invocation: Invocation,
+  res: ServerResponse,
+  logger: Logger,
+) {
   const id = `${call.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
   const created = Math.floor(Date.now() / 1000);
   const object = call.kind === 'chat' ? 'chat.completion' : 'text_completion';
@@ -135,7 +142,13 @@ export async function respondOpenAi(call: OpenAiCall, generator: TextGenerator, 
       object: chunkObject,
       choices: [
         call.kind === 'chat'
-          ? { index: 0, delta: dialect.roleDelta === 'every-delta' || first ? { role: 'assistant', content: text } : { content: text }, logprobs: null, finish_reason: null, ...finished }
+          ? {
+              index: 0,
+              delta: dialect.roleDelta === 'every-delta' || first ? { role: 'assistant', content: text } : { content: text },
+              logprobs: null,
+              finish_reason: null,
+              ...finished,
+            }
           : { index: 0, text, logprobs: null, finish_reason: null, ...finished },
       ],
     });

@@ -109,7 +109,14 @@ export class TextGenerator {
     const context = await model.createContext({ threads, contextSize: layout.contextSize, sequences: layout.sequences });
     const chatTemplate = ChatTemplate.find(model, modelPath);
     logger.info(
-      { modelPath, contextSize: context.contextSize, sequences: context.totalSequences, batchSize: context.batchSize, threads, chatTemplate: chatTemplate?.source ?? 'none' },
+      {
+        modelPath,
+        contextSize: context.contextSize,
+        sequences: context.totalSequences,
+        batchSize: context.batchSize,
+        threads,
+        chatTemplate: chatTemplate?.source ?? 'none',
+      },
       'model loaded',
     );
     return new TextGenerator(model, context, layout, chatTemplate);

@@ -10,7 +10,15 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { positiveIntEnv } from './config.js';
 import { sendJson } from './http-io.js';
-import { chatMessages, chatRequestSchema, completionRequestSchema, type OpenAiDialect, type OpenAiRequest, respondOpenAi, stopSequences } from './openai-api.js';
+import {
+  chatMessages,
+  chatRequestSchema,
+  completionRequestSchema,
+  type OpenAiDialect,
+  type OpenAiRequest,
+  respondOpenAi,
+  stopSequences,
+} from './openai-api.js';
 import type { FamilyRuntime, InvocationHandler } from './server.js';
 import type { GenerationRequest, TextGenerator } from './text-generator.js';
 

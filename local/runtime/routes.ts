@@ -234,15 +234,7 @@ export function createRuntimeHandler(deps: RuntimeDeps): RuntimeHandler {
     return modelError(logs, 0, timedOut ? INVOCATION_TIMEOUT_MESSAGE : `Could not reach container ${CONTAINER_NAME}: ${String(err)}`);
   }
 
-  async function invoke(
-    req: IncomingMessage,
-    res: ServerResponse,
-    endpoint: RuntimeEndpoint,
-    logs: EndpointLogs,
-    body: Buffer,
-    stream: boolean,
-    trace: Trace,
-  ) {
+  async function invoke(req: IncomingMessage, res: ServerResponse, endpoint: RuntimeEndpoint, logs: EndpointLogs, body: Buffer, stream: boolean, trace: Trace) {
     const component = headerValue(req, H.inferenceComponent);
     const copy = servingCopy(endpoint, component);
     if (!copy) return invokeInstance(req, res, logs, body, stream, servingInstance(logs.endpointName, headerValue(req, H.targetVariant)), trace);

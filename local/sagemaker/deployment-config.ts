@@ -117,7 +117,11 @@ export function rolloutPlan(config: DeploymentConfig | undefined, variants: Vari
   const routing = blueGreen?.TrafficRoutingConfiguration;
   const shifting = (routing && routing.Type !== 'ALL_AT_ONCE') || rolling;
   if (shifting) {
-    const names = (vs: VariantLaunch[]) => vs.map((v) => v.variantName).sort().join(', ');
+    const names = (vs: VariantLaunch[]) =>
+      vs
+        .map((v) => v.variantName)
+        .sort()
+        .join(', ');
     if (names(variants) !== names(servingVariants)) {
       throw validationError(
         `A ${rolling ? 'rolling' : 'blue/green'} deployment needs the new endpoint configuration to have the same variant names as the current one ([${names(servingVariants)}]), not [${names(variants)}].`,

@@ -87,7 +87,13 @@ export class EndpointRollout {
       EndpointConfigName: pending.EndpointConfigName,
       FailureReason: undefined,
       pending: undefined,
-      deployed: { EndpointConfigName: pending.EndpointConfigName, variants: pending.variants, capacity: pending.capacity, instanceCounts, deployedAt: Date.now() },
+      deployed: {
+        EndpointConfigName: pending.EndpointConfigName,
+        variants: pending.variants,
+        capacity: pending.capacity,
+        instanceCounts,
+        deployedAt: Date.now(),
+      },
     });
   }
 

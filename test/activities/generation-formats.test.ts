@@ -33,14 +33,16 @@ describe('generation formats', () => {
   });
 
   it('vLLM completions: OpenAI fields, greedy as temperature 0, vLLM extensions kept', () => {
-    expect(JSON.parse(generationRequestBody('vllm-completions', 'Hi', { max_new_tokens: 8, repetition_penalty: 1.1, stop: ['\n'] }, { stream: true }))).toEqual({
-      prompt: 'Hi',
-      max_tokens: 8,
-      temperature: 0,
-      repetition_penalty: 1.1,
-      stop: ['\n'],
-      stream: true,
-    });
+    expect(JSON.parse(generationRequestBody('vllm-completions', 'Hi', { max_new_tokens: 8, repetition_penalty: 1.1, stop: ['\n'] }, { stream: true }))).toEqual(
+      {
+        prompt: 'Hi',
+        max_tokens: 8,
+        temperature: 0,
+        repetition_penalty: 1.1,
+        stop: ['\n'],
+        stream: true,
+      },
+    );
   });
 
   it('chat formats send messages (a string as one user message); TGI Messages gets no vLLM-only fields', () => {
@@ -84,23 +86,27 @@ describe('generation formats', () => {
   it('OpenAI chunks (vLLM chat, TGI Messages): delta contents until data: [DONE]', () => {
     const chunk = (delta: object, finish: string | null = null) =>
       `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    const stream = chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hé' }) + chunk({ content: 'llo' }) + chunk({ content: '' }, 'stop') + 'data: [DONE]\n\n';
+    const stream =
+      chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hé' }) + chunk({ content: 'llo' }) + chunk({ content: '' }, 'stop') + 'data: [DONE]\n\n';
     expect(parseStream('vllm-chat', stream, 3).tokens).toEqual(['Hé', 'llo']);
     expect(parseStream('tgi-messages', stream.replaceAll('data: ', 'data:')).tokens).toEqual(['Hé', 'llo']);
   });
 
   it('vLLM completion chunks: choices[0].text; an error object mid-stream fails with its message', () => {
-    const stream = 'data: {"object":"text_completion","choices":[{"index":0,"text":"a"}]}\n\ndata: {"object":"text_completion","choices":[{"index":0,"text":"b"}]}\n\ndata: [DONE]\n\n';
+    const stream =
+      'data: {"object":"text_completion","choices":[{"index":0,"text":"a"}]}\n\ndata: {"object":"text_completion","choices":[{"index":0,"text":"b"}]}\n\ndata: [DONE]\n\n';
     expect(parseStream('vllm-completions', stream).tokens).toEqual(['a', 'b']);
     expect(() => parseStream('vllm-completions', 'data: {"error":{"message":"boom","code":500}}\n\n')).toThrow(/Model stream error: boom/);
   });
 
   it("LMI's JSON lines: token texts (a token without text adds nothing), the last line's generated_text; chat chunks too", () => {
-    const lines = '{"token":{"id":1,"text":"Hel","log_prob":-0.1}}\n{"token":{"id":2,"text":"lo","log_prob":-0.2}}\n{"token":{"id":3,"log_prob":-0.3,"special_token":true},"generated_text":"Hello"}\n';
+    const lines =
+      '{"token":{"id":1,"text":"Hel","log_prob":-0.1}}\n{"token":{"id":2,"text":"lo","log_prob":-0.2}}\n{"token":{"id":3,"log_prob":-0.3,"special_token":true},"generated_text":"Hello"}\n';
     expect(parseStream('lmi', lines, 5)).toEqual({ tokens: ['Hel', 'lo'], generatedText: 'Hello' });
     // The last line need not end with a newline.
     expect(parseStream('lmi', lines.trimEnd()).generatedText).toBe('Hello');
-    const chat = '{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi","role":"assistant"},"finish_reason":null}]}\n{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"!"},"finish_reason":"length"}]}\n';
+    const chat =
+      '{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi","role":"assistant"},"finish_reason":null}]}\n{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"!"},"finish_reason":"length"}]}\n';
     expect(parseStream('lmi-chat', chat).tokens).toEqual(['Hi', '!']);
     expect(() => parseStream('lmi', '{"error":"bad input","code":424}\n')).toThrow(/Model stream error: bad input/);
   });

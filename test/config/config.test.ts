@@ -55,7 +55,12 @@ describe('.env.example', () => {
 describe('config groups', () => {
   it('read an empty environment: every default obeys its own rule', () => {
     for (const group of configGroups) expect(() => group.read({}), group.title).not.toThrow();
-    expect(localCloudConfig.read({})).toMatchObject({ LOCAL_CLOUD_TIME_SCALE: 1, LOCAL_CLOUD_INSTANCE_QUOTA: 4, LOCAL_CLOUD_MAX_INSTANCES: 8, LLMOPS_QDRANT: false });
+    expect(localCloudConfig.read({})).toMatchObject({
+      LOCAL_CLOUD_TIME_SCALE: 1,
+      LOCAL_CLOUD_INSTANCE_QUOTA: 4,
+      LOCAL_CLOUD_MAX_INSTANCES: 8,
+      LLMOPS_QDRANT: false,
+    });
   });
 
   it('parse values, blank meaning unset', () => {
@@ -71,7 +76,9 @@ describe('config groups', () => {
     expect(() => localCloudConfig.read({ LOCAL_CLOUD_TIME_SCALE: '0.5' })).toThrow('LOCAL_CLOUD_TIME_SCALE must be a number ≥ 1, got "0.5"');
     expect(() => vectorStoreConfig.read({ VECTOR_STORE: 'pinecone' })).toThrow('VECTOR_STORE must be one of auto, qdrant, lancedb, got "pinecone"');
     expect(() => vectorStoreConfig.read({ QDRANT_URL: 'localhost:6333' })).toThrow('QDRANT_URL must be an http:// or https:// URL, got "localhost:6333"');
-    expect(() => telemetryConfig.read({ LLMOPS_WORKER_METRICS_PORT: '70000' })).toThrow('LLMOPS_WORKER_METRICS_PORT must be a port number from 1 to 65535, got "70000"');
+    expect(() => telemetryConfig.read({ LLMOPS_WORKER_METRICS_PORT: '70000' })).toThrow(
+      'LLMOPS_WORKER_METRICS_PORT must be a port number from 1 to 65535, got "70000"',
+    );
     expect(() => telemetryConfig.read({ OTEL_SDK_DISABLED: 'yes' })).toThrow('OTEL_SDK_DISABLED must be true or false (or 1 or 0), got "yes"');
   });
 
@@ -81,7 +88,9 @@ describe('config groups', () => {
     // Every secret variable of the schema is free text today, so none can break a rule: a group
     // with a secret that must be a URL stands in for a future one.
     const group = variableGroup('t', { TOKEN_URL: httpUrl('a secret URL', { secret: true }) });
-    expect(() => group.read({ TOKEN_URL: secret })).toThrow(/^TOKEN_URL must be an http:\/\/ or https:\/\/ URL, got a value that does not \(not shown: it is a secret\)$/);
+    expect(() => group.read({ TOKEN_URL: secret })).toThrow(
+      /^TOKEN_URL must be an http:\/\/ or https:\/\/ URL, got a value that does not \(not shown: it is a secret\)$/,
+    );
     expect(() => group.read({ TOKEN_URL: secret })).not.toThrow(new RegExp(secret));
   });
 });

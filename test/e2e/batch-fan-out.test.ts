@@ -23,15 +23,20 @@ const text = async (key: string) => (await stack.s3.send(new GetObjectCommand({ 
 const keys = async (prefix: string) => ((await stack.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
 // return_full_text: the answer starts with its prompt, so the order of the lines can be checked.
 const prompts = (n: number, from: number) =>
-  Array.from({ length: n }, (_, i) => JSON.stringify({ inputs: `Story ${from + i}: Once upon a time`, parameters: { max_new_tokens: 4, return_full_text: true } })).join(
-    '\n',
-  ) + '\n\n';
+  Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ inputs: `Story ${from + i}: Once upon a time`, parameters: { max_new_tokens: 4, return_full_text: true } }),
+  ).join('\n') + '\n\n';
 
 describe('batchFanOut on the local cloud', () => {
   it('writes the same layout, line count and order as a transform job over the same input', async () => {
     await stack.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'input/a.jsonl', Body: prompts(37, 0) }));
     await stack.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'input/sub/b.jsonl', Body: prompts(23, 37) }));
-    const deploy: DeployEndpointInput = { ...readExample<DeployEndpointInput>('deploy-local.json'), endpointName: 'e2e-fan-out', autoscaling: undefined, smokeTest: false };
+    const deploy: DeployEndpointInput = {
+      ...readExample<DeployEndpointInput>('deploy-local.json'),
+      endpointName: 'e2e-fan-out',
+      autoscaling: undefined,
+      smokeTest: false,
+    };
     await stack.env.client.workflow.execute('deployEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'deploy-e2e-fan-out', args: [deploy] });
 
     const source = { s3Uri: `s3://${BUCKET}/input/`, contentType: 'application/json', splitType: 'Line' as const };
@@ -51,8 +56,16 @@ describe('batchFanOut on the local cloud', () => {
       chunksPerRun: 4,
     };
     const [jobResult, fanOutResult] = await Promise.all([
-      stack.env.client.workflow.execute('batchTransform', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'e2e-fan-out-job', args: [job] }) as Promise<BatchTransformResult>,
-      stack.env.client.workflow.execute('batchFanOut', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'e2e-fan-out', args: [fanOut] }) as Promise<BatchFanOutResult>,
+      stack.env.client.workflow.execute('batchTransform', {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId: 'e2e-fan-out-job',
+        args: [job],
+      }) as Promise<BatchTransformResult>,
+      stack.env.client.workflow.execute('batchFanOut', {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId: 'e2e-fan-out',
+        args: [fanOut],
+      }) as Promise<BatchFanOutResult>,
     ]);
     expect(jobResult).toMatchObject({ inputRecords: 60, outputRecords: 60, outputObjects: 2 });
     // 6 + 4 chunks of at most 7 records, 4 a run: three runs.
@@ -89,7 +102,11 @@ describe('batchFanOut on the local cloud', () => {
     expect(failed?.message).toMatch(/Bad HTTP status received from algorithm: 4\d\d for line 3 of s3:\/\/e2e-fan-out\/bad\/c\.jsonl/);
     expect(await keys('out-bad/c.jsonl.out')).toEqual([]);
 
-    await stack.env.client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-e2e-fan-out', args: [{ endpointName: 'e2e-fan-out' }] });
+    await stack.env.client.workflow.execute('teardownEndpoint', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'teardown-e2e-fan-out',
+      args: [{ endpointName: 'e2e-fan-out' }],
+    });
   });
 
   it('refuses an endpoint that does not exist before reading any input', async () => {

@@ -39,8 +39,14 @@ describe('a vLLM endpoint on the local cloud', () => {
     expect(tokens.join('')).toBe(invoked.generatedText);
 
     // The wrong format is vLLM's own refusal, passed on by SageMaker Runtime.
-    await expect(createRuntimeActivities({ runtime: stack.runtime }).invokeEndpoint({ ...request, format: 'tgi' })).rejects.toThrow(/Cannot find suitable handler/);
+    await expect(createRuntimeActivities({ runtime: stack.runtime }).invokeEndpoint({ ...request, format: 'tgi' })).rejects.toThrow(
+      /Cannot find suitable handler/,
+    );
 
-    await stack.env.client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-e2e-vllm', args: [{ endpointName: 'e2e-vllm' }] });
+    await stack.env.client.workflow.execute('teardownEndpoint', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'teardown-e2e-vllm',
+      args: [{ endpointName: 'e2e-vllm' }],
+    });
   });
 });

@@ -107,7 +107,10 @@ describe('vLLM container (OpenAI-compatible /invocations)', () => {
     const whole = (await invoke(templated.vllm.url, { messages: MESSAGES, max_tokens: 10, temperature: 0 })).json().choices[0].message.content;
     const res = await invoke(templated.vllm.url, { messages: MESSAGES, max_tokens: 10, temperature: 0, stream: true });
     expect(res.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-    const chunks = parseSse(res.text.replace(/data: \[DONE\]\n\n$/, '')) as Array<{ object: string; choices: Array<{ delta: { role?: string; content?: string }; finish_reason: string | null }> }>;
+    const chunks = parseSse(res.text.replace(/data: \[DONE\]\n\n$/, '')) as Array<{
+      object: string;
+      choices: Array<{ delta: { role?: string; content?: string }; finish_reason: string | null }>;
+    }>;
     expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
     expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(whole);
@@ -135,7 +138,11 @@ describe("TGI's Messages API", () => {
     const res = await invoke(templated.tgi.url, { messages: MESSAGES, max_tokens: 10, temperature: 0 });
     expect(res.status, res.text).toBe(200);
     expect(rendered(res).endsWith(RENDERED_TAIL)).toBe(true);
-    expect(res.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' }, finish_reason: 'length' }], usage: { completion_tokens: 10 } });
+    expect(res.json()).toMatchObject({
+      object: 'chat.completion',
+      choices: [{ message: { role: 'assistant' }, finish_reason: 'length' }],
+      usage: { completion_tokens: 10 },
+    });
     const generate = await invoke(templated.tgi.url, { inputs: PROMPT, parameters: { max_new_tokens: 4 } });
     expect(generate.json()[0].generated_text.length).toBeGreaterThan(0);
   });

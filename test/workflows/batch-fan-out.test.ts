@@ -146,7 +146,16 @@ describe('batchFanOut', () => {
   it('invokes every chunk once, assembles each object after its last chunk, counts the outputs', async () => {
     const fake = createFakeFanOut();
     const result = await withWorker(fake, async (start) => (await start(input())).result() as Promise<BatchFanOutResult>);
-    expect(result).toMatchObject({ inputObjects: 2, inputRecords: 200, outputObjects: 2, outputRecords: 200, missingRecords: 0, chunks: 5, chunksSkipped: 0, runs: 1 });
+    expect(result).toMatchObject({
+      inputObjects: 2,
+      inputRecords: 200,
+      outputObjects: 2,
+      outputRecords: 200,
+      missingRecords: 0,
+      chunks: 5,
+      chunksSkipped: 0,
+      runs: 1,
+    });
     expect(fake.calls.filter((c) => c.startsWith('invoke')).sort()).toEqual(
       ['invoke input/a.jsonl#0', 'invoke input/a.jsonl#1', 'invoke input/a.jsonl#2', 'invoke input/b.jsonl#0', 'invoke input/b.jsonl#1'].sort(),
     );
@@ -154,7 +163,12 @@ describe('batchFanOut', () => {
     const at = (c: string) => fake.calls.indexOf(c);
     expect(at('assemble input/a.jsonl')).toBeGreaterThan(Math.max(at('invoke input/a.jsonl#2'), at('invoke input/a.jsonl#1')));
     expect(fake.calls.filter((c) => c.startsWith('assemble'))).toHaveLength(2);
-    expect(fake.outputs).toEqual(new Map([['input/a.jsonl', 130], ['input/b.jsonl', 70]]));
+    expect(fake.outputs).toEqual(
+      new Map([
+        ['input/a.jsonl', 130],
+        ['input/b.jsonl', 70],
+      ]),
+    );
     expect(fake.parts.size).toBe(0);
   });
 
@@ -176,7 +190,9 @@ describe('batchFanOut', () => {
       const result = (await (await start(input({ maxConcurrency: 1 }), 'fan-out-rerun')).result()) as BatchFanOutResult;
       return { err, writtenBeforeRerun, rerun: { result, calls: fake.calls.slice(beforeRerun) } };
     });
-    expect(err.message).toMatch(/^Batch fan-out over live failed at step invokeChunks: ClientError: Bad HTTP status received from algorithm: 422 for line 51 of s3:\/\/fan-out\/input\/b.jsonl/);
+    expect(err.message).toMatch(
+      /^Batch fan-out over live failed at step invokeChunks: ClientError: Bad HTTP status received from algorithm: 422 for line 51 of s3:\/\/fan-out\/input\/b.jsonl/,
+    );
     // Job semantics: the complete object kept its output, the failing one got none.
     expect(writtenBeforeRerun).toEqual(['input/a.jsonl']);
     // The re-run redoes only the failed chunk and those after it.

@@ -547,7 +547,8 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
     },
     async deregisterAutoscaling({ resourceId }) {
       calls.push(`deregisterAutoscaling ${resourceId}`);
-      if (policies.get(resourceId)?.some((p) => p.endsWith('-wake-from-zero'))) alarms.delete(noCapacityAlarmName(resourceId.replace(/^inference-component\//, '')));
+      if (policies.get(resourceId)?.some((p) => p.endsWith('-wake-from-zero')))
+        alarms.delete(noCapacityAlarmName(resourceId.replace(/^inference-component\//, '')));
       policies.delete(resourceId);
       return { deregistered: targets.delete(resourceId) };
     },

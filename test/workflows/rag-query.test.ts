@@ -69,7 +69,7 @@ describe('ragQuery', () => {
     expect(without.model).toEqual({ endpointName: 'demo', format: 'tgi' });
   });
 
-  it('refuses an inference component name outside AWS\'s pattern before any step', async () => {
+  it("refuses an inference component name outside AWS's pattern before any step", async () => {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
     const worker = await newWorker(
