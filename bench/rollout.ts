@@ -121,6 +121,14 @@ async function main() {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
     const qpsBefore = mean(steady.map((r) => r.qps));
     const qpsDuring = mean(during.map((r) => r.qps));
+    // On AWS the new fleet starts on its own instances; here its model processes load on the same
+    // two cores as the serving fleet, so the provisioning phase is reported apart from the phase
+    // in which traffic actually shifts (from the first share > 0 to InService on v2).
+    const shiftStart = points.find((p) => p.atMs >= linearStart && p.share > 0)?.atMs ?? linearEnd;
+    const qpsOver = (from: number, to: number) => mean(rows.filter((r) => r.t >= from / 1000 && r.t < to / 1000).map((r) => r.qps));
+    const qpsProvisioning = qpsOver(linearStart, shiftStart);
+    const qpsShifting = qpsOver(shiftStart, linearEnd);
+    const change = (q: number) => `${(((q - qpsBefore) / qpsBefore) * 100).toFixed(1)} %`;
     const failedLinear = samples.filter((s) => !s.ok && s.atMs >= linearStart && s.atMs < linearEnd).length;
     const firstCanaryFailure = samples.find((s) => !s.ok && s.atMs >= canaryStart)?.atMs;
     const backOnV2 = points.find((p) => p.atMs > (firstCanaryFailure ?? canaryEnd) && p.status === 'InService')?.atMs;
@@ -143,7 +151,13 @@ async function main() {
       `LINEAR rollout v1 -> v2 (${CLIENTS} clients, time scale ${process.env.LOCAL_CLOUD_TIME_SCALE}): ${((linearEnd - linearStart) / 1000).toFixed(1)} s`,
     );
     console.log(`  failed requests during the rollout: ${failedLinear} of ${samples.filter((s) => s.atMs >= linearStart && s.atMs < linearEnd).length}`);
-    console.log(`  QPS before ${qpsBefore.toFixed(2)}, during ${qpsDuring.toFixed(2)}: change ${(((qpsDuring - qpsBefore) / qpsBefore) * 100).toFixed(1)} %`);
+    console.log(`  QPS before ${qpsBefore.toFixed(2)}, during the whole rollout ${qpsDuring.toFixed(2)}: change ${change(qpsDuring)}`);
+    console.log(
+      `    provisioning the new fleet (${((shiftStart - linearStart) / 1000).toFixed(1)} s, its processes loading on the same cores): ${qpsProvisioning.toFixed(2)} (${change(qpsProvisioning)})`,
+    );
+    console.log(
+      `    shifting traffic (${((linearEnd - shiftStart) / 1000).toFixed(1)} s, both fleets serving): ${qpsShifting.toFixed(2)} (${change(qpsShifting)})`,
+    );
     console.log(`CANARY v2 -> faulty v3: ${canaryError}`);
     console.log(
       `  time from the first failed canary request to InService on v2: ${firstCanaryFailure !== undefined && backOnV2 !== undefined ? ((backOnV2 - firstCanaryFailure) / 1000).toFixed(1) : '?'} s (deploy failed ${((canaryEnd - canaryStart) / 1000).toFixed(1)} s after it started)`,
@@ -161,6 +175,7 @@ async function main() {
       rows,
       marks: [
         { at: Math.round(linearStart / 1000), label: 'linear update' },
+        { at: Math.round(shiftStart / 1000), label: 'traffic shifts' },
         { at: Math.round(linearEnd / 1000), label: 'v2 InService' },
         { at: Math.round(canaryStart / 1000), label: 'faulty canary' },
         ...(backOnV2 !== undefined ? [{ at: Math.round(backOnV2 / 1000), label: 'rolled back' }] : []),
