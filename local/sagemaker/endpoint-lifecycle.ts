@@ -132,7 +132,7 @@ export class EndpointLifecycle {
     try {
       // Inference-component variants (no model) contribute no processes of their own.
       // The signal cancels the launch itself: the pool stops what it started and rejects at once.
-      if (pending.variants.length) fleet = await this.pool.launch(name, pending.variants, { signal });
+      if (pending.variants.length) fleet = await this.pool.launch(name, pending.variants, { signal, label: pending.EndpointConfigName });
       if (signal.aborted) {
         await fleet?.stop();
         return;
