@@ -147,7 +147,8 @@ export class EndpointLifecycle {
     this.transition(endpoint, {
       EndpointStatus: 'InService',
       EndpointConfigName: pending.EndpointConfigName,
-      FailureReason: undefined,
+      // A relaunch after restart keeps the reason `recover` gave (an update it abandoned, a past failure).
+      FailureReason: pending.kind === 'relaunch' ? endpoint.FailureReason : undefined,
       pending: undefined,
       deployed: {
         EndpointConfigName: pending.EndpointConfigName,

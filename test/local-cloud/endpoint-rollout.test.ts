@@ -297,3 +297,51 @@ describe('UpdateEndpoint with a DeploymentConfig', () => {
     await remove('ro-timeout');
   }, 120_000);
 });
+
+describe('a restart of the local cloud mid-rollout', () => {
+  it('rolls the update back: InService on the old config, relaunched, with a FailureReason naming the interrupted config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'endpoint-rollout-restart-'));
+    let first: LocalCloud | undefined = await startLocalCloud({ port: 0, stateDir: dir, pool: recordingPool(dir), timeScale: 60 });
+    try {
+      const client = new SageMakerClient(clientConfig(first.url));
+      await client.send(new CreateModelCommand({ ModelName: 'm-r', PrimaryContainer: { Image: TGI_IMAGE, Environment: { HF_MODEL_ID: TINY_MODEL_ID } } }));
+      for (const name of ['cfg-r1', 'cfg-r2']) {
+        await client.send(
+          new CreateEndpointConfigCommand({
+            EndpointConfigName: name,
+            ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'm-r', InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1 }],
+          }),
+        );
+      }
+      await client.send(new CreateEndpointCommand({ EndpointName: 'ro-restart', EndpointConfigName: 'cfg-r1' }));
+      expect((await settledEndpoint(client, 'ro-restart'))?.EndpointStatus).toBe('InService');
+      await client.send(
+        new UpdateEndpointCommand({
+          EndpointName: 'ro-restart',
+          EndpointConfigName: 'cfg-r2',
+          DeploymentConfig: blueGreen({ Type: 'CANARY', WaitIntervalInSeconds: 3600, CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 } }),
+        }),
+      );
+      await waitUntil(
+        'the canary to bake',
+        async () => {
+          const d = await client.send(new DescribeEndpointCommand({ EndpointName: 'ro-restart' }));
+          return d.PendingDeploymentSummary?.ProductionVariants?.[0]?.VariantStatus?.[0]?.Status === 'Baking';
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      await first.close();
+      first = await startLocalCloud({ port: 0, stateDir: dir, pool: recordingPool(dir), timeScale: 60 });
+      const after = new SageMakerClient(clientConfig(first.url));
+      const settled = await settledEndpoint(after, 'ro-restart');
+      expect(settled).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'cfg-r1' });
+      expect(settled?.FailureReason).toBe(
+        'The update to endpoint configuration "cfg-r2" was interrupted by a restart of the local cloud; the endpoint stays on "cfg-r1".',
+      );
+      expect(settled?.PendingDeploymentSummary).toBeUndefined();
+    } finally {
+      await first?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
