@@ -20,7 +20,7 @@ import { launchFailureReason, type ContainerPoolApi, type Fleet } from '../insta
 import { TimeScale } from '../metrics/time-scale.js';
 import { BackgroundOperations, type OperationOptions } from './background-operations.js';
 import { EndpointRollout } from './endpoint-rollout.js';
-import type { EndpointRecord, SageMakerStore } from './store.js';
+import { deployedFleet, type EndpointRecord, type SageMakerStore } from './store.js';
 
 export class EndpointLifecycle {
   private readonly operations: BackgroundOperations;
@@ -150,13 +150,7 @@ export class EndpointLifecycle {
       // A relaunch after restart keeps the reason `recover` gave (an update it abandoned, a past failure).
       FailureReason: pending.kind === 'relaunch' ? endpoint.FailureReason : undefined,
       pending: undefined,
-      deployed: {
-        EndpointConfigName: pending.EndpointConfigName,
-        variants: pending.variants,
-        capacity: pending.capacity,
-        instanceCounts: Object.fromEntries((fleet?.variants ?? []).map((v) => [v.variantName, v.instances.length])),
-        deployedAt: Date.now(),
-      },
+      deployed: deployedFleet(pending, Object.fromEntries((fleet?.variants ?? []).map((v) => [v.variantName, v.instances.length]))),
     });
   }
 
