@@ -20,7 +20,7 @@ import { launchFailureReason, type ContainerPoolApi, type Fleet } from '../insta
 import { TimeScale } from '../metrics/time-scale.js';
 import { BackgroundOperations, type OperationOptions } from './background-operations.js';
 import { EndpointRollout } from './endpoint-rollout.js';
-import type { EndpointRecord, SageMakerStore } from './store.js';
+import { deployedFleet, type EndpointRecord, type SageMakerStore } from './store.js';
 
 export class EndpointLifecycle {
   private readonly operations: BackgroundOperations;
@@ -132,7 +132,7 @@ export class EndpointLifecycle {
     try {
       // Inference-component variants (no model) contribute no processes of their own.
       // The signal cancels the launch itself: the pool stops what it started and rejects at once.
-      if (pending.variants.length) fleet = await this.pool.launch(name, pending.variants, { signal });
+      if (pending.variants.length) fleet = await this.pool.launch(name, pending.variants, { signal, label: pending.EndpointConfigName });
       if (signal.aborted) {
         await fleet?.stop();
         return;
@@ -147,15 +147,10 @@ export class EndpointLifecycle {
     this.transition(endpoint, {
       EndpointStatus: 'InService',
       EndpointConfigName: pending.EndpointConfigName,
-      FailureReason: undefined,
+      // A relaunch after restart keeps the reason `recover` gave (an update it abandoned, a past failure).
+      FailureReason: pending.kind === 'relaunch' ? endpoint.FailureReason : undefined,
       pending: undefined,
-      deployed: {
-        EndpointConfigName: pending.EndpointConfigName,
-        variants: pending.variants,
-        capacity: pending.capacity,
-        instanceCounts: Object.fromEntries((fleet?.variants ?? []).map((v) => [v.variantName, v.instances.length])),
-        deployedAt: Date.now(),
-      },
+      deployed: deployedFleet(pending, Object.fromEntries((fleet?.variants ?? []).map((v) => [v.variantName, v.instances.length]))),
     });
   }
 

@@ -17,7 +17,7 @@ import type { ContainerPoolApi, Fleet } from '../instances/types.js';
 import { evaluateAlarm, recordAlarmState } from '../metrics/alarm-evaluation.js';
 import type { TimeScale } from '../metrics/time-scale.js';
 import type { RolloutPlan } from './deployment-config.js';
-import type { EndpointRecord, RolloutProgress } from './store.js';
+import { deployedFleet, type EndpointRecord, type RolloutProgress } from './store.js';
 
 /** How often alarms are evaluated while baking: CloudWatch's high-resolution period, time-scaled. */
 const ALARM_CHECK_SECONDS = 10;
@@ -87,13 +87,7 @@ export class EndpointRollout {
       EndpointConfigName: pending.EndpointConfigName,
       FailureReason: undefined,
       pending: undefined,
-      deployed: {
-        EndpointConfigName: pending.EndpointConfigName,
-        variants: pending.variants,
-        capacity: pending.capacity,
-        instanceCounts,
-        deployedAt: Date.now(),
-      },
+      deployed: deployedFleet(pending, instanceCounts),
     });
   }
 

@@ -113,6 +113,11 @@ export interface DeployedFleet extends FleetSpec {
   deployedAt: number;
 }
 
+/** The fleet a launch made serving: the spec it launched, with the instances it started. */
+export function deployedFleet(spec: FleetSpec, instanceCounts: Record<string, number>): DeployedFleet {
+  return { EndpointConfigName: spec.EndpointConfigName, variants: spec.variants, capacity: spec.capacity, instanceCounts, deployedAt: Date.now() };
+}
+
 export interface EndpointRecord {
   EndpointName: string;
   EndpointArn: string;
