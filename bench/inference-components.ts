@@ -21,7 +21,8 @@ import { loadavg } from 'node:os';
 import type { DeployEndpointInput, InferenceComponentsDeployInput } from '../common/endpoint-input.js';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
-import { percentile, writeBenchReport } from './report.js';
+import { writeBenchReport } from './report.js';
+import { percentile } from './stats.js';
 import { formatTable } from './stats.js';
 import { benchWithStack } from './with-stack.js';
 

@@ -35,7 +35,8 @@ import { RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { clientDataConverter, localTemporalConnection } from '../common/temporal-connection.js';
 import { readExample } from '../dev/tools.js';
 import { createRagWorker } from '../workers/rag.js';
-import { percentile, writeBenchReport } from './report.js';
+import { writeBenchReport } from './report.js';
+import { percentile } from './stats.js';
 import { StepTimer } from './step-timer.js';
 import { ragServiceConfig } from '../common/config.js';
 

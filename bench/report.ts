@@ -18,16 +18,6 @@ export interface BenchTable {
   figures?: Record<string, unknown>;
 }
 
-const percentileOf = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-
-/** Nearest-rank percentile (p in 0..100) of `values`. */
-export function percentile(values: number[], p: number): number {
-  return percentileOf(
-    [...values].sort((a, b) => a - b),
-    p,
-  );
-}
-
 function machine() {
   const cpu = cpus();
   return { cores: cpu.length, cpu: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` };
