@@ -5,17 +5,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployEndpointInputSchema, type InferenceComponentsDeployInput, type InferenceComponentsDeploySpec } from '../../common/endpoint-input.js';
-import { leaseWorkflowId } from '../../common/lease-input.js';
 import type { InferenceComponentsDeployResult } from '../../workflows/deploy-inference-components.js';
-import type { LeaseStatus } from '../../workflows/endpoint-lease.js';
 import type { Progress } from '../../workflows/progress.js';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { createFakeCloud, type FakeBehaviour } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
 let counter = 0;
-const HOUR = 3600_000;
-const DAY = 24 * HOUR;
 
 beforeAll(async () => {
   env = await timeSkippingEnv();
@@ -172,39 +168,6 @@ describe('deployEndpoint with inference components', () => {
     expect(issues(icInput({ components: [{ ...llm!, autoscaling: { maxCopies: 3, targetValue: 5 } }] }))).toEqual([
       'components.0.autoscaling.minCopies: is required (or set scaleToZero: true, which implies 0)',
     ]);
-  });
-
-  it('with idle: starts the lease; an idle day puts every component at 0 copies; teardown ends the lease', async () => {
-    const cloud = createFakeCloud();
-    const [llm, small] = icInput().components;
-    const input = icInput({
-      idle: { afterMinutes: 24 * 60, action: 'scaleToZero' },
-      checkIntervalMinutes: 6 * 60,
-      components: [{ ...llm!, autoscaling: { minCopies: 0, maxCopies: 4, targetValue: 5 } }, small!],
-    });
-    await withWorker(cloud, async (taskQueue) => {
-      const h = await deploy(taskQueue, input);
-      await h.result();
-      const steps = (await h.query<Progress>('progress')).steps.map((s) => [s.name, s.outcome]);
-      expect(steps.at(-1)).toEqual(['startLease', 'ok']);
-      const lease = env.client.workflow.getHandle(leaseWorkflowId('demo-ic'));
-      expect(await lease.query<LeaseStatus>('lease')).toMatchObject({ state: 'active', cause: 'idle', action: 'scaleToZero' });
-      expect([...cloud.components.values()].map((c) => c.desiredCopies)).toEqual([2, 1]);
-
-      await env.sleep(DAY + 6 * HOUR);
-      expect([...cloud.components.values()].map((c) => [c.desiredCopies, c.currentCopies])).toEqual([
-        [0, 0],
-        [0, 0],
-      ]);
-      expect(cloud.calls.filter((c) => c.startsWith('scaleEndpointToZero'))).toEqual(['scaleEndpointToZero demo-ic']);
-      const after = await lease.query<LeaseStatus>('lease');
-      expect(after.lastAction).toMatch(/scaled to zero \(no invocations for 1440 minutes\): demo-ic-llm, demo-ic-small$/);
-      expect(after.state).toBe('active'); // still guarding: the idle window restarts from the action
-
-      await env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] });
-      expect(await lease.result()).toMatchObject({ outcome: 'ended', reason: expect.stringMatching(/^torn down by teardown-ic-/) });
-      expect(empty(cloud)).toBe(0);
-    });
   });
 
   it('refuses idle scaleToZero on a component whose autoscaling keeps copies, naming the field', async () => {
