@@ -22,7 +22,7 @@ import { awsPages, callAws, callAwsOrUndefined } from './aws-errors.js';
 
 const SERVICE = 'sagemaker' as const;
 const DIMENSION = 'sagemaker:variant:DesiredInstanceCount' as const;
-const COPY_DIMENSION = 'sagemaker:inference-component:DesiredCopyCount' as const;
+export const COPY_DIMENSION = 'sagemaker:inference-component:DesiredCopyCount' as const;
 
 /** The dimension a resource id scales on: instances of a variant, or copies of a component. */
 const dimensionOf = (resourceId: string) => (resourceId.startsWith('inference-component/') ? COPY_DIMENSION : DIMENSION);

@@ -4,19 +4,11 @@
 // end `data: [DONE]`, LMI's JSON lines). No I/O here: activities/runtime.ts sends what this
 // builds, and the generate activity, the RAG service's /rag/stream and `llmops invoke [--stream]`
 // all go through it.
-import { type ContainerFormat, isChatFormat } from '../common/container-format.js';
+import { type ChatMessage, type ContainerFormat, type GenerationPrompt, isChatFormat } from '../common/container-format.js';
 import type { Generation } from '../common/rag-input.js';
 import { ServerSentEventParser, type ServerSentEvent } from './server-sent-events.js';
 
-export type { ContainerFormat };
-
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
-
-/** A prompt string, or a conversation for the chat formats (a string goes as one user message). */
-export type GenerationPrompt = string | ChatMessage[];
+export type { ChatMessage, ContainerFormat, GenerationPrompt };
 
 export interface GenerationParameters {
   max_new_tokens?: number;

@@ -6,7 +6,8 @@ import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { Generation, PromptStyle, RagSource } from '../common/rag-input.js';
-import { type ContainerFormat, type GenerationPrompt, ragGenerationParameters } from './generation.js';
+import { isChatFormat } from '../common/container-format.js';
+import { type ChatMessage, type ContainerFormat, type GenerationPrompt, ragGenerationParameters } from './generation.js';
 import { chunkText, cleanText } from './embeddings/chunker.js';
 import type { DenseEmbedder } from './embeddings/dense.js';
 import { EMBEDDING_DIMENSIONS } from './embeddings/model-files.js';
@@ -58,6 +59,18 @@ Context: ${context}
   // (bench/answer-model.ts compares wordings on Gemma 3 270M).
   base: (query, context) => `Question: ${query}\n\nContext: ${context}\n\nQuestion: ${query}\nAnswer:`,
 };
+
+/**
+ * The prompt for the chat formats (the container applies the model's chat template): the rules
+ * as the system message, so the model keeps them apart from the material, and the context with
+ * the question as the user's. The completion formats keep PROMPT_TEMPLATES.
+ */
+export const RAG_SYSTEM_MESSAGE =
+  'Answer the question using only the context the user gives. If the context does not contain the answer, say that it is not in the context instead of guessing.';
+export const chatRagPrompt = (query: string, context: string): ChatMessage[] => [
+  { role: 'system', content: RAG_SYSTEM_MESSAGE },
+  { role: 'user', content: `Context:\n${context}\n\nQuestion: ${query}` },
+];
 
 /** A UUID derived from a string: the same chunk of the same content always gets the same id. */
 export function stableUuid(key: string): string {
@@ -220,11 +233,14 @@ export function createRagActivities(deps: RagDeps) {
       hits,
       contextTokens,
       promptStyle = 'instruct',
+      format = 'tgi',
     }: {
       query: string;
       hits: RetrievedChunk[];
       contextTokens: number;
       promptStyle?: PromptStyle;
+      /** A chat format gets system + user messages (chatRagPrompt); the others a string (promptStyle). */
+      format?: ContainerFormat;
     }) {
       const tok = tokenizer();
       const parts: string[] = [];
@@ -246,9 +262,11 @@ export function createRagActivities(deps: RagDeps) {
         used.push(hit);
         budget -= tok.count(header + text);
       }
-      const prompt = PROMPT_TEMPLATES[promptStyle](query, parts.join('\n'));
+      const context = parts.join('\n');
+      const prompt: GenerationPrompt = isChatFormat(format) ? chatRagPrompt(query, context) : PROMPT_TEMPLATES[promptStyle](query, context);
+      const promptTokens = typeof prompt === 'string' ? tok.count(prompt) : prompt.reduce((n, m) => n + tok.count(m.content), 0);
       const sources: RagSource[] = used.map((h) => ({ id: h.id, score: h.score, source: h.source, title: h.title, snippet: h.text.slice(0, 200) }));
-      return { prompt, promptTokens: tok.count(prompt), contextChunks: used.length, sources };
+      return { prompt, promptTokens, contextChunks: used.length, sources };
     },
 
     async generate({

@@ -18,6 +18,17 @@ export const containerFormatSchema = z.enum(CONTAINER_FORMATS);
 export const CHAT_FORMATS: readonly ContainerFormat[] = ['tgi-messages', 'vllm-chat', 'lmi-chat'];
 export const isChatFormat = (format: ContainerFormat): boolean => CHAT_FORMATS.includes(format);
 
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * A prompt string, or a conversation for the chat formats (a string goes as one user message).
+ * Here rather than with the request builders because workflow results (the RAG prompt) carry it.
+ */
+export type GenerationPrompt = string | ChatMessage[];
+
 export type ImageFamilyName = 'tgi' | 'vllm' | 'lmi';
 
 /**

@@ -261,6 +261,23 @@ export const inferenceComponentsEndpointInputSchema = z
     smokeTest: z.union([smokeTestSchema, z.literal(false)]).default({ prompt: 'Once upon a time', maxNewTokens: 16 }),
     retainOnFailure: z.boolean().default(false),
     tags: z.record(z.string(), z.string()).default({}),
+    /** The idle guard, as for a model-based endpoint; `scaleToZero` sets every component to 0 copies. */
+    ...leaseTermsFields,
+  })
+  .superRefine((d, ctx) => checkLeaseTerms(d, ctx, false))
+  .superRefine((d, ctx) => {
+    // A scalable target with MinCapacity above 0 would put the copies the lease removed back
+    // (Application Auto Scaling keeps a target within its min/max), so it is refused up front.
+    const zeroedBy = d.idle?.action === 'scaleToZero' ? 'idle.action' : d.ttl?.action === 'scaleToZero' ? 'ttl.action' : undefined;
+    if (!zeroedBy) return;
+    d.components.forEach((c, i) => {
+      if (c.autoscaling && c.autoscaling.minCopies > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['components', i, 'autoscaling', 'minCopies'],
+          message: `must be 0 (or scaleToZero: true) when ${zeroedBy} is "scaleToZero": autoscaling would bring the copies back to minCopies`,
+        });
+    });
   })
   .superRefine((d, ctx) => {
     const instance = instanceTypeSize(d.variant.instanceType);

@@ -1,6 +1,6 @@
 // Inputs and results of the RAG workflows (ingestDocuments, ragQuery). Workflow-safe: no I/O.
 import { z } from 'zod';
-import { type ContainerFormat, containerFormatSchema } from './container-format.js';
+import { type ContainerFormat, containerFormatSchema, type GenerationPrompt } from './container-format.js';
 import { endpointNameSchema, inferenceComponentNameSchema } from './endpoint-input.js';
 import { s3UriSchema } from './s3-uri.js';
 
@@ -94,8 +94,8 @@ export interface RagQueryResult {
   query: string;
   /** Empty with prepareOnly. */
   answer: string;
-  /** The final prompt sent (or to send) to the endpoint. */
-  prompt: string;
+  /** The final prompt sent (or to send) to the endpoint: a string, or system + user messages for a chat format. */
+  prompt: GenerationPrompt;
   sources: RagSource[];
   /** Milliseconds per step: embed, retrieve, rerank (skipped: 0), buildPrompt, generate. */
   timings: Record<string, number>;

@@ -3,10 +3,10 @@
 // variant; routing, managed instance scaling, execution role) → endpoint → InService → each
 // component created, updated (a rolling update when its spec changed) or given a new copy count
 // (runtime config only) → each component InService → autoscaling per component → a smoke test
-// through each component. Same saga rules as the model-based runbook (deploy-endpoint.ts):
+// through each component → the idle guard's lease, when the input has `idle` or `ttl`. Same saga rules as the model-based runbook (deploy-endpoint.ts):
 // each undo is registered before its create and checks ownership tags; a component's previous
 // spec and copy count are read before it changes, so its undo can put them back.
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { InferenceComponentsDeploySpec } from '../common/endpoint-input.js';
 import { componentSpecShape, sameComponentSpec, type ComponentSpecShape } from '../common/inference-component-spec.js';
 import { containerFormatOf } from '../common/container-format.js';
@@ -18,8 +18,10 @@ import {
   inferenceComponentsConfigName,
   teardownWorkflowId,
 } from '../common/resource-names.js';
+import type { WakeFromZero } from '../activities/autoscaling.js';
 import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies.js';
 import { Compensations, failDeploy } from './compensation.js';
+import { startEndpointLease } from './endpoint-lease.js';
 import { refuseWhileRunning } from './endpoint-exclusion.js';
 import { isDeadline } from './failures.js';
 import { ProgressTracker } from './progress.js';
@@ -38,7 +40,8 @@ export interface InferenceComponentsDeployResult {
     action: ComponentAction;
     modelName: string;
     copies: { desired?: number; current?: number };
-    autoscaling?: { resourceId: string; policyArn: string };
+    /** With scaleToZero, also the step policy and alarm that wake the component from zero copies. */
+    autoscaling?: { resourceId: string; policyArn: string; wakeFromZero?: WakeFromZero };
     smokeTest?: { prompt: string; generatedText: string; latencyMs: number };
   }>;
   timings: Record<string, number>;
@@ -248,6 +251,15 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
       }
     } else {
       progress.skip('smokeTest', 'smokeTest: false');
+    }
+
+    // The idle guard, as deploy-endpoint.ts starts it: outlives this run, and a lease already
+    // watching the endpoint takes the new terms. Runs started before this patch replay without it.
+    if ((spec.idle || spec.ttl) && patched('ic-endpoint-lease')) {
+      const { idle, ttl, warnMinutesBefore, checkIntervalMinutes } = spec;
+      await progress.step('startLease', () => startEndpointLease(endpointName, { idle, ttl, warnMinutesBefore, checkIntervalMinutes }));
+    } else {
+      progress.skip('startLease', 'no idle or ttl in input');
     }
 
     progress.finish('succeeded');

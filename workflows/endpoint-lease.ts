@@ -235,7 +235,8 @@ export async function endpointLease(rawInput: EndpointLeaseInput): Promise<Endpo
           return end('tornDown', `${cause}: torn down`);
         }
         const scaled = await controlPlane.scaleEndpointToZero({ endpointName });
-        carried = { ...carried, lastAction: `${iso(now)} scaled to zero (${cause}): ${scaled.scaledToZero.join(', ') || 'already at zero'}` };
+        const kept = scaled.instancesKept ? `; ${scaled.instancesKept} instance(s) keep running (the variant's instance minimum)` : '';
+        carried = { ...carried, lastAction: `${iso(now)} scaled to zero (${cause}): ${scaled.scaledToZero.join(', ') || 'already at zero'}${kept}` };
         // The ttl is spent once acted on; the idle guard watches on, from now.
         if (deadline.cause === 'ttl') carried = { ...carried, ttlDeadline: undefined };
         else carried = { ...carried, idleFrom: iso(now) };

@@ -27,7 +27,7 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
     // Recorded as a skipped step (0 ms in the timings) so the result shows that no reranker ran.
     progress.skip('rerank', NO_RERANKER);
     const built = await progress.step('buildPrompt', () =>
-      local.buildPrompt({ query: spec.query, hits, contextTokens: spec.contextTokens, promptStyle: spec.promptStyle }),
+      local.buildPrompt({ query: spec.query, hits, contextTokens: spec.contextTokens, promptStyle: spec.promptStyle, format: spec.format }),
     );
     const result: RagQueryResult = {
       query: spec.query,

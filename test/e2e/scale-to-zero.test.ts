@@ -10,7 +10,6 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { DescribeInferenceComponentCommand, ListInferenceComponentsCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WakeFromZero } from '../../activities/autoscaling.js';
 import type { InferenceComponentsDeployInput } from '../../common/endpoint-input.js';
 import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
 import { readExample } from '../../dev/tools.js';
@@ -69,8 +68,7 @@ describe('scale to zero on the local cloud', () => {
       workflowId: `deploy-${ENDPOINT}`,
       args: [input],
     });
-    // The activity's result (activities/autoscaling.ts), kept in the deploy's result as it came.
-    const scaling = deployed.components[0]!.autoscaling as { wakeFromZero?: WakeFromZero } | undefined;
+    const scaling = deployed.components[0]!.autoscaling;
     expect(scaling?.wakeFromZero?.alarmName).toBe(`${COMPONENT}-no-capacity`);
     const { MetricAlarms = [] } = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [`${COMPONENT}-no-capacity`] }));
     expect(MetricAlarms[0]).toMatchObject({

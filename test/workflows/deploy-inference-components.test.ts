@@ -170,6 +170,19 @@ describe('deployEndpoint with inference components', () => {
     ]);
   });
 
+  it('refuses idle scaleToZero on a component whose autoscaling keeps copies, naming the field', async () => {
+    const cloud = createFakeCloud();
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, icInput({ idle: { afterMinutes: 60, action: 'scaleToZero' } }))));
+    expect(err.message).toContain(
+      'components.0.autoscaling.minCopies: must be 0 (or scaleToZero: true) when idle.action is "scaleToZero": autoscaling would bring the copies back to minCopies',
+    );
+    expect(cloud.calls).toEqual([]);
+    const teardownTtl = deployEndpointInputSchema.safeParse(icInput({ ttl: { hours: 24 }, warnMinutesBefore: 5000 }));
+    expect(teardownTtl.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'warnMinutesBefore: must be less than the shortest lease window (1440 minutes)',
+    ]);
+  });
+
   it('undoes everything, components first, and names the FailureReason when a component fails', async () => {
     const reason = 'The container for inference component demo-ic-small did not pass the ping health check.';
     const cloud = createFakeCloud({ pollsBeforeReady: 1, componentFailWith: { 'demo-ic-small': reason } });

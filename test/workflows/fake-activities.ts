@@ -130,6 +130,8 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
   const components = new Map<string, FakeComponent>();
   const endpoints = new Map<string, FakeEndpoint>();
   const targets = new Set<string>();
+  /** Each component target's MinCapacity. */
+  const minCapacity = new Map<string, number>();
   /** Scaling policy names per scalable target. */
   const policies = new Map<string, string[]>();
   const jobs = new Map<string, FakeJob>();
@@ -516,10 +518,11 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       calls.push(`listInferenceComponents ${endpointName}`);
       return [...components.entries()].filter(([, c]) => c.endpointName === endpointName).map(([name]) => name);
     },
-    async registerComponentAutoscaling({ componentName, scaleToZero }) {
+    async registerComponentAutoscaling({ componentName, scaleToZero, minCopies }) {
       calls.push(`registerComponentAutoscaling ${componentName}`);
       const resourceId = `inference-component/${componentName}`;
       targets.add(resourceId);
+      minCapacity.set(resourceId, minCopies);
       policies.set(resourceId, [`${componentName}-per-copy`, ...(scaleToZero ? [wakePolicyName(componentName)] : [])]);
       if (!scaleToZero) {
         alarms.delete(noCapacityAlarmName(componentName));
@@ -531,6 +534,26 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
         policyArn: `arn:policy/${resourceId}`,
         wakeFromZero: { policyArn: `arn:policy/${resourceId}/wake`, alarmName: noCapacityAlarmName(componentName) },
       };
+    },
+    /** An idle endpoint (no invocations ever), as the lease reads it. */
+    async endpointInvocations({ endpointName }) {
+      calls.push(`endpointInvocations ${endpointName}`);
+      const ep = endpoints.get(endpointName);
+      return ep ? { endpointExists: true, status: ep.status, invocations: 0 } : { endpointExists: false, invocations: 0 };
+    },
+    /** The lease's scale to zero, with the real activity's refusals: a model-based variant, or a target with MinCapacity above 0. */
+    async scaleEndpointToZero({ endpointName }) {
+      calls.push(`scaleEndpointToZero ${endpointName}`);
+      const ep = endpoints.get(endpointName);
+      if (!ep) throw ApplicationFailure.nonRetryable(`Could not find endpoint ${endpointName}`, 'ValidationException');
+      if (configs.get(ep.configName)?.modelName)
+        throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} cannot scale to zero: a variant serves a model directly`, 'ScaleToZeroUnsupported');
+      const hosted = [...components.entries()].filter(([, c]) => c.endpointName === endpointName);
+      const floor = hosted.find(([name]) => (minCapacity.get(`inference-component/${name}`) ?? 0) > 0);
+      if (floor) throw ApplicationFailure.nonRetryable(`inference component ${floor[0]} has a scalable target with MinCapacity above 0`, 'ScaleToZeroUnsupported');
+      const scaledToZero = hosted.filter(([, c]) => c.desiredCopies > 0).map(([name]) => name);
+      for (const [, c] of hosted) Object.assign(c, { desiredCopies: 0, currentCopies: 0 });
+      return { scaledToZero, alreadyAtZero: hosted.map(([name]) => name).filter((n) => !scaledToZero.includes(n)), instancesKept: 0 };
     },
     async runningWorkflow({ workflowId }) {
       calls.push(`runningWorkflow ${workflowId}`);
@@ -550,6 +573,7 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       if (policies.get(resourceId)?.some((p) => p.endsWith('-wake-from-zero')))
         alarms.delete(noCapacityAlarmName(resourceId.replace(/^inference-component\//, '')));
       policies.delete(resourceId);
+      minCapacity.delete(resourceId);
       return { deregistered: targets.delete(resourceId) };
     },
     async invokeEndpoint({ endpointName, inputs, inferenceComponentName }) {
