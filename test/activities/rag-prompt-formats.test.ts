@@ -40,7 +40,15 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
 });
 
-const hit = (i: number, text: string): RetrievedChunk => ({ id: `c${i}`, score: 1 - i / 10, text, source: `doc${i}.md`, title: `Doc ${i}`, documentId: `d${i}`, chunkIndex: 0 });
+const hit = (i: number, text: string): RetrievedChunk => ({
+  id: `c${i}`,
+  score: 1 - i / 10,
+  text,
+  source: `doc${i}.md`,
+  title: `Doc ${i}`,
+  documentId: `d${i}`,
+  chunkIndex: 0,
+});
 const hits = [hit(1, 'The first program was written by Ada Lovelace in 1843.'), hit(2, 'The Analytical Engine was designed by Charles Babbage.')];
 const query = 'Who wrote the first program?';
 const generation = { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.1, greedy: true };
@@ -59,23 +67,24 @@ async function sent(format: ContainerFormat, promptStyle?: 'instruct' | 'base') 
 }
 
 describe('the RAG prompt per container format', () => {
-  it.each(['tgi-messages', 'vllm-chat', 'lmi-chat'] as const)('%s: a system message with the rules, a user message with the context and the question', async (format) => {
-    expect(isChatFormat(format)).toBe(true);
-    const { built, body } = await sent(format);
-    expect(body.messages).toEqual(built.prompt);
-    const [system, user, ...rest] = body.messages!;
-    expect(rest).toEqual([]);
-    expect(system).toEqual({ role: 'system', content: RAG_SYSTEM_MESSAGE });
-    expect(system!.content).toMatch(/only the context/);
-    expect(system!.content).toMatch(/not in the context/);
-    expect(system!.content).not.toContain('Ada'); // the material stays out of the rules
-    expect(user!.role).toBe('user');
-    expect(user!.content).toBe(
-      `Context:\n[1] Doc 1: ${hits[0]!.text}\n[2] Doc 2: ${hits[1]!.text}\n\nQuestion: ${query}`,
-    );
-    expect(built.promptTokens).toBeGreaterThan(0);
-    expect(built.sources.map((s) => s.id)).toEqual(['c1', 'c2']);
-  });
+  it.each(['tgi-messages', 'vllm-chat', 'lmi-chat'] as const)(
+    '%s: a system message with the rules, a user message with the context and the question',
+    async (format) => {
+      expect(isChatFormat(format)).toBe(true);
+      const { built, body } = await sent(format);
+      expect(body.messages).toEqual(built.prompt);
+      const [system, user, ...rest] = body.messages!;
+      expect(rest).toEqual([]);
+      expect(system).toEqual({ role: 'system', content: RAG_SYSTEM_MESSAGE });
+      expect(system!.content).toMatch(/only the context/);
+      expect(system!.content).toMatch(/not in the context/);
+      expect(system!.content).not.toContain('Ada'); // the material stays out of the rules
+      expect(user!.role).toBe('user');
+      expect(user!.content).toBe(`Context:\n[1] Doc 1: ${hits[0]!.text}\n[2] Doc 2: ${hits[1]!.text}\n\nQuestion: ${query}`);
+      expect(built.promptTokens).toBeGreaterThan(0);
+      expect(built.sources.map((s) => s.id)).toEqual(['c1', 'c2']);
+    },
+  );
 
   it('the completion formats keep one string in their promptStyle wording', async () => {
     const tgi = await sent('tgi');

@@ -550,7 +550,8 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
         throw ApplicationFailure.nonRetryable(`Endpoint ${endpointName} cannot scale to zero: a variant serves a model directly`, 'ScaleToZeroUnsupported');
       const hosted = [...components.entries()].filter(([, c]) => c.endpointName === endpointName);
       const floor = hosted.find(([name]) => (minCapacity.get(`inference-component/${name}`) ?? 0) > 0);
-      if (floor) throw ApplicationFailure.nonRetryable(`inference component ${floor[0]} has a scalable target with MinCapacity above 0`, 'ScaleToZeroUnsupported');
+      if (floor)
+        throw ApplicationFailure.nonRetryable(`inference component ${floor[0]} has a scalable target with MinCapacity above 0`, 'ScaleToZeroUnsupported');
       const scaledToZero = hosted.filter(([, c]) => c.desiredCopies > 0).map(([name]) => name);
       for (const [, c] of hosted) Object.assign(c, { desiredCopies: 0, currentCopies: 0 });
       return { scaledToZero, alreadyAtZero: hosted.map(([name]) => name).filter((n) => !scaledToZero.includes(n)), instancesKept: 0 };
