@@ -26,7 +26,10 @@ export interface TimeSeriesChart {
 
 /** The Vega-Lite spec of a chart: panels stacked vertically, sharing the x axis. */
 export function timeSeriesSpec(chart: TimeSeriesChart): TopLevelSpec {
-  const marks = chart.marks ?? [];
+  // Events at the same second share one rule and one label, so their texts do not overprint.
+  const byAt = new Map<number, string[]>();
+  for (const m of chart.marks ?? []) byAt.set(m.at, [...(byAt.get(m.at) ?? []), m.label]);
+  const marks = [...byAt].map(([at, labels]) => ({ at, label: labels.join(' / ') }));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: chart.title,
