@@ -161,7 +161,21 @@ export const modelEndpointInputSchema = z
     /** How an update of an existing endpoint shifts traffic (DeploymentConfig); ignored on create. */
     rollout: rolloutPolicySchema.optional(),
   })
-  .superRefine((d, ctx) => checkLeaseTerms(d, ctx, false))
+  .superRefine((d, ctx) => {
+    checkLeaseTerms(d, ctx, false);
+    // SageMaker scales only inference components to zero: a model-based variant keeps at least
+    // one instance, so a lease that would scale this endpoint to zero could never act.
+    for (const key of ['idle', 'ttl'] as const) {
+      if (d[key]?.action === 'scaleToZero') {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key, 'action'],
+          message:
+            'cannot be "scaleToZero" on a model-based endpoint (a variant keeps at least 1 instance; only inference components scale to zero): use "teardown", or endpointType "inferenceComponents"',
+        });
+      }
+    }
+  })
   .superRefine((d, ctx) => d.rollout && checkRolloutAgainstFleet(d.rollout, d.variant.initialInstanceCount, ctx, ['rollout']))
   .refine(
     (d) => !d.autoscaling || (d.variant.initialInstanceCount >= d.autoscaling.minInstances && d.variant.initialInstanceCount <= d.autoscaling.maxInstances),

@@ -245,6 +245,15 @@ describe('deployEndpoint', () => {
     expect(err.message).not.toContain(literal);
     expect(cloud.calls).toEqual([]);
   });
+
+  it('refuses a lease that would scale a model-based endpoint to zero, which SageMaker cannot, before any activity runs', async () => {
+    const cloud = createFakeCloud();
+    const input = baseInput({ idle: { afterMinutes: 60, action: 'scaleToZero' }, ttl: { hours: 48, action: 'scaleToZero' } });
+    const err = await withWorker(cloud, async (tq) => failureOf(await deploy(tq, input)));
+    expect(err.message).toContain('idle.action: cannot be "scaleToZero" on a model-based endpoint');
+    expect(err.message).toContain('ttl.action: cannot be "scaleToZero" on a model-based endpoint');
+    expect(cloud.calls).toEqual([]);
+  });
 });
 
 // Regression tests for issue 9's saga findings: each fails on the code before the fix.
