@@ -3,25 +3,14 @@
 // progress, job-style failure of a record, and bad input refused before any activity.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChunkOutcome, FanOutChunk, FanOutCursor, FanOutJob } from '../../activities/batch-fan-out.js';
 import type { BatchFanOutInput } from '../../common/batch-input.js';
 import type { BatchFanOutResult } from '../../workflows/batch-fan-out.js';
 import type { Progress } from '../../workflows/progress.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { timeSkippingSuite } from '../support/time-skipping-suite.js';
 
-let env: TestWorkflowEnvironment;
-let queueCounter = 0;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite('fan-out-test');
 
 const IN = 's3://fan-out/input/';
 const OUT = 's3://fan-out/output/';
@@ -133,11 +122,11 @@ type Fake = ReturnType<typeof createFakeFanOut>;
 type Start = (input: unknown, workflowId?: string, type?: string) => Promise<WorkflowHandle>;
 
 async function withWorker<T>(fake: Fake, run: (start: Start) => Promise<T>): Promise<T> {
-  const taskQueue = `fan-out-test-${++queueCounter}`;
-  const start: Start = (i, id = `fan-out-${queueCounter}-${Math.random()}`, type = 'batchFanOut') =>
-    env.client.workflow.start(type, { taskQueue, workflowId: id, args: [i] });
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: fake.activities });
-  return worker.runUntil(run(start));
+  return suite.withWorker(fake.activities, (taskQueue, n) => {
+    const start: Start = (i, id = `fan-out-${n}-${Math.random()}`, type = 'batchFanOut') =>
+      suite.env.client.workflow.start(type, { taskQueue, workflowId: id, args: [i] });
+    return run(start);
+  });
 }
 
 const failureOf = async (h: WorkflowHandle) => ((await h.result().catch((e: unknown) => e)) as WorkflowFailedError).cause as Error;

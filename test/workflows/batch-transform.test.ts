@@ -1,24 +1,13 @@
 // batchTransform on the time-skipping test server, with in-memory activities.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchTransformInputSchema, type BatchTransformInput } from '../../common/batch-input.js';
 import type { BatchTransformResult } from '../../workflows/batch-transform.js';
 import type { Progress } from '../../workflows/progress.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { timeSkippingSuite } from '../support/time-skipping-suite.js';
 import { createFakeCloud, type FakeBehaviour } from './fake-activities.js';
 
-let env: TestWorkflowEnvironment;
-let queueCounter = 0;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite('batch-test');
 
 const IN = 's3://demo-batch/input/';
 const OUT = 's3://demo-batch/output/';
@@ -35,11 +24,11 @@ type Start = (input: unknown, workflowId?: string) => Promise<WorkflowHandle>;
 
 async function withWorker<T>(behaviour: FakeBehaviour, run: (start: Start, cloud: ReturnType<typeof createFakeCloud>) => Promise<T>) {
   const cloud = createFakeCloud({ s3Records: { [IN]: 300, [OUT]: 300 }, ...behaviour });
-  const taskQueue = `batch-test-${++queueCounter}`;
-  const start: Start = (i, id = `batch-${queueCounter}-${Math.random()}`) =>
-    env.client.workflow.start('batchTransform', { taskQueue, workflowId: id, args: [i] });
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: cloud.activities });
-  return { result: await worker.runUntil(run(start, cloud)), cloud };
+  const result = await suite.withWorker(cloud.activities, (taskQueue, n) => {
+    const start: Start = (i, id = `batch-${n}-${Math.random()}`) => suite.env.client.workflow.start('batchTransform', { taskQueue, workflowId: id, args: [i] });
+    return run(start, cloud);
+  });
+  return { result, cloud };
 }
 
 const failureOf = async (h: WorkflowHandle) => ((await h.result().catch((e: unknown) => e)) as WorkflowFailedError).cause as Error;

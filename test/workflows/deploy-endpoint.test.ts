@@ -1,25 +1,14 @@
 // deployEndpoint on the time-skipping test server, with in-memory activities.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeployEndpointInput } from '../../common/endpoint-input.js';
 import type { Progress } from '../../workflows/progress.js';
 import { INPUT_FINGERPRINT_MEMO, runWorkflow } from '../../clients/workflow-runs.js';
 import { inputFingerprint } from '../../common/resource-names.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { timeSkippingSuite } from '../support/time-skipping-suite.js';
 import { createFakeCloud, type FakeBehaviour } from './fake-activities.js';
 
-let env: TestWorkflowEnvironment;
-let queueCounter = 0;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite('deploy-test');
 
 const baseInput = (overrides: Partial<DeployEndpointInput> = {}): DeployEndpointInput => ({
   endpointName: 'demo',
@@ -31,18 +20,11 @@ const baseInput = (overrides: Partial<DeployEndpointInput> = {}): DeployEndpoint
 });
 
 async function withWorker<T>(cloud: ReturnType<typeof createFakeCloud>, run: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `deploy-test-${++queueCounter}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: cloud.activities,
-  });
-  return worker.runUntil(run(taskQueue));
+  return suite.withWorker(cloud.activities, run);
 }
 
 function deploy(taskQueue: string, input: unknown, workflowId = `deploy-${Math.random()}`): Promise<WorkflowHandle> {
-  return env.client.workflow.start('deployEndpoint', { taskQueue, workflowId, args: [input] });
+  return suite.env.client.workflow.start('deployEndpoint', { taskQueue, workflowId, args: [input] });
 }
 
 async function failureOf(handle: WorkflowHandle): Promise<Error> {
@@ -368,7 +350,7 @@ describe('deployEndpoint saga under cancel, crash and retry', () => {
     const cloud = createFakeCloud({ pollsBeforeReady: 1_000_000 });
     const err = await withWorker(cloud, async (tq) => {
       const slow = baseInput({ timeouts: { inServiceMinutes: 90, pollIntervalSeconds: 0.5 } });
-      const first = env.client.workflow.start('deployEndpoint', {
+      const first = suite.env.client.workflow.start('deployEndpoint', {
         taskQueue: tq,
         workflowId: 'deploy-demo',
         args: [slow],
@@ -376,7 +358,7 @@ describe('deployEndpoint saga under cancel, crash and retry', () => {
       });
       const handle = await first;
       const other = baseInput({ variant: { instanceType: 'ml.g5.2xlarge' }, timeouts: slow.timeouts });
-      const refused = await runWorkflow(env.client, 'deployEndpoint', 'deploy-demo', other, () => {}, tq).catch((e: unknown) => e);
+      const refused = await runWorkflow(suite.env.client, 'deployEndpoint', 'deploy-demo', other, () => {}, tq).catch((e: unknown) => e);
       await handle.terminate('test over');
       return refused as Error;
     });

@@ -1,25 +1,16 @@
 // deployEndpoint and teardownEndpoint for inference-component endpoints, on the time-skipping
 // test server with in-memory activities that behave like AWS for ICs (fake-activities.ts).
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deployEndpointInputSchema, type InferenceComponentsDeployInput, type InferenceComponentsDeploySpec } from '../../common/endpoint-input.js';
 import type { InferenceComponentsDeployResult } from '../../workflows/deploy-inference-components.js';
 import type { Progress } from '../../workflows/progress.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { timeSkippingSuite } from '../support/time-skipping-suite.js';
 import { createFakeCloud, type FakeBehaviour } from './fake-activities.js';
 
-let env: TestWorkflowEnvironment;
+const suite = timeSkippingSuite('ic-test');
+/** Numbers the workflow ids of this file's runs. */
 let counter = 0;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
 
 const model = (hfModelId: string) => ({ image: 'huggingface-pytorch-tgi-inference:local', hfModelId, numGpus: 0 });
 const icInput = (overrides: Partial<InferenceComponentsDeployInput> = {}): InferenceComponentsDeployInput => ({
@@ -41,13 +32,11 @@ const icInput = (overrides: Partial<InferenceComponentsDeployInput> = {}): Infer
 });
 
 async function withWorker<T>(cloud: ReturnType<typeof createFakeCloud>, body: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `ic-test-${++counter}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: cloud.activities });
-  return worker.runUntil(body(taskQueue));
+  return suite.withWorker(cloud.activities, body);
 }
 
 const deploy = (taskQueue: string, input: unknown): Promise<WorkflowHandle> =>
-  env.client.workflow.start('deployEndpoint', { taskQueue, workflowId: `deploy-ic-${++counter}`, args: [input] });
+  suite.env.client.workflow.start('deployEndpoint', { taskQueue, workflowId: `deploy-ic-${++counter}`, args: [input] });
 
 async function failureOf(handle: WorkflowHandle): Promise<Error> {
   const err = await handle.result().then(
@@ -153,7 +142,7 @@ describe('deployEndpoint with inference components', () => {
     expect([...cloud.alarms.keys()]).toEqual(['demo-ic-llm-no-capacity']);
     expect(cloud.policies.get('inference-component/demo-ic-llm')).toEqual(['demo-ic-llm-per-copy', 'demo-ic-llm-wake-from-zero']);
     await withWorker(cloud, (taskQueue) =>
-      env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
+      suite.env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
     );
     expect(cloud.alarms.size + cloud.policies.size + empty(cloud)).toBe(0);
   });
@@ -269,7 +258,7 @@ describe('teardownEndpoint of an inference-component endpoint', () => {
     cloud.calls.length = 0;
 
     const torn = await withWorker(cloud, (taskQueue) =>
-      env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
+      suite.env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
     );
     expect(torn.deletedInferenceComponents.sort()).toEqual(['demo-ic-llm', 'demo-ic-small']);
     expect(torn.deregisteredScalableTargets).toEqual(['inference-component/demo-ic-llm']);
@@ -289,7 +278,7 @@ describe('teardownEndpoint of an inference-component endpoint', () => {
     expect(empty(cloud)).toBe(0);
 
     const again = await withWorker(cloud, (taskQueue) =>
-      env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
+      suite.env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: `teardown-ic-${++counter}`, args: [{ endpointName: 'demo-ic' }] }),
     );
     expect(again).toMatchObject({ deletedInferenceComponents: [], endpointDeleted: false, deletedModels: [] });
   });

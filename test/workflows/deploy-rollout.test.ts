@@ -3,24 +3,13 @@
 // query, SageMaker's alarm rollback and a rollout past its deadline failing the deploy with
 // nothing of the new version left, and bad policies refused before any activity.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeployEndpointInput } from '../../common/endpoint-input.js';
 import type { Progress } from '../../workflows/progress.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { timeSkippingSuite } from '../support/time-skipping-suite.js';
 import { createFakeCloud, type FakeBehaviour } from './fake-activities.js';
 
-let env: TestWorkflowEnvironment;
-let queueCounter = 0;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite('rollout-test');
 
 const v1 = (overrides: Partial<DeployEndpointInput> = {}): DeployEndpointInput => ({
   endpointName: 'demo',
@@ -36,13 +25,11 @@ const v2 = (rollout: DeployEndpointInput['rollout'], overrides: Partial<DeployEn
 const canary = { type: 'canary', canarySize: { type: 'INSTANCE_COUNT', value: 1 }, waitIntervalSeconds: 120, alarms: 'create' } as const;
 
 async function withWorker<T>(cloud: ReturnType<typeof createFakeCloud>, run: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `rollout-test-${++queueCounter}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: cloud.activities });
-  return worker.runUntil(run(taskQueue));
+  return suite.withWorker(cloud.activities, run);
 }
 
 const deploy = (taskQueue: string, input: unknown): Promise<WorkflowHandle> =>
-  env.client.workflow.start('deployEndpoint', { taskQueue, workflowId: `deploy-${Math.random()}`, args: [input] });
+  suite.env.client.workflow.start('deployEndpoint', { taskQueue, workflowId: `deploy-${Math.random()}`, args: [input] });
 
 async function failureOf(handle: WorkflowHandle): Promise<Error> {
   const err = await handle.result().then(
@@ -63,20 +50,20 @@ function expectOnlyV1(cloud: ReturnType<typeof createFakeCloud>, first: { endpoi
 
 describe('deployEndpoint with a rollout policy', () => {
   it('a canary update sends its DeploymentConfig with created alarms, is followed step by step in progress, and removes the alarms', async () => {
-    const cloud = createFakeCloud();
-    const { result, seen, final } = await withWorker(cloud, async (tq) => {
+    // Before each look at the rollout the fake lets the test read the progress query, so every
+    // stage the workflow took in is seen, however loaded the machine.
+    const seen: NonNullable<Progress['rollout']>[] = [];
+    let watched: WorkflowHandle | undefined;
+    const cloud = createFakeCloud({
+      beforeRolloutLook: async () => {
+        const p = await watched?.query<Progress>('progress');
+        if (p?.rollout && p.rollout.changes !== seen.at(-1)?.changes) seen.push(p.rollout);
+      },
+    });
+    const { result, final } = await withWorker(cloud, async (tq) => {
       await (await deploy(tq, v1())).result();
-      // Real-time polls (0.1 s) so the query can watch the stages go by while time is not skipped.
-      const handle = await deploy(tq, v2(canary, { timeouts: { inServiceMinutes: 30, pollIntervalSeconds: 0.1 } }));
-      const seen: NonNullable<Progress['rollout']>[] = [];
-      let described = await handle.describe();
-      while (described.status.name === 'RUNNING') {
-        const p = await handle.query<Progress>('progress');
-        if (p.rollout && p.rollout.changes !== seen.at(-1)?.changes) seen.push(p.rollout);
-        await new Promise((r) => setTimeout(r, 20));
-        described = await handle.describe();
-      }
-      return { result: await handle.result(), seen, final: await handle.query<Progress>('progress') };
+      watched = await deploy(tq, v2(canary, { timeouts: { inServiceMinutes: 30, pollIntervalSeconds: 0.1 } }));
+      return { result: await watched.result(), final: await watched.query<Progress>('progress') };
     });
     expect(result.action).toBe('updated');
     const config = cloud.lastDeploymentConfig.get('demo')!;

@@ -2,29 +2,18 @@
 // endpoint's traffic and the actions are in-memory fakes, teardown is the real workflow over
 // the fake cloud.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EndpointInvocationsInput } from '../../activities/endpoint-activity.js';
 import { leaseWorkflowId, type EndpointLeaseInput } from '../../common/lease-input.js';
 import { LEASE_DEADLINE_ATTRIBUTE, LEASE_STATE_ATTRIBUTE } from '../../common/resource-names.js';
 import type { EndpointLeaseResult, LeaseStatus } from '../../workflows/endpoint-lease.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { timeSkippingSuite } from '../support/time-skipping-suite.js';
 import { createFakeCloud } from './fake-activities.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
-let env: TestWorkflowEnvironment;
-let queueCounter = 0;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite('lease-test');
 
 /**
  * The endpoint's traffic as a function of workflow time: `busyUntil(startMs)` says until when
@@ -59,12 +48,10 @@ function createLeaseCloud(opts: { busyForMs?: number } = {}) {
 }
 
 async function withLease<T>(lease: ReturnType<typeof createLeaseCloud>, input: EndpointLeaseInput, body: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
-  const taskQueue = `lease-test-${++queueCounter}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: lease.activities });
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('endpointLease', {
+  return suite.withWorker(lease.activities, async (taskQueue, n) => {
+    const handle = await suite.env.client.workflow.start('endpointLease', {
       taskQueue,
-      workflowId: `${leaseWorkflowId(input.endpointName)}-${queueCounter}`,
+      workflowId: `${leaseWorkflowId(input.endpointName)}-${n}`,
       args: [input],
     });
     return body(handle);
@@ -78,14 +65,14 @@ describe('endpointLease', () => {
     const lease = createLeaseCloud();
     const input = { endpointName: 'demo', idle: { afterMinutes: 2 * 24 * 60, action: 'teardown' as const }, checkIntervalMinutes: 3 * 60 };
     await withLease(lease, input, async (handle) => {
-      await env.sleep(DAY);
+      await suite.env.sleep(DAY);
       const first = await status(handle);
       expect(first).toMatchObject({ state: 'active', cause: 'idle', action: 'teardown' });
       const deadline = Date.parse(first.deadline!);
       expect(deadline - Date.parse(first.startedAt)).toBe(2 * DAY);
       expect(Date.parse(first.deadline!) - Date.parse(first.warnAt!)).toBe(15 * 60_000); // min(10% of 2 days, 15 min)
 
-      await env.sleep(DAY - 10 * 60_000); // inside the warning window
+      await suite.env.sleep(DAY - 10 * 60_000); // inside the warning window
       const warning = await status(handle);
       expect(warning.state).toBe('warning');
       const attributes = (await handle.describe()).typedSearchAttributes;
@@ -106,13 +93,13 @@ describe('endpointLease', () => {
     const lease = createLeaseCloud({ busyForMs: 3 * DAY });
     const input = { endpointName: 'demo', idle: { afterMinutes: 12 * 60, action: 'scaleToZero' as const }, checkIntervalMinutes: 2 * 60 };
     await withLease(lease, input, async (handle) => {
-      await env.sleep(2 * DAY);
+      await suite.env.sleep(2 * DAY);
       const busy = await status(handle);
       expect(busy.state).toBe('active');
       expect(lease.scaled).toEqual([]);
       expect(Date.parse(busy.lastInvocationAt!)).toBeGreaterThan(Date.parse(busy.startedAt) + 2 * DAY - 3 * HOUR);
 
-      await env.sleep(DAY + 15 * HOUR); // traffic stopped at day 3; 12 idle hours later it acts
+      await suite.env.sleep(DAY + 15 * HOUR); // traffic stopped at day 3; 12 idle hours later it acts
       const after = await status(handle);
       expect(lease.scaled).toEqual(['demo']);
       expect(after.lastAction).toMatch(/scaled to zero \(no invocations for 720 minutes\): demo-ic/);
@@ -130,10 +117,10 @@ describe('endpointLease', () => {
     const lease = createLeaseCloud();
     const input = { endpointName: 'demo', idle: { afterMinutes: 24 * 60, action: 'teardown' as const }, ttl: { hours: 48 }, checkIntervalMinutes: 4 * 60 };
     await withLease(lease, input, async (handle) => {
-      await env.sleep(HOUR);
+      await suite.env.sleep(HOUR);
       const before = await status(handle);
       await handle.signal('extend', { hours: 6 });
-      await env.sleep(60_000);
+      await suite.env.sleep(60_000);
       const signalled = await status(handle);
       expect(Date.parse(signalled.deadline!) - Date.parse(before.deadline!)).toBe(6 * HOUR);
       expect(signalled.extendedHours).toBe(6);
@@ -172,12 +159,12 @@ describe('endpointLease', () => {
     const lease = createLeaseCloud({ busyForMs: 60 * DAY });
     const input = { endpointName: 'demo', idle: { afterMinutes: 3 * 24 * 60, action: 'teardown' as const }, checkIntervalMinutes: 12 * 60, checksPerRun: 8 };
     await withLease(lease, input, async (handle) => {
-      await env.sleep(21 * DAY);
+      await suite.env.sleep(21 * DAY);
       const now = await status(handle);
       expect(now.state).toBe('active');
       expect(now.checks).toBeGreaterThanOrEqual(21 * 2 - 1);
       expect(now.runs).toBeGreaterThanOrEqual(5);
-      const history = await env.client.workflow.getHandle(handle.workflowId).fetchHistory();
+      const history = await suite.env.client.workflow.getHandle(handle.workflowId).fetchHistory();
       // 8 checks of about a dozen events each; the 42 checks of three weeks in one run would be ~500.
       expect(history.events!.length).toBeLessThan(8 * 14);
       expect(lease.reads.length).toBe(now.checks);
@@ -190,7 +177,7 @@ describe('endpointLease', () => {
     const lease = createLeaseCloud();
     const input = { endpointName: 'demo', idle: { afterMinutes: 7 * 24 * 60, action: 'teardown' as const }, checkIntervalMinutes: 6 * 60 };
     await withLease(lease, input, async (handle) => {
-      await env.sleep(DAY);
+      await suite.env.sleep(DAY);
       await handle.signal('end', { reason: 'endpoint torn down by teardown-demo' });
       const result = (await handle.result()) as EndpointLeaseResult;
       expect(result).toMatchObject({ outcome: 'ended', reason: 'endpoint torn down by teardown-demo', status: { state: 'ended' } });

@@ -110,6 +110,11 @@ export interface FakeBehaviour {
   rolloutFailureReason?: string;
   /** The last bake of a rollout lasts this many extra looks (a rollout past its deadline). */
   rolloutStallLooks?: number;
+  /**
+   * Awaited before each look at a rollout: by then the workflow has taken in the previous look's
+   * answer, so a test can read the `progress` query at every stage without racing the polls.
+   */
+  beforeRolloutLook?: () => Promise<void>;
   /** Records under each S3 prefix, for countS3Records and countTransformOutputs. */
   s3Records?: Record<string, number>;
 }
@@ -348,6 +353,7 @@ export function createFakeCloud(behaviour: FakeBehaviour = {}) {
       return { deleted: alarmNames.filter((n) => alarms.delete(n)) };
     },
     async awaitRolloutChange({ endpointName, expectedConfigName, alarmNames, seenKey }): Promise<RolloutState> {
+      await behaviour.beforeRolloutLook?.();
       polls++;
       calls.push('awaitRolloutChange');
       const ep = endpoints.get(endpointName);

@@ -4,26 +4,16 @@
 // test server: after a lease started as an abandoned child of a finished deploy had ended, the
 // shared test server no longer skipped time (seen here, cause not pinned down), so every later
 // test in deploy-inference-components.test.ts ran its timers in real time.
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { InferenceComponentsDeployInput } from '../../common/endpoint-input.js';
 import { leaseWorkflowId } from '../../common/lease-input.js';
 import type { EndpointLeaseResult, LeaseStatus } from '../../workflows/endpoint-lease.js';
 import type { Progress } from '../../workflows/progress.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { timeSkippingSuite } from '../support/time-skipping-suite.js';
 import { createFakeCloud } from './fake-activities.js';
 
 const HOUR = 3600_000;
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite('ic-lease-test');
 
 const model = (hfModelId: string) => ({ image: 'huggingface-pytorch-tgi-inference:local', hfModelId, numGpus: 0 });
 const input: InferenceComponentsDeployInput = {
@@ -48,18 +38,16 @@ const input: InferenceComponentsDeployInput = {
 describe('the idle guard of an inference-component endpoint', () => {
   it('the deploy starts the lease; an idle day puts every component at 0 copies; teardown ends the lease', async () => {
     const cloud = createFakeCloud();
-    const taskQueue = 'ic-lease-test';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: cloud.activities });
-    await worker.runUntil(async () => {
-      const deploy = await env.client.workflow.start('deployEndpoint', { taskQueue, workflowId: 'deploy-leased-ic', args: [input] });
+    await suite.withWorker(cloud.activities, async (taskQueue) => {
+      const deploy = await suite.env.client.workflow.start('deployEndpoint', { taskQueue, workflowId: 'deploy-leased-ic', args: [input] });
       await deploy.result();
       const steps = (await deploy.query<Progress>('progress')).steps.map((s) => [s.name, s.outcome]);
       expect(steps.at(-1)).toEqual(['startLease', 'ok']);
-      const lease = env.client.workflow.getHandle(leaseWorkflowId('leased-ic'));
+      const lease = suite.env.client.workflow.getHandle(leaseWorkflowId('leased-ic'));
       expect(await lease.query<LeaseStatus>('lease')).toMatchObject({ state: 'active', cause: 'idle', action: 'scaleToZero' });
       expect([...cloud.components.values()].map((c) => c.desiredCopies)).toEqual([2, 1]);
 
-      await env.sleep(30 * HOUR);
+      await suite.env.sleep(30 * HOUR);
       expect([...cloud.components.values()].map((c) => [c.desiredCopies, c.currentCopies])).toEqual([
         [0, 0],
         [0, 0],
@@ -69,7 +57,7 @@ describe('the idle guard of an inference-component endpoint', () => {
       expect(after.lastAction).toMatch(/scaled to zero \(no invocations for 1440 minutes\): leased-llm, leased-small$/);
       expect(after.state).toBe('active'); // still guarding: the idle window restarts from the action
 
-      await env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: 'teardown-leased-ic', args: [{ endpointName: 'leased-ic' }] });
+      await suite.env.client.workflow.execute('teardownEndpoint', { taskQueue, workflowId: 'teardown-leased-ic', args: [{ endpointName: 'leased-ic' }] });
       const ended = (await lease.result()) as EndpointLeaseResult;
       expect(ended).toMatchObject({ outcome: 'ended', reason: 'torn down by teardown-leased-ic' });
       expect(cloud.components.size + cloud.endpoints.size + cloud.targets.size).toBe(0);

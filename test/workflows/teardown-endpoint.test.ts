@@ -1,26 +1,15 @@
 // teardownEndpoint on the time-skipping test server, with in-memory activities.
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { describe, expect, it } from 'vitest';
+import { timeSkippingSuite } from '../support/time-skipping-suite.js';
 import { createFakeCloud } from './fake-activities.js';
 
-let env: TestWorkflowEnvironment;
-let queueCounter = 0;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite('teardown-test');
 
 async function run(cloud: ReturnType<typeof createFakeCloud>, workflowType: string, input: unknown) {
-  const taskQueue = `teardown-test-${++queueCounter}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: cloud.activities });
-  return worker.runUntil(env.client.workflow.execute(workflowType, { taskQueue, workflowId: `${workflowType}-${queueCounter}`, args: [input] }));
+  return suite.withWorker(cloud.activities, (taskQueue, n) =>
+    suite.env.client.workflow.execute(workflowType, { taskQueue, workflowId: `${workflowType}-${n}`, args: [input] }),
+  );
 }
 
 const deployInput = {
