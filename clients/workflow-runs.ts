@@ -5,6 +5,7 @@
 // and the RAG service.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import type { DeployEndpointInput, TeardownEndpointInput } from '../common/endpoint-input.js';
 import type { RagQueryResult, RagQuerySpec } from '../common/rag-input.js';
 import { deployWorkflowId, inputFingerprint, teardownWorkflowId } from '../common/resource-names.js';
@@ -28,7 +29,10 @@ async function follow(handle: WorkflowHandle, print: ProgressLine, done: Promise
       const progress = await handle.query<Progress>('progress');
       const desc = await handle.describe();
       const pending = desc.raw.pendingActivities?.[0];
-      const poll = pending?.lastFailure?.message ? ` — ${pending.lastFailure.message} (poll ${pending.attempt})` : '';
+      // With payload encryption the raw failure's message reads "Encoded failure"; the client's
+      // data converter (which holds the codec) decodes the real one.
+      const lastFailure = await decodeOptionalFailureToOptionalError(handle.client.options.loadedDataConverter, pending?.lastFailure).catch(() => undefined);
+      const poll = lastFailure?.message ? ` — ${lastFailure.message} (poll ${pending?.attempt})` : '';
       const line = `[${Math.round((Date.now() - started) / 1000)}s] ${progress.status === 'compensating' ? 'rolling back' : progress.step}${poll}`;
       if (line.replace(/^\[\d+s\] /, '') !== lastLine.replace(/^\[\d+s\] /, '')) print(line);
       lastLine = line;
