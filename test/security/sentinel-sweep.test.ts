@@ -49,8 +49,10 @@ beforeAll(async () => {
 
   // The worker as users run it (`tsx workers/control.ts`), logging at debug so that anything it
   // could leak is written: its own process, so nothing this test process holds can help it.
+  // One node process with tsx's loader, not `npx tsx`: stopping npx left tsx and the worker
+  // running, orphaned, after the test.
   let started = false;
-  worker = startProcess('npx', ['tsx', 'workers/control.ts'], {
+  worker = startProcess(process.execPath, ['--import', 'tsx', 'workers/control.ts'], {
     env: {
       ...process.env,
       ...aws,
