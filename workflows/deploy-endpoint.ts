@@ -20,7 +20,7 @@ import type { EndpointChange } from '../activities/sagemaker.js';
 import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies.js';
 import { Compensations, failDeploy } from './compensation.js';
 import { deployInferenceComponents, type InferenceComponentsDeployResult } from './deploy-inference-components.js';
-import { startEndpointLease } from './endpoint-lease.js';
+import { leaseStep } from './endpoint-lease.js';
 import { refuseWhileRunning } from './endpoint-exclusion.js';
 import { isDeadline } from './failures.js';
 import { ProgressTracker } from './progress.js';
@@ -256,13 +256,8 @@ export async function deployEndpoint(rawInput: AnyDeployEndpointInput): Promise<
     }
 
     // The idle guard outlives this run (parent close policy ABANDON); a lease already watching the
-    // endpoint takes the new terms. Runs started before the lease existed replay without it.
-    if ((spec.idle || spec.ttl) && patched('endpoint-lease')) {
-      const { idle, ttl, warnMinutesBefore, checkIntervalMinutes } = spec;
-      await progress.step('startLease', () => startEndpointLease(endpointName, { idle, ttl, warnMinutesBefore, checkIntervalMinutes }));
-    } else {
-      progress.skip('startLease', 'no idle or ttl in input');
-    }
+    // endpoint takes the new terms.
+    await leaseStep(progress, endpointName, spec, 'endpoint-lease');
 
     progress.finish('succeeded');
     return {

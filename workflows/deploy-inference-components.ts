@@ -21,7 +21,7 @@ import {
 import type { WakeFromZero } from '../activities/autoscaling.js';
 import { compensationActivities, controlPlaneActivities, invocationActivities, pollingActivities } from './activity-proxies.js';
 import { Compensations, failDeploy } from './compensation.js';
-import { startEndpointLease } from './endpoint-lease.js';
+import { leaseStep } from './endpoint-lease.js';
 import { refuseWhileRunning } from './endpoint-exclusion.js';
 import { isDeadline } from './failures.js';
 import { ProgressTracker } from './progress.js';
@@ -253,14 +253,9 @@ export async function deployInferenceComponents(spec: InferenceComponentsDeployS
       progress.skip('smokeTest', 'smokeTest: false');
     }
 
-    // The idle guard, as deploy-endpoint.ts starts it: outlives this run, and a lease already
-    // watching the endpoint takes the new terms. Runs started before this patch replay without it.
-    if ((spec.idle || spec.ttl) && patched('ic-endpoint-lease')) {
-      const { idle, ttl, warnMinutesBefore, checkIntervalMinutes } = spec;
-      await progress.step('startLease', () => startEndpointLease(endpointName, { idle, ttl, warnMinutesBefore, checkIntervalMinutes }));
-    } else {
-      progress.skip('startLease', 'no idle or ttl in input');
-    }
+    // The idle guard outlives this run (parent close policy ABANDON); a lease already watching the
+    // endpoint takes the new terms.
+    await leaseStep(progress, endpointName, spec, 'ic-endpoint-lease');
 
     progress.finish('succeeded');
     return {

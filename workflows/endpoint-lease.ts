@@ -14,6 +14,7 @@ import {
   condition,
   ContinueAsNew,
   continueAsNew,
+  patched,
   defineQuery,
   defineSignal,
   defineUpdate,
@@ -40,6 +41,7 @@ import { parseInput } from '../common/input-parsing.js';
 import { LEASE_DEADLINE_ATTRIBUTE, LEASE_STATE_ATTRIBUTE } from '../common/resource-names.js';
 import { controlPlaneActivities } from './activity-proxies.js';
 import { reasonOf } from './failures.js';
+import type { ProgressTracker } from './progress.js';
 import { tagWithEndpointName, validateInput } from './workflow-input.js';
 
 export type LeaseState = 'active' | 'warning' | 'acting' | 'ended';
@@ -330,6 +332,25 @@ export async function startEndpointLease(endpointName: string, terms: LeaseTerms
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     await getExternalWorkflowHandle(workflowId).signal(renewLeaseSignal, terms);
+  }
+}
+
+/**
+ * The deploy runbooks' last step: start (or renew) the lease when the input has `idle` or `ttl`,
+ * recorded as the `startLease` step. `patchId` is the patch each runbook introduced the lease
+ * under, so runs started before it replay without the step.
+ */
+export async function leaseStep(
+  progress: ProgressTracker,
+  endpointName: string,
+  spec: Pick<LeaseTermsInput, 'idle' | 'ttl' | 'warnMinutesBefore' | 'checkIntervalMinutes'>,
+  patchId: string,
+): Promise<void> {
+  if ((spec.idle || spec.ttl) && patched(patchId)) {
+    const { idle, ttl, warnMinutesBefore, checkIntervalMinutes } = spec;
+    await progress.step('startLease', () => startEndpointLease(endpointName, { idle, ttl, warnMinutesBefore, checkIntervalMinutes }));
+  } else {
+    progress.skip('startLease', 'no idle or ttl in input');
   }
 }
 
