@@ -57,6 +57,8 @@ export interface GenerationResult {
   generatedTokens: number;
   /** Text of the non-special tokens, equal to the concatenation of their `text`. */
   text: string;
+  /** Prompt tokens whose KV the sequence already held from an earlier request (not evaluated again). */
+  reusedPromptTokens: number;
 }
 
 // A UTF-8 character spans at most 4 byte tokens; a decode ending in U+FFFD with fewer pending
@@ -140,7 +142,7 @@ export class TextGenerator {
 
   /** Waits for a place in the batch (RequestAbortedError if the caller leaves first), then generates. */
   async *generate(req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
-    const { slot, release } = await this.admission.admit(req.input.length + req.maxNewTokens, (free) => longestSharedPrefix(free, req.input), req.signal);
+    const { slot, release } = await this.admission.admit(req.input.length + req.maxNewTokens, (free) => reusableSequence(free, req.input), req.signal);
     const step = this.lockstep.join();
     try {
       return yield* this.run(slot, step, req);
@@ -156,20 +158,21 @@ export class TextGenerator {
   }
 
   /** Keeps the evaluated prefix the new prompt shares with the last one, so it is not recomputed. */
-  private async tokensToEvaluate(seq: LlamaContextSequence, input: readonly Token[]): Promise<Token[]> {
+  private async tokensToEvaluate(seq: LlamaContextSequence, input: readonly Token[]): Promise<{ tokens: Token[]; reused: number }> {
     const { firstDifferentIndex } = seq.compareContextTokens(input as Token[]);
     // At least one prompt token must be evaluated to get logits for the first new token.
     const keep = Math.min(firstDifferentIndex, input.length - 1);
     if (seq.nextTokenIndex > keep) await seq.eraseContextTokenRanges([{ start: keep, end: seq.nextTokenIndex }]);
-    return input.slice(keep);
+    return { tokens: input.slice(keep), reused: keep };
   }
 
   private async *run(seq: LlamaContextSequence, step: symbol, req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
     const model = this.model;
     const all: Token[] = [...req.input];
     const penalise = req.repetitionPenalty !== 1 || req.frequencyPenalty !== 0;
+    const prompt = await this.tokensToEvaluate(seq, req.input);
     const outputs = seq.evaluateWithMetadata(
-      await this.tokensToEvaluate(seq, req.input),
+      prompt.tokens,
       { confidence: true, probabilities: req.topN > 0 },
       {
         temperature: req.sampling?.temperature ?? 0,
@@ -237,7 +240,7 @@ export class TextGenerator {
       }
       await this.lockstep.arrive(step);
     }
-    return { finishReason, generatedTokens: generated, text };
+    return { finishReason, generatedTokens: generated, text, reusedPromptTokens: prompt.reused };
   }
 
   private topTokens(probabilities: Map<Token, number>, n: number, context: Token[]): TokenInfo[] {
@@ -251,13 +254,23 @@ export class TextGenerator {
   }
 }
 
-/** Index of the free sequence that already holds the longest prefix of `input` (its KV is reused). */
-function longestSharedPrefix(free: readonly LlamaContextSequence[], input: readonly Token[]): number {
+/** How much of a prompt a free sequence must already hold for the request to take that sequence. */
+const REUSE_SHARE = 0.5;
+
+/**
+ * Index of the free sequence a request takes: the one already holding the longest prefix of
+ * `input` when that covers at least half the prompt (its KV is reused: a repeated prompt, the
+ * next turn of a conversation); otherwise the free sequence used longest ago (free[0]: released
+ * sequences go to the back), as vLLM's prefix cache evicts its least recently used blocks. Taking
+ * the sequence with the longest share whatever its size would throw away a recent prompt's KV to
+ * save the few tokens of a shared template or BOS, so the prompt that follows it up recomputes.
+ */
+function reusableSequence(free: readonly LlamaContextSequence[], input: readonly Token[]): number {
   let best = 0;
-  let bestLength = -1;
+  let bestLength = 0;
   for (const [i, seq] of free.entries()) {
     const shared = seq.compareContextTokens(input as Token[]).firstDifferentIndex;
     if (shared > bestLength) [best, bestLength] = [i, shared];
   }
-  return best;
+  return bestLength >= input.length * REUSE_SHARE ? best : 0;
 }
