@@ -96,7 +96,7 @@ export function createRagActivities(deps: RagDeps) {
   const { invokeEndpoint } = createRuntimeActivities({ runtime: deps.runtime });
   const tokenizer = () => WordPieceTokenizer.forEmbeddingModel();
 
-  return {
+  const activities = {
     async ensureCollection({ collection }: { collection: string }): Promise<void> {
       await (await deps.store()).ensureCollection({ name: collection, denseDimensions: EMBEDDING_DIMENSIONS, distance: 'Cosine' });
     },
@@ -298,7 +298,41 @@ export function createRagActivities(deps: RagDeps) {
     },
 
     recordMonitoring: (record: MonitoringRecord) => appendMonitoringRecord(record, deps.monitoringFile),
+
+    /**
+     * embedQuery → retrieve → buildPrompt as one step, with each part's duration: what ragQuery
+     * runs since the 'rag-prepare-one-step'. Each local activity costs a round trip through the
+     * SDK's core and the workflow sandbox (several ms here, bench/overhead.ts); these three only
+     * read and take milliseconds, so a retry redoing all three costs less than recording each. The
+     * query vectors no longer enter history either.
+     */
+    async prepareContext(input: {
+      query: string;
+      collection: string;
+      mode: SearchMode;
+      topK: number;
+      filter?: Record<string, string | number | boolean>;
+      contextTokens: number;
+      promptStyle?: PromptStyle;
+      format?: ContainerFormat;
+    }) {
+      const timings: { embed: number; retrieve: number; buildPrompt: number } = { embed: 0, retrieve: 0, buildPrompt: 0 };
+      const timed = async <T>(step: keyof typeof timings, run: () => Promise<T>): Promise<T> => {
+        const started = performance.now();
+        try {
+          return await run();
+        } finally {
+          timings[step] = Math.round(performance.now() - started);
+        }
+      };
+      const { query, collection, mode, topK, filter, contextTokens, promptStyle, format } = input;
+      const vectors = await timed('embed', () => activities.embedQuery({ query }));
+      const hits = await timed('retrieve', () => activities.retrieve({ collection, dense: vectors.dense, sparse: vectors.sparse, mode, topK, filter }));
+      const built = await timed('buildPrompt', () => activities.buildPrompt({ query, hits, contextTokens, promptStyle, format }));
+      return { ...built, timings };
+    },
   };
+  return activities;
 }
 
 function toChunk(p: ScoredPoint): RetrievedChunk {

@@ -15,6 +15,8 @@ import { temporalAddress } from '../common/temporal-connection.js';
 import { logger } from './logger.js';
 import { workerBase, type WorkerConnectionOptions } from './worker-base.js';
 
+const ragWorkflows = fileURLToPath(new URL('../workflows/rag-queue.ts', import.meta.url));
+
 export interface RagWorkerOptions extends WorkerConnectionOptions {
   aws?: AwsClientOptions;
   vectorStore?: OpenVectorStoreOptions;
@@ -26,7 +28,7 @@ export interface RagWorkerOptions extends WorkerConnectionOptions {
 export async function createRagWorker(opts: RagWorkerOptions = {}): Promise<{ worker: Worker; close(): Promise<void> }> {
   const embedder = new DenseEmbedder();
   let store: Promise<VectorStore> | undefined;
-  const base = await workerBase(opts, RAG_TASK_QUEUE, 'llmops-rag-worker');
+  const base = await workerBase(opts, RAG_TASK_QUEUE, 'llmops-rag-worker', ragWorkflows);
   const worker = await Worker.create({
     ...base,
     interceptors: { ...base.interceptors, activity: [...(base.interceptors?.activity ?? []), ...(opts.activityInterceptors ?? [])] },

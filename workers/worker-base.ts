@@ -11,7 +11,7 @@ import { connectOptions, temporalConnectionConfig, workerDataConverter } from '.
 import { installTemporalLogging } from './logger.js';
 import { workerTracingOptions } from './telemetry.js';
 
-const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+const allWorkflows = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 export interface WorkerConnectionOptions {
   /** An open connection (tests pass their test environment's); else one to `address`. */
@@ -25,6 +25,7 @@ export async function workerBase(
   opts: WorkerConnectionOptions,
   defaultTaskQueue: string,
   serviceName: string,
+  workflowsPath = allWorkflows,
 ): Promise<Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'workflowsPath' | 'dataConverter' | 'interceptors' | 'sinks'>> {
   installTemporalLogging();
   const tracing = workerTracingOptions(serviceName);

@@ -93,8 +93,27 @@ export class ProgressTracker {
     }
   }
 
-  skip(name: string, why: string): void {
-    this.state.steps.push({ name, startedAt: new Date(Date.now()).toISOString(), durationMs: 0, outcome: 'skipped', detail: why });
+  /**
+   * Runs one step that does several things and times each itself (an activity returning
+   * `timings`): on success the step's record is replaced by one record per part, in order.
+   */
+  async parts<T extends { timings: Record<string, number> }>(name: string, run: () => Promise<T>): Promise<T> {
+    const result = await this.step(name, run);
+    const record = this.state.steps.pop()!;
+    let at = Date.parse(record.startedAt);
+    for (const [part, durationMs] of Object.entries(result.timings)) {
+      this.state.steps.push({ name: part, startedAt: new Date(at).toISOString(), durationMs, outcome: 'ok' });
+      at += durationMs;
+    }
+    return result;
+  }
+
+  /** A step that did not run, with why; `after` places it behind that step, as the runbook orders them. */
+  skip(name: string, why: string, after?: string): void {
+    const record: StepRecord = { name, startedAt: new Date(Date.now()).toISOString(), durationMs: 0, outcome: 'skipped', detail: why };
+    const at = after === undefined ? -1 : this.state.steps.findIndex((s) => s.name === after);
+    if (at < 0) this.state.steps.push(record);
+    else this.state.steps.splice(at + 1, 0, record);
   }
 
   resource(key: string, value: string): void {

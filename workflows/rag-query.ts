@@ -1,6 +1,7 @@
 // ragQuery: one question answered from the corpus. embed → retrieve → (rerank: skipped, no
 // reranker model here) → build the prompt → generate through the endpoint → record
-// monitoring. Every step is a local activity, so a query is a single workflow task: with an
+// monitoring. The first three run as one local activity (since 'rag-prepare-one-step'), the
+// others as one each, so a query is a single workflow task: with an
 // eager start (a rag worker in the caller's process) no task queue is involved at all. A
 // worker lost mid-query shows as that task's timeout, and another worker runs the query again
 // from the last recorded step (activity-proxies.ts says why that is within seconds). Runs
@@ -20,15 +21,18 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
   const spec = validateInput(ragQueryInputSchema, 'ragQuery', rawInput);
   const progress = new ProgressTracker('ragQuery', spec.endpointName);
   try {
-    const vectors = await progress.step('embed', () => local.embedQuery({ query: spec.query }));
-    const hits = await progress.step('retrieve', () =>
-      local.retrieve({ collection: spec.collection, dense: vectors.dense, sparse: vectors.sparse, mode: spec.mode, topK: spec.topK, filter: spec.filter }),
-    );
+    const { query, collection, mode, topK, filter, contextTokens, promptStyle, format } = spec;
+    let built: Awaited<ReturnType<typeof local.buildPrompt>>;
+    if (patched('rag-prepare-one-step')) {
+      // embed → retrieve → build the prompt in one local activity, each part timed inside it.
+      built = await progress.parts('prepare', () => local.prepareContext({ query, collection, mode, topK, filter, contextTokens, promptStyle, format }));
+    } else {
+      const vectors = await progress.step('embed', () => local.embedQuery({ query }));
+      const hits = await progress.step('retrieve', () => local.retrieve({ collection, dense: vectors.dense, sparse: vectors.sparse, mode, topK, filter }));
+      built = await progress.step('buildPrompt', () => local.buildPrompt({ query, hits, contextTokens, promptStyle, format }));
+    }
     // Recorded as a skipped step (0 ms in the timings) so the result shows that no reranker ran.
-    progress.skip('rerank', NO_RERANKER);
-    const built = await progress.step('buildPrompt', () =>
-      local.buildPrompt({ query: spec.query, hits, contextTokens: spec.contextTokens, promptStyle: spec.promptStyle, format: spec.format }),
-    );
+    progress.skip('rerank', NO_RERANKER, 'retrieve');
     const result: RagQueryResult = {
       query: spec.query,
       answer: '',

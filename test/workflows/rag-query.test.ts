@@ -4,8 +4,10 @@
 // and a query that survives the loss (SIGKILL) of the worker process generating its answer.
 import { activityInfo } from '@temporalio/activity';
 import { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RagActivities } from '../../activities/rag.js';
@@ -15,6 +17,7 @@ import { startProcess, type ManagedProcess } from '../../dev/processes.js';
 import { devServerEnv, workflowBundle } from '../support/temporal.js';
 import { fakeRag } from './fake-rag.js';
 
+const { temporal } = proto;
 let env: TestWorkflowEnvironment;
 let n = 0;
 beforeAll(async () => {
@@ -37,7 +40,7 @@ const newWorker = async (taskQueue: string, activities: Partial<RagActivities>) 
 const input = { query: 'How do I scale an endpoint?', endpointName: 'demo' };
 
 describe('ragQuery', () => {
-  it('runs embed → retrieve → buildPrompt → generate → recordMonitoring, the rerank step skipped', async () => {
+  it('runs prepare (embed, retrieve, buildPrompt) → generate → recordMonitoring, the rerank step skipped', async () => {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
     const worker = await newWorker(
@@ -45,10 +48,11 @@ describe('ragQuery', () => {
       fakeRag(calls, async () => ({ answer: 'Use autoscaling.', latencyMs: 5, completionTokens: 3 })),
     );
     const result: RagQueryResult = await worker.runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [input] }));
-    expect(calls).toEqual(['embedQuery', 'retrieve', 'buildPrompt', 'generate', 'recordMonitoring']);
+    expect(calls).toEqual(['prepareContext', 'generate', 'recordMonitoring']);
     expect(result).toMatchObject({ answer: 'Use autoscaling.', reranker: NO_RERANKER, usage: { promptTokens: 12, completionTokens: 3, contextChunks: 1 } });
     expect(Object.keys(result.timings)).toEqual(['embed', 'retrieve', 'rerank', 'buildPrompt', 'generate']);
-    expect(result.timings.rerank).toBe(0);
+    // The parts' own durations, as prepareContext timed them.
+    expect(result.timings).toMatchObject({ embed: 3, retrieve: 2, rerank: 0, buildPrompt: 1 });
   });
 
   it('generates through the named inference component, and names none when the input has none', async () => {
@@ -93,7 +97,7 @@ describe('ragQuery', () => {
     const result: RagQueryResult = await worker.runUntil(
       env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ ...input, prepareOnly: true }] }),
     );
-    expect(calls).toEqual(['embedQuery', 'retrieve', 'buildPrompt']);
+    expect(calls).toEqual(['prepareContext']);
     expect(result.answer).toBe('');
     expect(result.prompt).toContain('Scale with target tracking.');
   });
@@ -115,6 +119,18 @@ describe('ragQuery', () => {
     const { events } = await client.workflow.getHandle(run.workflowId).fetchHistory();
     expect(events?.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
     expect(events?.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+  });
+
+  it('replays a run recorded before the rag-prepare-one-step patch (three query steps, then generate) without nondeterminism', async () => {
+    // Recorded with the code before the patch (a binary History: @temporalio/common's JSON reader
+    // trips over the second protobufjs copy npm installs for it).
+    const history = temporal.api.history.v1.History.decode(readFileSync(new URL('./histories/rag-query-before-prepare-one-step.binpb', import.meta.url)));
+    const types = (history.events ?? []).flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+      return data ? [JSON.parse(Buffer.from(data).toString()).activity_type] : [];
+    });
+    expect(types).toEqual(['embedQuery', 'retrieve', 'buildPrompt', 'generate', 'recordMonitoring']);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'rag-before-prepare-patch');
   });
 
   it('a query whose worker process dies mid-generation is finished by the next worker', async () => {
