@@ -10,7 +10,7 @@ import { projectRoot } from '../common/project-paths.js';
 import { venvPython } from '../dev/tools.js';
 import { chunkText, cleanText } from '../activities/embeddings/chunker.js';
 import { cosine, DenseEmbedder } from '../activities/embeddings/dense.js';
-import { resolveGguf } from '../activities/embeddings/model-files.js';
+import { EMBEDDING_MODEL_ID, resolveGguf } from '../activities/embeddings/model-files.js';
 import { sparseDocumentVector } from '../activities/embeddings/sparse.js';
 import { WordPieceTokenizer } from '../activities/embeddings/tokenizer.js';
 import { integer, list, text, variableGroup } from '../common/config.js';
@@ -74,6 +74,20 @@ async function main(): Promise<void> {
       return chunk.length;
     });
     await embedder.dispose();
+  }
+
+  // The weight types side by side, taking turns twice (the default 2 contexts x 1 thread).
+  console.log('\nWeight types, chunk-sized texts, batch 32 (2 ctx x 1 thr), taking turns:');
+  for (let round = 0; round < 2; round++) {
+    for (const type of ['q8_0', 'f32']) {
+      const embedder = new DenseEmbedder({ modelPath: resolveGguf(EMBEDDING_MODEL_ID, [type]), queryCacheSize: 0 });
+      await embedder.embed(short.slice(0, 4));
+      await rate(`${type}, round ${round + 1}`, async () => {
+        for (let i = 0; i < chunk.length; i += 32) await embedder.embed(chunk.slice(i, i + 32));
+        return chunk.length;
+      });
+      await embedder.dispose();
+    }
   }
 
   {

