@@ -4,10 +4,13 @@
 // overhead), and the AWS SDK's InvokeEndpoint / InvokeEndpointWithResponseStream (adding the
 // SDK's signing and parsing). Generation is deterministic (greedy, `ignore_eos`, a fixed
 // max_new_tokens), so every request does the same work. Loopback only, a bounded number of
-// iterations; prints figures, asserts nothing.
+// iterations; prints figures, asserts nothing. Two more pairs say where the runtime route's
+// difference comes from: the same route in front of an instant container (a loopback server that
+// answers at once, so only the local cloud's own work is left), and a bare node:http proxy in
+// front of the model (the extra hop alone, none of the local cloud's code).
 //   npx tsx bench/invoke.ts            (BENCH_ITERATIONS=50, BENCH_MAX_NEW_TOKENS=64 by default)
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +18,14 @@ import { InvokeEndpointCommand, InvokeEndpointWithResponseStreamCommand, SageMak
 import pino from 'pino';
 import { modelsDirs } from '../common/project-paths.js';
 import { ContainerPool } from '../local/instances/pool.js';
+import type { ContainerPoolApi } from '../local/instances/types.js';
 import { createRuntimeHandler } from '../local/runtime/routes.js';
 import { formatTable, percentile } from './stats.js';
 import { integer, variableGroup } from '../common/config.js';
 
 const settings = variableGroup('bench/invoke.ts', {
-  BENCH_ITERATIONS: integer('Requests per measurement', { min: 1, default: '50' }),
-  BENCH_MAX_NEW_TOKENS: integer('Tokens generated per request', { min: 1, default: '64' }),
+  BENCH_ITERATIONS: integer('Requests per measurement', { min: 1, default: '200' }),
+  BENCH_MAX_NEW_TOKENS: integer('Tokens generated per request', { min: 1, default: '16' }),
 }).read();
 const ITERATIONS = settings.BENCH_ITERATIONS;
 const WARMUP = 10;
@@ -77,6 +81,11 @@ async function postStream(url: string, framed: boolean): Promise<Sample> {
   return { ms: performance.now() - t0, tokens, firstTokenMs };
 }
 
+async function listen(server: ReturnType<typeof createServer>): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 async function main(): Promise<void> {
   const quiet = pino({ level: 'silent' });
   const logDir = mkdtempSync(join(tmpdir(), 'bench-invoke-'));
@@ -111,9 +120,50 @@ async function main(): Promise<void> {
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
 
+  // A container that answers at once with a TGI answer of MAX_NEW_TOKENS tokens.
+  const instantAnswer = JSON.stringify([{ generated_text: ' word'.repeat(MAX_NEW_TOKENS), details: { generated_tokens: MAX_NEW_TOKENS } }]);
+  const instant = createServer((req, res) => {
+    req.resume();
+    req.once('end', () => res.writeHead(200, { 'Content-Type': 'application/json' }).end(instantAnswer));
+  });
+  const instantUrl = await listen(instant);
+  // The runtime's own routing in front of it: a pool whose only instance is that server.
+  const instantPool = { pick: () => ({ variantName: 'AllTraffic', url: instantUrl }) } as unknown as ContainerPoolApi;
+  const instantHandler = createRuntimeHandler({
+    pool: instantPool,
+    accountId: '123456789012',
+    logger: quiet,
+    getEndpoint: (name) => ({ EndpointName: name, EndpointStatus: 'InService' }),
+  });
+  const instantRuntime = createServer((req, res) => void instantHandler(req, res, 'us-east-1'));
+  const instantRuntimeUrl = await listen(instantRuntime);
+  // The hop alone: read the body, POST it to the model over a keep-alive agent, send back what came.
+  const agent = new Agent({ keepAlive: true });
+  const bare = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => {
+      const payload = Buffer.concat(chunks);
+      const upstream = request(
+        `${containerUrl}/invocations`,
+        { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length } },
+        (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (c: Buffer) => parts.push(c));
+          answer.once('end', () => res.writeHead(answer.statusCode ?? 502, { 'Content-Type': 'application/json' }).end(Buffer.concat(parts)));
+        },
+      );
+      upstream.end(payload);
+    });
+  });
+  const bareUrl = await listen(bare);
+
   try {
     const results = await measure([
+      ['instant container direct, JSON', () => postJson(`${instantUrl}/invocations`)],
+      ['runtime route → instant container, JSON', () => postJson(`${instantRuntimeUrl}/endpoints/${ENDPOINT}/invocations`)],
       ['container direct, JSON', () => postJson(`${containerUrl}/invocations`)],
+      ['bare node:http proxy → container, JSON', () => postJson(`${bareUrl}/invocations`)],
       ['runtime route, JSON (same client)', () => postJson(`${runtimeUrl}/endpoints/${ENDPOINT}/invocations`)],
       [
         'InvokeEndpoint (SDK → runtime)',
@@ -184,10 +234,17 @@ async function main(): Promise<void> {
         `stream total ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.ms)} ms, ` +
         `first token ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.firstTokenMs)} ms`,
     );
+    console.log(
+      `where it comes from (p50): the local cloud's own work, in front of an instant container ${gap('runtime route → instant container, JSON', 'instant container direct, JSON', (s) => s.ms)} ms; ` +
+        `the extra hop alone, a bare node:http proxy in front of the model ${gap('bare node:http proxy → container, JSON', 'container direct, JSON', (s) => s.ms)} ms`,
+    );
   } finally {
     client.destroy();
-    server.closeAllConnections();
-    server.close();
+    agent.destroy();
+    for (const s of [server, instant, instantRuntime, bare]) {
+      s.closeAllConnections();
+      s.close();
+    }
     await pool.stopAll();
     rmSync(logDir, { recursive: true, force: true });
   }

@@ -7,18 +7,19 @@
 // not reach EOS within 16 greedy tokens of these prompts). Paths: the steps called directly in
 // one process, ragQuery through Temporal (a gRPC client, then eager start on the worker's
 // NativeConnection), POST /rag and POST /rag/stream through the RAG service, which hosts that
-// worker. Figures go to docs/benchmarks.md and bench/results/overhead.json; nothing is asserted.
+// worker, and an empty workflow started eagerly (bench/floor-workflow.ts), Temporal's own floor. Figures go to docs/benchmarks.md and bench/results/overhead.json; nothing is asserted.
 //   npx tsx bench/overhead.ts [--queries 30] [--max-new-tokens 16] [--baseline]
 // --baseline: the service runs no worker of its own and nothing starts eagerly (as before issue 13).
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { DenseEmbedder } from '../activities/embeddings/dense.js';
 import { createRagActivities } from '../activities/rag.js';
@@ -32,7 +33,7 @@ import type { DeployEndpointInput } from '../common/endpoint-input.js';
 import { projectRoot } from '../common/project-paths.js';
 import { NO_RERANKER, type RagQuerySpec } from '../common/rag-input.js';
 import { RAG_TASK_QUEUE } from '../common/task-queues.js';
-import { clientDataConverter, localTemporalConnection } from '../common/temporal-connection.js';
+import { clientDataConverter, localTemporalConnection, workerDataConverter } from '../common/temporal-connection.js';
 import { readExample } from '../dev/tools.js';
 import { createRagWorker } from '../workers/rag.js';
 import { writeBenchReport } from './report.js';
@@ -69,7 +70,22 @@ const GENERATION = { max_new_tokens: opts.maxNewTokens, greedy: true, temperatur
 interface Sample {
   wallMs: number;
   stepsMs: number;
+  /** CPU time the Temporal dev server spent while this query ran (Linux /proc; undefined elsewhere). */
+  serverCpuMs?: number;
 }
+
+/** User + system CPU time of a process so far, in ms, from /proc (Linux); undefined where there is none. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 const sum = (steps: Record<string, number>) => Object.values(steps).reduce((a, b) => a + b, 0);
 /** Two queries in a row never share a question: the model process reuses a common prompt prefix. */
 const question = (i: number) => QUESTIONS[i % QUESTIONS.length];
@@ -87,6 +103,14 @@ async function main(): Promise<void> {
   const workerOptions = { vectorStore: { backend: 'lancedb' as const, lanceDir }, activityInterceptors: [timer.interceptor] };
   const own = opts.baseline ? await createRagWorker({ ...workerOptions, connection: native, taskQueue: TASK_QUEUE }) : undefined;
   const ownRunning = own?.worker.run();
+  const floorQueue = `${TASK_QUEUE}-floor`;
+  const floor = await Worker.create({
+    connection: native,
+    taskQueue: floorQueue,
+    workflowsPath: fileURLToPath(new URL('./floor-workflow.ts', import.meta.url)),
+    dataConverter: workerDataConverter(),
+  });
+  const floorRunning = floor.run();
   const service = await startRagService({
     client: nativeClient,
     runtime: new SageMakerRuntimeClient({}),
@@ -163,6 +187,20 @@ async function main(): Promise<void> {
         },
       ],
       [
+        // Temporal's own cost per run here, with nothing to do: the floor under every path below.
+        'empty workflow, eager start (floor)',
+        async (i) => {
+          const t0 = performance.now();
+          const handle = await nativeClient.workflow.start('emptyWorkflow', {
+            taskQueue: floorQueue,
+            workflowId: `floor-${i}-${Date.now()}`,
+            requestEagerStart: true,
+          });
+          await handle.result();
+          return { wallMs: performance.now() - t0, stepsMs: 0 };
+        },
+      ],
+      [
         'ragQuery, gRPC client',
         async (i) => {
           const t0 = performance.now();
@@ -216,7 +254,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < opts.warmup; i++) for (const [, run] of paths) await run(i);
     streamedTokens = [];
     // The paths take turns, so drift (other processes on the machine) affects them alike.
-    for (let i = 0; i < opts.queries; i++) for (const [p, [, run]] of paths.entries()) results[p].samples.push(await run(i + p));
+    for (let i = 0; i < opts.queries; i++) {
+      for (const [p, [, run]] of paths.entries()) {
+        const cpu0 = processCpuMs(stack.temporalPid);
+        const sample = await run(i + p);
+        const cpu1 = processCpuMs(stack.temporalPid);
+        results[p].samples.push(cpu0 === undefined || cpu1 === undefined ? sample : { ...sample, serverCpuMs: cpu1 - cpu0 });
+      }
+    }
 
     const f = (x: number) => x.toFixed(1);
     const rows = results.map(({ path, samples }) => {
@@ -237,22 +282,26 @@ async function main(): Promise<void> {
         ),
         f(percentile(overhead, 50)),
         f(percentile(overhead, 95)),
+        // Ticks are 10 ms, so the mean over the queries, not a percentile.
+        samples.every((s) => s.serverCpuMs !== undefined) ? f(samples.reduce((a, s) => a + s.serverCpuMs!, 0) / samples.length) : '-',
       ];
     });
     const fixed = streamedTokens.every((n) => n === opts.maxNewTokens);
-    const columns = ['path', 'wall p50 ms', 'in steps p50 ms', 'overhead p50 ms', 'overhead p95 ms'];
+    const columns = ['path', 'wall p50 ms', 'in steps p50 ms', 'overhead p50 ms', 'overhead p95 ms', 'Temporal server CPU ms/query (mean)'];
     console.log(columns.join(' | '));
     for (const r of rows) console.log(r.join(' | '));
     console.log(`streamed answers of exactly ${opts.maxNewTokens} tokens: ${fixed ? 'all' : `no (${[...new Set(streamedTokens)].join(', ')})`}`);
     writeBenchReport(opts.baseline ? 'overhead-baseline' : 'overhead', {
       title: `Orchestration overhead per RAG query${opts.baseline ? ' (baseline: no eager start, no in-process worker)' : ''}`,
-      method: `bench/overhead.ts, ${opts.queries} sequential queries per path (paths take turns), greedy, max_new_tokens ${opts.maxNewTokens}, no stop sequence${fixed ? ' (every streamed answer had exactly that many tokens)' : ''}, contextTokens ${CONTEXT_TOKENS}, tiny TinyStories endpoint, embedded stack. Overhead = wall time the caller saw − time inside the steps (activities timed around their execution; /rag/stream adds the endpoint stream's own latency).`,
+      method: `bench/overhead.ts, ${opts.queries} sequential queries per path (paths take turns), greedy, max_new_tokens ${opts.maxNewTokens}, no stop sequence${fixed ? ' (every streamed answer had exactly that many tokens)' : ''}, contextTokens ${CONTEXT_TOKENS}, tiny TinyStories endpoint, embedded stack. Overhead = wall time the caller saw − time inside the steps (activities timed around their execution; /rag/stream adds the endpoint stream's own latency). Temporal server CPU = the dev server process's user + system time while the query ran (/proc, 10 ms ticks), averaged; on 2 cores it is the floor under any workflow per query.`,
       columns,
       rows,
       figures: Object.fromEntries(results.map(({ path, samples }) => [path, samples])),
     });
   } finally {
     await service.close();
+    floor.shutdown();
+    await floorRunning;
     if (own) {
       own.worker.shutdown();
       await ownRunning;

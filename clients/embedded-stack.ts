@@ -50,6 +50,8 @@ export interface StackAddresses {
 export interface Stack extends StackAddresses {
   /** With `qdrant: true`: which Qdrant the rag worker uses. */
   qdrant?: { url: string; how: string };
+  /** The Temporal dev server's process id (bench/overhead.ts reads its CPU time per run). */
+  temporalPid?: number;
   stop(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       logsDir,
       codecServerUrl: codec?.url,
       qdrant: qdrant && { url: qdrant.url, how: qdrant.how },
+      temporalPid: temporal.child.pid,
       stop,
     };
   } catch (err) {

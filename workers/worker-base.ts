@@ -1,6 +1,7 @@
 // What every worker of this project shares: Temporal logging through pino, the connection
 // (profile and TEMPORAL_* variables, see common/temporal-connection.ts, unless given), the data
-// converter (payload encryption when keys are configured), the one workflow bundle, and the
+// converter (payload encryption when keys are configured), the workflow bundle (every workflow,
+// unless the worker names a smaller one: the rag worker does, workflows/rag-queue.ts), and the
 // interceptor that scrubs resolved secrets out of every activity failure, and tracing when
 // OTLP is configured. Each worker adds its
 // task queue's activities and concurrency limits.
