@@ -16,7 +16,7 @@ import { WordPieceTokenizer } from './embeddings/tokenizer.js';
 import { listSourceFiles, readDocuments, type SourceSpec } from './documents.js';
 import { appendMonitoringRecord, type MonitoringRecord } from './monitoring.js';
 import { createRuntimeActivities } from './runtime.js';
-import type { Filter, ScoredPoint, SearchMode, SparseVector, VectorStore } from './vector-store/types.js';
+import type { Filter, PointInput, ScoredPoint, SearchMode, SparseVector, VectorStore } from './vector-store/types.js';
 
 export interface RagDeps {
   s3: S3Client;
@@ -87,10 +87,50 @@ function chunkingHash(text: string, chunkTokens: number, overlapTokens: number):
 }
 
 /**
- * Documents of an ingest batch in flight at once (embedding queued or running, upsert pending).
- * Three keep the embedder's contexts fed while a finished document is upserted.
+ * Documents of an ingest batch in the embedder at once (queued or running). Three keep its
+ * contexts fed while the next document is read and checked and finished ones are written.
  */
 const INGEST_PIPELINE_DEPTH = 3;
+
+/**
+ * Points written to the store per upsert at most. Each upsert costs the store a commit (LanceDB:
+ * a new version and fragment, which every later count and search reads), tens of ms on these
+ * machines, so the points of several documents go together (bench/ingest.ts).
+ */
+const UPSERT_BATCH_POINTS = 64;
+
+/**
+ * Upserts that several documents share: add() resolves once the call that wrote its points has
+ * returned. A call goes out when UPSERT_BATCH_POINTS are waiting, or on flush().
+ */
+function batchedUpserts(store: VectorStore, collection: string) {
+  let pending: Array<{ points: PointInput[]; written: { resolve(): void; reject(err: unknown): void } }> = [];
+  let points = 0;
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    points = 0;
+    try {
+      await store.upsert(
+        collection,
+        batch.flatMap((p) => p.points),
+      );
+      for (const p of batch) p.written.resolve();
+    } catch (err) {
+      for (const p of batch) p.written.reject(err);
+    }
+  };
+  return {
+    flush,
+    add(batchPoints: PointInput[], opts: { flushNow: boolean }): Promise<void> {
+      const written = new Promise<void>((resolve, reject) => pending.push({ points: batchPoints, written: { resolve, reject } }));
+      points += batchPoints.length;
+      if (opts.flushNow || points >= UPSERT_BATCH_POINTS) void flush();
+      return written;
+    },
+  };
+}
 
 export function createRagActivities(deps: RagDeps) {
   const { invokeEndpoint } = createRuntimeActivities({ runtime: deps.runtime });
@@ -125,9 +165,13 @@ export function createRagActivities(deps: RagDeps) {
       const store = await deps.store();
       const result: IngestBatchResult = { documents: 0, chunks: 0, upserted: 0, unchanged: 0, removed: 0, failed: [] };
       // Documents overlap: while the embedder works through one document's chunks, the next
-      // ones are read, chunked and checked, and the one before is upserted. The embedder serves
-      // calls in order, so documents finish in order; at most INGEST_PIPELINE_DEPTH are in flight.
+      // ones are read, chunked and checked, and finished ones are written, several to an upsert.
+      // The embedder serves calls in order, so documents finish in order; at most
+      // INGEST_PIPELINE_DEPTH are in the embedder. A document's stale points are deleted only
+      // once the upsert holding its current ones has returned.
       const inFlight = new Map<string, Promise<void>>();
+      const embedding = new Set<Promise<unknown>>();
+      const writer = batchedUpserts(store, input.collection);
       let failure: { error: unknown } | undefined;
       const start = (documentId: string, work: () => Promise<void>) => {
         const done = work()
@@ -149,7 +193,10 @@ export function createRagActivities(deps: RagDeps) {
           // Called directly too (tests, benches), where there is no activity to heartbeat.
           if (asyncLocalStorage.getStore()) heartbeat({ file, documentId: doc.id });
           // A document's counts must see its own earlier writes.
-          await inFlight.get(doc.id);
+          if (inFlight.has(doc.id)) {
+            await writer.flush();
+            await inFlight.get(doc.id);
+          }
           result.documents++;
           const text = cleanText(doc.text);
           const contentHash = chunkingHash(text, input.chunkTokens, input.overlapTokens);
@@ -162,14 +209,17 @@ export function createRagActivities(deps: RagDeps) {
             result.unchanged++;
             continue;
           }
-          while (inFlight.size >= INGEST_PIPELINE_DEPTH) await Promise.race(inFlight.values());
+          while (embedding.size >= INGEST_PIPELINE_DEPTH) await Promise.race(embedding);
           // Embedding starts now, in this document's turn in the embedder's queue.
           const dense = current !== chunks.length ? deps.embedder.embed(chunks.map((c) => c.text)) : undefined;
+          const queued = dense?.catch(() => {}).finally(() => embedding.delete(queued!));
+          if (queued) embedding.add(queued);
           start(doc.id, async () => {
             if (dense) {
               const vectors = await dense;
-              await store.upsert(
-                input.collection,
+              embedding.delete(queued!);
+              // With no other document in the embedder, write now rather than wait for more points.
+              await writer.add(
                 chunks.map((c, i) => ({
                   id: stableUuid(`${doc.id}\u0000${c.index}\u0000${contentHash}`),
                   dense: vectors[i],
@@ -186,6 +236,7 @@ export function createRagActivities(deps: RagDeps) {
                     ...(doc.url ? { url: doc.url } : {}),
                   },
                 })),
+                { flushNow: embedding.size === 0 },
               );
               result.upserted += chunks.length;
             }
@@ -198,6 +249,9 @@ export function createRagActivities(deps: RagDeps) {
           });
         }
       }
+      // Documents still waiting for their upsert, however the loop ended: every add() settles.
+      await Promise.all([...embedding]);
+      await writer.flush();
       await Promise.all(inFlight.values());
       if (failure) throw failure.error;
       return result;
