@@ -13,7 +13,8 @@ import { CONTAINER_FORMATS, type ContainerFormat } from '../common/container-for
 import { readMonitoringRecords, type MonitoringRecord } from '../activities/monitoring.js';
 import { createRuntimeActivities, streamGenerate } from '../activities/runtime.js';
 import { batchFanOutInputSchema, batchTransformInputSchema, batchWorkflowType } from '../common/batch-input.js';
-import { deployEndpointInputSchema, inferenceComponentNameSchema, teardownEndpointInputSchema } from '../common/endpoint-input.js';
+import { deployEndpointInputSchema, teardownEndpointInputSchema } from '../common/endpoint-input.js';
+import { inferenceComponentNameSchema } from '../common/sagemaker-names.js';
 import { parseInput } from '../common/input-parsing.js';
 import { extendLeaseInputSchema, leaseWorkflowId } from '../common/lease-input.js';
 import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input.js';

@@ -111,6 +111,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         String(uiPort),
         '--db-filename',
         join(stateDir, 'temporal.db'),
+        // SQLite's write-ahead log: the dev server spends about 20 ms of CPU per workflow run
+        // instead of 33 here, and a run takes ~30 ms instead of ~55 (bench/overhead.ts's empty
+        // workflow). NORMAL syncs at checkpoints, so a killed process loses nothing; only a power
+        // cut may lose the last transactions, which a laptop's dev stack can afford.
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        '--sqlite-pragma',
+        'synchronous=normal',
         ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`]),
         '--log-level',
         'warn',

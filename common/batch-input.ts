@@ -3,7 +3,8 @@
 // Transform job on instances of its own; `endpoint` fans the records out over an endpoint that is
 // already InService (batchFanOut). Both read the same input and write the same output layout.
 import { z } from 'zod';
-import { containerEnvironmentSchema, endpointNameSchema, INSTANCE_TYPE, modelSchema, SAGEMAKER_NAME } from './endpoint-input.js';
+import { containerEnvironmentSchema, INSTANCE_TYPE, modelSchema } from './endpoint-input.js';
+import { endpointNameSchema, SAGEMAKER_NAME } from './sagemaker-names.js';
 import { s3PrefixesOverlap, s3UriSchema } from './s3-uri.js';
 
 const s3Uri = (what: string) => s3UriSchema('bucket/key', what);

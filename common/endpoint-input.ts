@@ -4,19 +4,14 @@ import { containerFormatSchema } from './container-format.js';
 import { z } from 'zod';
 import { exceedsInstance, INSTANCE_TYPES, instanceTypeSize } from './instance-types.js';
 import { s3UriSchema } from './s3-uri.js';
+import { endpointNameSchema, inferenceComponentNameSchema, SAGEMAKER_NAME } from './sagemaker-names.js';
 import { SECRET_KEY, SECRET_VALUE_SHAPES } from './secret-shapes.js';
 import { checkLeaseTerms, leaseTermsFields } from './lease-terms.js';
 import { checkRolloutAgainstFleet, rolloutPolicySchema } from './rollout-policy.js';
 
-// AWS's pattern for endpoint, config and model names (63 characters at most).
-export const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 export const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
 const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-export const endpointNameSchema = z
-  .string({ error: 'is required and must be a string' })
-  .regex(SAGEMAKER_NAME, 'must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ (letters, digits and hyphens, 1-63 characters)');
 
 /**
  * Worker variables a secret reference may never name, whatever the worker's allowlist says:
@@ -182,8 +177,6 @@ export const modelEndpointInputSchema = z
     { message: 'initialInstanceCount must lie between autoscaling.minInstances and autoscaling.maxInstances', path: ['variant', 'initialInstanceCount'] },
   );
 
-const INFERENCE_COMPONENT_NAME_RULE = 'must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$ (letters, digits and hyphens, 1-63 characters)';
-
 /**
  * A component's Application Auto Scaling. `scaleToZero: true` is AWS's whole scale-to-zero
  * pattern in one field: minCopies 0, the variant's managed instance scaling down to 0 instances,
@@ -224,9 +217,6 @@ const rollingUpdateSchema = z.strictObject({
   /** CloudWatch alarms that make SageMaker roll the update back. */
   alarms: z.array(z.string().min(1).max(255)).max(10).default([]),
 });
-
-/** An inference component's name, as AWS's InferenceComponentName pattern allows it. */
-export const inferenceComponentNameSchema = z.string().max(63, 'must be at most 63 characters').regex(SAGEMAKER_NAME, INFERENCE_COMPONENT_NAME_RULE);
 
 const componentSchema = z.strictObject({
   name: inferenceComponentNameSchema,

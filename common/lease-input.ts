@@ -2,7 +2,7 @@
 // what one run hands the next through continue-as-new; the extend input; the lease's workflow id.
 // Workflow-safe: no I/O, no clocks, no environment.
 import { z } from 'zod';
-import { endpointNameSchema } from './endpoint-input.js';
+import { endpointNameSchema } from './sagemaker-names.js';
 import { checkLeaseTerms, leaseTermsFields, MAX_LEASE_HOURS } from './lease-terms.js';
 
 const isoTime = z.iso.datetime({ error: 'must be an ISO 8601 UTC time' });

@@ -1,7 +1,7 @@
 // Inputs and results of the RAG workflows (ingestDocuments, ragQuery). Workflow-safe: no I/O.
 import { z } from 'zod';
 import { type ContainerFormat, containerFormatSchema, type GenerationPrompt } from './container-format.js';
-import { endpointNameSchema, inferenceComponentNameSchema } from './endpoint-input.js';
+import { endpointNameSchema, inferenceComponentNameSchema } from './sagemaker-names.js';
 import { s3UriSchema } from './s3-uri.js';
 
 const COLLECTION = /^[A-Za-z0-9_-]{1,64}$/;

@@ -5,7 +5,7 @@
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { endpointNameSchema, inferenceComponentNameSchema } from '../../common/endpoint-input.js';
+import { endpointNameSchema, inferenceComponentNameSchema } from '../../common/sagemaker-names.js';
 import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
 import { ragQueryInputSchema, type RagQuerySpec } from '../../common/rag-input.js';
 import { apiKeyMatcher, checkApiKeyGrants, type ApiKeyGrant } from './api-keys.js';

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { endpointNameSchema } from '../../common/endpoint-input.js';
+import { endpointNameSchema } from '../../common/sagemaker-names.js';
 import { InvalidInputError, parseInput } from '../../common/input-parsing.js';
 import { ragQueryInputSchema } from '../../common/rag-input.js';
 import { ragServiceConfig } from '../../common/config.js';
