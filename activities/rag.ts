@@ -105,12 +105,10 @@ const UPSERT_BATCH_POINTS = 64;
  */
 function batchedUpserts(store: VectorStore, collection: string) {
   let pending: Array<{ points: PointInput[]; written: { resolve(): void; reject(err: unknown): void } }> = [];
-  let points = 0;
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
-    points = 0;
     try {
       await store.upsert(
         collection,
@@ -125,8 +123,8 @@ function batchedUpserts(store: VectorStore, collection: string) {
     flush,
     add(batchPoints: PointInput[], opts: { flushNow: boolean }): Promise<void> {
       const written = new Promise<void>((resolve, reject) => pending.push({ points: batchPoints, written: { resolve, reject } }));
-      points += batchPoints.length;
-      if (opts.flushNow || points >= UPSERT_BATCH_POINTS) void flush();
+      const waiting = pending.reduce((n, p) => n + p.points.length, 0);
+      if (opts.flushNow || waiting >= UPSERT_BATCH_POINTS) void flush();
       return written;
     },
   };
@@ -179,80 +177,87 @@ export function createRagActivities(deps: RagDeps) {
           .finally(() => inFlight.delete(documentId));
         inFlight.set(documentId, done);
       };
-      for (const file of input.files) {
-        if (failure) break;
-        let docs;
-        try {
-          docs = await readDocuments(deps.s3, input.source, [file]);
-        } catch (err) {
-          result.failed.push({ file, reason: (err as Error).message });
-          continue;
-        }
-        for (const doc of docs) {
+      try {
+        for (const file of input.files) {
           if (failure) break;
-          // Called directly too (tests, benches), where there is no activity to heartbeat.
-          if (asyncLocalStorage.getStore()) heartbeat({ file, documentId: doc.id });
-          // A document's counts must see its own earlier writes.
-          if (inFlight.has(doc.id)) {
-            await writer.flush();
-            await inFlight.get(doc.id);
-          }
-          result.documents++;
-          const text = cleanText(doc.text);
-          const contentHash = chunkingHash(text, input.chunkTokens, input.overlapTokens);
-          const chunks = chunkText(text, { chunkSize: input.chunkTokens, overlap: input.overlapTokens });
-          result.chunks += chunks.length;
-          const sameDoc: Filter = { must: [{ key: 'documentId', match: { value: doc.id } }] };
-          const stored = await store.count(input.collection, sameDoc);
-          const current = stored && (await store.count(input.collection, { must: [...sameDoc.must!, { key: 'contentHash', match: { value: contentHash } }] }));
-          if (stored === chunks.length && current === chunks.length) {
-            result.unchanged++;
+          let docs;
+          try {
+            docs = await readDocuments(deps.s3, input.source, [file]);
+          } catch (err) {
+            result.failed.push({ file, reason: (err as Error).message });
             continue;
           }
-          while (embedding.size >= INGEST_PIPELINE_DEPTH) await Promise.race(embedding);
-          // Embedding starts now, in this document's turn in the embedder's queue.
-          const dense = current !== chunks.length ? deps.embedder.embed(chunks.map((c) => c.text)) : undefined;
-          const queued = dense?.catch(() => {}).finally(() => embedding.delete(queued!));
-          if (queued) embedding.add(queued);
-          start(doc.id, async () => {
-            if (dense) {
-              const vectors = await dense;
-              embedding.delete(queued!);
-              // With no other document in the embedder, write now rather than wait for more points.
-              await writer.add(
-                chunks.map((c, i) => ({
-                  id: stableUuid(`${doc.id}\u0000${c.index}\u0000${contentHash}`),
-                  dense: vectors[i],
-                  sparse: sparseDocumentVector(c.text),
-                  payload: {
-                    ...doc.metadata,
-                    documentId: doc.id,
-                    chunkIndex: c.index,
-                    contentHash,
-                    text: c.text,
-                    source: doc.source,
-                    ...(doc.title ? { title: doc.title } : {}),
-                    ...(doc.author ? { author: doc.author } : {}),
-                    ...(doc.url ? { url: doc.url } : {}),
-                  },
-                })),
-                { flushNow: embedding.size === 0 },
-              );
-              result.upserted += chunks.length;
+          for (const doc of docs) {
+            if (failure) break;
+            // Called directly too (tests, benches), where there is no activity to heartbeat.
+            if (asyncLocalStorage.getStore()) heartbeat({ file, documentId: doc.id });
+            // A document's counts must see its own earlier writes.
+            if (inFlight.has(doc.id)) {
+              await writer.flush();
+              await inFlight.get(doc.id);
             }
-            // Stale points: an earlier version's chunks, or an earlier chunking's. Only after the
-            // current chunks are all stored, so the document is never missing from search.
-            if (stored > current) {
-              await store.deleteByFilter(input.collection, { ...sameDoc, mustNot: [{ key: 'contentHash', match: { value: contentHash } }] });
-              result.removed += stored - current;
+            result.documents++;
+            const text = cleanText(doc.text);
+            const contentHash = chunkingHash(text, input.chunkTokens, input.overlapTokens);
+            const chunks = chunkText(text, { chunkSize: input.chunkTokens, overlap: input.overlapTokens });
+            result.chunks += chunks.length;
+            const sameDoc: Filter = { must: [{ key: 'documentId', match: { value: doc.id } }] };
+            const stored = await store.count(input.collection, sameDoc);
+            const current =
+              stored && (await store.count(input.collection, { must: [...sameDoc.must!, { key: 'contentHash', match: { value: contentHash } }] }));
+            if (stored === chunks.length && current === chunks.length) {
+              result.unchanged++;
+              continue;
             }
-          });
+            while (embedding.size >= INGEST_PIPELINE_DEPTH) await Promise.race(embedding);
+            // Embedding starts now, in this document's turn in the embedder's queue.
+            const dense = current !== chunks.length ? deps.embedder.embed(chunks.map((c) => c.text)) : undefined;
+            // Leaves the set when the embedding settles (a failed one too); a finished document
+            // also leaves it itself first, so it can tell whether it was the last one in there.
+            const queued = dense?.catch(() => {}).finally(() => embedding.delete(queued!));
+            if (queued) embedding.add(queued);
+            start(doc.id, async () => {
+              if (dense) {
+                const vectors = await dense;
+                embedding.delete(queued!);
+                // With no other document in the embedder, write now rather than wait for more points.
+                await writer.add(
+                  chunks.map((c, i) => ({
+                    id: stableUuid(`${doc.id}\u0000${c.index}\u0000${contentHash}`),
+                    dense: vectors[i],
+                    sparse: sparseDocumentVector(c.text),
+                    payload: {
+                      ...doc.metadata,
+                      documentId: doc.id,
+                      chunkIndex: c.index,
+                      contentHash,
+                      text: c.text,
+                      source: doc.source,
+                      ...(doc.title ? { title: doc.title } : {}),
+                      ...(doc.author ? { author: doc.author } : {}),
+                      ...(doc.url ? { url: doc.url } : {}),
+                    },
+                  })),
+                  { flushNow: embedding.size === 0 },
+                );
+                result.upserted += chunks.length;
+              }
+              // Stale points: an earlier version's chunks, or an earlier chunking's. Only after the
+              // current chunks are all stored, so the document is never missing from search.
+              if (stored > current) {
+                await store.deleteByFilter(input.collection, { ...sameDoc, mustNot: [{ key: 'contentHash', match: { value: contentHash } }] });
+                result.removed += stored - current;
+              }
+            });
+          }
         }
+      } finally {
+        // However the loop ended (a failed store call too), every document in flight settles
+        // before this attempt returns, so a retry never runs beside its writes.
+        await Promise.all([...embedding]);
+        await writer.flush();
+        await Promise.all(inFlight.values());
       }
-      // Documents still waiting for their upsert, however the loop ended: every add() settles.
-      await Promise.all([...embedding]);
-      await writer.flush();
-      await Promise.all(inFlight.values());
       if (failure) throw failure.error;
       return result;
     },

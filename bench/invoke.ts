@@ -112,8 +112,7 @@ async function main(): Promise<void> {
     getEndpoint: (name) => (name === ENDPOINT ? { EndpointName: name, EndpointStatus: 'InService' } : undefined),
   });
   const server = createServer((req, res) => void handler(req, res, 'us-east-1'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const runtimeUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const runtimeUrl = await listen(server);
   const client = new SageMakerRuntimeClient({
     endpoint: runtimeUrl,
     region: 'us-east-1',

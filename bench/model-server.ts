@@ -11,6 +11,7 @@ import { delimiter, join } from 'node:path';
 import { modelsDirs } from '../common/project-paths.js';
 import { freePort, waitUntil } from '../dev/processes.js';
 import { startContainerProcess } from '../local/model-server/launch.js';
+import { cpuSeconds } from './process-cpu.js';
 import { formatTable, percentile } from './stats.js';
 import { integer, list, variableGroup } from '../common/config.js';
 
@@ -55,17 +56,6 @@ interface Figures {
   tokensPerCpuSecond: number;
   ttftP50: number;
   ttftP95: number;
-}
-
-// /proc/<pid>/stat counts CPU time in clock ticks; Linux reports them at 100 per second.
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** User + system CPU seconds the process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 function available(modelId: string): boolean {

@@ -16,7 +16,7 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,7 @@ import { readExample } from '../dev/tools.js';
 import { createRagWorker } from '../workers/rag.js';
 import { writeBenchReport } from './report.js';
 import { percentile } from './stats.js';
+import { cpuSeconds } from './process-cpu.js';
 import { StepTimer } from './step-timer.js';
 import { ragServiceConfig } from '../common/config.js';
 
@@ -74,18 +75,15 @@ interface Sample {
   serverCpuMs?: number;
 }
 
-/** User + system CPU time of a process so far, in ms, from /proc (Linux); undefined where there is none. */
+/** User + system CPU ms of a process so far; undefined without a pid or where there is no /proc. */
 function processCpuMs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    return cpuSeconds(pid) * 1000;
   } catch {
     return undefined;
   }
 }
-/** USER_HZ: 100 on every Linux architecture Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
 const sum = (steps: Record<string, number>) => Object.values(steps).reduce((a, b) => a + b, 0);
 /** Two queries in a row never share a question: the model process reuses a common prompt prefix. */
 const question = (i: number) => QUESTIONS[i % QUESTIONS.length];
