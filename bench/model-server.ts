@@ -4,7 +4,8 @@
 // deterministic (greedy, `ignore_eos`, a fixed max_new_tokens), so every request does the same
 // work. On a shared machine wall-clock rates swing with other load, so each row also gives
 // tokens per CPU-second of the container process (from /proc), which batching raises whatever
-// else runs. Loopback only; prints figures, asserts nothing.
+// else runs. Then one JSON answer at a time with and without `details`: only the detailed one
+// pays for token log-probabilities. Loopback only; prints figures, asserts nothing.
 //   npx tsx bench/model-server.ts   (BENCH_ROUNDS=5, BENCH_THREADS=1, BENCH_MODELS=tiny,gemma)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -82,6 +83,31 @@ async function stream(url: string, inputs: string, maxNewTokens: number): Promis
   return { firstTokenMs: firstTokenMs!, tokens };
 }
 
+/** ms per generated token of one JSON answer (no stream), with or without TGI's per-token details. */
+async function jsonMsPerToken(url: string, maxNewTokens: number, details: boolean): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/invocations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ inputs: PROMPTS[0], parameters: { max_new_tokens: maxNewTokens, ignore_eos: true, details } }),
+  });
+  if (res.status !== 200) throw new Error(`container answered ${res.status}: ${await res.text()}`);
+  await res.json();
+  return (performance.now() - t0) / maxNewTokens;
+}
+
+/** Alternating rounds, so both settings see the same machine load. */
+async function measureJson(url: string, maxNewTokens: number): Promise<{ plain: number; detailed: number }> {
+  const plain: number[] = [];
+  const detailed: number[] = [];
+  for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
+    const a = await jsonMsPerToken(url, maxNewTokens, false);
+    const b = await jsonMsPerToken(url, maxNewTokens, true);
+    if (round >= WARMUP_ROUNDS) [plain.push(a), detailed.push(b)];
+  }
+  return { plain: percentile(plain, 50), detailed: percentile(detailed, 50) };
+}
+
 /** Rounds of `concurrency` simultaneous streams; tokens/s over each round's wall time. */
 async function measure(url: string, pid: number, concurrency: number, maxNewTokens: number): Promise<Figures> {
   const rates: number[] = [];
@@ -105,7 +131,7 @@ async function measure(url: string, pid: number, concurrency: number, maxNewToke
   };
 }
 
-async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<Figures[]> {
+async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<{ streams: Figures[]; json: { plain: number; detailed: number } }> {
   const port = await freePort();
   let output = '';
   const proc = startContainerProcess({
@@ -125,9 +151,9 @@ async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<Fi
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitUntil('model container', async () => (await fetch(`${url}/ping`)).status === 200, { timeoutMs: 120_000, process: proc });
-    const figures: Figures[] = [];
-    for (const concurrency of CONCURRENCY) figures.push(await measure(url, proc.child.pid!, concurrency, model.maxNewTokens));
-    return figures;
+    const streams: Figures[] = [];
+    for (const concurrency of CONCURRENCY) streams.push(await measure(url, proc.child.pid!, concurrency, model.maxNewTokens));
+    return { streams, json: await measureJson(url, model.maxNewTokens) };
   } catch (err) {
     console.error(output);
     throw err;
@@ -145,8 +171,8 @@ async function main(): Promise<void> {
       console.log(`${model.label}: not in ${modelsDirs().join(', ')}; skipped\n`);
       continue;
     }
-    const sequential = await benchProcess(model, 1);
-    const batched = await benchProcess(model, 8);
+    const { streams: sequential } = await benchProcess(model, 1);
+    const { streams: batched, json } = await benchProcess(model, 8);
     console.log(
       `${model.label}: 1 process, ${THREADS} thread(s); greedy, ignore_eos, max_new_tokens=${model.maxNewTokens}; ` +
         `${ROUNDS} rounds per row after ${WARMUP_ROUNDS} warm-up rounds; tokens/s = all streams' tokens / round wall time (p50 of rounds)`,
@@ -176,6 +202,11 @@ async function main(): Promise<void> {
       `${batched[i].ttftP95.toFixed(1)} ms`,
     ]);
     console.log(formatTable(header, rows));
+    // A streamed token always carries its logprob (TGI's event has the field); a JSON answer
+    // needs it only with details, and computing it sorts the vocabulary at every step.
+    console.log(
+      `one JSON answer at a time, p50 ms per token: without details ${json.plain.toFixed(1)}, with details (token logprobs) ${json.detailed.toFixed(1)} (${(json.detailed / json.plain).toFixed(2)}×)`,
+    );
     console.log('');
   }
 }

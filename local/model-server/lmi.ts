@@ -68,7 +68,8 @@ export function createLmiHandler(generator: TextGenerator, limits: TgiLimits, lo
 
   async function respondInputs(inputs: string, valid: ValidTgiRequest, stream: boolean, invocation: Invocation, res: ServerResponse) {
     const full = (text: string) => (valid.returnFullText ? inputs + text : text);
-    const run = generator.generate({ ...valid.generation, signal: invocation.signal });
+    // Only LMI's streamed lines carry a token's log_prob.
+    const run = generator.generate({ ...valid.generation, logprobs: stream, signal: invocation.signal });
     if (!stream) {
       let step = await run.next();
       while (!step.done) step = await run.next();

@@ -108,7 +108,7 @@ export async function respondOpenAi(
 
   if (call.renderedPrompt !== undefined) res.setHeader(RENDERED_PROMPT_HEADER, encodeURIComponent(call.renderedPrompt));
   if (!call.stream) {
-    const run = generator.generate({ ...call.generation, signal: invocation.signal });
+    const run = generator.generate({ ...call.generation, logprobs: false, signal: invocation.signal });
     let step = await run.next();
     while (!step.done) step = await run.next();
     if (invocation.signal.aborted) return;
@@ -158,7 +158,7 @@ export async function respondOpenAi(
   let text = '';
   let generated = 0;
   try {
-    for await (const token of generator.generate({ ...call.generation, signal: invocation.signal })) {
+    for await (const token of generator.generate({ ...call.generation, logprobs: false, signal: invocation.signal })) {
       generated += 1;
       const before = text;
       if (!token.special) text += token.text;

@@ -41,8 +41,19 @@ export interface GenerationRequest {
 export interface TokenInfo {
   id: number;
   text: string;
-  logprob: number;
+  /** null unless the request asked for log-probabilities. */
+  logprob: number | null;
   special: boolean;
+}
+
+/**
+ * What a response reports beyond the text. A token's log-probability makes node-llama-cpp sort
+ * the whole vocabulary at each step (for Gemma's 262k tokens about 30 ms a token on one core,
+ * more than half the step) and it is work per sequence that batching cannot share, so a family
+ * asks for it only when its response carries it.
+ */
+export interface ReportedDetail {
+  logprobs: boolean;
 }
 
 export interface GeneratedToken extends TokenInfo {
@@ -141,7 +152,7 @@ export class TextGenerator {
   }
 
   /** Waits for a place in the batch (RequestAbortedError if the caller leaves first), then generates. */
-  async *generate(req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
+  async *generate(req: GenerationRequest & ReportedDetail): AsyncGenerator<GeneratedToken, GenerationResult> {
     const { slot, release } = await this.admission.admit(req.input.length + req.maxNewTokens, (free) => reusableSequence(free, req.input), req.signal);
     const step = this.lockstep.join();
     try {
@@ -166,14 +177,14 @@ export class TextGenerator {
     return { tokens: input.slice(keep), reused: keep };
   }
 
-  private async *run(seq: LlamaContextSequence, step: symbol, req: GenerationRequest): AsyncGenerator<GeneratedToken, GenerationResult> {
+  private async *run(seq: LlamaContextSequence, step: symbol, req: GenerationRequest & ReportedDetail): AsyncGenerator<GeneratedToken, GenerationResult> {
     const model = this.model;
     const all: Token[] = [...req.input];
     const penalise = req.repetitionPenalty !== 1 || req.frequencyPenalty !== 0;
     const prompt = await this.tokensToEvaluate(seq, req.input);
     const outputs = seq.evaluateWithMetadata(
       prompt.tokens,
-      { confidence: true, probabilities: req.topN > 0 },
+      { confidence: req.logprobs, probabilities: req.topN > 0 },
       {
         temperature: req.sampling?.temperature ?? 0,
         topK: req.sampling?.topK ?? 0,
@@ -225,11 +236,11 @@ export class TextGenerator {
             : piece && req.stop.some((s) => text.includes(s, Math.max(0, text.length - piece.length - s.length + 1)))
               ? 'stop_sequence'
               : undefined;
-      const probabilities = (out as { probabilities?: Map<Token, number> }).probabilities;
+      const { probabilities, confidence } = out as { probabilities?: Map<Token, number>; confidence?: number };
       yield {
         id: out.token,
         text: piece,
-        logprob: Math.log(out.confidence),
+        logprob: confidence === undefined ? null : Math.log(confidence),
         special,
         top: probabilities ? this.topTokens(probabilities, req.topN, all.slice(-DETOKENIZE_CONTEXT - 1, -1)) : [],
         finishReason: finish,

@@ -62,7 +62,8 @@ export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, lo
   async function respondJson(inputs: string, valid: ValidTgiRequest, invocation: Invocation, res: ServerResponse) {
     const started = performance.now();
     const tokens: GeneratedToken[] = [];
-    const run = generator.generate({ ...valid.generation, signal: invocation.signal });
+    // A JSON answer lists its tokens (with their logprob) only with details.
+    const run = generator.generate({ ...valid.generation, logprobs: valid.details, signal: invocation.signal });
     let step = await run.next();
     for (; !step.done; step = await run.next()) tokens.push(step.value);
     const { finishReason, text, generatedTokens } = step.value;
@@ -114,7 +115,7 @@ export function createTgiHandler(generator: TextGenerator, limits: TgiLimits, lo
     let text = '';
     let ended = false;
     try {
-      for await (const token of generator.generate({ ...valid.generation, signal: invocation.signal })) {
+      for await (const token of generator.generate({ ...valid.generation, logprobs: true, signal: invocation.signal })) {
         index += 1;
         if (!token.special) text += token.text;
         // The final event carries the whole text (and details when asked), as TGI's does.

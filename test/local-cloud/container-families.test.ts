@@ -178,6 +178,7 @@ describe('DJL LMI container', () => {
     expect(lines.map((l) => l.token.text ?? '').join('')).toBe(whole);
     expect(lines.at(-1)).toMatchObject({ generated_text: whole, details: { finish_reason: 'length', generated_tokens: 8 } });
     expect(lines[0]).not.toHaveProperty('generated_text');
+    for (const l of lines) expect(l.token.log_prob).toBeLessThanOrEqual(0);
   });
 
   it('defaults to 30 new tokens and decodes greedily unless do_sample is set', async () => {

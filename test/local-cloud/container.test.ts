@@ -108,6 +108,8 @@ describe('model container (TGI stand-in)', () => {
     expect(last.generated_text).toBe(expected.generated_text);
     expect(last.details).toMatchObject({ finish_reason: 'length', generated_tokens: 25, seed: null });
     expect(streamedText(events)).toBe(expected.generated_text);
+    // TGI's stream events always carry the token's log-probability, asked for or not.
+    for (const e of events) expect(e.token.logprob).toBeLessThanOrEqual(0);
   });
 
   it('answers validation errors with TGI error bodies and 422', async () => {

@@ -32,7 +32,7 @@ afterAll(() => generator?.dispose());
 /** Generates 8 greedy tokens for `text`; what the result says was reused, and the tokens. */
 async function run(text: string): Promise<{ reused: number; input: number; text: string }> {
   const input = generator.tokenize(text);
-  const it = generator.generate({ input, maxNewTokens: 8, repetitionPenalty: 1, frequencyPenalty: 0, stop: [], topN: 0 });
+  const it = generator.generate({ input, maxNewTokens: 8, repetitionPenalty: 1, frequencyPenalty: 0, stop: [], topN: 0, logprobs: false });
   let next = await it.next();
   while (!next.done) next = await it.next();
   return { reused: next.value.reusedPromptTokens, input: input.length, text: next.value.text };
