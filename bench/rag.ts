@@ -79,7 +79,9 @@ benchWithStack('rag', async (client, dir) => {
     promptTokens.push(r.usage.promptTokens);
     for (const [k, v] of Object.entries(r.timings)) (steps[k] ??= []).push(v);
   }
-  console.log(`ragQuery through Temporal (${opts.queries} queries, contextTokens ${opts.contextTokens}, prompt p50 ${pct(promptTokens, 0.5)} embedder (WordPiece) tokens): ${fmt(viaTemporal)}`);
+  console.log(
+    `ragQuery through Temporal (${opts.queries} queries, contextTokens ${opts.contextTokens}, prompt p50 ${pct(promptTokens, 0.5)} embedder (WordPiece) tokens): ${fmt(viaTemporal)}`,
+  );
   for (const [k, v] of Object.entries(steps)) console.log(`  step ${k}: ${fmt(v)}`);
 
   // The same activities in this process, no Temporal: the difference is Temporal's share.
