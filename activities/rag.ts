@@ -15,6 +15,7 @@ import { sparseDocumentVector, sparseQueryVector } from './embeddings/sparse.js'
 import { WordPieceTokenizer } from './embeddings/tokenizer.js';
 import { listSourceFiles, readDocuments, type SourceSpec } from './documents.js';
 import { appendMonitoringRecord, type MonitoringRecord } from './monitoring.js';
+import { type AnswerQueryInput, answerQueryFrom } from './rag-answer.js';
 import { createRuntimeActivities } from './runtime.js';
 import type { Filter, PointInput, ScoredPoint, SearchMode, SparseVector, VectorStore } from './vector-store/types.js';
 
@@ -390,6 +391,8 @@ export function createRagActivities(deps: RagDeps) {
       const built = await timed('buildPrompt', () => activities.buildPrompt({ query, hits, contextTokens, promptStyle, format }));
       return { ...built, timings };
     },
+
+    answerQuery: (input: AnswerQueryInput) => answerQueryFrom(activities)(input),
   };
   return activities;
 }

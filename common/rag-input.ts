@@ -104,3 +104,41 @@ export interface RagQueryResult {
   /** What ordered the sources: a cross-encoder, or the retrieval fusion order when none is available. */
   reranker: string;
 }
+
+/** What the prompt step hands on: the prompt and what went into it. */
+export interface BuiltPrompt {
+  prompt: GenerationPrompt;
+  promptTokens: number;
+  contextChunks: number;
+  sources: RagSource[];
+}
+
+/**
+ * A query's result (and the body of its monitoring record) from its spec and what the steps
+ * returned; one builder for the workflow and the activity that answers a whole query.
+ */
+export function ragQueryResult(
+  spec: Pick<RagQuerySpec, 'query' | 'endpointName' | 'inferenceComponentName' | 'format'>,
+  built: BuiltPrompt,
+  timings: Record<string, number>,
+  generated?: { answer: string; completionTokens: number },
+): RagQueryResult {
+  return {
+    query: spec.query,
+    answer: generated?.answer ?? '',
+    prompt: built.prompt,
+    sources: built.sources,
+    timings,
+    model: {
+      endpointName: spec.endpointName,
+      ...(spec.inferenceComponentName ? { inferenceComponentName: spec.inferenceComponentName } : {}),
+      format: spec.format,
+    },
+    usage: {
+      promptTokens: built.promptTokens,
+      ...(generated ? { completionTokens: generated.completionTokens } : {}),
+      contextChunks: built.contextChunks,
+    },
+    reranker: NO_RERANKER,
+  };
+}

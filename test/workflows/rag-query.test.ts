@@ -40,19 +40,36 @@ const newWorker = async (taskQueue: string, activities: Partial<RagActivities>) 
 const input = { query: 'How do I scale an endpoint?', endpointName: 'demo' };
 
 describe('ragQuery', () => {
-  it('runs prepare (embed, retrieve, buildPrompt) → generate → recordMonitoring, the rerank step skipped', async () => {
+  it('answers in one local activity: prepare (embed, retrieve, buildPrompt) → generate → recordMonitoring, the rerank step skipped', async () => {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
     const worker = await newWorker(
       taskQueue,
       fakeRag(calls, async () => ({ answer: 'Use autoscaling.', latencyMs: 5, completionTokens: 3 })),
     );
-    const result: RagQueryResult = await worker.runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [input] }));
-    expect(calls).toEqual(['prepareContext', 'generate', 'recordMonitoring']);
+    const handle = env.client.workflow.getHandle(`rag-${n}`);
+    type Steps = { steps: Array<{ name: string; outcome?: string }> };
+    // The progress query needs a worker: asked before this one stops.
+    const [result, progress] = await worker.runUntil(async (): Promise<[RagQueryResult, Steps]> => {
+      const answered: RagQueryResult = await env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [input] });
+      return [answered, await handle.query<Steps>('progress')];
+    });
+    expect(calls).toEqual(['answerQuery', 'prepareContext', 'generate', 'recordMonitoring']);
     expect(result).toMatchObject({ answer: 'Use autoscaling.', reranker: NO_RERANKER, usage: { promptTokens: 12, completionTokens: 3, contextChunks: 1 } });
     expect(Object.keys(result.timings)).toEqual(['embed', 'retrieve', 'rerank', 'buildPrompt', 'generate']);
     // The parts' own durations, as prepareContext timed them.
     expect(result.timings).toMatchObject({ embed: 3, retrieve: 2, rerank: 0, buildPrompt: 1 });
+    // One local activity and one patch marker in history, and the progress query shows the parts.
+    const { events } = await handle.fetchHistory();
+    const markers = (events ?? []).flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : []));
+    expect(markers.sort()).toEqual(['core_local_activity', 'core_patch']);
+    expect(progress.steps.map((step) => `${step.name}:${step.outcome}`)).toEqual([
+      'embed:ok',
+      'retrieve:ok',
+      'rerank:skipped',
+      'buildPrompt:ok',
+      'generate:ok',
+    ]);
   });
 
   it('generates through the named inference component, and names none when the input has none', async () => {
@@ -119,6 +136,16 @@ describe('ragQuery', () => {
     const { events } = await client.workflow.getHandle(run.workflowId).fetchHistory();
     expect(events?.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
     expect(events?.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+  });
+
+  it('replays a run recorded before the rag-answer-one-step patch (prepare, generate, record as three local activities) without nondeterminism', async () => {
+    const history = temporal.api.history.v1.History.decode(readFileSync(new URL('./histories/rag-query-before-answer-one-step.binpb', import.meta.url)));
+    const types = (history.events ?? []).flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+      return data ? [JSON.parse(Buffer.from(data).toString()).activity_type] : [];
+    });
+    expect(types).toEqual(['prepareContext', 'generate', 'recordMonitoring']);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'rag-before-answer-patch');
   });
 
   it('replays a run recorded before the rag-prepare-one-step patch (three query steps, then generate) without nondeterminism', async () => {
