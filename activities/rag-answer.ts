@@ -4,13 +4,11 @@
 // last, so a retry that redoes them all costs time only: the answer returned is always the one
 // recorded. Built from the step activities, so the workflow tests' fakes compose the same way.
 import { activityInfo } from '@temporalio/activity';
-import { type BuiltPrompt, type Generation, type RagQueryResult, type RagQuerySpec, ragQueryResult } from '../common/rag-input.js';
+import { type BuiltPrompt, type RagQueryResult, type RagQuerySpec, ragQueryResult } from '../common/rag-input.js';
 import type { MonitoringRecord } from './monitoring.js';
 
-export type AnswerQueryInput = Pick<
-  RagQuerySpec,
-  'query' | 'collection' | 'mode' | 'topK' | 'filter' | 'contextTokens' | 'promptStyle' | 'format' | 'endpointName' | 'inferenceComponentName'
-> & { generation: Generation };
+/** A validated ragQuery input that wants its answer (not prepareOnly). */
+export type AnswerQueryInput = Omit<RagQuerySpec, 'prepareOnly'>;
 
 type PrepareTimings = { embed: number; retrieve: number; buildPrompt: number };
 
@@ -30,11 +28,11 @@ export function answerQueryFrom(steps: AnswerSteps) {
     const built = await steps.prepareContext(prepare);
     const started = performance.now();
     const generated = await steps.generate({ endpointName, inferenceComponentName, prompt: built.prompt, format: input.format, generation });
-    const timings = { ...built.timings, generate: Math.round(performance.now() - started) };
+    const generate = Math.round(performance.now() - started);
+    const { embed, retrieve, buildPrompt } = built.timings;
     // In the runbook's order, with the rerank step that does not run (NO_RERANKER).
-    const { embed, retrieve, buildPrompt, generate } = timings;
     const result = ragQueryResult(input, built, { embed, retrieve, rerank: 0, buildPrompt, generate }, generated);
     await steps.recordMonitoring({ ...result, at: new Date().toISOString(), via: 'workflow', workflowId: activityInfo().workflowExecution?.workflowId });
-    return { result, timings };
+    return { result, timings: { ...built.timings, generate } };
   };
 }

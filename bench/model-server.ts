@@ -103,7 +103,10 @@ async function measureJson(url: string, maxNewTokens: number): Promise<{ plain: 
   for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
     const a = await jsonMsPerToken(url, maxNewTokens, false);
     const b = await jsonMsPerToken(url, maxNewTokens, true);
-    if (round >= WARMUP_ROUNDS) [plain.push(a), detailed.push(b)];
+    if (round >= WARMUP_ROUNDS) {
+      plain.push(a);
+      detailed.push(b);
+    }
   }
   return { plain: percentile(plain, 50), detailed: percentile(detailed, 50) };
 }

@@ -147,10 +147,11 @@ export function ragLocalActivities(): RagActivities {
  * Generation through the endpoint as a local activity, alone or inside a whole query
  * (answerQuery, which prepares the prompt first: reads that a retry may redo): no task-queue
  * round trip before and after it, so a whole query is one workflow task (ragQuery since the
- * 'rag-generate-local-activity' patch). No heartbeat is needed to notice a lost worker: while a local activity runs, the SDK
- * keeps its workflow task alive with workflow-task heartbeats, and when the worker dies the task
- * times out (the workflow task timeout, 10 s by default) and another worker replays the query,
- * running the steps not yet recorded again (they only read, so that is safe).
+ * 'rag-generate-local-activity' patch). No heartbeat is needed to notice a lost worker: while
+ * a local activity runs, the SDK keeps its workflow task alive with workflow-task heartbeats,
+ * and when the worker dies the task times out (the workflow task timeout, 10 s by default) and
+ * another worker replays the query, running the steps not yet recorded again (they only read,
+ * so that is safe).
  */
 export function generationLocalActivities(): RagActivities {
   return proxyLocalActivities<RagActivities>({

@@ -23,28 +23,14 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
   const spec = validateInput(ragQueryInputSchema, 'ragQuery', rawInput);
   const progress = new ProgressTracker('ragQuery', spec.endpointName);
   try {
-    const { query, collection, mode, topK, filter, contextTokens, promptStyle, format } = spec;
-    if (!spec.prepareOnly && patched('rag-answer-one-step')) {
-      const { endpointName, inferenceComponentName, generation } = spec;
-      const { result } = await progress.parts('answer', () =>
-        localGeneration.answerQuery({
-          query,
-          collection,
-          mode,
-          topK,
-          filter,
-          contextTokens,
-          promptStyle,
-          format,
-          endpointName,
-          inferenceComponentName,
-          generation,
-        }),
-      );
+    const { prepareOnly, ...answerInput } = spec;
+    if (!prepareOnly && patched('rag-answer-one-step')) {
+      const { result } = await progress.parts('answer', () => localGeneration.answerQuery(answerInput));
       progress.skip('rerank', NO_RERANKER, 'retrieve');
       progress.finish('succeeded');
       return result;
     }
+    const { query, collection, mode, topK, filter, contextTokens, promptStyle, format } = spec;
     let built: BuiltPrompt;
     if (patched('rag-prepare-one-step')) {
       // embed → retrieve → build the prompt in one local activity, each part timed inside it.
@@ -56,7 +42,7 @@ export async function ragQuery(rawInput: RagQueryInput): Promise<RagQueryResult>
     }
     // Recorded as a skipped step (0 ms in the timings) so the result shows that no reranker ran.
     progress.skip('rerank', NO_RERANKER, 'retrieve');
-    if (spec.prepareOnly) {
+    if (prepareOnly) {
       progress.finish('succeeded');
       return ragQueryResult(spec, built, progress.timings());
     }
