@@ -1,0 +1,134 @@
+// What a workflow's modules cost each run. The SDK's reusable V8 context gives every workflow run
+// a module cache of its own, so each run evaluates its bundle's modules again, in code the run
+// has not warmed. This bench starts one-line workflows eagerly on a dev server of its own, each in
+// a bundle of its own (bench/module-cost-workflows/), taking turns: the empty workflow (the floor),
+// one that imports zod, one that builds ragQuery's input schemas, and one that also validates an
+// input as ragQuery does first. Per run: wall time, this process's CPU (client and worker) and the
+// dev server's CPU. Figures go to docs/benchmarks.md and bench/results/workflow-module-cost.json.
+//   npx tsx bench/workflow-module-cost.ts [--runs 40]
+import { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Command } from 'commander';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RagQueryInput } from '../common/rag-input.js';
+import { freePort, startProcess, waitUntil } from '../dev/processes.js';
+import { temporalCli } from '../dev/tools.js';
+import { cpuSeconds } from './process-cpu.js';
+import { writeBenchReport } from './report.js';
+import { percentile } from './stats.js';
+
+const opts = new Command('bench-workflow-module-cost')
+  .option('--runs <n>', 'measured runs per shape', Number, 40)
+  .option('--warmup <n>', 'unmeasured runs per shape first', Number, 3)
+  .parse()
+  .opts<{ runs: number; warmup: number }>();
+
+const SHAPES = [
+  { label: 'empty workflow (floor)', file: './floor-workflow.ts', type: 'emptyWorkflow' },
+  { label: 'imports zod', file: './module-cost-workflows/zod-only.ts', type: 'zodOnly' },
+  { label: "builds ragQuery's input schemas", file: './module-cost-workflows/rag-schemas.ts', type: 'ragSchemasOnly' },
+  { label: '… and validates the input', file: './module-cost-workflows/rag-validate.ts', type: 'ragValidate' },
+];
+const INPUT: RagQueryInput = {
+  query: 'How do I scale?',
+  endpointName: 'bench',
+  collection: 'documents',
+  topK: 3,
+  contextTokens: 128,
+  generation: { max_new_tokens: 16, greedy: true },
+};
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const dir = mkdtempSync(join(tmpdir(), 'bench-module-cost-'));
+const port = await freePort();
+const address = `127.0.0.1:${port}`;
+const server = startProcess(
+  temporalCli(),
+  [
+    'server',
+    'start-dev',
+    '--headless',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--db-filename',
+    join(dir, 'temporal.db'),
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+    '--log-level',
+    'error',
+  ],
+  { logFile: join(dir, 'temporal.log') },
+);
+const serverPid = server.child.pid as number;
+try {
+  let connection: NativeConnection | undefined;
+  await waitUntil(
+    `Temporal dev server on ${address}`,
+    async () => {
+      connection = await NativeConnection.connect({ address });
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, process: server },
+  );
+  if (!connection) throw new Error('unreachable: waitUntil returned without a connection');
+  const client = new Client({ connection });
+  const workers = await Promise.all(
+    SHAPES.map((s, i) =>
+      Worker.create({
+        connection: connection as NativeConnection,
+        taskQueue: `module-cost-${i}`,
+        workflowsPath: fileURLToPath(new URL(s.file, import.meta.url)),
+      }),
+    ),
+  );
+  const running = workers.map((w) => w.run());
+  const samples = SHAPES.map(() => ({ wall: [] as number[], ownCpu: [] as number[], serverCpu: [] as number[] }));
+  for (let round = 0; round < opts.warmup + opts.runs; round++) {
+    for (const [i, shape] of SHAPES.entries()) {
+      const cpu0 = process.cpuUsage();
+      const server0 = cpuSeconds(serverPid);
+      const t0 = performance.now();
+      const handle = await client.workflow.start(shape.type, {
+        taskQueue: `module-cost-${i}`,
+        workflowId: `module-cost-${i}-${round}`,
+        args: [INPUT],
+        requestEagerStart: true,
+      });
+      await handle.result();
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      if (round < opts.warmup) continue;
+      samples[i].wall.push(wall);
+      samples[i].ownCpu.push((cpu.user + cpu.system) / 1000);
+      samples[i].serverCpu.push((cpuSeconds(serverPid) - server0) * 1000);
+    }
+  }
+  for (const w of workers) w.shutdown();
+  await Promise.all(running);
+  await connection.close();
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const rows = SHAPES.map((s, i) => [
+    s.label,
+    percentile(samples[i].wall, 50).toFixed(1),
+    mean(samples[i].ownCpu).toFixed(1),
+    mean(samples[i].serverCpu).toFixed(1),
+  ]);
+  for (const row of rows) console.log(row.join('  '));
+  writeBenchReport('workflow-module-cost', {
+    title: 'What a workflow bundle’s modules cost each run',
+    method: `${opts.runs} eager-started runs per shape on the bench's own dev server (WAL), shapes taking turns; CPU of the dev server from /proc (10 ms ticks, so a mean over runs).`,
+    columns: ['workflow', 'wall p50 (ms)', 'client + worker CPU per run (ms)', 'dev server CPU per run (ms)'],
+    rows,
+    figures: Object.fromEntries(SHAPES.map((s, i) => [s.type, samples[i]])),
+  });
+} finally {
+  await server.stop('SIGTERM', 10_000);
+  rmSync(dir, { recursive: true, force: true });
+}
