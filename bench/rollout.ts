@@ -21,7 +21,7 @@ import { localTemporalConnection } from '../common/temporal-connection.js';
 import { readExample } from '../dev/tools.js';
 import { startSteadyLoad, type LoadSample } from '../test/support/steady-load.js';
 import { writeChart } from './chart.js';
-import { formatTable, percentile } from './stats.js';
+import { formatTable, mean, percentile } from './stats.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.LLMOPS_LOG_LEVEL ??= 'warn';
@@ -118,7 +118,6 @@ async function main() {
     const rows = perSecond(samples, points, 0);
     const steady = rows.filter((r) => r.t < linearStart / 1000 && r.t >= 2);
     const during = rows.filter((r) => r.t >= linearStart / 1000 && r.t < linearEnd / 1000);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
     const qpsBefore = mean(steady.map((r) => r.qps));
     const qpsDuring = mean(during.map((r) => r.qps));
     // On AWS the new fleet starts on its own instances; here its model processes load on the same

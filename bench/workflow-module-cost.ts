@@ -13,12 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEV_SERVER_SQLITE_PRAGMAS } from '../clients/embedded-stack.js';
 import type { RagQueryInput } from '../common/rag-input.js';
 import { freePort, startProcess, waitUntil } from '../dev/processes.js';
 import { temporalCli } from '../dev/tools.js';
 import { cpuSeconds } from './process-cpu.js';
 import { writeBenchReport } from './report.js';
-import { percentile } from './stats.js';
+import { formatTable, mean, percentile } from './stats.js';
 
 const opts = new Command('bench-workflow-module-cost')
   .option('--runs <n>', 'measured runs per shape', Number, 40)
@@ -57,10 +58,7 @@ const server = startProcess(
     String(port),
     '--db-filename',
     join(dir, 'temporal.db'),
-    '--sqlite-pragma',
-    'journal_mode=wal',
-    '--sqlite-pragma',
-    'synchronous=normal',
+    ...DEV_SERVER_SQLITE_PRAGMAS,
     '--log-level',
     'error',
   ],
@@ -77,12 +75,11 @@ try {
     },
     { timeoutMs: 60_000, intervalMs: 250, process: server },
   );
-  if (!connection) throw new Error('unreachable: waitUntil returned without a connection');
-  const client = new Client({ connection });
+  const client = new Client({ connection: connection! });
   const workers = await Promise.all(
     SHAPES.map((s, i) =>
       Worker.create({
-        connection: connection as NativeConnection,
+        connection: connection!,
         taskQueue: `module-cost-${i}`,
         workflowsPath: fileURLToPath(new URL(s.file, import.meta.url)),
       }),
@@ -112,19 +109,19 @@ try {
   }
   for (const w of workers) w.shutdown();
   await Promise.all(running);
-  await connection.close();
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  await connection!.close();
   const rows = SHAPES.map((s, i) => [
     s.label,
     percentile(samples[i].wall, 50).toFixed(1),
     mean(samples[i].ownCpu).toFixed(1),
     mean(samples[i].serverCpu).toFixed(1),
   ]);
-  for (const row of rows) console.log(row.join('  '));
+  const columns = ['workflow', 'wall p50 (ms)', 'client + worker CPU per run (ms)', 'dev server CPU per run (ms)'];
+  console.log(formatTable(columns, rows));
   writeBenchReport('workflow-module-cost', {
     title: 'What a workflow bundle’s modules cost each run',
     method: `${opts.runs} eager-started runs per shape on the bench's own dev server (WAL), shapes taking turns; CPU of the dev server from /proc (10 ms ticks, so a mean over runs).`,
-    columns: ['workflow', 'wall p50 (ms)', 'client + worker CPU per run (ms)', 'dev server CPU per run (ms)'],
+    columns,
     rows,
     figures: Object.fromEntries(SHAPES.map((s, i) => [s.type, samples[i]])),
   });

@@ -21,6 +21,15 @@ import { installTemporalLogging, logger } from '../workers/logger.js';
 import { startCodecServer } from './codec-server.js';
 import { awsConfig } from '../common/config.js';
 
+/**
+ * SQLite's write-ahead log for the dev server: it spends about 20 ms of CPU per workflow run
+ * instead of 33 here, and a run takes ~30 ms instead of ~55 (bench/overhead.ts's empty
+ * workflow). NORMAL syncs at checkpoints, so a killed process loses nothing; only a power cut may
+ * lose the last transactions, which a laptop's dev stack can afford. Benches that run a dev
+ * server of their own use the same settings, so their figures compare with the stack's.
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+
 export interface StackOptions {
   /** Temporal frontend port; default 7233 when free, else any free port. */
   temporalPort?: number;
@@ -111,14 +120,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         String(uiPort),
         '--db-filename',
         join(stateDir, 'temporal.db'),
-        // SQLite's write-ahead log: the dev server spends about 20 ms of CPU per workflow run
-        // instead of 33 here, and a run takes ~30 ms instead of ~55 (bench/overhead.ts's empty
-        // workflow). NORMAL syncs at checkpoints, so a killed process loses nothing; only a power
-        // cut may lose the last transactions, which a laptop's dev stack can afford.
-        '--sqlite-pragma',
-        'journal_mode=wal',
-        '--sqlite-pragma',
-        'synchronous=normal',
+        ...DEV_SERVER_SQLITE_PRAGMAS,
         ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`]),
         '--log-level',
         'warn',
