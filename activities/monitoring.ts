@@ -9,7 +9,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { projectRoot } from '../common/project-paths.js';
-import type { RagQueryResult } from '../common/rag-input.js';
+import type { RagQueryResult } from '../common/rag-result.js';
 import { ragServiceConfig } from '../common/config.js';
 
 export interface MonitoringRecord extends RagQueryResult {

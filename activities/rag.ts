@@ -5,7 +5,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { asyncLocalStorage, heartbeat } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import type { Generation, PromptStyle, RagSource } from '../common/rag-input.js';
+import type { Generation, PromptStyle, RagQueryInput } from '../common/rag-input.js';
+import type { RagSource } from '../common/rag-result.js';
 import { isChatFormat } from '../common/container-format.js';
 import { type ChatMessage, type ContainerFormat, type GenerationPrompt, ragGenerationParameters } from './generation.js';
 import { chunkText, cleanText } from './embeddings/chunker.js';
@@ -15,7 +16,7 @@ import { sparseDocumentVector, sparseQueryVector } from './embeddings/sparse.js'
 import { WordPieceTokenizer } from './embeddings/tokenizer.js';
 import { listSourceFiles, readDocuments, type SourceSpec } from './documents.js';
 import { appendMonitoringRecord, type MonitoringRecord } from './monitoring.js';
-import { type AnswerQueryInput, answerQueryFrom } from './rag-answer.js';
+import { answerQueryFrom } from './rag-answer.js';
 import { createRuntimeActivities } from './runtime.js';
 import type { Filter, PointInput, ScoredPoint, SearchMode, SparseVector, VectorStore } from './vector-store/types.js';
 
@@ -392,7 +393,7 @@ export function createRagActivities(deps: RagDeps) {
       return { ...built, timings };
     },
 
-    answerQuery: (input: AnswerQueryInput) => answerQueryFrom(activities)(input),
+    answerQuery: (input: RagQueryInput) => answerQueryFrom(activities)(input),
   };
   return activities;
 }

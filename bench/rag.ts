@@ -11,7 +11,7 @@ import { DenseEmbedder } from '../activities/embeddings/dense.js';
 import { createRagActivities } from '../activities/rag.js';
 import { openVectorStore } from '../activities/vector-store/select.js';
 import type { DeployEndpointInput } from '../common/endpoint-input.js';
-import type { RagQueryResult } from '../common/rag-input.js';
+import type { RagQueryResult } from '../common/rag-result.js';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
 import type { IngestDocumentsResult } from '../workflows/ingest-documents.js';

@@ -3,8 +3,10 @@
 // has not warmed. This bench starts one-line workflows eagerly on a dev server of its own, each in
 // a bundle of its own (bench/module-cost-workflows/), taking turns: the empty workflow (the floor),
 // one that imports zod, one that builds ragQuery's input schemas, and one that also validates an
-// input as ragQuery does first. Per run: wall time, this process's CPU (client and worker) and the
-// dev server's CPU. Figures go to docs/benchmarks.md and bench/results/workflow-module-cost.json.
+// input as ragQuery did first until 'rag-answer-validates'; then ragQuery itself in the rag
+// worker's bundle (workflows/rag-queue.ts) over the real answerQuery composition of steps that
+// answer at once, so what is left is orchestration and the input validation. Per run: wall time,
+// this process's CPU (client and worker) and the dev server's CPU. Figures go to docs/benchmarks.md and bench/results/workflow-module-cost.json.
 //   npx tsx bench/workflow-module-cost.ts [--runs 40]
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEV_SERVER_SQLITE_PRAGMAS } from '../clients/embedded-stack.js';
+import { answerQueryFrom } from '../activities/rag-answer.js';
 import type { RagQueryInput } from '../common/rag-input.js';
 import { freePort, startProcess, waitUntil } from '../dev/processes.js';
 import { temporalCli } from '../dev/tools.js';
@@ -32,7 +35,25 @@ const SHAPES = [
   { label: 'imports zod', file: './module-cost-workflows/zod-only.ts', type: 'zodOnly' },
   { label: "builds ragQuery's input schemas", file: './module-cost-workflows/rag-schemas.ts', type: 'ragSchemasOnly' },
   { label: '… and validates the input', file: './module-cost-workflows/rag-validate.ts', type: 'ragValidate' },
+  { label: 'ragQuery (rag worker bundle), steps that answer at once', file: '../workflows/rag-queue.ts', type: 'ragQuery', activities: instantAnswer() },
 ];
+
+/** answerQuery as the worker composes it, over steps that return at once. */
+function instantAnswer() {
+  const source = { id: 'a', score: 1, source: 'faq.md', snippet: 'Scale with target tracking.' };
+  const answerQuery = answerQueryFrom({
+    prepareContext: async ({ query }) => ({
+      prompt: query,
+      promptTokens: 4,
+      contextChunks: 1,
+      sources: [source],
+      timings: { embed: 0, retrieve: 0, buildPrompt: 0 },
+    }),
+    generate: async () => ({ answer: 'Use target tracking.', completionTokens: 4 }),
+    recordMonitoring: async () => {},
+  });
+  return { answerQuery };
+}
 const INPUT: RagQueryInput = {
   query: 'How do I scale?',
   endpointName: 'bench',
@@ -82,6 +103,7 @@ try {
         connection: connection!,
         taskQueue: `module-cost-${i}`,
         workflowsPath: fileURLToPath(new URL(s.file, import.meta.url)),
+        ...('activities' in s ? { activities: s.activities } : {}),
       }),
     ),
   );

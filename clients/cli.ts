@@ -17,7 +17,8 @@ import { deployEndpointInputSchema, teardownEndpointInputSchema } from '../commo
 import { inferenceComponentNameSchema } from '../common/sagemaker-names.js';
 import { parseInput } from '../common/input-parsing.js';
 import { extendLeaseInputSchema, leaseWorkflowId } from '../common/lease-input.js';
-import { ragQueryInputSchema, type RagQueryResult } from '../common/rag-input.js';
+import { ragQueryInputSchema } from '../common/rag-input.js';
+import type { RagQueryResult } from '../common/rag-result.js';
 import { ENDPOINT_NAME_ATTRIBUTE } from '../common/resource-names.js';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { temporalConnectionConfig, type TemporalConnectionConfig } from '../common/temporal-connection.js';

@@ -14,7 +14,8 @@ import { createRuntimeActivities, streamGenerate } from '../activities/runtime.j
 import { parseS3Uri } from '../common/s3-uri.js';
 import { readServerSentEvents } from '../activities/server-sent-events.js';
 import type { BatchTransformInput } from '../common/batch-input.js';
-import type { IngestDocumentsInput, RagQueryResult } from '../common/rag-input.js';
+import type { IngestDocumentsInput } from '../common/rag-input.js';
+import type { RagQueryResult } from '../common/rag-result.js';
 import { RAG_TASK_QUEUE } from '../common/task-queues.js';
 import type { IngestDocumentsResult } from '../workflows/ingest-documents.js';
 import type { DeployEndpointInput } from '../common/endpoint-input.js';

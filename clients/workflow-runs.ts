@@ -7,7 +7,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle 
 import { randomUUID } from 'node:crypto';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import type { DeployEndpointInput, TeardownEndpointInput } from '../common/endpoint-input.js';
-import type { RagQueryResult, RagQuerySpec } from '../common/rag-input.js';
+import type { RagQuerySpec } from '../common/rag-input.js';
+import type { RagQueryResult } from '../common/rag-result.js';
 import { deployWorkflowId, inputFingerprint, teardownWorkflowId } from '../common/resource-names.js';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues.js';
 import type { DeployEndpointResult } from '../workflows/deploy-endpoint.js';

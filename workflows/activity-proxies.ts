@@ -160,7 +160,7 @@ export function generationLocalActivities(): RagActivities {
       initialInterval: '500ms',
       backoffCoefficient: 2,
       maximumAttempts: 4,
-      nonRetryableErrorTypes: ['ValidationError', 'ModelError', 'UnexpectedModelResponse'],
+      nonRetryableErrorTypes: ['InvalidInput', 'ValidationError', 'ModelError', 'UnexpectedModelResponse'],
     },
   });
 }

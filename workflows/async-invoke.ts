@@ -6,7 +6,8 @@ import { asyncInvokeInputSchema, type AsyncInvokeInput } from '../common/batch-i
 import { controlPlaneActivities, pollingActivities } from './activity-proxies.js';
 import { isDeadline, reasonOf } from './failures.js';
 import { ProgressTracker } from './progress.js';
-import { tagWithEndpointName, validateInput } from './workflow-input.js';
+import { validateInput } from '../common/input-parsing.js';
+import { tagWithEndpointName } from './endpoint-search-attribute.js';
 
 export interface AsyncInvokeResult {
   inferenceId: string;

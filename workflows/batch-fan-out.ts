@@ -19,7 +19,8 @@ import type { BatchTransformResult } from './batch-transform.js';
 import { controlPlaneActivities, countingActivities, fanOutChunkActivities } from './activity-proxies.js';
 import { reasonOf } from './failures.js';
 import { ProgressTracker } from './progress.js';
-import { tagWithEndpointName, validateInput } from './workflow-input.js';
+import { validateInput } from '../common/input-parsing.js';
+import { tagWithEndpointName } from './endpoint-search-attribute.js';
 
 /** What one run hands the next through continue-as-new. */
 export interface BatchFanOutState {

@@ -14,7 +14,7 @@ import { controlPlaneActivities, countingActivities, pollingActivities } from '.
 import { isDeadline, reasonOf } from './failures.js';
 import { batchFanOut, type BatchFanOutResult } from './batch-fan-out.js';
 import { ProgressTracker } from './progress.js';
-import { validateInput } from './workflow-input.js';
+import { validateInput } from '../common/input-parsing.js';
 
 export interface BatchTransformResult {
   jobName: string;

@@ -25,7 +25,8 @@ import { refuseWhileRunning } from './endpoint-exclusion.js';
 import { isDeadline } from './failures.js';
 import { ProgressTracker } from './progress.js';
 import { followRollout, prepareRolloutAlarms, removeRolloutAlarms, ROLLOUT_POLICY, startRollout, type RolloutContext } from './rollout.js';
-import { tagWithEndpointName, validateInput } from './workflow-input.js';
+import { validateInput } from '../common/input-parsing.js';
+import { tagWithEndpointName } from './endpoint-search-attribute.js';
 
 /** Marks runs with the issue-9 saga; runs started before it replay the old sequence. */
 export const DEPLOY_SAGA_V2 = 'deploy-saga-v2';

@@ -42,7 +42,8 @@ import { LEASE_DEADLINE_ATTRIBUTE, LEASE_STATE_ATTRIBUTE } from '../common/resou
 import { controlPlaneActivities } from './activity-proxies.js';
 import { reasonOf } from './failures.js';
 import type { ProgressTracker } from './progress.js';
-import { tagWithEndpointName, validateInput } from './workflow-input.js';
+import { validateInput } from '../common/input-parsing.js';
+import { tagWithEndpointName } from './endpoint-search-attribute.js';
 
 export type LeaseState = 'active' | 'warning' | 'acting' | 'ended';
 

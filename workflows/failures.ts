@@ -2,10 +2,19 @@
 // AWS reason instead of "Activity task failed".
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 
-/** The innermost useful message: the activity's ApplicationFailure message (AWS's words). */
-export function reasonOf(err: unknown): string {
+/**
+ * What an activity itself threw, under the ActivityFailure wrapping an ordinary activity's
+ * failure gets (a local activity's ApplicationFailure reaches the workflow as it is).
+ */
+export function innermostFailure(err: unknown): unknown {
   let current: unknown = err;
   while (current instanceof ActivityFailure && current.cause) current = current.cause;
+  return current;
+}
+
+/** The innermost useful message: the activity's ApplicationFailure message (AWS's words). */
+export function reasonOf(err: unknown): string {
+  const current = innermostFailure(err);
   if (current instanceof TimeoutFailure) return `timed out (${current.timeoutType})`;
   return current instanceof Error ? current.message : String(current);
 }

@@ -16,7 +16,8 @@ import { refuseWhileRunning } from './endpoint-exclusion.js';
 import { isDeadline, reasonOf } from './failures.js';
 import { endEndpointLease } from './endpoint-lease.js';
 import { ProgressTracker } from './progress.js';
-import { tagWithEndpointName, validateInput } from './workflow-input.js';
+import { validateInput } from '../common/input-parsing.js';
+import { tagWithEndpointName } from './endpoint-search-attribute.js';
 
 export interface TeardownEndpointResult {
   endpointName: string;

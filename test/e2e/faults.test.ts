@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchTransformInput } from '../../common/batch-input.js';
 import type { DeployEndpointInput } from '../../common/endpoint-input.js';
 import { projectRoot } from '../../common/project-paths.js';
-import type { RagQueryResult } from '../../common/rag-input.js';
+import type { RagQueryResult } from '../../common/rag-result.js';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues.js';
 import { readExample } from '../../dev/tools.js';
 import type { BatchTransformResult } from '../../workflows/batch-transform.js';

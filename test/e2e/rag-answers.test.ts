@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployEndpointInput } from '../../common/endpoint-input.js';
-import type { RagQueryResult } from '../../common/rag-input.js';
+import type { RagQueryResult } from '../../common/rag-result.js';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues.js';
 import { readExample } from '../../dev/tools.js';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMonitoringRecords } from '../../activities/monitoring.js';
 import { QdrantVectorStore } from '../../activities/vector-store/qdrant.js';
 import type { DeployEndpointInput } from '../../common/endpoint-input.js';
-import type { RagQueryResult } from '../../common/rag-input.js';
+import type { RagQueryResult } from '../../common/rag-result.js';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../../common/task-queues.js';
 import { projectRoot } from '../../common/project-paths.js';
 import { readExample } from '../../dev/tools.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readMonitoringRecords } from '../../activities/monitoring.js';
-import type { RagQueryResult } from '../../common/rag-input.js';
+import type { RagQueryResult } from '../../common/rag-result.js';
 import { RAG_TASK_QUEUE } from '../../common/task-queues.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../../dev/processes.js';
 import { projectRoot } from '../../common/project-paths.js';

@@ -21,7 +21,7 @@ import { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMonitoringRecords, type MonitoringRecord } from '../../activities/monitoring.js';
-import type { RagQueryResult } from '../../common/rag-input.js';
+import type { RagQueryResult } from '../../common/rag-result.js';
 import { RAG_TASK_QUEUE } from '../../common/task-queues.js';
 import { projectRoot } from '../../common/project-paths.js';
 import { startRagService, type RagService, type RagServiceOptions } from '../../clients/rag-service/server.js';

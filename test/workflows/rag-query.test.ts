@@ -1,9 +1,9 @@
 // ragQuery on a real dev server (real time: the worker-loss case waits out a real workflow task
 // timeout, which the time-skipping server does not skip) with in-memory activities: the step
-// order, the prepareOnly mode, an eager start on a worker sharing the client's NativeConnection,
+// order, bad input refused inside answerQuery as the run's own InvalidInput, the prepareOnly mode, an eager start on a worker sharing the client's NativeConnection,
 // and a query that survives the loss (SIGKILL) of the worker process generating its answer.
 import { activityInfo } from '@temporalio/activity';
-import { Client } from '@temporalio/client';
+import { ApplicationFailure, Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RagActivities } from '../../activities/rag.js';
 import { executeRagQuery } from '../../clients/workflow-runs.js';
-import { NO_RERANKER, type RagQueryResult } from '../../common/rag-input.js';
+import { NO_RERANKER, type RagQueryResult } from '../../common/rag-result.js';
 import { startProcess, type ManagedProcess } from '../../dev/processes.js';
 import { devServerEnv, workflowBundle } from '../support/temporal.js';
 import { fakeRag } from './fake-rag.js';
@@ -38,6 +38,13 @@ const newWorker = async (taskQueue: string, activities: Partial<RagActivities>) 
   });
 
 const input = { query: 'How do I scale an endpoint?', endpointName: 'demo' };
+
+/** The local activities a recorded history ran, in order (from their markers). */
+const localActivityTypes = (history: proto.temporal.api.history.v1.IHistory): string[] =>
+  (history.events ?? []).flatMap((e) => {
+    const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+    return data ? [JSON.parse(Buffer.from(data).toString()).activity_type] : [];
+  });
 
 describe('ragQuery', () => {
   it('answers in one local activity: prepare (embed, retrieve, buildPrompt) → generate → recordMonitoring, the rerank step skipped', async () => {
@@ -100,8 +107,31 @@ describe('ragQuery', () => {
     const err = await worker
       .runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ ...input, inferenceComponentName: 'bad_name' }] }))
       .catch((e: unknown) => e as Error);
-    expect(String((err as { cause?: Error }).cause?.message ?? err)).toContain('inferenceComponentName: must match');
-    expect(calls).toEqual([]);
+    // The activity's refusal is the run's own, unchanged: type InvalidInput, the problems in its details.
+    const cause = (err as { cause?: ApplicationFailure }).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause?.type).toBe('InvalidInput');
+    expect(cause?.message).toContain('inferenceComponentName: must match');
+    expect(cause?.details).toEqual([{ problems: [expect.stringContaining('inferenceComponentName: must match')] }]);
+    // Refused inside answerQuery, before any step, and not retried.
+    expect(calls).toEqual(['answerQuery']);
+  });
+
+  it('refuses input that breaks several rules with every problem named, and none of its steps run', async () => {
+    const calls: string[] = [];
+    const taskQueue = `rag-test-${++n}`;
+    const worker = await newWorker(
+      taskQueue,
+      fakeRag(calls, async () => ({ answer: 'never', latencyMs: 0, completionTokens: 0 })),
+    );
+    const err = await worker
+      .runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ query: '  ', topK: 0, extra: 1 } as never] }))
+      .catch((e: unknown) => e as Error);
+    const cause = (err as { cause?: ApplicationFailure }).cause;
+    expect(cause?.type).toBe('InvalidInput');
+    expect(cause?.message).toMatch(/^Invalid ragQuery input: /);
+    for (const problem of ['query: must not be empty', 'endpointName: is required', 'topK:', 'Unrecognized key']) expect(cause?.message).toContain(problem);
+    expect(calls).toEqual(['answerQuery']);
   });
 
   it('prepareOnly stops after the prompt and records nothing', async () => {
@@ -114,9 +144,11 @@ describe('ragQuery', () => {
     const result: RagQueryResult = await worker.runUntil(
       env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ ...input, prepareOnly: true }] }),
     );
-    expect(calls).toEqual(['prepareContext']);
+    expect(calls).toEqual(['answerQuery', 'prepareContext']);
     expect(result.answer).toBe('');
     expect(result.prompt).toContain('Scale with target tracking.');
+    expect(result.timings).toEqual({ embed: 3, retrieve: 2, rerank: 0, buildPrompt: 1 });
+    expect(result.usage).toEqual({ promptTokens: 12, contextChunks: 1 });
   });
 
   it('starts eagerly on a worker that shares the client NativeConnection, every step a local activity', async () => {
@@ -138,13 +170,20 @@ describe('ragQuery', () => {
     expect(events?.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
   });
 
+  it('replays runs recorded before the rag-answer-validates patch (validated in the workflow, then answerQuery; prepareOnly: prepareContext) without nondeterminism', async () => {
+    for (const [file, expected] of [
+      ['rag-query-before-answer-validates.binpb', ['answerQuery']],
+      ['rag-query-prepare-only-before-answer-validates.binpb', ['prepareContext']],
+    ] as const) {
+      const history = temporal.api.history.v1.History.decode(readFileSync(new URL(`./histories/${file}`, import.meta.url)));
+      expect(localActivityTypes(history)).toEqual(expected);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
+    }
+  });
+
   it('replays a run recorded before the rag-answer-one-step patch (prepare, generate, record as three local activities) without nondeterminism', async () => {
     const history = temporal.api.history.v1.History.decode(readFileSync(new URL('./histories/rag-query-before-answer-one-step.binpb', import.meta.url)));
-    const types = (history.events ?? []).flatMap((e) => {
-      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
-      return data ? [JSON.parse(Buffer.from(data).toString()).activity_type] : [];
-    });
-    expect(types).toEqual(['prepareContext', 'generate', 'recordMonitoring']);
+    expect(localActivityTypes(history)).toEqual(['prepareContext', 'generate', 'recordMonitoring']);
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'rag-before-answer-patch');
   });
 
@@ -152,11 +191,7 @@ describe('ragQuery', () => {
     // Recorded with the code before the patch (a binary History: @temporalio/common's JSON reader
     // trips over the second protobufjs copy npm installs for it).
     const history = temporal.api.history.v1.History.decode(readFileSync(new URL('./histories/rag-query-before-prepare-one-step.binpb', import.meta.url)));
-    const types = (history.events ?? []).flatMap((e) => {
-      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
-      return data ? [JSON.parse(Buffer.from(data).toString()).activity_type] : [];
-    });
-    expect(types).toEqual(['embedQuery', 'retrieve', 'buildPrompt', 'generate', 'recordMonitoring']);
+    expect(localActivityTypes(history)).toEqual(['embedQuery', 'retrieve', 'buildPrompt', 'generate', 'recordMonitoring']);
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'rag-before-prepare-patch');
   });
 
