@@ -15,10 +15,11 @@ import { readExample } from '../dev/tools.js';
 import type { BatchFanOutResult } from '../workflows/batch-fan-out.js';
 import type { BatchTransformResult } from '../workflows/batch-transform.js';
 import { benchWithStack } from './with-stack.js';
+import { integerOption } from '../clients/integer-option.js';
 
 const opts = new Command('bench-batch')
-  .option('--records <n>', 'records per job', Number, 200)
-  .option('--max-new-tokens <n>', 'tokens generated per record', Number, 32)
+  .option('--records <n>', 'records per job', integerOption(1), 200)
+  .option('--max-new-tokens <n>', 'tokens generated per record', integerOption(1), 32)
   .option('--only-fan-out', 'skip the job settings other than the 1-instance one the fan-out is compared with')
   .parse()
   .opts<{ records: number; maxNewTokens: number; onlyFanOut?: boolean }>();

@@ -7,8 +7,9 @@ import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
 import type { DeployEndpointResult } from '../workflows/deploy-endpoint.js';
 import { benchWithStack } from './with-stack.js';
+import { integerOption } from '../clients/integer-option.js';
 
-const opts = new Command('bench-deploy').option('--runs <n>', 'deploys per configuration', Number, 3).parse().opts<{ runs: number }>();
+const opts = new Command('bench-deploy').option('--runs <n>', 'deploys per configuration', integerOption(1), 3).parse().opts<{ runs: number }>();
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -25,12 +25,13 @@ import { writeBenchReport } from './report.js';
 import { percentile } from './stats.js';
 import { formatTable } from './stats.js';
 import { benchWithStack } from './with-stack.js';
+import { integerOption } from '../clients/integer-option.js';
 
 const opts = new Command('bench-inference-components')
-  .option('--runs <n>', 'deploys per configuration, and scale-outs timed', Number, 2)
-  .option('--invocations <n>', 'measured invocations per path', Number, 30)
-  .option('--warmup <n>', 'unmeasured invocations per path first', Number, 5)
-  .option('--max-new-tokens <n>', 'tokens per invocation (greedy, ignore_eos)', Number, 64)
+  .option('--runs <n>', 'deploys per configuration, and scale-outs timed', integerOption(1), 2)
+  .option('--invocations <n>', 'measured invocations per path', integerOption(1), 30)
+  .option('--warmup <n>', 'unmeasured invocations per path first', integerOption(0), 5)
+  .option('--max-new-tokens <n>', 'tokens per invocation (greedy, ignore_eos)', integerOption(1), 64)
   .parse()
   .opts<{ runs: number; invocations: number; warmup: number; maxNewTokens: number }>();
 

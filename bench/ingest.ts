@@ -18,10 +18,11 @@ import { sparseDocumentVector } from '../activities/embeddings/sparse.js';
 import { readDocuments } from '../activities/documents.js';
 import { createRagActivities, stableUuid } from '../activities/rag.js';
 import { openVectorStore } from '../activities/vector-store/select.js';
+import { integerOption } from '../clients/integer-option.js';
 
 const opts = new Command('bench-ingest')
-  .option('--documents <n>', 'synthetic documents to ingest', Number, 100)
-  .option('--rounds <n>', 'before/after pairs, alternated (the machine is shared: compare within a round)', Number, 1)
+  .option('--documents <n>', 'synthetic documents to ingest', integerOption(1), 100)
+  .option('--rounds <n>', 'before/after pairs, alternated (the machine is shared: compare within a round)', integerOption(1), 1)
   .parse()
   .opts<{ documents: number; rounds: number }>();
 

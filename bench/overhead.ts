@@ -42,14 +42,15 @@ import { percentile } from './stats.js';
 import { cpuSeconds } from './process-cpu.js';
 import { StepTimer } from './step-timer.js';
 import { ragServiceConfig } from '../common/config.js';
+import { integerOption } from '../clients/integer-option.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.LLMOPS_LOG_LEVEL ??= 'warn';
 
 const opts = new Command('bench-overhead')
-  .option('--queries <n>', 'measured queries per path', Number, 30)
-  .option('--warmup <n>', 'unmeasured queries per path first', Number, 3)
-  .option('--max-new-tokens <n>', 'tokens generated per answer (greedy, no stop)', Number, 16)
+  .option('--queries <n>', 'measured queries per path', integerOption(1), 30)
+  .option('--warmup <n>', 'unmeasured queries per path first', integerOption(0), 3)
+  .option('--max-new-tokens <n>', 'tokens generated per answer (greedy, no stop)', integerOption(1), 16)
   .option('--baseline', 'no in-process worker in the service, no eager start')
   .parse()
   .opts<{ queries: number; warmup: number; maxNewTokens: number; baseline?: boolean }>();

@@ -20,15 +20,16 @@ import { RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { projectRoot } from '../common/project-paths.js';
 import { readExample } from '../dev/tools.js';
 import { readServerSentEvents } from '../activities/server-sent-events.js';
+import { integerOption } from '../clients/integer-option.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const opts = new Command('bench-rag-service')
-  .option('--requests <n>', 'measured requests per path (sequential part)', Number, 30)
-  .option('--warmup <n>', 'unmeasured requests first', Number, 5)
+  .option('--requests <n>', 'measured requests per path (sequential part)', integerOption(1), 30)
+  .option('--warmup <n>', 'unmeasured requests first', integerOption(0), 5)
   .option('--concurrency <list>', 'client counts for the throughput part', '1,2,4,8')
-  .option('--per-client <n>', 'requests per client in the throughput part', Number, 10)
-  .option('--max-new-tokens <n>', 'tokens generated per answer', Number, 64)
+  .option('--per-client <n>', 'requests per client in the throughput part', integerOption(1), 10)
+  .option('--max-new-tokens <n>', 'tokens generated per answer', integerOption(1), 64)
   .parse()
   .opts<{ requests: number; warmup: number; concurrency: string; perClient: number; maxNewTokens: number }>();
 

@@ -16,11 +16,12 @@ import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
 import type { IngestDocumentsResult } from '../workflows/ingest-documents.js';
 import { benchWithStack } from './with-stack.js';
+import { integerOption } from '../clients/integer-option.js';
 
 const opts = new Command('bench-rag')
-  .option('--documents <n>', 'synthetic documents to ingest', Number, 200)
-  .option('--queries <n>', 'queries per measurement', Number, 30)
-  .option('--context-tokens <n>', "ragQuery's contextTokens (retrieved text in the prompt); the prompt's evaluation dominates a query", Number, 768)
+  .option('--documents <n>', 'synthetic documents to ingest', integerOption(1), 200)
+  .option('--queries <n>', 'queries per measurement', integerOption(1), 30)
+  .option('--context-tokens <n>', "ragQuery's contextTokens (retrieved text in the prompt); the prompt's evaluation dominates a query", integerOption(1), 768)
   .parse()
   .opts<{ documents: number; queries: number; contextTokens: number }>();
 

@@ -23,10 +23,11 @@ import { temporalCli } from '../dev/tools.js';
 import { cpuSeconds } from './process-cpu.js';
 import { writeBenchReport } from './report.js';
 import { formatTable, mean, percentile } from './stats.js';
+import { integerOption } from '../clients/integer-option.js';
 
 const opts = new Command('bench-workflow-module-cost')
-  .option('--runs <n>', 'measured runs per shape', Number, 40)
-  .option('--warmup <n>', 'unmeasured runs per shape first', Number, 3)
+  .option('--runs <n>', 'measured runs per shape', integerOption(1), 40)
+  .option('--warmup <n>', 'unmeasured runs per shape first', integerOption(0), 3)
   .parse()
   .opts<{ runs: number; warmup: number }>();
 

@@ -27,19 +27,12 @@ import type { Progress } from '../workflows/progress.js';
 import { CliInputError, EXIT, formatFailure, reportFailure } from './cli-failures.js';
 import { taskQueuePollers, waitForWorker } from './task-queue-workers.js';
 import { activeTracing } from '../common/tracing.js';
+import { integerOption } from './integer-option.js';
 import { connectClient } from './temporal-client.js';
 import { executeRagQuery, followRun, runIds, startRun } from './workflow-runs.js';
 
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-};
-const nonNegativeInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of seconds, 0 or more');
-  return n;
-};
+const positiveInt = integerOption(1, 'must be a positive integer');
+const nonNegativeSeconds = integerOption(0, 'must be a whole number of seconds, 0 or more');
 const print = (line: string) => process.stderr.write(`${line}\n`);
 const oneLine = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -113,7 +106,7 @@ const program = new Command('llmops')
   .option(
     '--worker-wait <seconds>',
     'before starting a run, how long to wait for a worker on its task queue (then exit 4, nothing started; 0: do not check)',
-    nonNegativeInt,
+    nonNegativeSeconds,
     10,
   )
   // Bad usage exits 2 like bad input, not commander's 1 (1 means a workflow failed).

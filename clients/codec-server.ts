@@ -228,14 +228,11 @@ export function codecServerAuthFromEnv(env: NodeJS.ProcessEnv = process.env): Pi
 }
 
 async function main(): Promise<void> {
-  const { Command, InvalidArgumentError } = await import('commander');
+  const { Command } = await import('commander');
   const { loadCodecKeyring } = await import('../common/codec-keys.js');
   const { AesGcmPayloadCodec } = await import('../common/payload-codec.js');
-  const int = (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be an integer >= 0');
-    return n;
-  };
+  const { integerOption } = await import('./integer-option.js');
+  const int = integerOption(0);
   const o = new Command('codec-server')
     .description('Temporal codec server for the AES-GCM payload codec (keys: LLMOPS_CODEC_KEYS or LLMOPS_CODEC_KEYS_FILE), on 127.0.0.1')
     .option('--port <n>', 'port (0 picks a free one)', int, codecServerConfig.read().LLMOPS_CODEC_SERVER_PORT)
