@@ -3,7 +3,8 @@
 // has not warmed. This bench starts one-line workflows eagerly on a dev server of its own, each in
 // a bundle of its own (bench/module-cost-workflows/), taking turns: the empty workflow (the floor),
 // one that imports zod, one that builds ragQuery's input schemas, and one that also validates an
-// input as ragQuery did first until 'rag-answer-validates'; then ragQuery itself in the rag
+// input as ragQuery did first until 'rag-answer-validates'; the two things ragQuery's history
+// holds, one patch marker and one local activity, each alone; then ragQuery itself in the rag
 // worker's bundle (workflows/rag-queue.ts) over the real answerQuery composition of steps that
 // answer at once, so what is left is orchestration and the input validation. Per run: wall time,
 // this process's CPU (client and worker) and the dev server's CPU. Figures go to docs/benchmarks.md and bench/results/workflow-module-cost.json.
@@ -36,6 +37,8 @@ const SHAPES = [
   { label: 'imports zod', file: './module-cost-workflows/zod-only.ts', type: 'zodOnly' },
   { label: "builds ragQuery's input schemas", file: './module-cost-workflows/rag-schemas.ts', type: 'ragSchemasOnly' },
   { label: '… and validates the input', file: './module-cost-workflows/rag-validate.ts', type: 'ragValidate' },
+  { label: 'one patched() marker', file: './module-cost-workflows/one-patch.ts', type: 'onePatch' },
+  { label: 'one local activity that returns at once', file: './module-cost-workflows/one-local-activity.ts', type: 'oneLocalActivity', activities: { instant: async () => 0 } },
   { label: 'ragQuery (rag worker bundle), steps that answer at once', file: '../workflows/rag-queue.ts', type: 'ragQuery', activities: instantAnswer() },
 ];
 
