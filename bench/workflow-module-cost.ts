@@ -38,7 +38,12 @@ const SHAPES = [
   { label: "builds ragQuery's input schemas", file: './module-cost-workflows/rag-schemas.ts', type: 'ragSchemasOnly' },
   { label: '… and validates the input', file: './module-cost-workflows/rag-validate.ts', type: 'ragValidate' },
   { label: 'one patched() marker', file: './module-cost-workflows/one-patch.ts', type: 'onePatch' },
-  { label: 'one local activity that returns at once', file: './module-cost-workflows/one-local-activity.ts', type: 'oneLocalActivity', activities: { instant: async () => 0 } },
+  {
+    label: 'one local activity that returns at once',
+    file: './module-cost-workflows/one-local-activity.ts',
+    type: 'oneLocalActivity',
+    activities: { instant: async () => 0 },
+  },
   { label: 'ragQuery (rag worker bundle), steps that answer at once', file: '../workflows/rag-queue.ts', type: 'ragQuery', activities: instantAnswer() },
 ];
 
