@@ -97,18 +97,24 @@ describe('ragQuery', () => {
     expect(without.model).toEqual({ endpointName: 'demo', format: 'tgi' });
   });
 
-  it("refuses an inference component name outside AWS's pattern before any step", async () => {
+  /** ragQuery run with `args` on a fresh worker: the cause of the run's failure (none if it succeeded) and the steps called. */
+  async function refused(args: unknown): Promise<{ cause?: ApplicationFailure; calls: string[] }> {
     const calls: string[] = [];
     const taskQueue = `rag-test-${++n}`;
     const worker = await newWorker(
       taskQueue,
       fakeRag(calls, async () => ({ answer: 'never', latencyMs: 0, completionTokens: 0 })),
     );
-    const err = await worker
-      .runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ ...input, inferenceComponentName: 'bad_name' }] }))
-      .catch((e: unknown) => e as Error);
+    const err = await worker.runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [args as never] })).then(
+      () => undefined,
+      (e: unknown) => e as { cause?: ApplicationFailure },
+    );
+    return { cause: err?.cause, calls };
+  }
+
+  it("refuses an inference component name outside AWS's pattern before any step", async () => {
+    const { cause, calls } = await refused({ ...input, inferenceComponentName: 'bad_name' });
     // The activity's refusal is the run's own, unchanged: type InvalidInput, the problems in its details.
-    const cause = (err as { cause?: ApplicationFailure }).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect(cause?.type).toBe('InvalidInput');
     expect(cause?.message).toContain('inferenceComponentName: must match');
@@ -118,16 +124,7 @@ describe('ragQuery', () => {
   });
 
   it('refuses input that breaks several rules with every problem named, and none of its steps run', async () => {
-    const calls: string[] = [];
-    const taskQueue = `rag-test-${++n}`;
-    const worker = await newWorker(
-      taskQueue,
-      fakeRag(calls, async () => ({ answer: 'never', latencyMs: 0, completionTokens: 0 })),
-    );
-    const err = await worker
-      .runUntil(env.client.workflow.execute('ragQuery', { taskQueue, workflowId: `rag-${n}`, args: [{ query: '  ', topK: 0, extra: 1 } as never] }))
-      .catch((e: unknown) => e as Error);
-    const cause = (err as { cause?: ApplicationFailure }).cause;
+    const { cause, calls } = await refused({ query: '  ', topK: 0, extra: 1 });
     expect(cause?.type).toBe('InvalidInput');
     expect(cause?.message).toMatch(/^Invalid ragQuery input: /);
     for (const problem of ['query: must not be empty', 'endpointName: is required', 'topK:', 'Unrecognized key']) expect(cause?.message).toContain(problem);
