@@ -89,6 +89,26 @@ export function startProcess(command: string, args: string[], opts: StartOptions
 }
 
 /**
+ * The last `max` non-empty lines a process writes to stderr, for the error when it dies at
+ * start-up, and a promise that settles once its output is closed ('exit' can come before the
+ * last bytes are read; 'close' comes after them). Attach it right after the spawn.
+ */
+export function stderrTail(proc: ManagedProcess, max: number): { lines: string[]; closed: Promise<void> } {
+  const lines: string[] = [];
+  proc.child.stderr?.on('data', (chunk: Buffer) => {
+    lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.trim()),
+    );
+    lines.splice(0, Math.max(0, lines.length - max));
+  });
+  const closed = new Promise<void>((resolve) => proc.child.once('close', () => resolve()));
+  return { lines, closed };
+}
+
+/**
  * Polls `check` until it returns true, the process dies, or the deadline passes.
  * The error names what was awaited so a failed start is diagnosable from the message.
  */

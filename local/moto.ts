@@ -15,7 +15,7 @@ import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, truncateSy
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { freePort, httpReady, startProcess, waitUntil } from '../dev/processes.js';
+import { freePort, httpReady, type ManagedProcess, startProcess, stderrTail, waitUntil } from '../dev/processes.js';
 import { motoServer } from '../dev/tools.js';
 import { correctMotoError } from './moto-corrections.js';
 import { sendWireError } from './protocol-errors.js';
@@ -38,6 +38,8 @@ interface JournalEntry {
   body: string;
 }
 
+/** Tries of a free port for moto_server (see spawnMoto). */
+const PORT_ATTEMPTS = 3;
 const READ_OPERATION = /^(Get|List|Describe|Head|Lookup|Search|Simulate|Decode)/;
 
 function changesState(method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): boolean {
@@ -134,20 +136,52 @@ export interface MotoOptions {
   maxBodyBytes?: (req: IncomingMessage) => number;
   /** Default node:fs; tests pass one whose append fails. */
   journalFs?: JournalFs;
+  /** Where moto_server should listen; default a free loopback port. Tests pass a taken one. */
+  pickPort?: () => Promise<number>;
 }
 
-export async function startMoto({ stateDir, log, cipher, maxBodyBytes = () => MAX_CONTROL_PLANE_BODY_BYTES, journalFs = nodeFs }: MotoOptions): Promise<Moto> {
+/** moto_server on a free loopback port, answering. */
+async function spawnMoto(logFile: string, log: Logger, pickPort: () => Promise<number>): Promise<{ port: number; proc: ManagedProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await pickPort();
+    const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], {
+      logFile,
+      env: { ...process.env, MOTO_DISABLE_GLOBAL_CORS: 'true' },
+    });
+    const stderr = stderrTail(proc, 8);
+    try {
+      await waitUntil('moto_server', () => httpReady(`http://127.0.0.1:${port}/moto-api/`), { process: proc, timeoutMs: 60_000 });
+      return { port, proc };
+    } catch (err) {
+      const exitedByItself = proc.child.exitCode !== null || proc.child.signalCode !== null;
+      await proc.stop();
+      if (exitedByItself) await Promise.race([stderr.closed, new Promise((r) => setTimeout(r, 1000))]);
+      // A free port cannot be reserved: another process (a model container, a parallel test's
+      // server) may bind it first, and Werkzeug then exits with this line.
+      if (exitedByItself && stderr.lines.some((line) => line.includes('Address already in use')) && attempt < PORT_ATTEMPTS) {
+        log.warn({ port }, 'moto_server: its port was taken before it bound; trying another');
+        continue;
+      }
+      const tail = stderr.lines.length ? `; last stderr: ${stderr.lines.join(' | ')}` : '';
+      throw new Error(`${(err as Error).message}${tail} (log: ${logFile})`, { cause: err });
+    }
+  }
+}
+
+export async function startMoto({
+  stateDir,
+  log,
+  cipher,
+  maxBodyBytes = () => MAX_CONTROL_PLANE_BODY_BYTES,
+  journalFs = nodeFs,
+  pickPort = freePort,
+}: MotoOptions): Promise<Moto> {
   // Read the journal first: one that cannot be replayed should fail before moto is spawned.
   const journal = new MotoJournal(join(stateDir, 'moto-journal.jsonl'), cipher ?? StateCipher.forStateDir(stateDir), journalFs, log);
   const entries = journal.entries();
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const logFile = join(stateDir, 'moto.log');
-  const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], {
-    logFile,
-    env: { ...process.env, MOTO_DISABLE_GLOBAL_CORS: 'true' },
-  });
-  await waitUntil('moto_server', () => httpReady(`${url}/moto-api/`), { process: proc, timeoutMs: 60_000 });
+  const { port, proc } = await spawnMoto(logFile, log, pickPort);
+  const url = `http://127.0.0.1:${port}`;
   chmodSync(logFile, PRIVATE_FILE_MODE); // opened by now: moto has answered
 
   const agent = new Agent({ keepAlive: true });

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { freePort, type ManagedProcess } from '../../dev/processes.js';
+import { freePort, type ManagedProcess, stderrTail } from '../../dev/processes.js';
 import { INSTANCE_ENV } from '../model-server/config.js';
 import { startContainerProcess } from '../model-server/launch.js';
 import { ContainerStartError, LaunchAbortedError } from './types.js';
@@ -99,18 +99,7 @@ async function startOnce(start: InstanceStart, instanceId: string, logFile: stri
   if (start.signal?.aborted) throw aborted(start, instanceId);
   const url = `http://127.0.0.1:${port}`;
   const proc = startContainerProcess({ port, env: { ...start.env, [INSTANCE_ENV]: instanceId }, logFile });
-  const stderr: string[] = [];
-  proc.child.stderr?.on('data', (chunk: Buffer) => {
-    stderr.push(
-      ...chunk
-        .toString('utf8')
-        .split('\n')
-        .filter((line) => line.trim()),
-    );
-    stderr.splice(0, Math.max(0, stderr.length - STDERR_TAIL_LINES));
-  });
-  // 'exit' can come before the last stderr bytes are read; 'close' comes after them.
-  const closed = new Promise<void>((resolve) => proc.child.once('close', () => resolve()));
+  const { lines: stderr, closed } = stderrTail(proc, STDERR_TAIL_LINES);
   const log = start.logger.child({ endpoint: start.endpointName, variant: start.variantName, instance: instanceId });
   log.info({ pid: proc.child.pid, port, logFile }, 'starting model container');
   try {
