@@ -2,10 +2,9 @@
 // and since 'rag-answer-validates' its input validation too. Each local activity costs a query
 // about 5 ms on this machine, and evaluating the input schemas inside the workflow sandbox about
 // 12 more on every run (bench/workflow-module-cost.ts); here, outside the sandbox, the schemas
-// are built once per process. A query's steps only read until the
-// monitoring record is written last, so a retry that redoes them all costs time only: the answer
-// returned is always the one recorded. Built from the step activities, so the workflow tests'
-// fakes compose the same way.
+// are built once per process. A query's steps only read until the monitoring record is written
+// last, so a retry that redoes them all costs time only: the answer returned is always the one
+// recorded. Built from the step activities, so the workflow tests' fakes compose the same way.
 import { activityInfo } from '@temporalio/activity';
 import { validateInput } from '../common/input-parsing.js';
 import { type RagQueryInput, ragQueryInputSchema, type RagQuerySpec } from '../common/rag-input.js';
