@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadCodecKeyring } from '../common/codec-keys.js';
 import { AesGcmPayloadCodec } from '../common/payload-codec.js';
 import { SEARCH_ATTRIBUTES } from '../common/resource-names.js';
-import { freePort, startProcess, waitUntil, type ManagedProcess } from '../dev/processes.js';
+import { freePort, type ManagedProcess, PortTakenError, retryWhilePortTaken, startProcess, waitUntil, watchStartup } from '../dev/processes.js';
 import { projectRoot } from '../common/project-paths.js';
 import { localTemporalConnection } from '../common/temporal-connection.js';
 import { findOrStartQdrant, QDRANT_HOW_TO } from '../dev/qdrant-server.js';
@@ -64,14 +64,111 @@ export interface Stack extends StackAddresses {
   stop(): Promise<void>;
 }
 
-/** `port` when it is free, otherwise (or when 0) any free loopback port. */
-async function preferredPort(port: number): Promise<number> {
-  if (port === 0) return freePort();
+/** True when nothing listens on `port` on loopback right now (it may be taken a moment later). */
+function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', () => void freePort().then(resolve));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(port)));
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** On the first try `port` when it is free; on other tries, and for port 0, `fallback`'s. */
+async function portFor(port: number, attempt: number, fallback: () => Promise<number> = freePort): Promise<number> {
+  return attempt === 1 && port !== 0 && (await portIsFree(port)) ? port : fallback();
+}
+
+interface DevServer {
+  temporalAddress: string;
+  uiPort: number;
+  connection: NativeConnection;
+  codecServerUrl?: string;
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Temporal dev server (and, with codec keys, the codec server its Web UI decodes through,
+ * which must know the UI's origin) on the ports given, once a connection to it is open. Refuses
+ * with PortTakenError when either port was bound by another process first.
+ */
+async function startDevServer(stateDir: string, logsDir: string, temporalPort: number, uiPort: number): Promise<DevServer> {
+  const keyring = loadCodecKeyring();
+  const codec =
+    keyring &&
+    (await startCodecServer({
+      codec: new AesGcmPayloadCodec(keyring),
+      auth: 'none',
+      allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+      logger,
+    }));
+  const temporal: ManagedProcess = startProcess(
+    temporalCli(),
+    [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(temporalPort),
+      '--ui-port',
+      String(uiPort),
+      '--db-filename',
+      join(stateDir, 'temporal.db'),
+      ...DEV_SERVER_SQLITE_PRAGMAS,
+      ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`]),
+      '--log-level',
+      'warn',
+      // No internet here: don't let the UI try to fetch its news feed.
+      '--ui-disable-news-fetch',
+      ...(codec ? ['--ui-codec-endpoint', codec.url] : []),
+    ],
+    { logFile: join(logsDir, 'temporal.log') },
+  );
+  const startup = watchStartup(temporal);
+  const temporalAddress = `127.0.0.1:${temporalPort}`;
+  let connection: NativeConnection | undefined;
+  try {
+    await waitUntil(
+      `Temporal dev server on ${temporalAddress}`,
+      async () => {
+        connection = await NativeConnection.connect({ address: temporalAddress });
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, process: temporal },
+    );
+  } catch (err) {
+    const failure = await startup.failed();
+    await codec?.close();
+    const tail = failure.lines.length ? `; last stderr: ${failure.lines.join(' | ')}` : '';
+    const error = new Error(`${(err as Error).message}${tail} (log: ${join(logsDir, 'temporal.log')})`, { cause: err });
+    throw failure.portTaken ? new PortTakenError(temporalPort, error) : error;
+  }
+  return {
+    temporalAddress,
+    uiPort,
+    connection: connection!,
+    codecServerUrl: codec?.url,
+    pid: temporal.child.pid,
+    async stop() {
+      await connection!.close();
+      await temporal.stop('SIGTERM', 10_000);
+      await codec?.close();
+    },
+  };
+}
+
+/** The local cloud on `port` when free (0: any), else on a port the OS picks, which nothing can take first. */
+function startCloudOnPort(port: number, stateDir: string): Promise<LocalCloud> {
+  return retryWhilePortTaken(
+    async (attempt) => {
+      const tryPort = await portFor(port, attempt, async () => 0);
+      return startLocalCloud({ port: tryPort, stateDir }).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EADDRINUSE' ? new PortTakenError(tryPort, err) : err;
+      });
+    },
+    { attempts: 2 },
+  );
 }
 
 /** Environment the worker (and any AWS client in this process) uses to reach the local cloud. */
@@ -89,64 +186,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   installTemporalLogging(); // before the first connection creates Temporal's runtime
   const stateDir = opts.stateDir ?? join(projectRoot, '.stack');
   const logsDir = join(stateDir, 'logs');
-  const temporalPort = await preferredPort(opts.temporalPort ?? 7233);
-  const uiPort = await preferredPort(opts.uiPort ?? 8233);
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err) => logger.warn({ err }, 'stack shutdown step failed'));
   };
 
   try {
-    const keyring = loadCodecKeyring();
-    const codec =
-      keyring &&
-      (await startCodecServer({
-        codec: new AesGcmPayloadCodec(keyring),
-        auth: 'none',
-        allowedOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
-        logger,
-      }));
-    if (codec) stops.push(() => codec.close());
-    const temporal: ManagedProcess = startProcess(
-      temporalCli(),
-      [
-        'server',
-        'start-dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(temporalPort),
-        '--ui-port',
-        String(uiPort),
-        '--db-filename',
-        join(stateDir, 'temporal.db'),
-        ...DEV_SERVER_SQLITE_PRAGMAS,
-        ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`]),
-        '--log-level',
-        'warn',
-        // No internet here: don't let the UI try to fetch its news feed.
-        '--ui-disable-news-fetch',
-        ...(codec ? ['--ui-codec-endpoint', codec.url] : []),
-      ],
-      { logFile: join(logsDir, 'temporal.log') },
+    const dev = await retryWhilePortTaken(
+      async (attempt) => startDevServer(stateDir, logsDir, await portFor(opts.temporalPort ?? 7233, attempt), await portFor(opts.uiPort ?? 8233, attempt)),
+      { onTaken: (taken) => logger.warn({ port: taken.port }, 'Temporal dev server: a port was taken before it bound; trying others') },
     );
-    stops.push(() => temporal.stop('SIGTERM', 10_000));
-    const temporalAddress = `127.0.0.1:${temporalPort}`;
-    let connection: NativeConnection | undefined;
-    await waitUntil(
-      `Temporal dev server on ${temporalAddress}`,
-      async () => {
-        connection = await NativeConnection.connect({ address: temporalAddress });
-        return true;
-      },
-      { timeoutMs: 60_000, intervalMs: 250, process: temporal },
-    );
-    stops.push(() => connection!.close());
+    stops.push(() => dev.stop());
+    const { temporalAddress, connection } = dev;
 
-    const cloud: LocalCloud = await startLocalCloud({
-      port: await preferredPort(opts.awsPort ?? 4566),
-      stateDir: join(stateDir, 'local-cloud'),
-    });
+    const cloud = await startCloudOnPort(opts.awsPort ?? 4566, join(stateDir, 'local-cloud'));
     stops.push(() => cloud.close());
 
     Object.assign(process.env, localAwsEnvironment(cloud.url));
@@ -175,13 +228,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     return {
       temporalAddress,
-      webUiUrl: `http://127.0.0.1:${uiPort}`,
+      webUiUrl: `http://127.0.0.1:${dev.uiPort}`,
       awsEndpointUrl: cloud.url,
       stateDir,
       logsDir,
-      codecServerUrl: codec?.url,
+      codecServerUrl: dev.codecServerUrl,
       qdrant: qdrant && { url: qdrant.url, how: qdrant.how },
-      temporalPid: temporal.child.pid,
+      temporalPid: dev.pid,
       stop,
     };
   } catch (err) {

@@ -88,24 +88,93 @@ export function startProcess(command: string, args: string[], opts: StartOptions
   return managed;
 }
 
+/** What a server prints when another process bound its port first: Node, Werkzeug, Go, Rust. */
+const ADDRESS_IN_USE = /EADDRINUSE|address already in use/i;
+
+/** How a server's start went wrong, read once the process is stopped and its output closed. */
+export interface FailedStart {
+  /** It exited (or was killed) before we stopped it, rather than being stopped by us. */
+  exitedByItself: boolean;
+  /** Its exit code, else the signal that ended it. */
+  exit: number | NodeJS.Signals | null;
+  /** Its last non-empty output lines. */
+  lines: string[];
+  /** It exited because its port was taken: worth another port (retryWhilePortTaken). */
+  portTaken: boolean;
+}
+
+export interface StartupWatch {
+  /** Stops the process if it still runs and says how its start ended. */
+  failed(): Promise<FailedStart>;
+}
+
 /**
- * The last `max` non-empty lines a process writes to stderr, for the error when it dies at
- * start-up, and a promise that settles once its output is closed ('exit' can come before the
- * last bytes are read; 'close' comes after them). Attach it right after the spawn.
+ * Keeps the last `maxLines` lines a starting server writes (stderr; both streams for servers
+ * that log to stdout, like Qdrant), for the error should it die at start-up. Attach it right
+ * after the spawn.
  */
-export function stderrTail(proc: ManagedProcess, max: number): { lines: string[]; closed: Promise<void> } {
+export function watchStartup(
+  proc: ManagedProcess,
+  { maxLines = 8, streams = ['stderr'] }: { maxLines?: number; streams?: Array<'stdout' | 'stderr'> } = {},
+): StartupWatch {
   const lines: string[] = [];
-  proc.child.stderr?.on('data', (chunk: Buffer) => {
-    lines.push(
-      ...chunk
-        .toString('utf8')
-        .split('\n')
-        .filter((line) => line.trim()),
-    );
-    lines.splice(0, Math.max(0, lines.length - max));
-  });
+  for (const name of streams) {
+    proc.child[name]?.on('data', (chunk: Buffer) => {
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => line.trim()),
+      );
+      lines.splice(0, Math.max(0, lines.length - maxLines));
+    });
+  }
+  // 'exit' can come before the last bytes are read; 'close' comes after them.
   const closed = new Promise<void>((resolve) => proc.child.once('close', () => resolve()));
-  return { lines, closed };
+  return {
+    async failed() {
+      const exitedByItself = proc.child.exitCode !== null || proc.child.signalCode !== null;
+      await proc.stop();
+      if (exitedByItself) await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+      return {
+        exitedByItself,
+        exit: proc.child.exitCode ?? proc.child.signalCode,
+        lines: [...lines],
+        portTaken: exitedByItself && lines.some((line) => ADDRESS_IN_USE.test(line)),
+      };
+    },
+  };
+}
+
+/** A start function's refusal that means "the port was taken": retryWhilePortTaken picks again. */
+export class PortTakenError extends Error {
+  constructor(
+    readonly port: number,
+    readonly startError: Error,
+  ) {
+    super(startError.message, { cause: startError });
+  }
+}
+
+/**
+ * Runs `start` (which picks its own ports) up to `attempts` times while it fails with
+ * PortTakenError. A free port cannot be reserved: another process (a parallel test's server, a
+ * model container) may bind it between the pick and the bind. The last attempt's refusal, and
+ * any other error, is thrown as the start made it.
+ */
+export async function retryWhilePortTaken<T>(
+  start: (attempt: number) => Promise<T>,
+  { attempts = 3, onTaken }: { attempts?: number; onTaken?: (err: PortTakenError, attempt: number) => void } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(attempt);
+    } catch (err) {
+      if (!(err instanceof PortTakenError)) throw err;
+      if (attempt >= attempts) throw err.startError;
+      onTaken?.(err, attempt);
+    }
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isQdrant, LOCAL_QDRANT_URL } from '../activities/vector-store/select.js';
-import { freePort, startProcess, waitUntil } from './processes.js';
+import { freePort, PortTakenError, retryWhilePortTaken, startProcess, waitUntil, watchStartup } from './processes.js';
 import { projectRoot } from '../common/project-paths.js';
 import { devToolsConfig, vectorStoreConfig } from '../common/config.js';
 
@@ -41,54 +41,59 @@ export function qdrantBinary(env: NodeJS.ProcessEnv = process.env): string | und
  * a new temporary directory, and resolves once GET /readyz answers. The directory is removed
  * on stop(), and on process exit should the caller never get to stop it.
  */
-export async function startQdrantServer(bin: string, { logFile }: { logFile?: string } = {}): Promise<QdrantServer> {
-  const http = await freePort();
-  let grpc = await freePort();
-  while (grpc === http) grpc = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'qdrant-'));
-  // Our settings only: a QDRANT__* variable in the caller's environment (an API key, another
-  // storage path) would silently change the server the tests think they started.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('QDRANT__')));
-  let output = '';
-  const proc = startProcess(bin, [], {
-    cwd: dir, // it reads ./config and serves ./static relative to its working directory
-    logFile,
-    onOutput: (chunk) => (output = (output + chunk).slice(-4000)),
-    env: {
-      ...env,
-      QDRANT__SERVICE__HOST: '127.0.0.1',
-      QDRANT__SERVICE__HTTP_PORT: String(http),
-      QDRANT__SERVICE__GRPC_PORT: String(grpc),
-      QDRANT__STORAGE__STORAGE_PATH: join(dir, 'storage'),
-      QDRANT__STORAGE__SNAPSHOTS_PATH: join(dir, 'snapshots'),
-      QDRANT__TELEMETRY_DISABLED: 'true',
-      QDRANT__LOG_LEVEL: 'WARN',
-    },
-  });
-  // Registered after startProcess's own exit hook (which kills the child first).
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  process.on('exit', removeDir);
-  const stop = async () => {
-    await proc.stop('SIGTERM', 10_000);
-    removeDir();
-    process.off('exit', removeDir);
-  };
-  const url = `http://127.0.0.1:${http}`;
-  try {
-    await waitUntil(
-      `qdrant (${bin}) on ${url}`,
-      async () => {
-        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
-        await res.arrayBuffer();
-        return res.ok;
+export function startQdrantServer(bin: string, { logFile }: { logFile?: string } = {}): Promise<QdrantServer> {
+  return retryWhilePortTaken(async () => {
+    const http = await freePort();
+    let grpc = await freePort();
+    while (grpc === http) grpc = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'qdrant-'));
+    // Our settings only: a QDRANT__* variable in the caller's environment (an API key, another
+    // storage path) would silently change the server the tests think they started.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('QDRANT__')));
+    const proc = startProcess(bin, [], {
+      cwd: dir, // it reads ./config and serves ./static relative to its working directory
+      logFile,
+      env: {
+        ...env,
+        QDRANT__SERVICE__HOST: '127.0.0.1',
+        QDRANT__SERVICE__HTTP_PORT: String(http),
+        QDRANT__SERVICE__GRPC_PORT: String(grpc),
+        QDRANT__STORAGE__STORAGE_PATH: join(dir, 'storage'),
+        QDRANT__STORAGE__SNAPSHOTS_PATH: join(dir, 'snapshots'),
+        QDRANT__TELEMETRY_DISABLED: 'true',
+        QDRANT__LOG_LEVEL: 'WARN',
       },
-      { timeoutMs: 60_000, intervalMs: 100, process: proc },
-    );
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}; its output ended with:\n${output}`);
-  }
-  return { url, how: `started ${bin} (pid ${proc.child.pid}) on ${url}`, stop };
+    });
+    // Qdrant logs to stdout; a panic's backtrace goes to stderr.
+    const startup = watchStartup(proc, { maxLines: 20, streams: ['stdout', 'stderr'] });
+    // Registered after startProcess's own exit hook (which kills the child first).
+    const removeDir = () => rmSync(dir, { recursive: true, force: true });
+    process.on('exit', removeDir);
+    const stop = async () => {
+      await proc.stop('SIGTERM', 10_000);
+      removeDir();
+      process.off('exit', removeDir);
+    };
+    const url = `http://127.0.0.1:${http}`;
+    try {
+      await waitUntil(
+        `qdrant (${bin}) on ${url}`,
+        async () => {
+          const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+          await res.arrayBuffer();
+          return res.ok;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, process: proc },
+      );
+    } catch (err) {
+      const failure = await startup.failed();
+      await stop();
+      const error = new Error(`${(err as Error).message}; its output ended with:\n${failure.lines.join('\n')}`);
+      // Either of its two ports may be the taken one; the REST port names the attempt.
+      throw failure.portTaken ? new PortTakenError(http, error) : error;
+    }
+    return { url, how: `started ${bin} (pid ${proc.child.pid}) on ${url}`, stop };
+  });
 }
 
 /** QDRANT_URL, else a binary started here, else localhost:6333 if Qdrant answers there. */

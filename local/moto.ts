@@ -15,7 +15,7 @@ import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, truncateSy
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { freePort, httpReady, type ManagedProcess, startProcess, stderrTail, waitUntil } from '../dev/processes.js';
+import { freePort, httpReady, type ManagedProcess, PortTakenError, retryWhilePortTaken, startProcess, waitUntil, watchStartup } from '../dev/processes.js';
 import { motoServer } from '../dev/tools.js';
 import { correctMotoError } from './moto-corrections.js';
 import { sendWireError } from './protocol-errors.js';
@@ -38,8 +38,6 @@ interface JournalEntry {
   body: string;
 }
 
-/** Tries of a free port for moto_server (see spawnMoto). */
-const PORT_ATTEMPTS = 3;
 const READ_OPERATION = /^(Get|List|Describe|Head|Lookup|Search|Simulate|Decode)/;
 
 function changesState(method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): boolean {
@@ -141,31 +139,27 @@ export interface MotoOptions {
 }
 
 /** moto_server on a free loopback port, answering. */
-async function spawnMoto(logFile: string, log: Logger, pickPort: () => Promise<number>): Promise<{ port: number; proc: ManagedProcess }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await pickPort();
-    const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], {
-      logFile,
-      env: { ...process.env, MOTO_DISABLE_GLOBAL_CORS: 'true' },
-    });
-    const stderr = stderrTail(proc, 8);
-    try {
-      await waitUntil('moto_server', () => httpReady(`http://127.0.0.1:${port}/moto-api/`), { process: proc, timeoutMs: 60_000 });
-      return { port, proc };
-    } catch (err) {
-      const exitedByItself = proc.child.exitCode !== null || proc.child.signalCode !== null;
-      await proc.stop();
-      if (exitedByItself) await Promise.race([stderr.closed, new Promise((r) => setTimeout(r, 1000))]);
-      // A free port cannot be reserved: another process (a model container, a parallel test's
-      // server) may bind it first, and Werkzeug then exits with this line.
-      if (exitedByItself && stderr.lines.some((line) => line.includes('Address already in use')) && attempt < PORT_ATTEMPTS) {
-        log.warn({ port }, 'moto_server: its port was taken before it bound; trying another');
-        continue;
+function spawnMoto(logFile: string, log: Logger, pickPort: () => Promise<number>): Promise<{ port: number; proc: ManagedProcess }> {
+  return retryWhilePortTaken(
+    async () => {
+      const port = await pickPort();
+      const proc = startProcess(motoServer(), ['-H', '127.0.0.1', '-p', String(port)], {
+        logFile,
+        env: { ...process.env, MOTO_DISABLE_GLOBAL_CORS: 'true' },
+      });
+      const startup = watchStartup(proc);
+      try {
+        await waitUntil('moto_server', () => httpReady(`http://127.0.0.1:${port}/moto-api/`), { process: proc, timeoutMs: 60_000 });
+        return { port, proc };
+      } catch (err) {
+        const failure = await startup.failed();
+        const tail = failure.lines.length ? `; last stderr: ${failure.lines.join(' | ')}` : '';
+        const error = new Error(`${(err as Error).message}${tail} (log: ${logFile})`, { cause: err });
+        throw failure.portTaken ? new PortTakenError(port, error) : error;
       }
-      const tail = stderr.lines.length ? `; last stderr: ${stderr.lines.join(' | ')}` : '';
-      throw new Error(`${(err as Error).message}${tail} (log: ${logFile})`, { cause: err });
-    }
-  }
+    },
+    { onTaken: (taken) => log.warn({ port: taken.port }, 'moto_server: its port was taken before it bound; trying another') },
+  );
 }
 
 export async function startMoto({

@@ -152,7 +152,6 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     timeScale,
     logger: log.child({ component: 'metrics' }),
   });
-  metrics.start();
   const autoScaling = createLocalAutoScaling({ stateDir, store, motoCloudWatch: cloudWatch, timeScale, log: log.child({ component: 'autoscaling' }) });
   const runtime = createRuntimeHandler({
     pool,
@@ -197,12 +196,15 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
       server.listen(opts.port ?? 4566, opts.host ?? '127.0.0.1', () => listening());
     });
   } catch (err) {
+    // Nothing has started but moto (the metrics and the scaling evaluator start once we listen).
+    await autoScaling.close();
     await moto.stop();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   s3Client = localS3Client(url);
+  metrics.start();
   autoScaling.listening(url);
   log.info({ url, motoUrl: moto.url, stateDir }, 'local cloud ready');
 

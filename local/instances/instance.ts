@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { freePort, type ManagedProcess, stderrTail } from '../../dev/processes.js';
+import { freePort, type ManagedProcess, PortTakenError, retryWhilePortTaken, watchStartup } from '../../dev/processes.js';
 import { INSTANCE_ENV } from '../model-server/config.js';
 import { startContainerProcess } from '../model-server/launch.js';
 import { ContainerStartError, LaunchAbortedError } from './types.js';
@@ -31,8 +31,6 @@ export interface InstanceStart {
   signal?: AbortSignal;
 }
 
-const STDERR_TAIL_LINES = 8;
-const PORT_ATTEMPTS = 3;
 const PING_INTERVAL_MS = 100;
 
 /** Like an EC2 instance id, so log streams read `<variant>/i-...` as in CloudWatch. */
@@ -76,21 +74,9 @@ function aborted(start: InstanceStart, instanceId: string): LaunchAbortedError {
 export async function startInstance(start: InstanceStart): Promise<RunningInstance> {
   const instanceId = newInstanceId();
   const logFile = join(start.logDir, start.endpointName, start.variantName, `${instanceId}.log`);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(start, instanceId, logFile);
-    } catch (err) {
-      // freePort() cannot reserve the port; another process may take it before we bind.
-      if (err instanceof PortTakenError && attempt < PORT_ATTEMPTS && !start.signal?.aborted) continue;
-      throw err instanceof PortTakenError ? err.startError : err;
-    }
-  }
-}
-
-class PortTakenError extends Error {
-  constructor(readonly startError: ContainerStartError) {
-    super(startError.reason);
-  }
+  return retryWhilePortTaken(() => startOnce(start, instanceId, logFile), {
+    onTaken: (taken) => start.logger.warn({ instance: instanceId, port: taken.port }, 'model container: its port was taken before it bound; trying another'),
+  });
 }
 
 async function startOnce(start: InstanceStart, instanceId: string, logFile: string): Promise<RunningInstance> {
@@ -99,7 +85,7 @@ async function startOnce(start: InstanceStart, instanceId: string, logFile: stri
   if (start.signal?.aborted) throw aborted(start, instanceId);
   const url = `http://127.0.0.1:${port}`;
   const proc = startContainerProcess({ port, env: { ...start.env, [INSTANCE_ENV]: instanceId }, logFile });
-  const { lines: stderr, closed } = stderrTail(proc, STDERR_TAIL_LINES);
+  const startup = watchStartup(proc);
   const log = start.logger.child({ endpoint: start.endpointName, variant: start.variantName, instance: instanceId });
   log.info({ pid: proc.child.pid, port, logFile }, 'starting model container');
   try {
@@ -107,25 +93,22 @@ async function startOnce(start: InstanceStart, instanceId: string, logFile: stri
     // Healthy just as the start was cancelled: the process must not outlive the cancellation.
     start.signal?.throwIfAborted();
   } catch (err) {
-    const exitedByItself = proc.child.exitCode !== null || proc.child.signalCode !== null;
-    await proc.stop();
+    const failure = await startup.failed();
     if (start.signal?.aborted) {
       log.info({ pid: proc.child.pid }, 'model container start cancelled; process stopped');
       throw aborted(start, instanceId);
     }
     if (!(err instanceof NotHealthyError)) throw err;
     let detail: string;
-    if (exitedByItself) {
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
-      const lastLines = stderr.length > 0 ? `; last stderr: ${stderr.join(' | ')}` : '';
-      detail = `instance ${instanceId} exited with code ${proc.child.exitCode ?? proc.child.signalCode} before /ping answered 200${lastLines}`;
+    if (failure.exitedByItself) {
+      const lastLines = failure.lines.length > 0 ? `; last stderr: ${failure.lines.join(' | ')}` : '';
+      detail = `instance ${instanceId} exited with code ${failure.exit} before /ping answered 200${lastLines}`;
     } else {
       detail = `/ping of instance ${instanceId} did not answer 200 within ${start.healthCheckTimeoutSeconds} s`;
     }
     const error = new ContainerStartError(`${pingFailureReason(start.variantName)} (local cloud: ${detail}; log: ${logFile})`);
     log.warn({ reason: error.reason }, 'model container failed to start');
-    if (exitedByItself && stderr.some((line) => line.includes('EADDRINUSE'))) throw new PortTakenError(error);
-    throw error;
+    throw failure.portTaken ? new PortTakenError(port, error) : error;
   }
   const instance: RunningInstance = {
     instanceId,
