@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortTakenError, retryWhilePortTaken, startProcess, waitUntil, watchStartup } from '../../dev/processes.js';
 import { temporalCli } from '../../dev/tools.js';
+import { startContainerProcess } from '../../local/model-server/launch.js';
+import { TINY_MODEL_ID } from '../local-cloud/support.js';
 import { startLocalCloud } from '../../local/server.js';
 
 let taken: Server;
@@ -88,12 +90,23 @@ describe('watchStartup with the Temporal dev server', () => {
   });
 });
 
+describe('watchStartup with a model container', () => {
+  it("tells a taken port from Node's EADDRINUSE", async () => {
+    const proc = startContainerProcess({ port: takenPort, env: { HF_MODEL_ID: TINY_MODEL_ID } });
+    const startup = watchStartup(proc);
+    await proc.exited;
+    const failure = await startup.failed();
+    expect(failure.portTaken, failure.lines.join('\n')).toBe(true);
+    expect(failure.lines.join('\n')).toContain('EADDRINUSE');
+  });
+});
+
 describe('the local cloud on a taken port', () => {
   it('refuses with EADDRINUSE and leaves no moto_server running', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'port-retry-'));
     const err = await startLocalCloud({ port: takenPort, stateDir })
       .then(
-        async (cloud) => (await cloud.close(), new Error('listened on a taken port')),
+        async (cloud): Promise<NodeJS.ErrnoException> => (await cloud.close(), new Error('listened on a taken port')),
         (e: unknown) => e as NodeJS.ErrnoException,
       )
       .finally(() => rmSync(stateDir, { recursive: true, force: true }));

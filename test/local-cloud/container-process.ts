@@ -3,7 +3,7 @@
 // speak to them, and stopped after the test file.
 import { delimiter } from 'node:path';
 import { afterAll, expect } from 'vitest';
-import { freePort, waitUntil, type ManagedProcess } from '../../dev/processes.js';
+import { freePort, type ManagedProcess, PortTakenError, retryWhilePortTaken, waitUntil, watchStartup } from '../../dev/processes.js';
 import { modelsDirs } from '../../common/project-paths.js';
 import { startContainerProcess } from '../../local/model-server/launch.js';
 import { TINY_MODEL_ID } from './support.js';
@@ -34,13 +34,22 @@ export async function launchContainer(env: Record<string, string>): Promise<Star
   return { url: `http://127.0.0.1:${port}`, proc, output: () => output };
 }
 
-export async function startContainer(env: Record<string, string> = {}): Promise<StartedContainer> {
-  const container = await launchContainer(env);
-  await waitUntil('model container', async () => (await fetch(`${container.url}/ping`)).status === 200, {
-    timeoutMs: 60_000,
-    process: container.proc,
+/** A container process serving /ping, on another port should its first be taken before it binds. */
+export function startContainer(env: Record<string, string> = {}): Promise<StartedContainer> {
+  return retryWhilePortTaken(async () => {
+    const container = await launchContainer(env);
+    const startup = watchStartup(container.proc);
+    try {
+      await waitUntil('model container', async () => (await fetch(`${container.url}/ping`)).status === 200, {
+        timeoutMs: 60_000,
+        process: container.proc,
+      });
+    } catch (err) {
+      const failure = await startup.failed();
+      throw failure.portTaken ? new PortTakenError(Number(new URL(container.url).port), err as Error) : err;
+    }
+    return container;
   });
-  return container;
 }
 
 export async function invoke(url: string, body: unknown) {
