@@ -6,7 +6,9 @@
 // input as ragQuery did first until 'rag-answer-validates'; the two things ragQuery's history
 // holds, one patch marker and one local activity, each alone; then ragQuery itself in the rag
 // worker's bundle (workflows/rag-queue.ts) over the real answerQuery composition of steps that
-// answer at once, so what is left is orchestration and the input validation. Per run: wall time,
+// answer at once, so what is left is orchestration and the input validation. Last, two Updates to
+// one long-lived run (bench/module-cost-workflows/session.ts), no-op and through one local
+// activity: what a session workflow taking each query as an Update would cost. Per run: wall time,
 // this process's CPU (client and worker) and the dev server's CPU. Figures go to docs/benchmarks.md and bench/results/workflow-module-cost.json.
 //   npx tsx bench/workflow-module-cost.ts [--runs 40]
 import { Client } from '@temporalio/client';
@@ -45,6 +47,14 @@ const SHAPES = [
     activities: { instant: async () => 0 },
   },
   { label: 'ragQuery (rag worker bundle), steps that answer at once', file: '../workflows/rag-queue.ts', type: 'ragQuery', activities: instantAnswer() },
+  { label: 'Update to a running workflow (no new run)', file: './module-cost-workflows/session.ts', type: 'session', update: 'ask' },
+  {
+    label: '… whose handler runs one local activity',
+    file: './module-cost-workflows/session.ts',
+    type: 'session',
+    update: 'askThroughLocalActivity',
+    activities: { instant: async () => 0 },
+  },
 ];
 
 /** answerQuery as the worker composes it, over steps that return at once. */
@@ -117,19 +127,30 @@ try {
     ),
   );
   const running = workers.map((w) => w.run());
+  // Update shapes: one run each, started before the rounds and terminated after them.
+  const sessions = await Promise.all(
+    SHAPES.map((s, i) =>
+      'update' in s ? client.workflow.start(s.type, { taskQueue: `module-cost-${i}`, workflowId: `module-cost-session-${i}` }) : undefined,
+    ),
+  );
   const samples = SHAPES.map(() => ({ wall: [] as number[], ownCpu: [] as number[], serverCpu: [] as number[] }));
   for (let round = 0; round < opts.warmup + opts.runs; round++) {
     for (const [i, shape] of SHAPES.entries()) {
       const cpu0 = process.cpuUsage();
       const server0 = cpuSeconds(serverPid);
       const t0 = performance.now();
-      const handle = await client.workflow.start(shape.type, {
-        taskQueue: `module-cost-${i}`,
-        workflowId: `module-cost-${i}-${round}`,
-        args: [INPUT],
-        requestEagerStart: true,
-      });
-      await handle.result();
+      const session = sessions[i];
+      if (session && shape.update) {
+        await session.executeUpdate(shape.update);
+      } else {
+        const handle = await client.workflow.start(shape.type, {
+          taskQueue: `module-cost-${i}`,
+          workflowId: `module-cost-${i}-${round}`,
+          args: [INPUT],
+          requestEagerStart: true,
+        });
+        await handle.result();
+      }
       const wall = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       if (round < opts.warmup) continue;
@@ -138,6 +159,7 @@ try {
       samples[i].serverCpu.push((cpuSeconds(serverPid) - server0) * 1000);
     }
   }
+  for (const session of sessions) await session?.terminate('bench done');
   for (const w of workers) w.shutdown();
   await Promise.all(running);
   await connection!.close();
@@ -151,10 +173,10 @@ try {
   console.log(formatTable(columns, rows));
   writeBenchReport('workflow-module-cost', {
     title: 'What a workflow bundle’s modules cost each run',
-    method: `${opts.runs} eager-started runs per shape on the bench's own dev server (WAL), shapes taking turns; CPU of the dev server from /proc (10 ms ticks, so a mean over runs).`,
+    method: `${opts.runs} eager-started runs per shape (Updates: ${opts.runs} Updates to one run started before) on the bench's own dev server (WAL), shapes taking turns; CPU of the dev server from /proc (10 ms ticks, so a mean over runs).`,
     columns,
     rows,
-    figures: Object.fromEntries(SHAPES.map((s, i) => [s.type, samples[i]])),
+    figures: Object.fromEntries(SHAPES.map((s, i) => [s.update ?? s.type, samples[i]])),
   });
 } finally {
   await server.stop('SIGTERM', 10_000);
