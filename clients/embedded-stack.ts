@@ -140,9 +140,10 @@ async function startDevServer(stateDir: string, logsDir: string, temporalPort: n
   } catch (err) {
     const failure = await startup.failed();
     await codec?.close();
-    const tail = failure.lines.length ? `; last stderr: ${failure.lines.join(' | ')}` : '';
-    const error = new Error(`${(err as Error).message}${tail} (log: ${join(logsDir, 'temporal.log')})`, { cause: err });
-    throw failure.portTaken ? new PortTakenError(temporalPort, error) : error;
+    const error = new Error(`${(err as Error).message}${failure.tail} (log: ${join(logsDir, 'temporal.log')})`, { cause: err });
+    // The CLI names the port it could not bind ("can't set UI port 8233: …").
+    const taken = [temporalPort, uiPort].find((port) => failure.lines.some((line) => line.includes(`port ${port}`))) ?? temporalPort;
+    throw failure.portTaken ? new PortTakenError(taken, error) : error;
   }
   return {
     temporalAddress,

@@ -99,6 +99,8 @@ export interface FailedStart {
   exit: number | NodeJS.Signals | null;
   /** Its last non-empty output lines. */
   lines: string[];
+  /** Those lines for an error message: `; last stderr: a | b` (`last output` when both streams are watched), or ''. */
+  tail: string;
   /** It exited because its port was taken: worth another port (retryWhilePortTaken). */
   portTaken: boolean;
 }
@@ -140,6 +142,7 @@ export function watchStartup(
         exitedByItself,
         exit: proc.child.exitCode ?? proc.child.signalCode,
         lines: [...lines],
+        tail: lines.length ? `; last ${streams.length === 1 ? streams[0] : 'output'}: ${lines.join(' | ')}` : '',
         portTaken: exitedByItself && lines.some((line) => ADDRESS_IN_USE.test(line)),
       };
     },

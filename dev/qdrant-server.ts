@@ -88,7 +88,7 @@ export function startQdrantServer(bin: string, { logFile }: { logFile?: string }
     } catch (err) {
       const failure = await startup.failed();
       await stop();
-      const error = new Error(`${(err as Error).message}; its output ended with:\n${failure.lines.join('\n')}`);
+      const error = new Error(`${(err as Error).message}${failure.tail}`);
       // Either of its two ports may be the taken one; the REST port names the attempt.
       throw failure.portTaken ? new PortTakenError(http, error) : error;
     }

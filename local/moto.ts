@@ -153,8 +153,7 @@ function spawnMoto(logFile: string, log: Logger, pickPort: () => Promise<number>
         return { port, proc };
       } catch (err) {
         const failure = await startup.failed();
-        const tail = failure.lines.length ? `; last stderr: ${failure.lines.join(' | ')}` : '';
-        const error = new Error(`${(err as Error).message}${tail} (log: ${logFile})`, { cause: err });
+        const error = new Error(`${(err as Error).message}${failure.tail} (log: ${logFile})`, { cause: err });
         throw failure.portTaken ? new PortTakenError(port, error) : error;
       }
     },

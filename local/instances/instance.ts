@@ -101,8 +101,7 @@ async function startOnce(start: InstanceStart, instanceId: string, logFile: stri
     if (!(err instanceof NotHealthyError)) throw err;
     let detail: string;
     if (failure.exitedByItself) {
-      const lastLines = failure.lines.length > 0 ? `; last stderr: ${failure.lines.join(' | ')}` : '';
-      detail = `instance ${instanceId} exited with code ${failure.exit} before /ping answered 200${lastLines}`;
+      detail = `instance ${instanceId} exited with code ${failure.exit} before /ping answered 200${failure.tail}`;
     } else {
       detail = `/ping of instance ${instanceId} did not answer 200 within ${start.healthCheckTimeoutSeconds} s`;
     }
