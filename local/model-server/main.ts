@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   const generator = await TextGenerator.load({
     modelPath,
     threads: config.threads,
+    flashAttention: config.flashAttention,
     layout: (trainContextSize) => (configured = family.configure(process.env, trainContextSize)).layout,
     logger: log,
   });

@@ -90,6 +90,8 @@ export interface BatchLayout {
 export interface TextGeneratorOptions {
   modelPath: string;
   threads: number;
+  /** llama.cpp's flash attention; off unless asked for (config.ts FLASH_ATTENTION_ENV says why). */
+  flashAttention?: boolean;
   /** Picks the batch layout once the model's training context is known. */
   layout: (trainContextSize: number) => BatchLayout;
   logger: Logger;
@@ -110,7 +112,7 @@ export class TextGenerator {
     this.admission = new BatchAdmission(sequences, layout.maxBatchTotalTokens);
   }
 
-  static async load({ modelPath, threads, layout: chooseLayout, logger }: TextGeneratorOptions): Promise<TextGenerator> {
+  static async load({ modelPath, threads, flashAttention = false, layout: chooseLayout, logger }: TextGeneratorOptions): Promise<TextGenerator> {
     const llama = await getLlama({
       gpu: false,
       build: 'never',
@@ -119,7 +121,8 @@ export class TextGenerator {
     });
     const model = await llama.loadModel({ modelPath });
     const layout = chooseLayout(model.trainContextSize);
-    const context = await model.createContext({ threads, contextSize: layout.contextSize, sequences: layout.sequences });
+    // Passed explicitly: node-llama-cpp's default ("auto") turns llama.cpp's CPU kernel on.
+    const context = await model.createContext({ threads, contextSize: layout.contextSize, sequences: layout.sequences, flashAttention });
     const chatTemplate = ChatTemplate.find(model, modelPath);
     logger.info(
       {
@@ -128,6 +131,7 @@ export class TextGenerator {
         sequences: context.totalSequences,
         batchSize: context.batchSize,
         threads,
+        flashAttention,
         chatTemplate: chatTemplate?.source ?? 'none',
       },
       'model loaded',

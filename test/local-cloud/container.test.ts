@@ -178,12 +178,41 @@ describe('model container limits (MAX_INPUT_LENGTH / MAX_TOTAL_TOKENS)', () => {
   });
 });
 
+describe('model container flash attention (LLMOPS_FLASH_ATTENTION)', () => {
+  // node-llama-cpp turns llama.cpp's flash attention on unless told otherwise; the container
+  // leaves it off (slower prompts on CPU) and a model's Environment can turn it on.
+  for (const [env, expected] of [
+    [{}, false],
+    [{ LLMOPS_FLASH_ATTENTION: 'true' }, true],
+  ] as const) {
+    it(`loads the model with flashAttention ${expected} when ${Object.keys(env).length ? 'set' : 'unset'}, and serves`, async () => {
+      const container = await startContainer({ ...env, LOG_LEVEL: 'info' });
+      const res = await invoke(container.url, { inputs: PROMPT, parameters: { max_new_tokens: 4, details: true } });
+      expect(res.status).toBe(200);
+      expect(res.json()[0].details.generated_tokens).toBeGreaterThan(0);
+      const loaded = container
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"model loaded"'))
+        .map((line) => JSON.parse(line) as { flashAttention: boolean });
+      expect(loaded).toHaveLength(1);
+      expect(loaded[0].flashAttention).toBe(expected);
+    });
+  }
+});
+
 describe('model container start-up failures', () => {
   it('exits with a reason naming HF_MODEL_ID and the directories searched when the model is missing', async () => {
     const container = await launchContainer({ HF_MODEL_ID: 'nobody/missing-model' });
     expect(await container.proc.exited).toBe(1);
     expect(container.output()).toContain('HF_MODEL_ID=nobody/missing-model');
     for (const dir of modelsDirs()) expect(container.output()).toContain(dir);
+  });
+
+  it('refuses an LLMOPS_FLASH_ATTENTION that is not a boolean, naming the variable and the values it takes', async () => {
+    const container = await launchContainer({ LLMOPS_FLASH_ATTENTION: 'yes' });
+    expect(await container.proc.exited).toBe(1);
+    expect(container.output()).toContain('LLMOPS_FLASH_ATTENTION=yes must be 1, 0, true or false');
   });
 
   it('refuses to start when MAX_INPUT_LENGTH is not below MAX_TOTAL_TOKENS, as the TGI launcher does', async () => {
