@@ -3,7 +3,7 @@
 // InvokeEndpoint (the model process's ceiling), the job's start-up overhead (workflow time
 // not spent transforming), the history size of a batch run, and batch fan-out (mode "endpoint")
 // over a 1-instance endpoint next to a 1-instance job with the same requests in flight.
-// Prints; asserts nothing.
+// Prints and writes a table (bench/report.ts); asserts nothing.
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Command } from 'commander';
@@ -14,6 +14,7 @@ import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
 import type { BatchFanOutResult } from '../workflows/batch-fan-out.js';
 import type { BatchTransformResult } from '../workflows/batch-transform.js';
+import { publishBench } from './report.js';
 import { benchWithStack } from './with-stack.js';
 import { integerOption } from '../clients/integer-option.js';
 
@@ -34,8 +35,7 @@ benchWithStack('batch', async (client) => {
   await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'in/prompts.jsonl', Body: records.map((r) => JSON.stringify(r)).join('\n') + '\n' }));
   const base = readExample<BatchTransformInput>('batch-local.json');
 
-  console.log(`batch bench: ${opts.records} records, max_new_tokens ${opts.maxNewTokens}, tiny model, 1 thread per model process`);
-  const jobRecordsPerSecond: Record<string, number> = {};
+  const rows: string[][] = [];
   const settings = opts.onlyFanOut
     ? [[1, 2]]
     : [
@@ -64,11 +64,13 @@ benchWithStack('batch', async (client) => {
     const wallSeconds = (performance.now() - started) / 1000;
     const jobSeconds = result.jobDurationSeconds ?? NaN;
     const events = (await handle.fetchHistory()).events?.length;
-    jobRecordsPerSecond[`${instanceCount}x${maxConcurrentTransforms}`] = result.outputRecords / wallSeconds;
-    console.log(
-      `  job ${instanceCount} instance(s) × ${maxConcurrentTransforms} concurrent: ${(result.outputRecords / jobSeconds).toFixed(1)} records/s in the job (${jobSeconds.toFixed(1)} s), ` +
-        `${(result.outputRecords / wallSeconds).toFixed(1)} records/s end to end (${wallSeconds.toFixed(1)} s; start-up and bookkeeping ${(wallSeconds - jobSeconds).toFixed(1)} s), history events ${events}`,
-    );
+    rows.push([
+      `transform job, ${instanceCount} instance(s) × ${maxConcurrentTransforms} concurrent`,
+      (result.outputRecords / wallSeconds).toFixed(1),
+      (result.outputRecords / jobSeconds).toFixed(1),
+      wallSeconds.toFixed(1),
+      `job ${jobSeconds.toFixed(1)} s; start-up and bookkeeping ${(wallSeconds - jobSeconds).toFixed(1)} s; history events ${events}`,
+    ]);
   }
 
   // The ceiling: one endpoint instance, records sent one at a time.
@@ -83,7 +85,7 @@ benchWithStack('batch', async (client) => {
   const t0 = performance.now();
   for (const r of records) await invoke({ endpointName: 'bench-batch', inputs: r.inputs, parameters: r.parameters });
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`  InvokeEndpoint one by one (1 instance): ${(records.length / seconds).toFixed(1)} records/s (${seconds.toFixed(1)} s)`);
+  rows.push(['InvokeEndpoint one by one, 1 instance', (records.length / seconds).toFixed(1), '-', seconds.toFixed(1), 'the endpoint already up']);
 
   // Fan-out over the same 1-instance endpoint, 2 requests in flight like the 1 × 2 job, end to end
   // (the endpoint is already up: that start-up is what a fan-out saves), then 4 in flight.
@@ -109,15 +111,23 @@ benchWithStack('batch', async (client) => {
     const result = (await handle.result()) as BatchFanOutResult;
     const wallSeconds = (performance.now() - started) / 1000;
     const inFlight = maxConcurrency * invocationsPerChunk;
-    const job = jobRecordsPerSecond['1x2'];
-    console.log(
-      `  fan-out 1 instance, ${maxConcurrency} chunk(s) × ${invocationsPerChunk} invocations = ${inFlight} in flight: ${(result.outputRecords / wallSeconds).toFixed(1)} records/s end to end (${wallSeconds.toFixed(1)} s, ${result.chunks} chunks, ${result.runs} run(s))` +
-        (inFlight === 2 && job ? `; job 1 × 2 end to end: ${job.toFixed(1)} records/s` : ''),
-    );
+    rows.push([
+      `fan-out over the endpoint, ${maxConcurrency} chunk(s) × ${invocationsPerChunk} invocations = ${inFlight} in flight`,
+      (result.outputRecords / wallSeconds).toFixed(1),
+      '-',
+      wallSeconds.toFixed(1),
+      `${result.chunks} chunks, ${result.runs} run(s); the endpoint already up`,
+    ]);
   }
   await client.workflow.execute('teardownEndpoint', {
     taskQueue: CONTROL_TASK_QUEUE,
     workflowId: 'teardown-bench-batch',
     args: [{ endpointName: 'bench-batch' }],
+  });
+  publishBench('batch', {
+    title: 'Batch transform jobs and fan-out over an endpoint',
+    method: `bench/batch.ts: ${opts.records} records (one JSON Lines file), max_new_tokens ${opts.maxNewTokens}, tiny model, 1 thread per model process, embedded stack. End to end = from starting the workflow to its result; a job also starts and stops its instances, a fan-out uses a 1-instance endpoint deployed before it (compare it with the 1 × 2 job at equal instance count).`,
+    columns: ['run', 'records/s end to end', 'records/s in the job', 'wall s', 'note'],
+    rows,
   });
 });

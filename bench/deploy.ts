@@ -1,25 +1,24 @@
 // Deploy figures on the embedded local cloud: time to InService and total deploy time for the
 // tiny model with 1 and 2 instances, teardown time, and the history size of a deploy (which
-// must not grow with the length of the wait). Prints a table; asserts nothing.
+// must not grow with the length of the wait). Prints and writes a table (bench/report.ts);
+// asserts nothing.
 import { Command } from 'commander';
 import type { DeployEndpointInput } from '../common/endpoint-input.js';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
 import type { DeployEndpointResult } from '../workflows/deploy-endpoint.js';
+import { publishBench } from './report.js';
+import { percentile } from './stats.js';
 import { benchWithStack } from './with-stack.js';
 import { integerOption } from '../clients/integer-option.js';
 
 const opts = new Command('bench-deploy').option('--runs <n>', 'deploys per configuration', integerOption(1), 3).parse().opts<{ runs: number }>();
 
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { p50: q(0.5), p95: q(0.95), min: s[0], max: s[s.length - 1] };
-};
+const seconds = (xs: number[], p: number) => (percentile(xs, p) / 1000).toFixed(2);
 
 benchWithStack('deploy', async (client) => {
   const base = readExample<DeployEndpointInput>('deploy-local.json');
-  const rows: string[] = [];
+  const rows: string[][] = [];
   for (const instances of [1, 2]) {
     const inService: number[] = [];
     const total: number[] = [];
@@ -47,14 +46,21 @@ benchWithStack('deploy', async (client) => {
       });
       teardown.push(performance.now() - t0);
     }
-    const fmt = (xs: number[]) => {
-      const s = stats(xs);
-      return `p50 ${(s.p50 / 1000).toFixed(2)} s  max ${(s.max / 1000).toFixed(2)} s`;
-    };
-    rows.push(
-      `instances=${instances}  CreateEndpoint→InService: ${fmt(inService)} | whole deploy: ${fmt(total)} | teardown: ${fmt(teardown)} | history events: ${[...new Set(events)].join('/')}`,
-    );
+    rows.push([
+      String(instances),
+      seconds(inService, 50),
+      seconds(inService, 100),
+      seconds(total, 50),
+      seconds(total, 100),
+      seconds(teardown, 50),
+      seconds(teardown, 100),
+      [...new Set(events)].join(' / '),
+    ]);
   }
-  console.log(`deploy bench (${opts.runs} runs each, poll interval 0.5 s, tiny model ${base.model.hfModelId})`);
-  for (const r of rows) console.log(`  ${r}`);
+  publishBench('deploy', {
+    title: 'Deploy and teardown on the local cloud',
+    method: `bench/deploy.ts: ${opts.runs} deploys per instance count of ${base.model.hfModelId} from examples/deploy-local.json (poll interval 0.5 s), each torn down after; time to InService = the CreateEndpoint step and its wait; embedded stack.`,
+    columns: ['instances', 'CreateEndpoint → InService p50 s', 'max s', 'whole deploy p50 s', 'max s', 'teardown p50 s', 'max s', 'history events'],
+    rows,
+  });
 });

@@ -1,6 +1,6 @@
 // Embedding and chunking throughput on this machine, and how close the GGUF model is to an
-// independent numpy forward pass of the original safetensors weights. Prints figures, asserts
-// nothing.
+// independent numpy forward pass of the original safetensors weights. Prints figures and writes
+// them (bench/report.ts), asserts nothing.
 //   npx tsx bench/embeddings.ts
 //   BENCH_EMBED_TEXTS=64 (texts per measurement)  BENCH_EMBED_MODEL=<gguf> (another conversion, e.g. f16)
 //   BENCH_EMBED_CONFIGS="2x1,1x2" (contexts x threads per context to compare)
@@ -14,6 +14,7 @@ import { EMBEDDING_MODEL_ID, resolveGguf } from '../activities/embeddings/model-
 import { sparseDocumentVector } from '../activities/embeddings/sparse.js';
 import { WordPieceTokenizer } from '../activities/embeddings/tokenizer.js';
 import { integer, list, text, variableGroup } from '../common/config.js';
+import { publishBench } from './report.js';
 
 const settings = variableGroup('bench/embeddings.ts', {
   BENCH_EMBED_TEXTS: integer('Texts per measurement', { min: 1, default: '64' }),
@@ -33,43 +34,41 @@ function passage(i: number, sentences: number): string {
   ).join(' ');
 }
 
+const rows: string[][] = [];
+
 async function rate(label: string, run: () => Promise<number>): Promise<void> {
   const t0 = performance.now();
   const count = await run();
   const s = (performance.now() - t0) / 1000;
-  console.log(`  ${label.padEnd(44)} ${(count / s).toFixed(1).padStart(8)} /s  (${count} in ${s.toFixed(2)} s)`);
+  rows.push([label, (count / s).toFixed(1), 'embeddings/s', `${count} in ${s.toFixed(2)} s`]);
 }
 
 async function main(): Promise<void> {
-  console.log(`model: ${MODEL}`);
   const tokenizer = WordPieceTokenizer.forEmbeddingModel();
   const short = Array.from({ length: N }, (_, i) => passage(i, 1)); // ~25 tokens
   const chunk = Array.from({ length: N }, (_, i) => passage(i, 10)); // ~250 tokens
   const avg = (xs: string[]) => (xs.reduce((a, t) => a + tokenizer.count(t), 0) / xs.length).toFixed(0);
-  console.log(`texts: ${N} short (~${avg(short)} tokens), ${N} chunk-sized (~${avg(chunk)} tokens)`);
-
-  console.log('\nDense embeddings (node-llama-cpp, CPU):');
   for (const [contexts, threads] of CONFIGS) {
     const embedder = new DenseEmbedder({ modelPath: MODEL, contexts, threads, queryCacheSize: 0 });
     const t0 = performance.now();
     await embedder.load();
     const loadMs = performance.now() - t0;
     await embedder.embed(short.slice(0, 4)); // warm-up
-    const tag = `${contexts} ctx x ${threads} thr`;
-    console.log(` ${tag} (load ${loadMs.toFixed(0)} ms)`);
-    await rate(`short, batch 1`, async () => {
+    const tag = `${contexts} ctx × ${threads} thr`;
+    rows.push([`${tag}: model load`, loadMs.toFixed(0), 'ms', '']);
+    await rate(`${tag}: short, batch 1`, async () => {
       for (const t of short) await embedder.embed([t]);
       return short.length;
     });
-    await rate(`short, batch 32`, async () => {
+    await rate(`${tag}: short, batch 32`, async () => {
       for (let i = 0; i < short.length; i += 32) await embedder.embed(short.slice(i, i + 32));
       return short.length;
     });
-    await rate(`chunk-sized, batch 1`, async () => {
+    await rate(`${tag}: chunk-sized, batch 1`, async () => {
       for (const t of chunk) await embedder.embed([t]);
       return chunk.length;
     });
-    await rate(`chunk-sized, batch 32`, async () => {
+    await rate(`${tag}: chunk-sized, batch 32`, async () => {
       for (let i = 0; i < chunk.length; i += 32) await embedder.embed(chunk.slice(i, i + 32));
       return chunk.length;
     });
@@ -77,12 +76,11 @@ async function main(): Promise<void> {
   }
 
   // The weight types side by side, taking turns twice (the default 2 contexts x 1 thread).
-  console.log('\nWeight types, chunk-sized texts, batch 32 (2 ctx x 1 thr), taking turns:');
   for (let round = 0; round < 2; round++) {
     for (const type of ['q8_0', 'f32']) {
       const embedder = new DenseEmbedder({ modelPath: resolveGguf(EMBEDDING_MODEL_ID, [type]), queryCacheSize: 0 });
       await embedder.embed(short.slice(0, 4));
-      await rate(`${type}, round ${round + 1}`, async () => {
+      await rate(`${type} weights (2 ctx × 1 thr): chunk-sized, batch 32, round ${round + 1}`, async () => {
         for (let i = 0; i < chunk.length; i += 32) await embedder.embed(chunk.slice(i, i + 32));
         return chunk.length;
       });
@@ -98,11 +96,10 @@ async function main(): Promise<void> {
     const reps = 1000;
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) await embedder.embedQuery(q);
-    console.log(`  query cache hit: ${(((performance.now() - t0) / reps) * 1000).toFixed(1)} µs per query`);
+    rows.push(['query cache hit', (((performance.now() - t0) / reps) * 1000).toFixed(1), 'µs per query', '']);
     await embedder.dispose();
   }
 
-  console.log('\nChunking and sparse vectors (CPU, one thread):');
   const doc = Array.from({ length: 400 }, (_, i) => (i % 5 === 4 ? '\n\n' : '') + passage(i, 1)).join(' ');
   const docTokens = tokenizer.count(doc);
   for (const [label, run] of [
@@ -116,12 +113,11 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) run();
     const s = (performance.now() - t0) / 1000;
-    console.log(`  ${label.padEnd(44)} ${((docTokens * reps) / s / 1e6).toFixed(2).padStart(8)} M tokens/s`);
+    rows.push([label, ((docTokens * reps) / s / 1e6).toFixed(2), 'M tokens/s', 'one thread']);
   }
   const chunks = chunkText(doc);
-  console.log(`  (${docTokens} tokens -> ${chunks.length} chunks, mean ${(chunks.reduce((a, c) => a + c.tokenCount, 0) / chunks.length).toFixed(0)} tokens)`);
+  const chunking = `${docTokens} tokens → ${chunks.length} chunks, mean ${(chunks.reduce((a, c) => a + c.tokenCount, 0) / chunks.length).toFixed(0)} tokens`;
 
-  console.log('\nFidelity: cosine(node-llama-cpp GGUF, numpy reference on the safetensors):');
   const sentences = [
     'This is a test sentence.',
     'How do I scale a SageMaker endpoint?',
@@ -141,11 +137,20 @@ async function main(): Promise<void> {
   for (const [i, s] of sentences.entries()) {
     const ids = await embedder.tokenize(s);
     const same = ids.join(',') === ref.tokens[i].join(',');
-    console.log(
-      `  ${cosine(ours[i], ref.embeddings[i]).toFixed(6)}  ${String(ids.length).padStart(3)} tokens ${same ? 'ids equal' : 'IDS DIFFER'}  ${JSON.stringify(s.slice(0, 50))}`,
-    );
+    rows.push([
+      `fidelity: ${JSON.stringify(s.slice(0, 40))}`,
+      cosine(ours[i], ref.embeddings[i]).toFixed(6),
+      'cosine vs numpy',
+      `${ids.length} tokens, ${same ? 'ids equal' : 'IDS DIFFER'}`,
+    ]);
   }
   await embedder.dispose();
+  publishBench('embeddings', {
+    title: 'Embeddings, chunking and fidelity',
+    method: `bench/embeddings.ts: ${MODEL.split('/').slice(-1)[0]} (node-llama-cpp, CPU); ${N} short (~${avg(short)} tokens) and ${N} chunk-sized (~${avg(chunk)} tokens) texts per rate; chunking over one document (${chunking}); fidelity = cosine between this model's embedding and a numpy forward pass of the original safetensors weights (scripts/embedding-reference.py).`,
+    columns: ['measure', 'value', 'unit', 'detail'],
+    rows,
+  });
 }
 
 await main();

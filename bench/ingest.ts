@@ -4,13 +4,14 @@
 //           the embedder had one queue for all calls;
 //   after:  ingestFiles, which overlaps reading, embedding and upserting across documents.
 // Also embeddings/s of short and chunk-sized texts sent 3 per call (a document's chunks), calls
-// one after another vs concurrent. Prints figures, asserts nothing.
+// one after another vs concurrent. Prints figures and writes them (bench/report.ts), asserts
+// nothing.
 //   npx tsx bench/ingest.ts [--documents 100] [--rounds 1]
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { Command } from 'commander';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkText, cleanText } from '../activities/embeddings/chunker.js';
 import { DenseEmbedder } from '../activities/embeddings/dense.js';
@@ -19,6 +20,7 @@ import { readDocuments } from '../activities/documents.js';
 import { createRagActivities, stableUuid } from '../activities/rag.js';
 import { openVectorStore } from '../activities/vector-store/select.js';
 import { integerOption } from '../clients/integer-option.js';
+import { publishBench } from './report.js';
 
 const opts = new Command('bench-ingest')
   .option('--documents <n>', 'synthetic documents to ingest', integerOption(1), 100)
@@ -79,9 +81,7 @@ async function timed(run: () => Promise<number>): Promise<{ count: number; perSe
   return { count, perSecond: count / ((performance.now() - t0) / 1000) };
 }
 
-console.log(
-  `${cpus().length} cores; ${files.length} documents; chunks of ${CHUNK_TOKENS}/${OVERLAP_TOKENS} tokens; embedder ${embedder.contextCount} contexts x ${embedder.threads} thread`,
-);
+const rows: string[][] = [];
 await embedder.embed(['warm up']);
 for (let round = 1; round <= opts.rounds; round++) {
   for (const c of [`before-${round}`, `after-${round}`]) await rag.ensureCollection({ collection: c });
@@ -89,9 +89,12 @@ for (let round = 1; round <= opts.rounds; round++) {
   const after = await timed(
     async () => (await rag.ingestFiles({ collection: `after-${round}`, source, files, chunkTokens: CHUNK_TOKENS, overlapTokens: OVERLAP_TOKENS })).chunks,
   );
-  console.log(
-    `round ${round}: ingest ${before.count} chunks: before ${before.perSecond.toFixed(1)} chunks/s, after ${after.perSecond.toFixed(1)} chunks/s (x${(after.perSecond / before.perSecond).toFixed(2)})`,
-  );
+  rows.push([
+    `round ${round}: ingest ${before.count} chunks (chunks/s)`,
+    before.perSecond.toFixed(1),
+    after.perSecond.toFixed(1),
+    (after.perSecond / before.perSecond).toFixed(2),
+  ]);
 
   for (const [label, sentences] of [
     ['short (~25 tokens)', 1],
@@ -109,9 +112,20 @@ for (let round = 1; round <= opts.rounds; round++) {
       return texts.length;
     });
     const overlapped = await timed(async () => (await Promise.all(calls.map((call) => embedder.embed(call)))).length * 3);
-    console.log(`  embeddings/s, ${label}, 3 per call: one call at a time ${serial.perSecond.toFixed(1)}, concurrent calls ${overlapped.perSecond.toFixed(1)}`);
+    rows.push([
+      `round ${round}: embeddings/s, ${label}, 3 per call`,
+      serial.perSecond.toFixed(1),
+      overlapped.perSecond.toFixed(1),
+      (overlapped.perSecond / serial.perSecond).toFixed(2),
+    ]);
   }
 }
 await embedder.dispose();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
+publishBench('ingest', {
+  title: 'Ingest: one document at a time vs pipelined',
+  method: `bench/ingest.ts: ${files.length} documents (bench/rag.ts's corpus, one file each), chunks of ${CHUNK_TOKENS}/${OVERLAP_TOKENS} tokens, embedded LanceDB store, embedder ${embedder.contextCount} contexts × ${embedder.threads} thread, in one process without Temporal. Before = each document read, chunked, embedded and upserted in turn (embedding calls one at a time); after = ingestFiles (reading, embedding and upserting overlapped, calls concurrent).`,
+  columns: ['measure', 'before / one call at a time', 'after / concurrent calls', '×'],
+  rows,
+});

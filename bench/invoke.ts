@@ -4,11 +4,12 @@
 // overhead), and the AWS SDK's InvokeEndpoint / InvokeEndpointWithResponseStream (adding the
 // SDK's signing and parsing). Generation is deterministic (greedy, `ignore_eos`, a fixed
 // max_new_tokens), so every request does the same work. Loopback only, a bounded number of
-// iterations; prints figures, asserts nothing. Two more pairs say where the runtime route's
-// difference comes from: the same route in front of an instant container (a loopback server that
-// answers at once, so only the local cloud's own work is left), and a bare node:http proxy in
-// front of the model (the extra hop alone, none of the local cloud's code).
-//   npx tsx bench/invoke.ts            (BENCH_ITERATIONS=50, BENCH_MAX_NEW_TOKENS=64 by default)
+// iterations; prints and writes its figures (bench/report.ts), asserts nothing. Two more pairs
+// say where the runtime route's difference comes from: the same route in front of an instant
+// container (a loopback server that answers at once, so only the local cloud's own work is
+// left), and a bare node:http proxy in front of the model (the extra hop alone, none of the
+// local cloud's code).
+//   npx tsx bench/invoke.ts            (BENCH_ITERATIONS=200, BENCH_MAX_NEW_TOKENS=16 by default)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +21,8 @@ import { modelsDirs } from '../common/project-paths.js';
 import { ContainerPool } from '../local/instances/pool.js';
 import type { ContainerPoolApi } from '../local/instances/types.js';
 import { createRuntimeHandler } from '../local/runtime/routes.js';
-import { formatTable, percentile } from './stats.js';
+import { publishBench } from './report.js';
+import { percentile } from './stats.js';
 import { integer, variableGroup } from '../common/config.js';
 
 const settings = variableGroup('bench/invoke.ts', {
@@ -194,12 +196,6 @@ async function main(): Promise<void> {
       ],
     ]);
 
-    console.log(
-      `model: ggml-org/tiny-llamas (stories260K), 1 process, 1 thread; greedy, ignore_eos, max_new_tokens=${MAX_NEW_TOKENS}; ` +
-        `${ITERATIONS} iterations per path (interleaved) after ${WARMUP} warm-up rounds`,
-    );
-    console.log(`fleet launch (spawn → /ping 200): ${launchMs.toFixed(0)} ms`);
-    console.log('');
     const p50 = (samples: Sample[], pick: (s: Sample) => number | undefined) => {
       const values = samples.flatMap((s) => (pick(s) === undefined ? [] : [pick(s)!]));
       return values.length ? percentile(values, 50) : undefined;
@@ -223,20 +219,22 @@ async function main(): Promise<void> {
         firsts.length ? percentile(firsts, 95).toFixed(2) : '-',
       ];
     });
-    console.log(formatTable(header, rows));
     const byLabel = new Map(results);
     const gap = (label: string, base: string, pick: (s: Sample) => number | undefined) =>
       (p50(byLabel.get(label)!, pick)! - p50(byLabel.get(base)!, pick)!).toFixed(2);
-    console.log('');
-    console.log(
-      `local cloud overhead (p50, runtime route − container direct): InvokeEndpoint ${gap('runtime route, JSON (same client)', 'container direct, JSON', (s) => s.ms)} ms, ` +
+    publishBench('invoke', {
+      title: 'InvokeEndpoint and its stream against the container directly',
+      method:
+        `bench/invoke.ts: ggml-org/tiny-llamas (stories260K), 1 process, 1 thread; greedy, ignore_eos, max_new_tokens=${MAX_NEW_TOKENS}; ` +
+        `${ITERATIONS} iterations per path (interleaved) after ${WARMUP} warm-up rounds; fleet launch (spawn → /ping 200) ${launchMs.toFixed(0)} ms. ` +
+        `Local cloud overhead (p50, runtime route − container direct): InvokeEndpoint ${gap('runtime route, JSON (same client)', 'container direct, JSON', (s) => s.ms)} ms, ` +
         `stream total ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.ms)} ms, ` +
-        `first token ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.firstTokenMs)} ms`,
-    );
-    console.log(
-      `where it comes from (p50): the local cloud's own work, in front of an instant container ${gap('runtime route → instant container, JSON', 'instant container direct, JSON', (s) => s.ms)} ms; ` +
-        `the extra hop alone, a bare node:http proxy in front of the model ${gap('bare node:http proxy → container, JSON', 'container direct, JSON', (s) => s.ms)} ms`,
-    );
+        `first token ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.firstTokenMs)} ms. ` +
+        `Where it comes from (p50): the local cloud's own work, in front of an instant container, ${gap('runtime route → instant container, JSON', 'instant container direct, JSON', (s) => s.ms)} ms; ` +
+        `the extra hop alone, a bare node:http proxy in front of the model, ${gap('bare node:http proxy → container, JSON', 'container direct, JSON', (s) => s.ms)} ms.`,
+      columns: header,
+      rows,
+    });
   } finally {
     client.destroy();
     agent.destroy();

@@ -5,7 +5,9 @@
 // work. On a shared machine wall-clock rates swing with other load, so each row also gives
 // tokens per CPU-second of the container process (from /proc), which batching raises whatever
 // else runs. Then one JSON answer at a time with and without `details`: only the detailed one
-// pays for token log-probabilities. Loopback only; prints figures, asserts nothing.
+// pays for token log-probabilities. Last, long prompts with llama.cpp's flash attention off (the
+// container's default) and on. Loopback only; prints figures and writes them (bench/report.ts),
+// asserts nothing.
 //   npx tsx bench/model-server.ts   (BENCH_ROUNDS=5, BENCH_THREADS=1, BENCH_MODELS=tiny,gemma)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -13,7 +15,8 @@ import { modelsDirs } from '../common/project-paths.js';
 import { freePort, waitUntil } from '../dev/processes.js';
 import { startContainerProcess } from '../local/model-server/launch.js';
 import { cpuSeconds } from './process-cpu.js';
-import { formatTable, percentile } from './stats.js';
+import { publishBench } from './report.js';
+import { percentile } from './stats.js';
 import { integer, list, variableGroup } from '../common/config.js';
 
 const settings = variableGroup('bench/model-server.ts', {
@@ -40,11 +43,13 @@ interface BenchModel {
   label: string;
   modelId: string;
   maxNewTokens: number;
+  /** Prompt lengths for the prompt-evaluation rows, in PROMPTS sentences. */
+  promptSentences: number[];
 }
 
 const MODELS: Record<string, BenchModel> = {
-  tiny: { label: 'ggml-org/tiny-llamas (stories260K)', modelId: 'ggml-org/tiny-llamas', maxNewTokens: 128 },
-  gemma: { label: 'google/gemma-3-270m (Q4_K_M)', modelId: 'google/gemma-3-270m', maxNewTokens: 32 },
+  tiny: { label: 'ggml-org/tiny-llamas (stories260K)', modelId: 'ggml-org/tiny-llamas', maxNewTokens: 128, promptSentences: [32, 128] },
+  gemma: { label: 'google/gemma-3-270m (Q4_K_M)', modelId: 'google/gemma-3-270m', maxNewTokens: 32, promptSentences: [32, 128] },
 };
 
 interface StreamSample {
@@ -134,7 +139,8 @@ async function measure(url: string, pid: number, concurrency: number, maxNewToke
   };
 }
 
-async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<{ streams: Figures[]; json: { plain: number; detailed: number } }> {
+/** Runs `run` against a fresh container of `model` started with `env`, and stops it. */
+async function withContainer<T>(model: BenchModel, env: Record<string, string>, run: (url: string, pid: number) => Promise<T>): Promise<T> {
   const port = await freePort();
   let output = '';
   const proc = startContainerProcess({
@@ -143,20 +149,15 @@ async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<{ 
       HF_MODEL_ID: model.modelId,
       LLMOPS_MODELS_DIRS: modelsDirs().join(delimiter),
       LLMOPS_MODEL_THREADS: THREADS,
-      MAX_BATCH_SIZE: String(maxBatchSize),
-      // Room for the prompt and the generation and no more: every sequence allocates this many KV cells.
-      MAX_TOTAL_TOKENS: '512',
-      MAX_INPUT_LENGTH: '256',
       LOG_LEVEL: 'warn',
+      ...env,
     },
     onOutput: (chunk) => (output += chunk),
   });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitUntil('model container', async () => (await fetch(`${url}/ping`)).status === 200, { timeoutMs: 120_000, process: proc });
-    const streams: Figures[] = [];
-    for (const concurrency of CONCURRENCY) streams.push(await measure(url, proc.child.pid!, concurrency, model.maxNewTokens));
-    return { streams, json: await measureJson(url, model.maxNewTokens) };
+    return await run(url, proc.child.pid!);
   } catch (err) {
     console.error(output);
     throw err;
@@ -165,8 +166,67 @@ async function benchProcess(model: BenchModel, maxBatchSize: number): Promise<{ 
   }
 }
 
+function benchProcess(model: BenchModel, maxBatchSize: number): Promise<{ streams: Figures[]; json: { plain: number; detailed: number } }> {
+  // Room for the prompt and the generation and no more: every sequence allocates this many KV cells.
+  const env = { MAX_BATCH_SIZE: String(maxBatchSize), MAX_TOTAL_TOKENS: '512', MAX_INPUT_LENGTH: '256' };
+  return withContainer(model, env, async (url, pid) => {
+    const streams: Figures[] = [];
+    for (const concurrency of CONCURRENCY) streams.push(await measure(url, pid, concurrency, model.maxNewTokens));
+    return { streams, json: await measureJson(url, model.maxNewTokens) };
+  });
+}
+
+/** One prompt evaluated and one token generated: the prompt's evaluation time, and its length in tokens. */
+async function evaluatePrompt(url: string, inputs: string): Promise<{ ms: number; tokens: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/invocations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ inputs, parameters: { max_new_tokens: 1, details: true, decoder_input_details: true } }),
+  });
+  if (res.status !== 200) throw new Error(`container answered ${res.status}: ${await res.text()}`);
+  const [out] = (await res.json()) as [{ details: { prefill: unknown[] } }];
+  return { ms: performance.now() - t0, tokens: out.details.prefill.length };
+}
+
+interface PromptFigures {
+  tokens: number;
+  offP50: number;
+  onP50: number;
+}
+
+/**
+ * Long prompts through two containers, flash attention off (the default) and on, taking turns.
+ * Each round's prompt starts differently, so no sequence reuses an earlier round's KV.
+ */
+function measurePrompts(model: BenchModel): Promise<PromptFigures[]> {
+  const env = { MAX_BATCH_SIZE: '1', MAX_TOTAL_TOKENS: '2048', MAX_INPUT_LENGTH: '2000' };
+  return withContainer(model, { ...env, LLMOPS_FLASH_ATTENTION: '0' }, (off) =>
+    withContainer(model, { ...env, LLMOPS_FLASH_ATTENTION: '1' }, async (on) => {
+      const figures: PromptFigures[] = [];
+      for (const sentences of model.promptSentences) {
+        const off_: number[] = [];
+        const on_: number[] = [];
+        let tokens = 0;
+        for (let round = 0; round < 1 + ROUNDS; round++) {
+          const inputs = `${round}. ${Array.from({ length: sentences }, (_, i) => PROMPTS[i % PROMPTS.length]).join(' and then ')}.`;
+          const a = await evaluatePrompt(off, inputs);
+          const b = await evaluatePrompt(on, inputs);
+          tokens = a.tokens;
+          if (round === 0) continue;
+          off_.push(a.ms);
+          on_.push(b.ms);
+        }
+        figures.push({ tokens, offP50: percentile(off_, 50), onP50: percentile(on_, 50) });
+      }
+      return figures;
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   const wanted = settings.BENCH_MODELS;
+  const promptRows: string[][] = [];
   for (const name of wanted) {
     const model = MODELS[name];
     if (!model) throw new Error(`BENCH_MODELS: unknown model ${name} (known: ${Object.keys(MODELS).join(', ')})`);
@@ -176,22 +236,6 @@ async function main(): Promise<void> {
     }
     const { streams: sequential } = await benchProcess(model, 1);
     const { streams: batched, json } = await benchProcess(model, 8);
-    console.log(
-      `${model.label}: 1 process, ${THREADS} thread(s); greedy, ignore_eos, max_new_tokens=${model.maxNewTokens}; ` +
-        `${ROUNDS} rounds per row after ${WARMUP_ROUNDS} warm-up rounds; tokens/s = all streams' tokens / round wall time (p50 of rounds)`,
-    );
-    const header = [
-      'streams',
-      'tok/s one-at-a-time',
-      'tok/s batched',
-      '× vs 1 stream',
-      'tok/CPU-s one-at-a-time',
-      'tok/CPU-s batched',
-      '× vs 1 stream',
-      'TTFT p50 one-at-a-time',
-      'TTFT p50 batched',
-      'TTFT p95 batched',
-    ];
     const rows = CONCURRENCY.map((c, i) => [
       String(c),
       sequential[i].tokensPerSecond.toFixed(0),
@@ -204,16 +248,41 @@ async function main(): Promise<void> {
       `${batched[i].ttftP50.toFixed(1)} ms`,
       `${batched[i].ttftP95.toFixed(1)} ms`,
     ]);
-    console.log(formatTable(header, rows));
     // A streamed token always carries its logprob (TGI's event has the field); a JSON answer
     // needs it only with details, and computing it sorts the vocabulary at every step.
-    console.log(
-      `one JSON answer at a time, p50 ms per token: without details ${json.plain.toFixed(1)}, with details (token logprobs) ${json.detailed.toFixed(1)} (${(json.detailed / json.plain).toFixed(2)}×)`,
-    );
-    console.log('');
+    publishBench(`model-server-${name}`, {
+      title: `Continuous batching in one model process: ${model.label}`,
+      method:
+        `bench/model-server.ts: 1 process, ${THREADS} thread(s), one-at-a-time = MAX_BATCH_SIZE=1, batched = MAX_BATCH_SIZE=8; greedy, ignore_eos, max_new_tokens=${model.maxNewTokens}; ` +
+        `${ROUNDS} rounds per row after ${WARMUP_ROUNDS} warm-up rounds; tokens/s = all streams' tokens / round wall time (p50 of rounds); tokens per CPU-second of the container process from /proc. ` +
+        `One JSON answer at a time, p50 ms per token: without details ${json.plain.toFixed(1)}, with details (token logprobs) ${json.detailed.toFixed(1)} (${(json.detailed / json.plain).toFixed(2)}×).`,
+      columns: [
+        'streams',
+        'tok/s one-at-a-time',
+        'tok/s batched',
+        '× vs 1 stream',
+        'tok/CPU-s one-at-a-time',
+        'tok/CPU-s batched',
+        '× vs 1 stream',
+        'TTFT p50 one-at-a-time',
+        'TTFT p50 batched',
+        'TTFT p95 batched',
+      ],
+      rows,
+      figures: { sequential, batched, json },
+    });
+    for (const p of await measurePrompts(model)) {
+      promptRows.push([model.label, String(p.tokens), p.offP50.toFixed(1), p.onP50.toFixed(1), (p.onP50 / p.offP50).toFixed(2)]);
+    }
   }
+  if (promptRows.length === 0) return;
+  publishBench('model-server-prompts', {
+    title: 'Prompt evaluation with and without flash attention',
+    method: `bench/model-server.ts: one prompt and one generated token per request, ${THREADS} thread(s), MAX_BATCH_SIZE=1; two containers of the model, LLMOPS_FLASH_ATTENTION=0 (the default) and 1, taking turns, ${ROUNDS} rounds after one warm-up, each round's prompt new to the container (no KV reuse).`,
+    columns: ['model', 'prompt tokens', 'flash attention off p50 ms', 'on p50 ms', 'on / off'],
+    rows: promptRows,
+  });
 }
-
 main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;

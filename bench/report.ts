@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../common/project-paths.js';
+import { formatTable } from './stats.js';
 
 export interface BenchTable {
   /** Section heading in docs/benchmarks.md. */
@@ -55,4 +56,16 @@ export function writeBenchReport(name: string, table: BenchTable, root: string =
   const to = doc.indexOf(end);
   doc = from >= 0 && to > from ? doc.slice(0, from) + section + doc.slice(to + end.length) : `${doc.trimEnd()}\n\n${section}\n`;
   writeFileSync(file, doc);
+}
+
+/** Prints the table as the bench's console output, then writes it (the benches that have no other output). */
+export function publishBench(name: string, table: BenchTable, root: string = projectRoot): void {
+  console.log(`\n${table.title}\n${table.method}\n`);
+  console.log(
+    formatTable(
+      table.columns,
+      table.rows.map((r) => r.map(String)),
+    ),
+  );
+  writeBenchReport(name, table, root);
 }

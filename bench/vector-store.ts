@@ -3,8 +3,8 @@
 // mode (dense, sparse, hybrid; unfiltered and filtered) on BENCH_POINTS points (default
 // 10,000), plus how many of each query's top hits the two agree on. Runs the embedded LanceDB
 // store always, and Qdrant when dev/qdrant-server.ts finds or starts one (QDRANT_URL, a server
-// binary, or localhost:6333). Synthetic data, seeded; bounded iterations; prints a table,
-// asserts nothing.
+// binary, or localhost:6333). Synthetic data, seeded; bounded iterations; prints and writes a
+// table (bench/report.ts), asserts nothing.
 //   npx tsx bench/vector-store.ts      (BENCH_POINTS=10000 BENCH_QUERIES=200 BENCH_BATCH=256)
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import type { Filter, PointInput, SearchMode, SparseVector, VectorStore } from '
 import { findOrStartQdrant, QDRANT_HOW_TO } from '../dev/qdrant-server.js';
 import { seeded } from '../dev/seeded-random.js';
 import { integer, variableGroup, vectorStoreConfig } from '../common/config.js';
+import { publishBench } from './report.js';
 
 const settings = variableGroup('bench/vector-store.ts', {
   BENCH_POINTS: integer('Points stored', { min: 1, default: '10000' }),
@@ -174,24 +175,24 @@ try {
 }
 
 const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(2));
-console.log(`\nvector store, ${POINTS} points × ${DIMS}-d + sparse (~${TERMS_PER_DOC} terms/doc), ${QUERIES} queries per row`);
-if (server) console.log(`qdrant: ${server.how}`);
-console.log(`\nwhat | lancedb p50 ms | lancedb p95 ms | qdrant p50 ms | qdrant p95 ms | same top-${LIMIT} ids | same top-${LIMIT} scores`);
 const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
-for (const [what, l] of lance.latencies) {
+const rows = [...lance.latencies].map(([what, l]) => {
   const q = qdrant?.latencies.get(what);
   const compared = q && l.hits.length > 0;
-  console.log(
-    [
-      what,
-      ms(l.p50),
-      ms(l.p95),
-      ms(q?.p50),
-      ms(q?.p95),
-      compared ? percent(sameIds(l.hits, q.hits)) : '-',
-      compared ? percent(sameScores(l.hits, q.hits)) : '-',
-    ].join(' | '),
-  );
-}
-console.log('\nwhat | lancedb | qdrant');
-for (const [what, rate] of lance.rates) console.log([what, rate.toFixed(0), qdrant?.rates.get(what)?.toFixed(0) ?? '-'].join(' | '));
+  return [
+    what,
+    ms(l.p50),
+    ms(l.p95),
+    ms(q?.p50),
+    ms(q?.p95),
+    compared ? percent(sameIds(l.hits, q.hits)) : '-',
+    compared ? percent(sameScores(l.hits, q.hits)) : '-',
+  ];
+});
+for (const [what, rate] of lance.rates) rows.push([what, rate.toFixed(0), '', qdrant?.rates.get(what)?.toFixed(0) ?? '-', '', '', '']);
+publishBench('vector-store', {
+  title: 'Vector stores: LanceDB (embedded) and Qdrant',
+  method: `bench/vector-store.ts: ${POINTS} points × ${DIMS}-d dense + sparse (~${TERMS_PER_DOC} terms/doc), seeded synthetic data, ${QUERIES} queries per row, upserts of ${BATCH}; qdrant: ${server ? server.how : `skipped (${QDRANT_HOW_TO})`}. The upsert row gives points/s in the p50 columns.`,
+  columns: ['what', 'lancedb p50 ms', 'lancedb p95 ms', 'qdrant p50 ms', 'qdrant p95 ms', `same top-${LIMIT} ids`, `same top-${LIMIT} scores`],
+  rows,
+});
