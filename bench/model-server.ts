@@ -5,8 +5,8 @@
 // work. On a shared machine wall-clock rates swing with other load, so each row also gives
 // tokens per CPU-second of the container process (from /proc), which batching raises whatever
 // else runs. Then one JSON answer at a time with and without `details`: only the detailed one
-// pays for token log-probabilities. Last, long prompts with llama.cpp's flash attention off (the
-// container's default) and on. Loopback only; prints figures and writes them (bench/report.ts),
+// pays for token log-probabilities. Last, long prompts with llama.cpp's flash attention off and
+// on, which is what the container's default (by attention head size) rests on. Loopback only; prints figures and writes them (bench/report.ts),
 // asserts nothing.
 //   npx tsx bench/model-server.ts   (BENCH_ROUNDS=5, BENCH_THREADS=1, BENCH_MODELS=tiny,gemma)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { delimiter, join } from 'node:path';
 import { modelsDirs } from '../common/project-paths.js';
 import { freePort, waitUntil } from '../dev/processes.js';
 import { startContainerProcess } from '../local/model-server/launch.js';
+import { flashAttentionPaysOff } from '../local/model-server/text-generator.js';
 import { cpuSeconds } from './process-cpu.js';
 import { publishBench } from './report.js';
 import { percentile } from './stats.js';
@@ -140,7 +141,11 @@ async function measure(url: string, pid: number, concurrency: number, maxNewToke
 }
 
 /** Runs `run` against a fresh container of `model` started with `env`, and stops it. */
-async function withContainer<T>(model: BenchModel, env: Record<string, string>, run: (url: string, pid: number) => Promise<T>): Promise<T> {
+async function withContainer<T>(
+  model: BenchModel,
+  env: Record<string, string>,
+  run: (url: string, pid: number, output: () => string) => Promise<T>,
+): Promise<T> {
   const port = await freePort();
   let output = '';
   const proc = startContainerProcess({
@@ -157,7 +162,7 @@ async function withContainer<T>(model: BenchModel, env: Record<string, string>, 
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitUntil('model container', async () => (await fetch(`${url}/ping`)).status === 200, { timeoutMs: 120_000, process: proc });
-    return await run(url, proc.child.pid!);
+    return await run(url, proc.child.pid!, () => output);
   } catch (err) {
     console.error(output);
     throw err;
@@ -190,6 +195,7 @@ async function evaluatePrompt(url: string, inputs: string): Promise<{ ms: number
 }
 
 interface PromptFigures {
+  headSize: number;
   tokens: number;
   offP50: number;
   onP50: number;
@@ -200,9 +206,13 @@ interface PromptFigures {
  * Each round's prompt starts differently, so no sequence reuses an earlier round's KV.
  */
 function measurePrompts(model: BenchModel): Promise<PromptFigures[]> {
-  const env = { MAX_BATCH_SIZE: '1', MAX_TOTAL_TOKENS: '2048', MAX_INPUT_LENGTH: '2000' };
-  return withContainer(model, { ...env, LLMOPS_FLASH_ATTENTION: '0' }, (off) =>
+  const env = { MAX_BATCH_SIZE: '1', MAX_TOTAL_TOKENS: '2048', MAX_INPUT_LENGTH: '2000', LOG_LEVEL: 'info' };
+  return withContainer(model, { ...env, LLMOPS_FLASH_ATTENTION: '0' }, (off, _, output) =>
     withContainer(model, { ...env, LLMOPS_FLASH_ATTENTION: '1' }, async (on) => {
+      const loaded = output()
+        .split('\n')
+        .find((line) => line.includes('"model loaded"'));
+      const headSize = (JSON.parse(loaded ?? '{}') as { attentionHeadSize?: number }).attentionHeadSize ?? Number.NaN;
       const figures: PromptFigures[] = [];
       for (const sentences of model.promptSentences) {
         const off_: number[] = [];
@@ -217,7 +227,7 @@ function measurePrompts(model: BenchModel): Promise<PromptFigures[]> {
           off_.push(a.ms);
           on_.push(b.ms);
         }
-        figures.push({ tokens, offP50: percentile(off_, 50), onP50: percentile(on_, 50) });
+        figures.push({ headSize, tokens, offP50: percentile(off_, 50), onP50: percentile(on_, 50) });
       }
       return figures;
     }),
@@ -272,14 +282,22 @@ async function main(): Promise<void> {
       figures: { sequential, batched, json },
     });
     for (const p of await measurePrompts(model)) {
-      promptRows.push([model.label, String(p.tokens), p.offP50.toFixed(1), p.onP50.toFixed(1), (p.onP50 / p.offP50).toFixed(2)]);
+      promptRows.push([
+        model.label,
+        String(p.headSize),
+        String(p.tokens),
+        p.offP50.toFixed(1),
+        p.onP50.toFixed(1),
+        (p.onP50 / p.offP50).toFixed(2),
+        flashAttentionPaysOff(p.headSize) ? 'on' : 'off',
+      ]);
     }
   }
   if (promptRows.length === 0) return;
   publishBench('model-server-prompts', {
     title: 'Prompt evaluation with and without flash attention',
-    method: `bench/model-server.ts: one prompt and one generated token per request, ${THREADS} thread(s), MAX_BATCH_SIZE=1; two containers of the model, LLMOPS_FLASH_ATTENTION=0 (the default) and 1, taking turns, ${ROUNDS} rounds after one warm-up, each round's prompt new to the container (no KV reuse).`,
-    columns: ['model', 'prompt tokens', 'flash attention off p50 ms', 'on p50 ms', 'on / off'],
+    method: `bench/model-server.ts: one prompt and one generated token per request, ${THREADS} thread(s), MAX_BATCH_SIZE=1; two containers of the model, LLMOPS_FLASH_ATTENTION=0 and 1, taking turns, ${ROUNDS} rounds after one warm-up, each round's prompt new to the container (no KV reuse). Unset, the container turns it on for heads at least 64 wide (local/model-server/text-generator.ts).`,
+    columns: ['model', 'attention head size', 'prompt tokens', 'flash attention off p50 ms', 'on p50 ms', 'on / off', 'the default picks'],
     rows: promptRows,
   });
 }

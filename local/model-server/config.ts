@@ -11,8 +11,8 @@ export const MODELS_DIRS_ENV = 'LLMOPS_MODELS_DIRS';
 /** llama.cpp threads per process; more than the cores available makes generation far slower. */
 export const THREADS_ENV = 'LLMOPS_MODEL_THREADS';
 /**
- * llama.cpp's flash attention ("1"/"true" or "0"/"false", default off): on CPU its kernel
- * evaluates a prompt more slowly than the plain attention (bench/model-server.ts's prompt rows).
+ * llama.cpp's flash attention: "auto" (the default: by the model's attention head size, see
+ * text-generator.ts), "1"/"true" or "0"/"false".
  */
 export const FLASH_ATTENTION_ENV = 'LLMOPS_FLASH_ATTENTION';
 /** Which image family's request/response formats to speak (set by the pool from the image URI). */
@@ -28,7 +28,7 @@ export interface ContainerConfig {
   modelFile: string | undefined;
   modelsDirs: string[];
   threads: number;
-  flashAttention: boolean;
+  flashAttention: FlashAttentionSetting;
 }
 
 export class ContainerConfigError extends Error {
@@ -49,13 +49,14 @@ export function positiveIntEnv(env: NodeJS.ProcessEnv, name: string, fallback?: 
   return value;
 }
 
-/** "1"/"true" or "0"/"false" (any case) from the environment, or `fallback` when unset. */
-export function booleanEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
+export type FlashAttentionSetting = boolean | 'auto';
+
+function flashAttentionEnv(env: NodeJS.ProcessEnv): FlashAttentionSetting {
+  const raw = env[FLASH_ATTENTION_ENV]?.trim().toLowerCase();
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
   if (raw === '1' || raw === 'true') return true;
   if (raw === '0' || raw === 'false') return false;
-  throw new ContainerConfigError(`${name}=${env[name]} must be 1, 0, true or false`);
+  throw new ContainerConfigError(`${FLASH_ATTENTION_ENV}=${env[FLASH_ATTENTION_ENV]} must be auto, 1, 0, true or false`);
 }
 
 export function containerConfigFromEnv(env: NodeJS.ProcessEnv): ContainerConfig {
@@ -70,6 +71,6 @@ export function containerConfigFromEnv(env: NodeJS.ProcessEnv): ContainerConfig 
     modelFile: env.HF_MODEL_FILE?.trim() || undefined,
     modelsDirs: (env[MODELS_DIRS_ENV] ?? '').split(delimiter).filter(Boolean),
     threads: positiveIntEnv(env, THREADS_ENV, 1),
-    flashAttention: booleanEnv(env, FLASH_ATTENTION_ENV, false),
+    flashAttention: flashAttentionEnv(env),
   };
 }

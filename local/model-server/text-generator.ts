@@ -8,6 +8,7 @@ import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, 
 import type { Logger } from 'pino';
 import { BatchAdmission } from './batch-admission.js';
 import { ChatTemplate } from './chat-template.js';
+import type { FlashAttentionSetting } from './config.js';
 import { DecodeLockstep } from './decode-lockstep.js';
 
 export type FinishReason = 'length' | 'eos_token' | 'stop_sequence';
@@ -90,8 +91,8 @@ export interface BatchLayout {
 export interface TextGeneratorOptions {
   modelPath: string;
   threads: number;
-  /** llama.cpp's flash attention; off unless asked for (config.ts FLASH_ATTENTION_ENV says why). */
-  flashAttention?: boolean;
+  /** llama.cpp's flash attention; "auto" (the default) decides by the model's head size. */
+  flashAttention?: FlashAttentionSetting;
   /** Picks the batch layout once the model's training context is known. */
   layout: (trainContextSize: number) => BatchLayout;
   logger: Logger;
@@ -112,7 +113,7 @@ export class TextGenerator {
     this.admission = new BatchAdmission(sequences, layout.maxBatchTotalTokens);
   }
 
-  static async load({ modelPath, threads, flashAttention = false, layout: chooseLayout, logger }: TextGeneratorOptions): Promise<TextGenerator> {
+  static async load({ modelPath, threads, flashAttention: setting = 'auto', layout: chooseLayout, logger }: TextGeneratorOptions): Promise<TextGenerator> {
     const llama = await getLlama({
       gpu: false,
       build: 'never',
@@ -121,7 +122,8 @@ export class TextGenerator {
     });
     const model = await llama.loadModel({ modelPath });
     const layout = chooseLayout(model.trainContextSize);
-    // Passed explicitly: node-llama-cpp's default ("auto") turns llama.cpp's CPU kernel on.
+    const heads = attentionHeadSize(model);
+    const flashAttention = setting === 'auto' ? flashAttentionPaysOff(heads) : setting;
     const context = await model.createContext({ threads, contextSize: layout.contextSize, sequences: layout.sequences, flashAttention });
     const chatTemplate = ChatTemplate.find(model, modelPath);
     logger.info(
@@ -131,6 +133,7 @@ export class TextGenerator {
         sequences: context.totalSequences,
         batchSize: context.batchSize,
         threads,
+        attentionHeadSize: heads,
         flashAttention,
         chatTemplate: chatTemplate?.source ?? 'none',
       },
@@ -267,6 +270,28 @@ export class TextGenerator {
     }
     return top;
   }
+}
+
+/**
+ * The narrowest attention heads for which llama.cpp's CPU flash-attention kernel is worth it.
+ * node-llama-cpp turns it on whatever the model ("auto" in llama.cpp means "when the device
+ * has the kernel"), but on CPU it pays off only for wide heads: bench/model-server.ts's prompt
+ * rows, one thread, flash attention on vs off: the tiny model (8-wide heads) 2.3x as slow over
+ * a 1,154-token prompt, Gemma 3 270M (256-wide) 0.74x over 786 tokens. Common LLMs have heads
+ * of 64 to 256; the embedder's 32-wide heads were a few percent faster without it.
+ */
+const FLASH_ATTENTION_MIN_HEAD_SIZE = 64;
+
+export function flashAttentionPaysOff(headSize: number | undefined): boolean {
+  return headSize !== undefined && headSize >= FLASH_ATTENTION_MIN_HEAD_SIZE;
+}
+
+/** Width of one attention head (the key length), from the GGUF's metadata. */
+function attentionHeadSize(model: LlamaModel): number | undefined {
+  const meta = model.fileInfo.architectureMetadata as { embedding_length?: number; attention?: { key_length?: number; head_count?: number } };
+  const { key_length: keyLength, head_count: heads } = meta.attention ?? {};
+  if (keyLength) return keyLength;
+  return meta.embedding_length && heads ? meta.embedding_length / heads : undefined;
 }
 
 /** How much of a prompt a free sequence must already hold for the request to take that sequence. */

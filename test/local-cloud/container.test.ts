@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { modelsDirs } from '../../common/project-paths.js';
 import { generate, invoke, launchContainer, PROMPT, startContainer, type StartedContainer } from './container-process.js';
 import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';
+import { flashAttentionPaysOff } from '../../local/model-server/text-generator.js';
 
 describe('model container (TGI stand-in)', () => {
   let tgi: StartedContainer;
@@ -179,14 +180,15 @@ describe('model container limits (MAX_INPUT_LENGTH / MAX_TOTAL_TOKENS)', () => {
 });
 
 describe('model container flash attention (LLMOPS_FLASH_ATTENTION)', () => {
-  // node-llama-cpp turns llama.cpp's flash attention on unless told otherwise; the container
-  // leaves it off (slower prompts on CPU) and a model's Environment can turn it on.
-  for (const [env, expected] of [
-    [{}, false],
-    [{ LLMOPS_FLASH_ATTENTION: 'true' }, true],
+  // node-llama-cpp turns llama.cpp's flash attention on whatever the model; the container
+  // decides by head size unless told (the tiny model's heads are 8 wide: off).
+  for (const [value, expected] of [
+    [undefined, false],
+    ['true', true],
+    ['0', false],
   ] as const) {
-    it(`loads the model with flashAttention ${expected} when ${Object.keys(env).length ? 'set' : 'unset'}, and serves`, async () => {
-      const container = await startContainer({ ...env, LOG_LEVEL: 'info' });
+    it(`loads the tiny model with flashAttention ${expected} when LLMOPS_FLASH_ATTENTION is ${value ?? 'unset'}, and serves`, async () => {
+      const container = await startContainer({ ...(value === undefined ? {} : { LLMOPS_FLASH_ATTENTION: value }), LOG_LEVEL: 'info' });
       const res = await invoke(container.url, { inputs: PROMPT, parameters: { max_new_tokens: 4, details: true } });
       expect(res.status).toBe(200);
       expect(res.json()[0].details.generated_tokens).toBeGreaterThan(0);
@@ -194,11 +196,25 @@ describe('model container flash attention (LLMOPS_FLASH_ATTENTION)', () => {
         .output()
         .split('\n')
         .filter((line) => line.includes('"model loaded"'))
-        .map((line) => JSON.parse(line) as { flashAttention: boolean });
+        .map((line) => JSON.parse(line) as { flashAttention: boolean; attentionHeadSize: number });
       expect(loaded).toHaveLength(1);
-      expect(loaded[0].flashAttention).toBe(expected);
+      expect(loaded[0]).toMatchObject({ flashAttention: expected, attentionHeadSize: 8 });
     });
   }
+
+  it("turns it on for Gemma 3 270M's 256-wide heads when unset", async () => {
+    const container = await startContainer({ HF_MODEL_ID: 'google/gemma-3-270m', MAX_TOTAL_TOKENS: '256', MAX_BATCH_SIZE: '1', LOG_LEVEL: 'info' });
+    const loaded = container
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"model loaded"'))
+      .map((line) => JSON.parse(line) as { flashAttention: boolean; attentionHeadSize: number });
+    expect(loaded).toEqual([expect.objectContaining({ flashAttention: true, attentionHeadSize: 256 })]);
+  });
+
+  it('turns it on by default only for heads at least 64 wide', () => {
+    expect([undefined, 8, 32, 63, 64, 128, 256].map(flashAttentionPaysOff)).toEqual([false, false, false, false, true, true, true]);
+  });
 });
 
 describe('model container start-up failures', () => {
@@ -209,10 +225,10 @@ describe('model container start-up failures', () => {
     for (const dir of modelsDirs()) expect(container.output()).toContain(dir);
   });
 
-  it('refuses an LLMOPS_FLASH_ATTENTION that is not a boolean, naming the variable and the values it takes', async () => {
+  it('refuses an LLMOPS_FLASH_ATTENTION that is neither auto nor a boolean, naming the variable and the values it takes', async () => {
     const container = await launchContainer({ LLMOPS_FLASH_ATTENTION: 'yes' });
     expect(await container.proc.exited).toBe(1);
-    expect(container.output()).toContain('LLMOPS_FLASH_ATTENTION=yes must be 1, 0, true or false');
+    expect(container.output()).toContain('LLMOPS_FLASH_ATTENTION=yes must be auto, 1, 0, true or false');
   });
 
   it('refuses to start when MAX_INPUT_LENGTH is not below MAX_TOTAL_TOKENS, as the TGI launcher does', async () => {
