@@ -25,6 +25,33 @@ describe.skipIf(!server)('Qdrant server', () => {
     idfMayCountDeletedPoints: true,
   });
 
+  it('gets search results with payloads uncompressed (a gzip-chunked answer stalls on delayed ACKs)', async () => {
+    const store = new QdrantVectorStore({ url: server!.url, apiKey: process.env.QDRANT_API_KEY });
+    const collection = `plain_${Date.now()}`;
+    const encodings: (string | null)[] = [];
+    const realFetch = globalThis.fetch;
+    // The Qdrant client calls the global fetch; watch what the server answered with.
+    globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
+      const res = await realFetch(...args);
+      if (String(args[0] instanceof Request ? args[0].url : args[0]).endsWith('/points/query')) encodings.push(res.headers.get('content-encoding'));
+      return res;
+    };
+    try {
+      await store.ensureCollection({ name: collection, denseDimensions: 2, distance: 'Cosine' });
+      await store.upsert(
+        collection,
+        Array.from({ length: 20 }, (_, i) => ({ id: uid(i + 1), dense: [1, i], sparse: { indices: [1], values: [1] }, payload: { text: 'x'.repeat(1000) } })),
+      );
+      const hits = await store.search(collection, { mode: 'dense', dense: [1, 0], limit: 10 });
+      expect(hits).toHaveLength(10);
+      expect(encodings).toEqual([null]);
+    } finally {
+      globalThis.fetch = realFetch;
+      await store.dropCollection(collection);
+      await store.close();
+    }
+  });
+
   it('openVectorStore picks Qdrant when QDRANT_URL is set', async () => {
     const store = await openVectorStore({ env: { QDRANT_URL: server!.url }, logger: { info() {}, warn() {} } });
     expect(store.backend).toBe('qdrant');
