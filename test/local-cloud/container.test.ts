@@ -179,6 +179,15 @@ describe('model container limits (MAX_INPUT_LENGTH / MAX_TOTAL_TOKENS)', () => {
   });
 });
 
+/** The container's "model loaded" log lines (LOG_LEVEL=info), which say how the context was set up. */
+function modelLoadedLines(container: StartedContainer): Array<{ flashAttention: boolean; attentionHeadSize: number }> {
+  return container
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"model loaded"'))
+    .map((line) => JSON.parse(line));
+}
+
 describe('model container flash attention (LLMOPS_FLASH_ATTENTION)', () => {
   // node-llama-cpp turns llama.cpp's flash attention on whatever the model; the container
   // decides by head size unless told (the tiny model's heads are 8 wide: off).
@@ -192,11 +201,7 @@ describe('model container flash attention (LLMOPS_FLASH_ATTENTION)', () => {
       const res = await invoke(container.url, { inputs: PROMPT, parameters: { max_new_tokens: 4, details: true } });
       expect(res.status).toBe(200);
       expect(res.json()[0].details.generated_tokens).toBeGreaterThan(0);
-      const loaded = container
-        .output()
-        .split('\n')
-        .filter((line) => line.includes('"model loaded"'))
-        .map((line) => JSON.parse(line) as { flashAttention: boolean; attentionHeadSize: number });
+      const loaded = modelLoadedLines(container);
       expect(loaded).toHaveLength(1);
       expect(loaded[0]).toMatchObject({ flashAttention: expected, attentionHeadSize: 8 });
     });
@@ -204,11 +209,7 @@ describe('model container flash attention (LLMOPS_FLASH_ATTENTION)', () => {
 
   it("turns it on for Gemma 3 270M's 256-wide heads when unset", async () => {
     const container = await startContainer({ HF_MODEL_ID: 'google/gemma-3-270m', MAX_TOTAL_TOKENS: '256', MAX_BATCH_SIZE: '1', LOG_LEVEL: 'info' });
-    const loaded = container
-      .output()
-      .split('\n')
-      .filter((line) => line.includes('"model loaded"'))
-      .map((line) => JSON.parse(line) as { flashAttention: boolean; attentionHeadSize: number });
+    const loaded = modelLoadedLines(container);
     expect(loaded).toEqual([expect.objectContaining({ flashAttention: true, attentionHeadSize: 256 })]);
   });
 
