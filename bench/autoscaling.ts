@@ -17,7 +17,7 @@ import { projectRoot } from '../common/project-paths.js';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
 import { writeChart } from './chart.js';
-import { writeBenchReport } from './report.js';
+import { publishBench } from './report.js';
 import { formatTable, percentile } from './stats.js';
 import { benchWithStack } from './with-stack.js';
 
@@ -230,9 +230,7 @@ benchWithStack('autoscaling', async (client) => {
     [`first request after zero answered (${attempts} refused first)`, both(answeredAt - wakeAt)],
     ['peak copies', String(peak)],
   ];
-  console.log(`\n${method}`);
-  console.log(formatTable(['figure', 'value'], figures));
-  writeBenchReport('autoscaling', {
+  publishBench('autoscaling', {
     title: 'Autoscaling: burst, scale in, scale to zero, wake (bench/autoscaling.ts)',
     method,
     columns: ['figure', 'value'],

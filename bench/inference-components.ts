@@ -21,9 +21,8 @@ import { loadavg } from 'node:os';
 import type { DeployEndpointInput, InferenceComponentsDeployInput } from '../common/endpoint-input.js';
 import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
-import { writeBenchReport } from './report.js';
+import { publishBench } from './report.js';
 import { percentile } from './stats.js';
-import { formatTable } from './stats.js';
 import { benchWithStack } from './with-stack.js';
 import { integerOption } from '../clients/integer-option.js';
 
@@ -198,8 +197,5 @@ benchWithStack('inference-components', async (client) => {
     `${opts.maxNewTokens} tokens, through the AWS SDK. Scale-out: from the UpdateInferenceComponentRuntimeConfig call until a ` +
     `1-token invocation is answered by a copy not seen before (X-Local-Cloud-Copy), ${opts.runs} times. ` +
     `With ${opts.runs} samples, "p95 / max" is the max. Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end.`;
-  console.log(method);
-  console.log('');
-  console.log(formatTable(columns, rows));
-  writeBenchReport('inference-components', { title: 'Inference components vs model-based endpoints', method, columns, rows, figures });
+  publishBench('inference-components', { title: 'Inference components vs model-based endpoints', method, columns, rows, figures });
 });

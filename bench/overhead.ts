@@ -37,7 +37,7 @@ import { RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { clientDataConverter, localTemporalConnection, workerDataConverter } from '../common/temporal-connection.js';
 import { readExample } from '../dev/tools.js';
 import { createRagWorker } from '../workers/rag.js';
-import { writeBenchReport } from './report.js';
+import { publishBench } from './report.js';
 import { percentile } from './stats.js';
 import { cpuSeconds } from './process-cpu.js';
 import { StepTimer } from './step-timer.js';
@@ -288,10 +288,8 @@ async function main(): Promise<void> {
     });
     const fixed = streamedTokens.every((n) => n === opts.maxNewTokens);
     const columns = ['path', 'wall p50 ms', 'in steps p50 ms', 'overhead p50 ms', 'overhead p95 ms', 'Temporal server CPU ms/query (mean)'];
-    console.log(columns.join(' | '));
-    for (const r of rows) console.log(r.join(' | '));
     console.log(`streamed answers of exactly ${opts.maxNewTokens} tokens: ${fixed ? 'all' : `no (${[...new Set(streamedTokens)].join(', ')})`}`);
-    writeBenchReport(opts.baseline ? 'overhead-baseline' : 'overhead', {
+    publishBench(opts.baseline ? 'overhead-baseline' : 'overhead', {
       title: `Orchestration overhead per RAG query${opts.baseline ? ' (baseline: no eager start, no in-process worker)' : ''}`,
       method: `bench/overhead.ts, ${opts.queries} sequential queries per path (paths take turns), greedy, max_new_tokens ${opts.maxNewTokens}, no stop sequence${fixed ? ' (every streamed answer had exactly that many tokens)' : ''}, contextTokens ${CONTEXT_TOKENS}, tiny TinyStories endpoint, embedded stack. Overhead = wall time the caller saw − time inside the steps (activities timed around their execution; /rag/stream adds the endpoint stream's own latency). Temporal server CPU = the dev server process's user + system time while the query ran (/proc, 10 ms ticks), averaged; on 2 cores it is the floor under any workflow per query.`,
       columns,

@@ -1,6 +1,6 @@
-// The one writer of bench figures: each bench hands its table here, which writes it as JSON
-// (bench/results/<name>.json, for comparing runs by script) and as a Markdown section of
-// docs/benchmarks.md (for people), both stamped with the machine's core count, CPU model, Node
+// The one writer of bench figures: each bench hands its table to publishBench, which prints it
+// and writes it as JSON (bench/results/<name>.json, for comparing runs by script) and as a
+// Markdown section of docs/benchmarks.md (for people), both stamped with the machine's core count, CPU model, Node
 // version and date. A bench's section is replaced on each run; the other benches' are kept.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -24,7 +24,7 @@ function machine() {
   return { cores: cpu.length, cpu: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` };
 }
 
-export function writeBenchReport(name: string, table: BenchTable, root: string = projectRoot): void {
+function writeBenchReport(name: string, table: BenchTable, root: string = projectRoot): void {
   const env = machine();
   const at = new Date().toISOString();
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
@@ -58,7 +58,7 @@ export function writeBenchReport(name: string, table: BenchTable, root: string =
   writeFileSync(file, doc);
 }
 
-/** Prints the table as the bench's console output, then writes it (the benches that have no other output). */
+/** Prints a bench's table, then writes it as JSON and as its section of docs/benchmarks.md. */
 export function publishBench(name: string, table: BenchTable, root: string = projectRoot): void {
   console.log(`\n${table.title}\n${table.method}\n`);
   console.log(

@@ -24,8 +24,8 @@ import type { RagQueryInput } from '../common/rag-input.js';
 import { freePort, startProcess, waitUntil } from '../dev/processes.js';
 import { temporalCli } from '../dev/tools.js';
 import { cpuSeconds } from './process-cpu.js';
-import { writeBenchReport } from './report.js';
-import { formatTable, mean, percentile } from './stats.js';
+import { publishBench } from './report.js';
+import { mean, percentile } from './stats.js';
 import { integerOption } from '../clients/integer-option.js';
 
 const opts = new Command('bench-workflow-module-cost')
@@ -170,8 +170,7 @@ try {
     mean(samples[i].serverCpu).toFixed(1),
   ]);
   const columns = ['workflow', 'wall p50 (ms)', 'client + worker CPU per run (ms)', 'dev server CPU per run (ms)'];
-  console.log(formatTable(columns, rows));
-  writeBenchReport('workflow-module-cost', {
+  publishBench('workflow-module-cost', {
     title: 'What a workflow bundle’s modules cost each run',
     method: `${opts.runs} eager-started runs per shape (Updates: ${opts.runs} Updates to one run started before) on the bench's own dev server (WAL), shapes taking turns; CPU of the dev server from /proc (10 ms ticks, so a mean over runs).`,
     columns,
