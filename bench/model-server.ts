@@ -5,16 +5,17 @@
 // work. On a shared machine wall-clock rates swing with other load, so each row also gives
 // tokens per CPU-second of the container process (from /proc), which batching raises whatever
 // else runs. Then one JSON answer at a time with and without `details`: only the detailed one
-// pays for token log-probabilities. Last, long prompts with llama.cpp's flash attention off and
-// on, which is what the container's default (by attention head size) rests on. Loopback only; prints figures and writes them (bench/report.ts),
-// asserts nothing.
+// pays for token log-probabilities. Last, long prompts under each attention set-up (flash
+// attention off or on, an f16 or f32 KV cache), which is what the container's default (by
+// attention head size) rests on. Loopback only; prints figures and writes them
+// (bench/report.ts), asserts nothing.
 //   npx tsx bench/model-server.ts   (BENCH_ROUNDS=5, BENCH_THREADS=1, BENCH_MODELS=tiny,gemma)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { modelsDirs } from '../common/project-paths.js';
 import { freePort, waitUntil } from '../dev/processes.js';
 import { startContainerProcess } from '../local/model-server/launch.js';
-import { flashAttentionPaysOff } from '../local/model-server/text-generator.js';
+import { attentionSetup, type AttentionSetup } from '../local/model-server/text-generator.js';
 import { cpuSeconds } from './process-cpu.js';
 import { publishBench } from './report.js';
 import { percentile } from './stats.js';
@@ -194,44 +195,64 @@ async function evaluatePrompt(url: string, inputs: string): Promise<{ ms: number
   return { ms: performance.now() - t0, tokens: out.details.prefill.length };
 }
 
+/** The attention set-ups the prompt rows compare: node-llama-cpp's default last. */
+const ATTENTION_SETUPS: AttentionSetup[] = [
+  { flashAttention: false, kvCacheType: 'f16' },
+  { flashAttention: false, kvCacheType: 'f32' },
+  { flashAttention: true, kvCacheType: 'f16' },
+];
+
+function setupLabel({ flashAttention, kvCacheType }: AttentionSetup): string {
+  return `flash attention ${flashAttention ? 'on' : 'off'}, ${kvCacheType} KV`;
+}
+
 interface PromptFigures {
   headSize: number;
   tokens: number;
-  offP50: number;
-  onP50: number;
+  /** p50 ms per ATTENTION_SETUPS entry. */
+  p50: number[];
+}
+
+/** Runs `run` with one container per set-up, all started before it runs. */
+function withContainers<T>(
+  model: BenchModel,
+  env: Record<string, string>,
+  setups: AttentionSetup[],
+  run: (urls: string[], output: () => string) => Promise<T>,
+): Promise<T> {
+  const [first, ...rest] = setups;
+  if (!first) return run([], () => '');
+  const setupEnv = { LLMOPS_FLASH_ATTENTION: first.flashAttention ? '1' : '0', LLMOPS_KV_CACHE_TYPE: first.kvCacheType };
+  return withContainer(model, { ...env, ...setupEnv }, (url, _, output) => withContainers(model, env, rest, (urls) => run([url, ...urls], output)));
 }
 
 /**
- * Long prompts through two containers, flash attention off (the default) and on, taking turns.
- * Each round's prompt starts differently, so no sequence reuses an earlier round's KV.
+ * Long prompts through one container per attention set-up, taking turns. Each round's prompt
+ * starts differently, so no sequence reuses an earlier round's KV.
  */
 function measurePrompts(model: BenchModel): Promise<PromptFigures[]> {
   const env = { MAX_BATCH_SIZE: '1', MAX_TOTAL_TOKENS: '2048', MAX_INPUT_LENGTH: '2000', LOG_LEVEL: 'info' };
-  return withContainer(model, { ...env, LLMOPS_FLASH_ATTENTION: '0' }, (off, _, output) =>
-    withContainer(model, { ...env, LLMOPS_FLASH_ATTENTION: '1' }, async (on) => {
-      const loaded = output()
-        .split('\n')
-        .find((line) => line.includes('"model loaded"'));
-      const headSize = (JSON.parse(loaded ?? '{}') as { attentionHeadSize?: number }).attentionHeadSize ?? Number.NaN;
-      const figures: PromptFigures[] = [];
-      for (const sentences of model.promptSentences) {
-        const off_: number[] = [];
-        const on_: number[] = [];
-        let tokens = 0;
-        for (let round = 0; round < 1 + ROUNDS; round++) {
-          const inputs = `${round}. ${Array.from({ length: sentences }, (_, i) => PROMPTS[i % PROMPTS.length]).join(' and then ')}.`;
-          const a = await evaluatePrompt(off, inputs);
-          const b = await evaluatePrompt(on, inputs);
-          tokens = a.tokens;
-          if (round === 0) continue;
-          off_.push(a.ms);
-          on_.push(b.ms);
+  return withContainers(model, env, ATTENTION_SETUPS, async (urls, output) => {
+    const loaded = output()
+      .split('\n')
+      .find((line) => line.includes('"model loaded"'));
+    const headSize = (JSON.parse(loaded ?? '{}') as { attentionHeadSize?: number }).attentionHeadSize ?? Number.NaN;
+    const figures: PromptFigures[] = [];
+    for (const sentences of model.promptSentences) {
+      const samples: number[][] = urls.map(() => []);
+      let tokens = 0;
+      for (let round = 0; round < 1 + ROUNDS; round++) {
+        const inputs = `${round}. ${Array.from({ length: sentences }, (_, i) => PROMPTS[i % PROMPTS.length]).join(' and then ')}.`;
+        for (const [i, url] of urls.entries()) {
+          const { ms, tokens: evaluated } = await evaluatePrompt(url, inputs);
+          tokens = evaluated;
+          if (round > 0) samples[i].push(ms);
         }
-        figures.push({ headSize, tokens, offP50: percentile(off_, 50), onP50: percentile(on_, 50) });
       }
-      return figures;
-    }),
-  );
+      figures.push({ headSize, tokens, p50: samples.map((s) => percentile(s, 50)) });
+    }
+    return figures;
+  });
 }
 
 async function main(): Promise<void> {
@@ -282,22 +303,31 @@ async function main(): Promise<void> {
       figures: { sequential, batched, json },
     });
     for (const p of await measurePrompts(model)) {
+      const chosen = attentionSetup(p.headSize, { flashAttention: 'auto', kvCacheType: 'auto' });
+      const chosenIndex = ATTENTION_SETUPS.findIndex((a) => a.flashAttention === chosen.flashAttention && a.kvCacheType === chosen.kvCacheType);
+      const nodeLlamaCppDefault = p.p50[ATTENTION_SETUPS.length - 1];
       promptRows.push([
         model.label,
         String(p.headSize),
         String(p.tokens),
-        p.offP50.toFixed(1),
-        p.onP50.toFixed(1),
-        (p.onP50 / p.offP50).toFixed(2),
-        flashAttentionPaysOff(p.headSize) ? 'on' : 'off',
+        ...p.p50.map((ms) => ms.toFixed(1)),
+        setupLabel(chosen),
+        (p.p50[chosenIndex] / nodeLlamaCppDefault).toFixed(2),
       ]);
     }
   }
   if (promptRows.length === 0) return;
   publishBench('model-server-prompts', {
-    title: 'Prompt evaluation with and without flash attention',
-    method: `bench/model-server.ts: one prompt and one generated token per request, ${THREADS} thread(s), MAX_BATCH_SIZE=1; two containers of the model, LLMOPS_FLASH_ATTENTION=0 and 1, taking turns, ${ROUNDS} rounds after one warm-up, each round's prompt new to the container (no KV reuse). Unset, the container turns it on for heads at least 64 wide (local/model-server/text-generator.ts).`,
-    columns: ['model', 'attention head size', 'prompt tokens', 'flash attention off p50 ms', 'on p50 ms', 'on / off', 'the default picks'],
+    title: 'Prompt evaluation by attention set-up (flash attention, KV cache type)',
+    method: `bench/model-server.ts: one prompt and one generated token per request, ${THREADS} thread(s), MAX_BATCH_SIZE=1; one container of the model per set-up (LLMOPS_FLASH_ATTENTION, LLMOPS_KV_CACHE_TYPE), taking turns, ${ROUNDS} rounds after one warm-up, each round's prompt new to the container (no KV reuse). Unset, the container picks by attention head size (attentionSetup in local/model-server/text-generator.ts); the last set-up is node-llama-cpp's own default.`,
+    columns: [
+      'model',
+      'attention head size',
+      'prompt tokens',
+      ...ATTENTION_SETUPS.map((a) => `${setupLabel(a)} p50 ms`),
+      'the default picks',
+      'picked / node-llama-cpp default',
+    ],
     rows: promptRows,
   });
 }

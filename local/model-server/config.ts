@@ -15,6 +15,8 @@ export const THREADS_ENV = 'LLMOPS_MODEL_THREADS';
  * text-generator.ts), "1"/"true" or "0"/"false".
  */
 export const FLASH_ATTENTION_ENV = 'LLMOPS_FLASH_ATTENTION';
+/** Element type of llama.cpp's KV cache: "auto" (the default: see text-generator.ts), "f16" or "f32". */
+export const KV_CACHE_TYPE_ENV = 'LLMOPS_KV_CACHE_TYPE';
 /** Which image family's request/response formats to speak (set by the pool from the image URI). */
 export const FAMILY_ENV = 'LLMOPS_IMAGE_FAMILY';
 /** Name of this instance in logs and in the X-Local-Instance response header. */
@@ -29,6 +31,7 @@ export interface ContainerConfig {
   modelsDirs: string[];
   threads: number;
   flashAttention: FlashAttentionSetting;
+  kvCacheType: KvCacheTypeSetting;
 }
 
 export class ContainerConfigError extends Error {
@@ -59,6 +62,16 @@ function flashAttentionEnv(env: NodeJS.ProcessEnv): FlashAttentionSetting {
   throw new ContainerConfigError(`${FLASH_ATTENTION_ENV}=${env[FLASH_ATTENTION_ENV]} must be auto, 1, 0, true or false`);
 }
 
+export type KvCacheType = 'f16' | 'f32';
+export type KvCacheTypeSetting = KvCacheType | 'auto';
+
+function kvCacheTypeEnv(env: NodeJS.ProcessEnv): KvCacheTypeSetting {
+  const raw = env[KV_CACHE_TYPE_ENV]?.trim().toLowerCase();
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+  if (raw === 'f16' || raw === 'f32') return raw;
+  throw new ContainerConfigError(`${KV_CACHE_TYPE_ENV}=${env[KV_CACHE_TYPE_ENV]} must be auto, f16 or f32`);
+}
+
 export function containerConfigFromEnv(env: NodeJS.ProcessEnv): ContainerConfig {
   const family = env[FAMILY_ENV] ?? 'tgi';
   if (!isImageFamilyName(family)) throw new ContainerConfigError(`${FAMILY_ENV}=${family} is not an image family this container knows`);
@@ -72,5 +85,6 @@ export function containerConfigFromEnv(env: NodeJS.ProcessEnv): ContainerConfig 
     modelsDirs: (env[MODELS_DIRS_ENV] ?? '').split(delimiter).filter(Boolean),
     threads: positiveIntEnv(env, THREADS_ENV, 1),
     flashAttention: flashAttentionEnv(env),
+    kvCacheType: kvCacheTypeEnv(env),
   };
 }

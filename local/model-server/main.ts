@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     modelPath,
     threads: config.threads,
     flashAttention: config.flashAttention,
+    kvCacheType: config.kvCacheType,
     layout: (trainContextSize) => (configured = family.configure(process.env, trainContextSize)).layout,
     logger: log,
   });

@@ -8,7 +8,7 @@ import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, 
 import type { Logger } from 'pino';
 import { BatchAdmission } from './batch-admission.js';
 import { ChatTemplate } from './chat-template.js';
-import type { FlashAttentionSetting } from './config.js';
+import type { FlashAttentionSetting, KvCacheType, KvCacheTypeSetting } from './config.js';
 import { DecodeLockstep } from './decode-lockstep.js';
 
 export type FinishReason = 'length' | 'eos_token' | 'stop_sequence';
@@ -93,6 +93,8 @@ export interface TextGeneratorOptions {
   threads: number;
   /** llama.cpp's flash attention; "auto" (the default) decides by the model's head size. */
   flashAttention?: FlashAttentionSetting;
+  /** The KV cache's element type; "auto" (the default) decides with flash attention (see attentionSetup). */
+  kvCacheType?: KvCacheTypeSetting;
   /** Picks the batch layout once the model's training context is known. */
   layout: (trainContextSize: number) => BatchLayout;
   logger: Logger;
@@ -113,7 +115,14 @@ export class TextGenerator {
     this.admission = new BatchAdmission(sequences, layout.maxBatchTotalTokens);
   }
 
-  static async load({ modelPath, threads, flashAttention: setting = 'auto', layout: chooseLayout, logger }: TextGeneratorOptions): Promise<TextGenerator> {
+  static async load({
+    modelPath,
+    threads,
+    flashAttention = 'auto',
+    kvCacheType = 'auto',
+    layout: chooseLayout,
+    logger,
+  }: TextGeneratorOptions): Promise<TextGenerator> {
     const llama = await getLlama({
       gpu: false,
       build: 'never',
@@ -123,8 +132,16 @@ export class TextGenerator {
     const model = await llama.loadModel({ modelPath });
     const layout = chooseLayout(model.trainContextSize);
     const heads = attentionHeadSize(model);
-    const flashAttention = setting === 'auto' ? flashAttentionPaysOff(heads) : setting;
-    const context = await model.createContext({ threads, contextSize: layout.contextSize, sequences: layout.sequences, flashAttention });
+    const attention = attentionSetup(heads, { flashAttention, kvCacheType });
+    const cacheType = KV_CACHE_GGML_TYPE[attention.kvCacheType];
+    const context = await model.createContext({
+      threads,
+      contextSize: layout.contextSize,
+      sequences: layout.sequences,
+      flashAttention: attention.flashAttention,
+      experimentalKvCacheKeyType: cacheType,
+      experimentalKvCacheValueType: cacheType,
+    });
     const chatTemplate = ChatTemplate.find(model, modelPath);
     logger.info(
       {
@@ -134,7 +151,7 @@ export class TextGenerator {
         batchSize: context.batchSize,
         threads,
         attentionHeadSize: heads,
-        flashAttention,
+        ...attention,
         chatTemplate: chatTemplate?.source ?? 'none',
       },
       'model loaded',
@@ -273,18 +290,41 @@ export class TextGenerator {
 }
 
 /**
- * The narrowest attention heads for which llama.cpp's CPU flash-attention kernel is worth it.
- * node-llama-cpp turns it on whatever the model ("auto" in llama.cpp means "when the device
- * has the kernel"), but on CPU it pays off only for wide heads: bench/model-server.ts's prompt
- * rows, one thread, flash attention on vs off: the tiny model (8-wide heads) 2.3x as slow over
- * a 1,154-token prompt, Gemma 3 270M (256-wide) 0.74x over 786 tokens. Common LLMs have heads
- * of 64 to 256; the embedder's 32-wide heads were a few percent faster without it.
+ * The narrowest attention heads that llama.cpp's CPU attention handles well as node-llama-cpp
+ * sets it up (flash attention on, an f16 KV cache). Its flash-attention kernel pays off only for
+ * wide heads: bench/model-server.ts's prompt rows, one thread, on vs off: the tiny model (8-wide
+ * heads) 2.3x as slow over a 1,154-token prompt, Gemma 3 270M (256-wide) 0.74x over 786 tokens.
+ * Without it, llama.cpp multiplies every attention score with V in V's type, so an f16 cache
+ * converts each score and each query to f16 first: one conversion per score against a dot
+ * product as long as the head, which for narrow heads costs more than the dot product (the tiny
+ * model evaluated a 1,150-token prompt in ~0.6x the time with an f32 cache; Gemma decoded at
+ * half speed with one, under flash attention). Common LLMs have heads of 64 to 256.
  */
-const FLASH_ATTENTION_MIN_HEAD_SIZE = 64;
+const WIDE_HEAD_SIZE = 64;
 
-export function flashAttentionPaysOff(headSize: number | undefined): boolean {
-  return headSize !== undefined && headSize >= FLASH_ATTENTION_MIN_HEAD_SIZE;
+/** How llama.cpp computes a model's attention. */
+export interface AttentionSetup {
+  flashAttention: boolean;
+  kvCacheType: KvCacheType;
 }
+
+/**
+ * By head size unless set: wide heads get flash attention over an f16 cache (node-llama-cpp's
+ * default), narrow ones (or an unknown size) the plain path over an f32 cache, which doubles the
+ * KV cache's memory (small for models with heads that narrow).
+ */
+export function attentionSetup(
+  headSize: number | undefined,
+  settings: { flashAttention: FlashAttentionSetting; kvCacheType: KvCacheTypeSetting },
+): AttentionSetup {
+  const wide = headSize !== undefined && headSize >= WIDE_HEAD_SIZE;
+  const flashAttention = settings.flashAttention === 'auto' ? wide : settings.flashAttention;
+  const kvCacheType = settings.kvCacheType !== 'auto' ? settings.kvCacheType : wide || flashAttention ? 'f16' : 'f32';
+  return { flashAttention, kvCacheType };
+}
+
+/** node-llama-cpp's name for each cache type (its option is marked experimental; f16 and f32 are llama.cpp's two plain float caches). */
+const KV_CACHE_GGML_TYPE = { f16: 'F16', f32: 'F32' } as const satisfies Record<KvCacheType, string>;
 
 /** Width of one attention head (the key length), from the GGUF's metadata. */
 function attentionHeadSize(model: LlamaModel): number | undefined {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { modelsDirs } from '../../common/project-paths.js';
 import { generate, invoke, launchContainer, PROMPT, startContainer, type StartedContainer } from './container-process.js';
 import { parseSse, streamedText, type TgiStreamEvent } from './sse.js';
-import { flashAttentionPaysOff } from '../../local/model-server/text-generator.js';
+import { attentionSetup } from '../../local/model-server/text-generator.js';
 
 describe('model container (TGI stand-in)', () => {
   let tgi: StartedContainer;
@@ -180,7 +180,7 @@ describe('model container limits (MAX_INPUT_LENGTH / MAX_TOTAL_TOKENS)', () => {
 });
 
 /** The container's "model loaded" log lines (LOG_LEVEL=info), which say how the context was set up. */
-function modelLoadedLines(container: StartedContainer): Array<{ flashAttention: boolean; attentionHeadSize: number }> {
+function modelLoadedLines(container: StartedContainer): Array<{ flashAttention: boolean; kvCacheType: string; attentionHeadSize: number }> {
   return container
     .output()
     .split('\n')
@@ -188,33 +188,41 @@ function modelLoadedLines(container: StartedContainer): Array<{ flashAttention: 
     .map((line) => JSON.parse(line));
 }
 
-describe('model container flash attention (LLMOPS_FLASH_ATTENTION)', () => {
-  // node-llama-cpp turns llama.cpp's flash attention on whatever the model; the container
-  // decides by head size unless told (the tiny model's heads are 8 wide: off).
-  for (const [value, expected] of [
-    [undefined, false],
-    ['true', true],
-    ['0', false],
+describe('model container attention set-up (LLMOPS_FLASH_ATTENTION, LLMOPS_KV_CACHE_TYPE)', () => {
+  // node-llama-cpp turns llama.cpp's flash attention on over an f16 KV cache whatever the model;
+  // the container decides by head size unless told (the tiny model's heads are 8 wide: off, f32).
+  for (const [env, expected] of [
+    [{}, { flashAttention: false, kvCacheType: 'f32' }],
+    [{ LLMOPS_FLASH_ATTENTION: 'true' }, { flashAttention: true, kvCacheType: 'f16' }],
+    [{ LLMOPS_FLASH_ATTENTION: '0' }, { flashAttention: false, kvCacheType: 'f32' }],
+    [{ LLMOPS_KV_CACHE_TYPE: 'F16' }, { flashAttention: false, kvCacheType: 'f16' }],
   ] as const) {
-    it(`loads the tiny model with flashAttention ${expected} when LLMOPS_FLASH_ATTENTION is ${value ?? 'unset'}, and serves`, async () => {
-      const container = await startContainer({ ...(value === undefined ? {} : { LLMOPS_FLASH_ATTENTION: value }), LOG_LEVEL: 'info' });
+    it(`loads the tiny model with ${JSON.stringify(expected)} when ${JSON.stringify(env)} is set, and serves`, async () => {
+      const container = await startContainer({ ...env, LOG_LEVEL: 'info' });
       const res = await invoke(container.url, { inputs: PROMPT, parameters: { max_new_tokens: 4, details: true } });
       expect(res.status).toBe(200);
       expect(res.json()[0].details.generated_tokens).toBeGreaterThan(0);
       const loaded = modelLoadedLines(container);
       expect(loaded).toHaveLength(1);
-      expect(loaded[0]).toMatchObject({ flashAttention: expected, attentionHeadSize: 8 });
+      expect(loaded[0]).toMatchObject({ ...expected, attentionHeadSize: 8 });
     });
   }
 
-  it("turns it on for Gemma 3 270M's 256-wide heads when unset", async () => {
+  it("gives Gemma 3 270M's 256-wide heads flash attention over an f16 cache when unset", async () => {
     const container = await startContainer({ HF_MODEL_ID: 'google/gemma-3-270m', MAX_TOTAL_TOKENS: '256', MAX_BATCH_SIZE: '1', LOG_LEVEL: 'info' });
     const loaded = modelLoadedLines(container);
-    expect(loaded).toEqual([expect.objectContaining({ flashAttention: true, attentionHeadSize: 256 })]);
+    expect(loaded).toEqual([expect.objectContaining({ flashAttention: true, kvCacheType: 'f16', attentionHeadSize: 256 })]);
   });
 
-  it('turns it on by default only for heads at least 64 wide', () => {
-    expect([undefined, 8, 32, 63, 64, 128, 256].map(flashAttentionPaysOff)).toEqual([false, false, false, false, true, true, true]);
+  it('turns flash attention on by default only for heads at least 64 wide, and uses an f32 cache only without it', () => {
+    const auto = { flashAttention: 'auto', kvCacheType: 'auto' } as const;
+    expect([undefined, 8, 32, 63, 64, 128, 256].map((size) => attentionSetup(size, auto))).toEqual([
+      ...[undefined, 8, 32, 63].map(() => ({ flashAttention: false, kvCacheType: 'f32' })),
+      ...[64, 128, 256].map(() => ({ flashAttention: true, kvCacheType: 'f16' })),
+    ]);
+    expect(attentionSetup(8, { flashAttention: true, kvCacheType: 'auto' })).toEqual({ flashAttention: true, kvCacheType: 'f16' });
+    expect(attentionSetup(256, { flashAttention: false, kvCacheType: 'auto' })).toEqual({ flashAttention: false, kvCacheType: 'f16' });
+    expect(attentionSetup(256, { flashAttention: 'auto', kvCacheType: 'f32' })).toEqual({ flashAttention: true, kvCacheType: 'f32' });
   });
 });
 
@@ -230,6 +238,12 @@ describe('model container start-up failures', () => {
     const container = await launchContainer({ LLMOPS_FLASH_ATTENTION: 'yes' });
     expect(await container.proc.exited).toBe(1);
     expect(container.output()).toContain('LLMOPS_FLASH_ATTENTION=yes must be auto, 1, 0, true or false');
+  });
+
+  it('refuses an LLMOPS_KV_CACHE_TYPE other than auto, f16 or f32, naming the variable and the values it takes', async () => {
+    const container = await launchContainer({ LLMOPS_KV_CACHE_TYPE: 'q8_0' });
+    expect(await container.proc.exited).toBe(1);
+    expect(container.output()).toContain('LLMOPS_KV_CACHE_TYPE=q8_0 must be auto, f16 or f32');
   });
 
   it('refuses to start when MAX_INPUT_LENGTH is not below MAX_TOTAL_TOKENS, as the TGI launcher does', async () => {
