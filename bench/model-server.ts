@@ -1,6 +1,7 @@
 // What continuous batching buys one model process: aggregate tokens/s and time to first token
-// with 1, 2, 4 and 8 concurrent streams, for the same process decoding one request at a time
-// (MAX_BATCH_SIZE=1) and batching them (MAX_BATCH_SIZE=8), side by side. Generation is
+// with 1, 2, 4 and 8 concurrent streams, for a process decoding one request at a time
+// (MAX_BATCH_SIZE=1) and one batching them (MAX_BATCH_SIZE=8), both running and measured in
+// turns, side by side. Generation is
 // deterministic (greedy, `ignore_eos`, a fixed max_new_tokens), so every request does the same
 // work. On a shared machine wall-clock rates swing with other load, so each row also gives
 // tokens per CPU-second of the container process (from /proc), which batching raises whatever
@@ -118,27 +119,42 @@ async function measureJson(url: string, maxNewTokens: number): Promise<{ plain: 
   return { plain: percentile(plain, 50), detailed: percentile(detailed, 50) };
 }
 
-/** Rounds of `concurrency` simultaneous streams; tokens/s over each round's wall time. */
-async function measure(url: string, pid: number, concurrency: number, maxNewTokens: number): Promise<Figures> {
-  const rates: number[] = [];
-  const firsts: number[] = [];
-  let cpuAtStart = 0;
-  for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
-    if (round === WARMUP_ROUNDS) cpuAtStart = cpuSeconds(pid);
-    const t0 = performance.now();
-    const samples = await Promise.all(Array.from({ length: concurrency }, (_, i) => stream(url, PROMPTS[(round + i) % PROMPTS.length], maxNewTokens)));
-    const wallMs = performance.now() - t0;
-    if (round < WARMUP_ROUNDS) continue;
-    rates.push((samples.reduce((sum, s) => sum + s.tokens, 0) / wallMs) * 1000);
-    firsts.push(...samples.map((s) => s.firstTokenMs));
+/** `concurrency` simultaneous streams: all their tokens over the round's wall time, and the container's CPU meanwhile. */
+async function round(target: { url: string; pid: number }, concurrency: number, maxNewTokens: number, first: number) {
+  const cpuBefore = cpuSeconds(target.pid);
+  const t0 = performance.now();
+  const samples = await Promise.all(Array.from({ length: concurrency }, (_, i) => stream(target.url, PROMPTS[(first + i) % PROMPTS.length], maxNewTokens)));
+  const wallMs = performance.now() - t0;
+  return { samples, wallMs, cpuSeconds: cpuSeconds(target.pid) - cpuBefore };
+}
+
+/**
+ * Rounds at every concurrency on every target, taking turns (round 1 at 1, 2, 4, 8 streams on
+ * each, then round 2 …), so a slower stretch of the machine falls on all rows alike rather than
+ * on whichever row ran then: the "× vs 1 stream" ratios compare like with like.
+ */
+async function measureStreams(targets: Array<{ url: string; pid: number }>, maxNewTokens: number): Promise<Figures[][]> {
+  const rows = targets.map(() => CONCURRENCY.map(() => ({ rates: [] as number[], firsts: [] as number[], cpu: 0 })));
+  for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
+    for (const [ci, concurrency] of CONCURRENCY.entries()) {
+      for (const [ti, target] of targets.entries()) {
+        const { samples, wallMs, cpuSeconds: cpu } = await round(target, concurrency, maxNewTokens, r);
+        if (r < WARMUP_ROUNDS) continue;
+        const row = rows[ti][ci];
+        row.rates.push((samples.reduce((sum, s) => sum + s.tokens, 0) / wallMs) * 1000);
+        row.firsts.push(...samples.map((s) => s.firstTokenMs));
+        row.cpu += cpu;
+      }
+    }
   }
-  const cpu = cpuSeconds(pid) - cpuAtStart;
-  return {
-    tokensPerSecond: percentile(rates, 50),
-    tokensPerCpuSecond: (ROUNDS * concurrency * maxNewTokens) / cpu,
-    ttftP50: percentile(firsts, 50),
-    ttftP95: percentile(firsts, 95),
-  };
+  return rows.map((byConcurrency) =>
+    byConcurrency.map((row, ci) => ({
+      tokensPerSecond: percentile(row.rates, 50),
+      tokensPerCpuSecond: (ROUNDS * CONCURRENCY[ci] * maxNewTokens) / row.cpu,
+      ttftP50: percentile(row.firsts, 50),
+      ttftP95: percentile(row.firsts, 95),
+    })),
+  );
 }
 
 /** Runs `run` against a fresh container of `model` started with `env`, and stops it. */
@@ -172,14 +188,22 @@ async function withContainer<T>(
   }
 }
 
-function benchProcess(model: BenchModel, maxBatchSize: number): Promise<{ streams: Figures[]; json: { plain: number; detailed: number } }> {
+/** One container decoding one request at a time (MAX_BATCH_SIZE=1) and one batching up to 8, both running, measured in turns. */
+function benchBatching(model: BenchModel): Promise<{ sequential: Figures[]; batched: Figures[]; json: { plain: number; detailed: number } }> {
   // Room for the prompt and the generation and no more: every sequence allocates this many KV cells.
-  const env = { MAX_BATCH_SIZE: String(maxBatchSize), MAX_TOTAL_TOKENS: '512', MAX_INPUT_LENGTH: '256' };
-  return withContainer(model, env, async (url, pid) => {
-    const streams: Figures[] = [];
-    for (const concurrency of CONCURRENCY) streams.push(await measure(url, pid, concurrency, model.maxNewTokens));
-    return { streams, json: await measureJson(url, model.maxNewTokens) };
-  });
+  const env = { MAX_TOTAL_TOKENS: '512', MAX_INPUT_LENGTH: '256' };
+  return withContainer(model, { ...env, MAX_BATCH_SIZE: '1' }, (oneUrl, onePid) =>
+    withContainer(model, { ...env, MAX_BATCH_SIZE: '8' }, async (batchUrl, batchPid) => {
+      const [sequential, batched] = await measureStreams(
+        [
+          { url: oneUrl, pid: onePid },
+          { url: batchUrl, pid: batchPid },
+        ],
+        model.maxNewTokens,
+      );
+      return { sequential, batched, json: await measureJson(batchUrl, model.maxNewTokens) };
+    }),
+  );
 }
 
 /** One prompt evaluated and one token generated: the prompt's evaluation time, and its length in tokens. */
@@ -265,8 +289,7 @@ async function main(): Promise<void> {
       console.log(`${model.label}: not in ${modelsDirs().join(', ')}; skipped\n`);
       continue;
     }
-    const { streams: sequential } = await benchProcess(model, 1);
-    const { streams: batched, json } = await benchProcess(model, 8);
+    const { sequential, batched, json } = await benchBatching(model);
     const rows = CONCURRENCY.map((c, i) => [
       String(c),
       sequential[i].tokensPerSecond.toFixed(0),
@@ -284,8 +307,8 @@ async function main(): Promise<void> {
     publishBench(`model-server-${name}`, {
       title: `Continuous batching in one model process: ${model.label}`,
       method:
-        `bench/model-server.ts: 1 process, ${THREADS} thread(s), one-at-a-time = MAX_BATCH_SIZE=1, batched = MAX_BATCH_SIZE=8; greedy, ignore_eos, max_new_tokens=${model.maxNewTokens}; ` +
-        `${ROUNDS} rounds per row after ${WARMUP_ROUNDS} warm-up rounds; tokens/s = all streams' tokens / round wall time (p50 of rounds); tokens per CPU-second of the container process from /proc. ` +
+        `bench/model-server.ts: two processes, ${THREADS} thread(s) each, one-at-a-time = MAX_BATCH_SIZE=1, batched = MAX_BATCH_SIZE=8; greedy, ignore_eos, max_new_tokens=${model.maxNewTokens}; ` +
+        `${ROUNDS} rounds per row after ${WARMUP_ROUNDS} warm-up rounds, every row's round in turn (both processes, 1 to 8 streams) before the next round; tokens/s = all streams' tokens / round wall time (p50 of rounds); tokens per CPU-second of the container process from /proc. ` +
         `One JSON answer at a time, p50 ms per token: without details ${json.plain.toFixed(1)}, with details (token logprobs) ${json.detailed.toFixed(1)} (${(json.detailed / json.plain).toFixed(2)}×).`,
       columns: [
         'streams',
