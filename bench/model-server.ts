@@ -119,8 +119,14 @@ async function measureJson(url: string, maxNewTokens: number): Promise<{ plain: 
   return { plain: percentile(plain, 50), detailed: percentile(detailed, 50) };
 }
 
+/** A started container. */
+interface Running {
+  url: string;
+  pid: number;
+}
+
 /** `concurrency` simultaneous streams: all their tokens over the round's wall time, and the container's CPU meanwhile. */
-async function round(target: { url: string; pid: number }, concurrency: number, maxNewTokens: number, first: number) {
+async function round(target: Running, concurrency: number, maxNewTokens: number, first: number) {
   const cpuBefore = cpuSeconds(target.pid);
   const t0 = performance.now();
   const samples = await Promise.all(Array.from({ length: concurrency }, (_, i) => stream(target.url, PROMPTS[(first + i) % PROMPTS.length], maxNewTokens)));
@@ -133,7 +139,7 @@ async function round(target: { url: string; pid: number }, concurrency: number, 
  * each, then round 2 …), so a slower stretch of the machine falls on all rows alike rather than
  * on whichever row ran then: the "× vs 1 stream" ratios compare like with like.
  */
-async function measureStreams(targets: Array<{ url: string; pid: number }>, maxNewTokens: number): Promise<Figures[][]> {
+async function measureStreams(targets: Running[], maxNewTokens: number): Promise<Figures[][]> {
   const rows = targets.map(() => CONCURRENCY.map(() => ({ rates: [] as number[], firsts: [] as number[], cpu: 0 })));
   for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
     for (const [ci, concurrency] of CONCURRENCY.entries()) {
@@ -192,18 +198,10 @@ async function withContainer<T>(
 function benchBatching(model: BenchModel): Promise<{ sequential: Figures[]; batched: Figures[]; json: { plain: number; detailed: number } }> {
   // Room for the prompt and the generation and no more: every sequence allocates this many KV cells.
   const env = { MAX_TOTAL_TOKENS: '512', MAX_INPUT_LENGTH: '256' };
-  return withContainer(model, { ...env, MAX_BATCH_SIZE: '1' }, (oneUrl, onePid) =>
-    withContainer(model, { ...env, MAX_BATCH_SIZE: '8' }, async (batchUrl, batchPid) => {
-      const [sequential, batched] = await measureStreams(
-        [
-          { url: oneUrl, pid: onePid },
-          { url: batchUrl, pid: batchPid },
-        ],
-        model.maxNewTokens,
-      );
-      return { sequential, batched, json: await measureJson(batchUrl, model.maxNewTokens) };
-    }),
-  );
+  return withContainers(model, env, [{ MAX_BATCH_SIZE: '1' }, { MAX_BATCH_SIZE: '8' }], async (containers) => {
+    const [sequential, batched] = await measureStreams(containers, model.maxNewTokens);
+    return { sequential, batched, json: await measureJson(containers[1].url, model.maxNewTokens) };
+  });
 }
 
 /** One prompt evaluated and one token generated: the prompt's evaluation time, and its length in tokens. */
@@ -237,17 +235,16 @@ interface PromptFigures {
   p50: number[];
 }
 
-/** Runs `run` with one container per set-up, all started before it runs. */
+/** Runs `run` with one container of `model` per entry of `envs` (each over `env`), all started before it runs; `output` is the first one's. */
 function withContainers<T>(
   model: BenchModel,
   env: Record<string, string>,
-  setups: AttentionSetup[],
-  run: (urls: string[], output: () => string) => Promise<T>,
+  envs: Array<Record<string, string>>,
+  run: (containers: Running[], output: () => string) => Promise<T>,
 ): Promise<T> {
-  const [first, ...rest] = setups;
+  const [first, ...rest] = envs;
   if (!first) return run([], () => '');
-  const setupEnv = { LLMOPS_FLASH_ATTENTION: first.flashAttention ? '1' : '0', LLMOPS_KV_CACHE_TYPE: first.kvCacheType };
-  return withContainer(model, { ...env, ...setupEnv }, (url, _, output) => withContainers(model, env, rest, (urls) => run([url, ...urls], output)));
+  return withContainer(model, { ...env, ...first }, (url, pid, output) => withContainers(model, env, rest, (others) => run([{ url, pid }, ...others], output)));
 }
 
 /**
@@ -256,7 +253,9 @@ function withContainers<T>(
  */
 function measurePrompts(model: BenchModel): Promise<PromptFigures[]> {
   const env = { MAX_BATCH_SIZE: '1', MAX_TOTAL_TOKENS: '2048', MAX_INPUT_LENGTH: '2000', LOG_LEVEL: 'info' };
-  return withContainers(model, env, ATTENTION_SETUPS, async (urls, output) => {
+  const setupEnvs = ATTENTION_SETUPS.map((a) => ({ LLMOPS_FLASH_ATTENTION: a.flashAttention ? '1' : '0', LLMOPS_KV_CACHE_TYPE: a.kvCacheType }));
+  return withContainers(model, env, setupEnvs, async (containers, output) => {
+    const urls = containers.map((c) => c.url);
     const loaded = output()
       .split('\n')
       .find((line) => line.includes('"model loaded"'));
