@@ -345,7 +345,13 @@ export class LanceDbVectorStore implements VectorStore {
     }
     if (!state) {
       const db = await this.db();
-      await db.createEmptyTable(spec.name, tableSchema(spec), { existOk: true });
+      try {
+        await db.createEmptyTable(spec.name, tableSchema(spec), { existOk: true });
+      } catch (error) {
+        // existOk covers a table that is there before we look, not one another process commits
+        // while we create it: lance then refuses our Overwrite as a conflict, and theirs is the table.
+        if (!isCommitConflict(error)) throw error;
+      }
       this.collections.delete(spec.name);
       state = await this.state(spec.name);
       this.logger.info({ collection: spec.name, dims: spec.denseDimensions, dir: this.dir }, 'lancedb: collection ready');
@@ -378,8 +384,7 @@ export class LanceDbVectorStore implements VectorStore {
       try {
         for (const [col, config] of missing) await this.write(state, () => state.table.createIndex(col, { config: config(), replace: false }));
       } catch (error) {
-        const conflict = /already exists|conflict|preempted|retry/i.test(String((error as Error)?.message ?? error));
-        if (!conflict || attempt >= 5) throw error;
+        if (!isCommitConflict(error) || attempt >= 5) throw error;
         await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
       }
     }
@@ -605,4 +610,9 @@ export class LanceDbVectorStore implements VectorStore {
     this.collections.clear();
     if (this.connection) (await this.connection).close();
   }
+}
+
+/** Another process committed to the same table first (lance's retryable conflicts, or an index it already built). */
+function isCommitConflict(error: unknown): boolean {
+  return /already exists|conflict|preempted|retry/i.test(String((error as Error)?.message ?? error));
 }

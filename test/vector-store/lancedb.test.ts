@@ -53,17 +53,21 @@ describe('LanceDB store specifics', () => {
     await reader.close();
   });
 
-  it('two stores (processes) ensuring one collection at once both succeed, with every index built', async () => {
-    const dir = join(root, 'race');
-    const stores = [new LanceDbVectorStore({ dir }), new LanceDbVectorStore({ dir }), new LanceDbVectorStore({ dir })];
-    await Promise.all(stores.map((s) => s.ensureCollection({ name: 'docs', denseDimensions: 4, distance: 'Cosine' })));
-    await stores[0].upsert('docs', [point(1, { documentId: 'a' })]);
-    expect(await stores[2].count('docs', { must: [{ key: 'documentId', match: { value: 'a' } }] })).toBe(1);
-    const probe = await (await import('@lancedb/lancedb')).connect(dir);
-    const indexed = (await (await probe.openTable('docs')).listIndices()).flatMap((i) => i.columns).sort();
-    expect(indexed).toEqual(['id', 'p_author', 'p_chunkIndex', 'p_contentHash', 'p_documentId', 'p_source', 'p_tags', 'sparse_indices']);
-    probe.close();
-    for (const s of stores) await s.close();
+  it('several stores (processes) ensuring one collection at once all succeed, with every index built', async () => {
+    // The race is narrow (two creators committing the table's first overwrite together): 20 rounds
+    // of 6 stores met it about once in 15 rounds before ensureCollection took the other's table.
+    for (let round = 0; round < 20; round++) {
+      const dir = join(root, `race-${round}`);
+      const stores = Array.from({ length: 6 }, () => new LanceDbVectorStore({ dir }));
+      await Promise.all(stores.map((s) => s.ensureCollection({ name: 'docs', denseDimensions: 4, distance: 'Cosine' })));
+      await stores[0].upsert('docs', [point(1, { documentId: 'a' })]);
+      expect(await stores[5].count('docs', { must: [{ key: 'documentId', match: { value: 'a' } }] })).toBe(1);
+      const probe = await (await import('@lancedb/lancedb')).connect(dir);
+      const indexed = (await (await probe.openTable('docs')).listIndices()).flatMap((i) => i.columns).sort();
+      expect(indexed).toEqual(['id', 'p_author', 'p_chunkIndex', 'p_contentHash', 'p_documentId', 'p_source', 'p_tags', 'sparse_indices']);
+      probe.close();
+      for (const s of stores) await s.close();
+    }
   });
 
   it('refuses filters on payload keys that are not indexed, and payload indexes it cannot add later', async () => {
