@@ -28,6 +28,12 @@ const opts = new Command('bench-rag')
   .opts<{ documents: number; queries: number; contextTokens: number }>();
 
 const TOPICS = ['autoscaling', 'endpoints', 'batch transform', 'streaming', 'teardown', 'quotas', 'IAM roles', 'cost', 'containers', 'monitoring'];
+// The bench's endpoint, and one whose container runs the model server as it was before issue 13:
+// node-llama-cpp's attention set-up (flash attention on, f16 KV cache) and one request at a time.
+const ENDPOINTS: Record<string, Record<string, string>> = {
+  'bench-rag': {},
+  'bench-rag-before': { LLMOPS_FLASH_ATTENTION: '1', LLMOPS_KV_CACHE_TYPE: 'f16', MAX_BATCH_SIZE: '1' },
+};
 const latency = (what: string, xs: number[]) => [what, percentile(xs, 50).toFixed(1), percentile(xs, 95).toFixed(1), 'ms'];
 
 benchWithStack('rag', async (client, dir) => {
@@ -46,11 +52,13 @@ benchWithStack('rag', async (client, dir) => {
     }).join('\n'),
   );
   const base = readExample<DeployEndpointInput>('deploy-local.json');
-  await client.workflow.execute('deployEndpoint', {
-    taskQueue: CONTROL_TASK_QUEUE,
-    workflowId: 'deploy-bench-rag',
-    args: [{ ...base, endpointName: 'bench-rag', autoscaling: undefined }],
-  });
+  for (const [endpointName, environment] of Object.entries(ENDPOINTS)) {
+    await client.workflow.execute('deployEndpoint', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: `deploy-${endpointName}`,
+      args: [{ ...base, endpointName, model: { ...base.model, environment }, autoscaling: undefined }],
+    });
+  }
 
   const t0 = performance.now();
   const ingested = (await client.workflow.execute('ingestDocuments', {
@@ -71,11 +79,11 @@ benchWithStack('rag', async (client, dir) => {
   // Every query of the run is worded apart near its start, so no prompt reuses the KV of an
   // earlier one (the container keeps a sequence's prefix): each figure pays for its prompt.
   let asked = 0;
-  const query = () => {
+  const query = (endpointName = 'bench-rag') => {
     const i = asked++;
     return {
       query: `Before release ${i}, what should I check about ${TOPICS[i % TOPICS.length]}?`,
-      endpointName: 'bench-rag',
+      endpointName,
       collection: 'bench',
       topK: 3,
       contextTokens: opts.contextTokens,
@@ -124,23 +132,48 @@ benchWithStack('rag', async (client, dir) => {
   await embedder.dispose();
   await store.close();
 
+  // Each client count runs against today's endpoint, then against one whose model server is set
+  // up as before issue 13, so the ratio compares rows of the same run and load.
+  const rate: Record<string, number> = {};
   for (const clients of [1, 4, 8]) {
-    const started = performance.now();
-    let done = 0;
-    await Promise.all(
-      Array.from({ length: clients }, async (_, c) => {
-        for (let i = 0; i < Math.ceil(opts.queries / clients); i++) {
-          await client.workflow.execute('ragQuery', { taskQueue: RAG_TASK_QUEUE, workflowId: `bench-c${clients}-${c}-${i}`, args: [query()] });
-          done++;
-        }
-      }),
-    );
-    rows.push([`ragQuery, ${clients} concurrent client(s)`, (done / ((performance.now() - started) / 1000)).toFixed(1), '', 'queries/s']);
+    for (const endpointName of Object.keys(ENDPOINTS)) {
+      const started = performance.now();
+      let done = 0;
+      await Promise.all(
+        Array.from({ length: clients }, async (_, c) => {
+          for (let i = 0; i < Math.ceil(opts.queries / clients); i++) {
+            await client.workflow.execute('ragQuery', {
+              taskQueue: RAG_TASK_QUEUE,
+              workflowId: `bench-${endpointName}-c${clients}-${c}-${i}`,
+              args: [query(endpointName)],
+            });
+            done++;
+          }
+        }),
+      );
+      rate[`${endpointName}/${clients}`] = done / ((performance.now() - started) / 1000);
+      const label = endpointName === 'bench-rag' ? '' : ', model server as before issue 13';
+      rows.push([`ragQuery, ${clients} concurrent client(s)${label}`, rate[`${endpointName}/${clients}`].toFixed(1), '', 'queries/s']);
+    }
   }
-  await client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'teardown-bench-rag', args: [{ endpointName: 'bench-rag' }] });
+  for (const clients of [1, 8]) {
+    rows.push([
+      `queries/s at ${clients} client(s), today / before issue 13`,
+      (rate[`bench-rag/${clients}`] / rate[`bench-rag-before/${clients}`]).toFixed(2),
+      '',
+      '×',
+    ]);
+  }
+  for (const endpointName of Object.keys(ENDPOINTS)) {
+    await client.workflow.execute('teardownEndpoint', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: `teardown-${endpointName}`,
+      args: [{ endpointName }],
+    });
+  }
   publishBench('rag', {
     title: 'RAG: ingest, query steps, queries/s',
-    method: `bench/rag.ts: ${opts.documents} synthetic documents (12 sentences, chunks of 128/16 tokens) into the embedded store; ${opts.queries} queries per row, each worded apart near its start so no prompt reuses an earlier one's KV, topK 3, contextTokens ${opts.contextTokens} (prompt p50 ${percentile(promptTokens, 50)} embedder tokens), greedy, max_new_tokens 16; tiny TinyStories endpoint (1 instance, 1 thread), embedded stack. Step times are the workflow's own timings (whole ms). What orchestration adds per query is bench/overhead.ts's figure.`,
+    method: `bench/rag.ts: ${opts.documents} synthetic documents (12 sentences, chunks of 128/16 tokens) into the embedded store; ${opts.queries} queries per row, each worded apart near its start so no prompt reuses an earlier one's KV, topK 3, contextTokens ${opts.contextTokens} (prompt p50 ${percentile(promptTokens, 50)} embedder tokens), greedy, max_new_tokens 16; tiny TinyStories endpoint (1 instance, 1 thread), embedded stack; the queries/s rows take turns with a second endpoint whose container has the model server's set-up from before issue 13 (LLMOPS_FLASH_ATTENTION=1, LLMOPS_KV_CACHE_TYPE=f16, MAX_BATCH_SIZE=1; orchestration is today's for both). Step times are the workflow's own timings (whole ms). What orchestration adds per query is bench/overhead.ts's figure.`,
     columns: ['measure', 'p50 / rate', 'p95', 'unit'],
     rows,
   });
