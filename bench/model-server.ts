@@ -15,6 +15,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { modelsDirs } from '../common/project-paths.js';
 import { freePort, waitUntil } from '../dev/processes.js';
+import { attentionSetupEnv } from '../local/model-server/config.js';
 import { startContainerProcess } from '../local/model-server/launch.js';
 import { attentionSetup, type AttentionSetup } from '../local/model-server/text-generator.js';
 import { cpuSeconds } from './process-cpu.js';
@@ -253,8 +254,7 @@ function withContainers<T>(
  */
 function measurePrompts(model: BenchModel): Promise<PromptFigures[]> {
   const env = { MAX_BATCH_SIZE: '1', MAX_TOTAL_TOKENS: '2048', MAX_INPUT_LENGTH: '2000', LOG_LEVEL: 'info' };
-  const setupEnvs = ATTENTION_SETUPS.map((a) => ({ LLMOPS_FLASH_ATTENTION: a.flashAttention ? '1' : '0', LLMOPS_KV_CACHE_TYPE: a.kvCacheType }));
-  return withContainers(model, env, setupEnvs, async (containers, output) => {
+  return withContainers(model, env, ATTENTION_SETUPS.map(attentionSetupEnv), async (containers, output) => {
     const urls = containers.map((c) => c.url);
     const loaded = output()
       .split('\n')

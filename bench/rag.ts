@@ -14,6 +14,7 @@ import type { DeployEndpointInput } from '../common/endpoint-input.js';
 import type { RagQueryResult } from '../common/rag-result.js';
 import { CONTROL_TASK_QUEUE, RAG_TASK_QUEUE } from '../common/task-queues.js';
 import { readExample } from '../dev/tools.js';
+import { attentionSetupEnv } from '../local/model-server/config.js';
 import type { IngestDocumentsResult } from '../workflows/ingest-documents.js';
 import { publishBench } from './report.js';
 import { percentile } from './stats.js';
@@ -30,10 +31,13 @@ const opts = new Command('bench-rag')
 const TOPICS = ['autoscaling', 'endpoints', 'batch transform', 'streaming', 'teardown', 'quotas', 'IAM roles', 'cost', 'containers', 'monitoring'];
 // The bench's endpoint, and one whose container runs the model server as it was before issue 13:
 // node-llama-cpp's attention set-up (flash attention on, f16 KV cache) and one request at a time.
-const ENDPOINTS: Record<string, Record<string, string>> = {
-  'bench-rag': {},
-  'bench-rag-before': { LLMOPS_FLASH_ATTENTION: '1', LLMOPS_KV_CACHE_TYPE: 'f16', MAX_BATCH_SIZE: '1' },
+const TODAY = { name: 'bench-rag', label: '', environment: {} };
+const BEFORE = {
+  name: 'bench-rag-before',
+  label: ', model server as before issue 13',
+  environment: { ...attentionSetupEnv({ flashAttention: true, kvCacheType: 'f16' }), MAX_BATCH_SIZE: '1' },
 };
+const ENDPOINTS = [TODAY, BEFORE];
 const latency = (what: string, xs: number[]) => [what, percentile(xs, 50).toFixed(1), percentile(xs, 95).toFixed(1), 'ms'];
 
 benchWithStack('rag', async (client, dir) => {
@@ -52,7 +56,7 @@ benchWithStack('rag', async (client, dir) => {
     }).join('\n'),
   );
   const base = readExample<DeployEndpointInput>('deploy-local.json');
-  for (const [endpointName, environment] of Object.entries(ENDPOINTS)) {
+  for (const { name: endpointName, environment } of ENDPOINTS) {
     await client.workflow.execute('deployEndpoint', {
       taskQueue: CONTROL_TASK_QUEUE,
       workflowId: `deploy-${endpointName}`,
@@ -79,7 +83,7 @@ benchWithStack('rag', async (client, dir) => {
   // Every query of the run is worded apart near its start, so no prompt reuses the KV of an
   // earlier one (the container keeps a sequence's prefix): each figure pays for its prompt.
   let asked = 0;
-  const query = (endpointName = 'bench-rag') => {
+  const query = (endpointName = TODAY.name) => {
     const i = asked++;
     return {
       query: `Before release ${i}, what should I check about ${TOPICS[i % TOPICS.length]}?`,
@@ -134,9 +138,9 @@ benchWithStack('rag', async (client, dir) => {
 
   // Each client count runs against today's endpoint, then against one whose model server is set
   // up as before issue 13, so the ratio compares rows of the same run and load.
-  const rate: Record<string, number> = {};
+  const rate = new Map<string, number>();
   for (const clients of [1, 4, 8]) {
-    for (const endpointName of Object.keys(ENDPOINTS)) {
+    for (const { name: endpointName, label } of ENDPOINTS) {
       const started = performance.now();
       let done = 0;
       await Promise.all(
@@ -151,25 +155,17 @@ benchWithStack('rag', async (client, dir) => {
           }
         }),
       );
-      rate[`${endpointName}/${clients}`] = done / ((performance.now() - started) / 1000);
-      const label = endpointName === 'bench-rag' ? '' : ', model server as before issue 13';
-      rows.push([`ragQuery, ${clients} concurrent client(s)${label}`, rate[`${endpointName}/${clients}`].toFixed(1), '', 'queries/s']);
+      const perSecond = done / ((performance.now() - started) / 1000);
+      rate.set(`${endpointName}/${clients}`, perSecond);
+      rows.push([`ragQuery, ${clients} concurrent client(s)${label}`, perSecond.toFixed(1), '', 'queries/s']);
     }
   }
   for (const clients of [1, 8]) {
-    rows.push([
-      `queries/s at ${clients} client(s), today / before issue 13`,
-      (rate[`bench-rag/${clients}`] / rate[`bench-rag-before/${clients}`]).toFixed(2),
-      '',
-      '×',
-    ]);
+    const ratio = (rate.get(`${TODAY.name}/${clients}`) ?? Number.NaN) / (rate.get(`${BEFORE.name}/${clients}`) ?? Number.NaN);
+    rows.push([`queries/s at ${clients} client(s), today / before issue 13`, ratio.toFixed(2), '', '×']);
   }
-  for (const endpointName of Object.keys(ENDPOINTS)) {
-    await client.workflow.execute('teardownEndpoint', {
-      taskQueue: CONTROL_TASK_QUEUE,
-      workflowId: `teardown-${endpointName}`,
-      args: [{ endpointName }],
-    });
+  for (const { name: endpointName } of ENDPOINTS) {
+    await client.workflow.execute('teardownEndpoint', { taskQueue: CONTROL_TASK_QUEUE, workflowId: `teardown-${endpointName}`, args: [{ endpointName }] });
   }
   publishBench('rag', {
     title: 'RAG: ingest, query steps, queries/s',

@@ -72,6 +72,11 @@ function kvCacheTypeEnv(env: NodeJS.ProcessEnv): KvCacheTypeSetting {
   throw new ContainerConfigError(`${KV_CACHE_TYPE_ENV}=${env[KV_CACHE_TYPE_ENV]} must be auto, f16 or f32`);
 }
 
+/** The container environment that pins an attention set-up, as the two readers above parse it. */
+export function attentionSetupEnv(setup: { flashAttention: boolean; kvCacheType: KvCacheType }): Record<string, string> {
+  return { [FLASH_ATTENTION_ENV]: setup.flashAttention ? '1' : '0', [KV_CACHE_TYPE_ENV]: setup.kvCacheType };
+}
+
 export function containerConfigFromEnv(env: NodeJS.ProcessEnv): ContainerConfig {
   const family = env[FAMILY_ENV] ?? 'tgi';
   if (!isImageFamilyName(family)) throw new ContainerConfigError(`${FAMILY_ENV}=${family} is not an image family this container knows`);
