@@ -4,7 +4,15 @@
 // tokens of all active sequences in one batch per step, so concurrent requests share each
 // forward pass the way TGI and vLLM batch them. Tokens are yielded as they are sampled so
 // streaming is real, each with its id, text and log-probability the way TGI reports them.
-import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
+import {
+  type ControlledEvaluateInputItem,
+  getLlama,
+  LlamaLogLevel,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { BatchAdmission } from './batch-admission.js';
 import { ChatTemplate } from './chat-template.js';
@@ -48,10 +56,10 @@ export interface TokenInfo {
 }
 
 /**
- * What a response reports beyond the text. A token's log-probability makes node-llama-cpp sort
- * the whole vocabulary at each step (for Gemma's 262k tokens about 30 ms a token on one core,
- * more than half the step) and it is work per sequence that batching cannot share, so a family
- * asks for it only when its response carries it.
+ * What a response reports beyond the text. A greedy token's log-probability costs one pass over
+ * the vocabulary; a sampled token's makes node-llama-cpp sort the whole vocabulary (see
+ * decodeNext), work per sequence that batching cannot share, so a family asks for it only when
+ * its response carries it.
  */
 export interface ReportedDetail {
   logprobs: boolean;
@@ -204,37 +212,17 @@ export class TextGenerator {
   private async *run(seq: LlamaContextSequence, step: symbol, req: GenerationRequest & ReportedDetail): AsyncGenerator<GeneratedToken, GenerationResult> {
     const model = this.model;
     const all: Token[] = [...req.input];
-    const penalise = req.repetitionPenalty !== 1 || req.frequencyPenalty !== 0;
     const prompt = await this.tokensToEvaluate(seq, req.input);
-    const outputs = seq.evaluateWithMetadata(
-      prompt.tokens,
-      { confidence: req.logprobs, probabilities: req.topN > 0 },
-      {
-        temperature: req.sampling?.temperature ?? 0,
-        topK: req.sampling?.topK ?? 0,
-        topP: req.sampling?.topP ?? 1,
-        minP: 0,
-        seed: req.sampling?.seed,
-        repeatPenalty: penalise
-          ? {
-              punishTokens: () => all,
-              maxPunishTokens: req.input.length + req.maxNewTokens,
-              penalty: req.repetitionPenalty,
-              frequencyPenalty: req.frequencyPenalty,
-            }
-          : undefined,
-        yieldEogToken: true,
-      },
-    );
-
+    let pendingInput: Token[] = prompt.tokens;
     let generated = 0;
     let text = '';
     let pending: Token[] = [];
     let finishReason: FinishReason | undefined;
     // The prompt joins the running requests' next decode rather than going alone.
     await this.lockstep.arrive(step);
-    for await (const out of outputs) {
-      if (req.signal?.aborted) break;
+    while (!req.signal?.aborted) {
+      const out = await this.decodeNext(seq, pendingInput, req, all, generated);
+      if (!out || req.signal?.aborted) break;
       generated += 1;
       const context = all.slice(-(pending.length + DETOKENIZE_CONTEXT), all.length - pending.length);
       all.push(out.token);
@@ -260,22 +248,80 @@ export class TextGenerator {
             : piece && req.stop.some((s) => text.includes(s, Math.max(0, text.length - piece.length - s.length + 1)))
               ? 'stop_sequence'
               : undefined;
-      const { probabilities, confidence } = out as { probabilities?: Map<Token, number>; confidence?: number };
       yield {
         id: out.token,
         text: piece,
-        logprob: confidence === undefined ? null : Math.log(confidence),
+        logprob: out.logprob,
         special,
-        top: probabilities ? this.topTokens(probabilities, req.topN, all.slice(-DETOKENIZE_CONTEXT - 1, -1)) : [],
+        top: out.probabilities ? this.topTokens(out.probabilities, req.topN, all.slice(-DETOKENIZE_CONTEXT - 1, -1)) : [],
         finishReason: finish,
       };
       if (finish) {
         finishReason = finish;
         break;
       }
+      pendingInput = [out.token];
       await this.lockstep.arrive(step);
     }
     return { finishReason, generatedTokens: generated, text, reusedPromptTokens: prompt.reused };
+  }
+
+  /**
+   * Evaluates `input` on the sequence and samples the token after it, with only the detail the
+   * response reports. One step per call (controlledEvaluate) rather than node-llama-cpp's
+   * generator, because only a step can ask for the total logit weight: a greedy token is the
+   * highest logit, so its log-probability is -ln(sum of exp(logit - max)), one pass over the
+   * vocabulary, where the generator's `confidence` first sorts the whole vocabulary (Gemma's
+   * 262k tokens: 43 vs 29 ms a token on one core, and work per sequence that a batch cannot
+   * share). A sampled token is not the highest, so it still takes `confidence`.
+   */
+  private async decodeNext(
+    seq: LlamaContextSequence,
+    input: readonly Token[],
+    req: GenerationRequest & ReportedDetail,
+    history: readonly Token[],
+    index: number,
+  ): Promise<{ token: Token; logprob: number | null; probabilities?: Map<Token, number> } | undefined> {
+    const greedy = req.sampling === undefined;
+    const top = req.topN > 0;
+    const penalise = req.repetitionPenalty !== 1 || req.frequencyPenalty !== 0;
+    const generateNext = {
+      token: true,
+      probabilities: top,
+      confidence: req.logprobs && !top && !greedy,
+      totalLogitWeight: req.logprobs && !top && greedy,
+      options: {
+        temperature: req.sampling?.temperature ?? 0,
+        topK: req.sampling?.topK ?? 0,
+        topP: req.sampling?.topP ?? 1,
+        minP: 0,
+        // A step's sampler is new, so each step gets its own seed from the request's.
+        seed: req.sampling && stepSeed(req.sampling.seed, index),
+        repeatPenalty: penalise
+          ? {
+              punishTokens: history as Token[],
+              maxPunishTokens: req.input.length + req.maxNewTokens,
+              penalty: req.repetitionPenalty,
+              frequencyPenalty: req.frequencyPenalty,
+            }
+          : undefined,
+      },
+    };
+    const last = input.length - 1;
+    const items: ControlledEvaluateInputItem[] = input.map((token, i) => (i === last ? [token, { generateNext }] : token));
+    const next = (await seq.controlledEvaluate(items)).at(-1)?.next;
+    if (next?.token == null) return undefined;
+    const { token, probabilities, confidence, totalLogitWeight } = next;
+    const logprob = !req.logprobs
+      ? null
+      : probabilities
+        ? Math.log(probabilities.get(token) ?? 0)
+        : confidence !== undefined
+          ? Math.log(confidence)
+          : totalLogitWeight !== undefined
+            ? -Math.log(totalLogitWeight)
+            : null;
+    return { token, logprob, probabilities };
   }
 
   private topTokens(probabilities: Map<Token, number>, n: number, context: Token[]): TokenInfo[] {
@@ -353,4 +399,9 @@ function reusableSequence(free: readonly LlamaContextSequence[], input: readonly
     if (shared > bestLength) [best, bestLength] = [i, shared];
   }
   return bestLength >= input.length * REUSE_SHARE ? best : 0;
+}
+
+/** A step's sampling seed: a function of the request's seed and the step, so a seeded request replays exactly (mixed by the golden ratio, so neighbouring steps' generators do not start alike). */
+function stepSeed(seed: number, step: number): number {
+  return (seed ^ Math.imul(step + 1, 0x9e3779b9)) >>> 0;
 }

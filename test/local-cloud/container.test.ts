@@ -92,6 +92,23 @@ describe('model container (TGI stand-in)', () => {
     }
   });
 
+  it('gives each token the log-probability its whole distribution gives, greedy or sampled', async () => {
+    // Without top_n_tokens a greedy token's logprob comes from the total logit weight and a
+    // sampled one's from node-llama-cpp's confidence; with it, from the full probabilities.
+    for (const sampling of [{}, { do_sample: true, temperature: 1.2, seed: 11 }]) {
+      const [plain] = await generate(tgi.url, { max_new_tokens: 12, details: true, ...sampling });
+      const [full] = await generate(tgi.url, { max_new_tokens: 12, details: true, top_n_tokens: 5, ...sampling });
+      const tokens: Array<{ id: number; logprob: number }> = plain.details!.tokens;
+      expect(tokens.map((t) => t.id)).toEqual(full.details!.tokens.map((t: { id: number }) => t.id));
+      for (const [i, token] of tokens.entries()) {
+        expect(token.logprob).toBeCloseTo(full.details!.tokens[i].logprob, 4);
+        const listed = full.details!.top_tokens[i].find((t: { id: number }) => t.id === token.id);
+        if (listed) expect(token.logprob).toBeCloseTo(listed.logprob, 4);
+      }
+      expect(tokens.some((t) => t.logprob < -0.01)).toBe(true);
+    }
+  });
+
   it('streams TGI server-sent events whose tokens add up to the non-streamed text', async () => {
     const [expected] = await generate(tgi.url, { max_new_tokens: 25 });
     const res = await invoke(tgi.url, { inputs: PROMPT, parameters: { max_new_tokens: 25, details: true }, stream: true });
