@@ -213,6 +213,7 @@ export class TextGenerator {
     const model = this.model;
     const all: Token[] = [...req.input];
     const prompt = await this.tokensToEvaluate(seq, req.input);
+    const plan = stepPlan(req, all);
     let pendingInput: Token[] = prompt.tokens;
     let generated = 0;
     let text = '';
@@ -221,7 +222,7 @@ export class TextGenerator {
     // The prompt joins the running requests' next decode rather than going alone.
     await this.lockstep.arrive(step);
     while (!req.signal?.aborted) {
-      const out = await this.decodeNext(seq, pendingInput, req, all, generated);
+      const out = await this.decodeNext(seq, pendingInput, plan, generated);
       if (!out || req.signal?.aborted) break;
       generated += 1;
       const context = all.slice(-(pending.length + DETOKENIZE_CONTEXT), all.length - pending.length);
@@ -278,41 +279,18 @@ export class TextGenerator {
   private async decodeNext(
     seq: LlamaContextSequence,
     input: readonly Token[],
-    req: GenerationRequest & ReportedDetail,
-    history: readonly Token[],
+    plan: StepPlan,
     index: number,
   ): Promise<{ token: Token; logprob: number | null; probabilities?: Map<Token, number> } | undefined> {
-    const greedy = req.sampling === undefined;
-    const top = req.topN > 0;
-    const penalise = req.repetitionPenalty !== 1 || req.frequencyPenalty !== 0;
-    const generateNext = {
-      token: true,
-      probabilities: top,
-      confidence: req.logprobs && !top && !greedy,
-      totalLogitWeight: req.logprobs && !top && greedy,
-      options: {
-        temperature: req.sampling?.temperature ?? 0,
-        topK: req.sampling?.topK ?? 0,
-        topP: req.sampling?.topP ?? 1,
-        minP: 0,
-        // A step's sampler is new, so each step gets its own seed from the request's.
-        seed: req.sampling && stepSeed(req.sampling.seed, index),
-        repeatPenalty: penalise
-          ? {
-              punishTokens: history as Token[],
-              maxPunishTokens: req.input.length + req.maxNewTokens,
-              penalty: req.repetitionPenalty,
-              frequencyPenalty: req.frequencyPenalty,
-            }
-          : undefined,
-      },
-    };
+    const { seed, ...options } = plan.options;
+    // A step's sampler is new, so each step gets its own seed from the request's.
+    const generateNext = { ...plan.detail, token: true, options: seed === undefined ? options : { ...options, seed: stepSeed(seed, index) } };
     const last = input.length - 1;
     const items: ControlledEvaluateInputItem[] = input.map((token, i) => (i === last ? [token, { generateNext }] : token));
     const next = (await seq.controlledEvaluate(items)).at(-1)?.next;
     if (next?.token == null) return undefined;
     const { token, probabilities, confidence, totalLogitWeight } = next;
-    const logprob = !req.logprobs
+    const logprob = !plan.logprobs
       ? null
       : probabilities
         ? Math.log(probabilities.get(token) ?? 0)
@@ -399,6 +377,46 @@ function reusableSequence(free: readonly LlamaContextSequence[], input: readonly
     if (shared > bestLength) [best, bestLength] = [i, shared];
   }
   return bestLength >= input.length * REUSE_SHARE ? best : 0;
+}
+
+/** What every step of one request asks node-llama-cpp for: the same at each step but the seed. */
+interface StepPlan {
+  logprobs: boolean;
+  detail: { probabilities: boolean; confidence: boolean; totalLogitWeight: boolean };
+  options: {
+    temperature: number;
+    topK: number;
+    topP: number;
+    minP: number;
+    seed?: number;
+    repeatPenalty?: { punishTokens: Token[]; maxPunishTokens: number; penalty: number; frequencyPenalty: number };
+  };
+}
+
+/** The request's detail and sampling, once per request; `history` is the live list of prompt and generated tokens. */
+function stepPlan(req: GenerationRequest & ReportedDetail, history: Token[]): StepPlan {
+  const greedy = req.sampling === undefined;
+  const top = req.topN > 0;
+  const penalise = req.repetitionPenalty !== 1 || req.frequencyPenalty !== 0;
+  return {
+    logprobs: req.logprobs,
+    detail: { probabilities: top, confidence: req.logprobs && !top && !greedy, totalLogitWeight: req.logprobs && !top && greedy },
+    options: {
+      temperature: req.sampling?.temperature ?? 0,
+      topK: req.sampling?.topK ?? 0,
+      topP: req.sampling?.topP ?? 1,
+      minP: 0,
+      seed: req.sampling?.seed,
+      repeatPenalty: penalise
+        ? {
+            punishTokens: history,
+            maxPunishTokens: req.input.length + req.maxNewTokens,
+            penalty: req.repetitionPenalty,
+            frequencyPenalty: req.frequencyPenalty,
+          }
+        : undefined,
+    },
+  };
 }
 
 /** A step's sampling seed: a function of the request's seed and the step, so a seeded request replays exactly (mixed by the golden ratio, so neighbouring steps' generators do not start alike). */
