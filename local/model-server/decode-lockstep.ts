@@ -8,16 +8,21 @@
 // ended); then all of them ask for the next token in the same turn of the event loop.
 // A newcomer's prompt is evaluated within one such step, so running requests pause for a long
 // prompt's prefill, as TGI's router pauses decoding to prefill a new batch.
+// They ask in the order of their sequence ids: with a KV stream per sequence, llama.cpp decodes
+// a batch in one forward pass only while its sequences come in increasing, consecutive id order
+// (llama_batch_allocr::split_equal starts a new pass at any other id), so sequences 3, 2, 1, 0
+// cost four passes where 0, 1, 2, 3 cost one (gemma-3-270m, one thread: 100 vs 36 ms a step).
 
 export class DecodeLockstep {
-  private readonly participants = new Set<symbol>();
+  /** Each running request and the id of its sequence, the order it asks for its next token in. */
+  private readonly participants = new Map<symbol, number>();
   private arrived = new Map<symbol, () => void>();
   private releaseScheduled = false;
 
   /** A request that decodes from now on; it takes part in every step until it leaves. */
-  join(): symbol {
+  join(sequenceId: number): symbol {
     const id = Symbol('request');
-    this.participants.add(id);
+    this.participants.set(id, sequenceId);
     return id;
   }
 
@@ -43,9 +48,9 @@ export class DecodeLockstep {
     // and the decodes all queue for one fresh dispatch.
     setImmediate(() => {
       this.releaseScheduled = false;
-      const waiting = [...this.arrived.values()];
+      const waiting = [...this.arrived].sort(([a], [b]) => (this.participants.get(a) ?? 0) - (this.participants.get(b) ?? 0));
       this.arrived = new Map();
-      for (const resolve of waiting) resolve();
+      for (const [, resolve] of waiting) resolve();
     });
   }
 }

@@ -18,6 +18,7 @@ import { BatchAdmission } from './batch-admission.js';
 import { ChatTemplate } from './chat-template.js';
 import type { FlashAttentionSetting, KvCacheType, KvCacheTypeSetting } from './config.js';
 import { DecodeLockstep } from './decode-lockstep.js';
+import { chooseSequence } from './sequence-choice.js';
 
 export type FinishReason = 'length' | 'eos_token' | 'stop_sequence';
 
@@ -111,6 +112,11 @@ export interface TextGeneratorOptions {
 export class TextGenerator {
   private readonly admission: BatchAdmission<LlamaContextSequence>;
   private readonly lockstep = new DecodeLockstep();
+  /**
+   * Each sequence's id in the native context. A fresh context hands ids out in order (0, 1, …),
+   * and node-llama-cpp keeps the id itself internal, so it is the index of creation.
+   */
+  private readonly sequenceIds: Map<LlamaContextSequence, number>;
 
   private constructor(
     private readonly model: LlamaModel,
@@ -120,6 +126,7 @@ export class TextGenerator {
     readonly chatTemplate: ChatTemplate | undefined,
   ) {
     const sequences = Array.from({ length: context.totalSequences }, () => context.getSequence());
+    this.sequenceIds = new Map(sequences.map((seq, id) => [seq, id]));
     this.admission = new BatchAdmission(sequences, layout.maxBatchTotalTokens);
   }
 
@@ -185,14 +192,25 @@ export class TextGenerator {
 
   /** Waits for a place in the batch (RequestAbortedError if the caller leaves first), then generates. */
   async *generate(req: GenerationRequest & ReportedDetail): AsyncGenerator<GeneratedToken, GenerationResult> {
-    const { slot, release } = await this.admission.admit(req.input.length + req.maxNewTokens, (free) => reusableSequence(free, req.input), req.signal);
-    const step = this.lockstep.join();
+    const { slot, release } = await this.admission.admit(req.input.length + req.maxNewTokens, (free) => this.chooseSequence(free, req.input), req.signal);
+    const step = this.lockstep.join(this.sequenceId(slot));
     try {
       return yield* this.run(slot, step, req);
     } finally {
       this.lockstep.leave(step);
       release();
     }
+  }
+
+  private sequenceId(seq: LlamaContextSequence): number {
+    return this.sequenceIds.get(seq) ?? 0;
+  }
+
+  private chooseSequence(free: readonly LlamaContextSequence[], input: readonly Token[]): number {
+    const running = new Set(this.sequenceIds.values());
+    for (const seq of free) running.delete(this.sequenceId(seq));
+    const candidates = free.map((seq) => ({ id: this.sequenceId(seq), shared: seq.compareContextTokens(input as Token[]).firstDifferentIndex }));
+    return chooseSequence(candidates, running, input.length);
   }
 
   async dispose(): Promise<void> {
@@ -356,27 +374,6 @@ function attentionHeadSize(model: LlamaModel): number | undefined {
   const { key_length: keyLength, head_count: heads } = meta.attention ?? {};
   if (keyLength) return keyLength;
   return meta.embedding_length && heads ? meta.embedding_length / heads : undefined;
-}
-
-/** How much of a prompt a free sequence must already hold for the request to take that sequence. */
-const REUSE_SHARE = 0.5;
-
-/**
- * Index of the free sequence a request takes: the one already holding the longest prefix of
- * `input` when that covers at least half the prompt (its KV is reused: a repeated prompt, the
- * next turn of a conversation); otherwise the free sequence used longest ago (free[0]: released
- * sequences go to the back), as vLLM's prefix cache evicts its least recently used blocks. Taking
- * the sequence with the longest share whatever its size would throw away a recent prompt's KV to
- * save the few tokens of a shared template or BOS, so the prompt that follows it up recomputes.
- */
-function reusableSequence(free: readonly LlamaContextSequence[], input: readonly Token[]): number {
-  let best = 0;
-  let bestLength = 0;
-  for (const [i, seq] of free.entries()) {
-    const shared = seq.compareContextTokens(input as Token[]).firstDifferentIndex;
-    if (shared > bestLength) [best, bestLength] = [i, shared];
-  }
-  return bestLength >= input.length * REUSE_SHARE ? best : 0;
 }
 
 /** What every step of one request asks node-llama-cpp for: the same at each step but the seed. */
