@@ -7,8 +7,8 @@
 // iterations; prints and writes its figures (bench/report.ts), asserts nothing. Two more pairs
 // say where the runtime route's difference comes from: the same route in front of an instant
 // container (a loopback server that answers at once, so only the local cloud's own work is
-// left), and a bare node:http proxy in front of the model (the extra hop alone, none of the
-// local cloud's code).
+// left), and a bare node:http proxy in front of the model, for JSON and for a stream (the extra
+// hop alone, none of the local cloud's code).
 //   npx tsx bench/invoke.ts            (BENCH_ITERATIONS=200, BENCH_MAX_NEW_TOKENS=16 by default)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
@@ -158,6 +158,24 @@ async function main(): Promise<void> {
     });
   });
   const bareUrl = await listen(bare);
+  // The same hop for a stream: each chunk the model sends is written on as it comes.
+  const bareStream = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => {
+      const payload = Buffer.concat(chunks);
+      const upstream = request(
+        `${containerUrl}/invocations`,
+        { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, { 'Content-Type': answer.headers['content-type'] ?? 'text/event-stream' });
+          answer.pipe(res);
+        },
+      );
+      upstream.end(payload);
+    });
+  });
+  const bareStreamUrl = await listen(bareStream);
 
   try {
     const results = await measure([
@@ -176,6 +194,7 @@ async function main(): Promise<void> {
         },
       ],
       ['container direct, SSE', () => postStream(`${containerUrl}/invocations`, false)],
+      ['bare node:http proxy → container, SSE', () => postStream(`${bareStreamUrl}/invocations`, false)],
       ['runtime route, stream (same client)', () => postStream(`${runtimeUrl}/endpoints/${ENDPOINT}/invocations-response-stream`, true)],
       [
         'InvokeEndpointWithResponseStream',
@@ -231,14 +250,16 @@ async function main(): Promise<void> {
         `stream total ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.ms)} ms, ` +
         `first token ${gap('runtime route, stream (same client)', 'container direct, SSE', (s) => s.firstTokenMs)} ms. ` +
         `Where it comes from (p50): the local cloud's own work, in front of an instant container, ${gap('runtime route → instant container, JSON', 'instant container direct, JSON', (s) => s.ms)} ms; ` +
-        `the extra hop alone, a bare node:http proxy in front of the model, ${gap('bare node:http proxy → container, JSON', 'container direct, JSON', (s) => s.ms)} ms.`,
+        `the extra hop alone, a bare node:http proxy in front of the model, ${gap('bare node:http proxy → container, JSON', 'container direct, JSON', (s) => s.ms)} ms ` +
+        `(a stream through it: total ${gap('bare node:http proxy → container, SSE', 'container direct, SSE', (s) => s.ms)} ms, ` +
+        `first token ${gap('bare node:http proxy → container, SSE', 'container direct, SSE', (s) => s.firstTokenMs)} ms).`,
       columns: header,
       rows,
     });
   } finally {
     client.destroy();
     agent.destroy();
-    for (const s of [server, instant, instantRuntime, bare]) {
+    for (const s of [server, instant, instantRuntime, bare, bareStream]) {
       s.closeAllConnections();
       s.close();
     }
