@@ -11,7 +11,7 @@
 // hop alone, none of the local cloud's code).
 //   npx tsx bench/invoke.ts            (BENCH_ITERATIONS=200, BENCH_MAX_NEW_TOKENS=16 by default)
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,42 +138,32 @@ async function main(): Promise<void> {
   });
   const instantRuntime = createServer((req, res) => void instantHandler(req, res, 'us-east-1'));
   const instantRuntimeUrl = await listen(instantRuntime);
-  // The hop alone: read the body, POST it to the model over a keep-alive agent, send back what came.
+  // The hop alone: read the body, POST it to the model over a keep-alive agent, send back what
+  // comes, whole (JSON) or each chunk as it comes (a stream).
   const agent = new Agent({ keepAlive: true });
-  const bare = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => {
-      const payload = Buffer.concat(chunks);
-      const upstream = request(
-        `${containerUrl}/invocations`,
-        { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length } },
-        (answer) => {
-          const parts: Buffer[] = [];
-          answer.on('data', (c: Buffer) => parts.push(c));
-          answer.once('end', () => res.writeHead(answer.statusCode ?? 502, { 'Content-Type': 'application/json' }).end(Buffer.concat(parts)));
-        },
-      );
-      upstream.end(payload);
+  const bareProxy = (forward: (answer: IncomingMessage, res: ServerResponse) => void) =>
+    createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.once('end', () => {
+        const payload = Buffer.concat(chunks);
+        const upstream = request(
+          `${containerUrl}/invocations`,
+          { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length } },
+          (answer) => forward(answer, res),
+        );
+        upstream.end(payload);
+      });
     });
+  const bare = bareProxy((answer, res) => {
+    const parts: Buffer[] = [];
+    answer.on('data', (c: Buffer) => parts.push(c));
+    answer.once('end', () => res.writeHead(answer.statusCode ?? 502, { 'Content-Type': 'application/json' }).end(Buffer.concat(parts)));
   });
   const bareUrl = await listen(bare);
-  // The same hop for a stream: each chunk the model sends is written on as it comes.
-  const bareStream = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => {
-      const payload = Buffer.concat(chunks);
-      const upstream = request(
-        `${containerUrl}/invocations`,
-        { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length } },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, { 'Content-Type': answer.headers['content-type'] ?? 'text/event-stream' });
-          answer.pipe(res);
-        },
-      );
-      upstream.end(payload);
-    });
+  const bareStream = bareProxy((answer, res) => {
+    res.writeHead(answer.statusCode ?? 502, { 'Content-Type': answer.headers['content-type'] ?? 'text/event-stream' });
+    answer.pipe(res);
   });
   const bareStreamUrl = await listen(bareStream);
 
