@@ -413,7 +413,14 @@ describe('SageMaker control plane', () => {
       const names = ['page-c', 'page-a', 'page-e', 'page-b', 'page-d'];
       let midpoint = new Date();
       for (const [i, name] of names.entries()) {
-        if (i === 3) midpoint = new Date();
+        if (i === 3) {
+          // Creation times are in milliseconds and CreationTimeAfter is inclusive (>=), so the
+          // midpoint must fall in a millisecond of its own: on loopback a create and the next
+          // `new Date()` can share one.
+          await waitForNextMillisecond();
+          midpoint = new Date();
+          await waitForNextMillisecond();
+        }
         await c.sm.send(new CreateModelCommand({ ModelName: name, PrimaryContainer: tgiContainer() }));
       }
 
@@ -483,3 +490,8 @@ describe('SageMaker control plane across a restart', () => {
     expect(Endpoints?.map((e) => e.EndpointName)).toEqual(['kept-ep']);
   });
 });
+
+async function waitForNextMillisecond(): Promise<void> {
+  const now = Date.now();
+  while (Date.now() <= now) await new Promise((resolve) => setImmediate(resolve));
+}
